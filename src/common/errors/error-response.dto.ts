@@ -1,0 +1,36 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class FieldErrorDto {
+  @ApiProperty({ example: 'title' })
+  field!: string;
+
+  @ApiProperty({ example: ['title must be shorter than or equal to 200 characters'] })
+  errors!: string[];
+}
+
+/** The one error body every endpoint answers with. */
+export class ErrorResponseDto {
+  @ApiProperty({ example: 404 })
+  statusCode!: number;
+
+  @ApiProperty({
+    description: 'Stable snake_case code to branch on',
+    example: 'conversation_not_found',
+  })
+  error!: string;
+
+  @ApiProperty({
+    description: 'What happened and what to do',
+    example: 'Conversation 0193… does not exist',
+  })
+  message!: string;
+
+  @ApiProperty({
+    description: 'Quote it when reporting a problem; also in X-Correlation-ID',
+    example: '7d5c…',
+  })
+  correlationId!: string;
+
+  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Present on validation_failed' })
+  details?: FieldErrorDto[];
+}

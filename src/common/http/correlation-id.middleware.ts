@@ -1,0 +1,18 @@
+import { randomUUID } from 'node:crypto';
+
+import type { NextFunction, Request, Response } from 'express';
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's X-Correlation-ID when it is safe to echo, else a fresh one. */
+export function correlationIdFrom(header: string | string[] | undefined): string {
+  const given = Array.isArray(header) ? header[0] : header;
+  return given !== undefined && SAFE_ID.test(given) ? given : randomUUID();
+}
+
+/** First middleware of all, so even a body the parser rejects gets an id. */
+export function correlationId(req: Request, res: Response, next: NextFunction): void {
+  req.id = correlationIdFrom(req.headers['x-correlation-id']);
+  res.setHeader('X-Correlation-ID', req.id);
+  next();
+}

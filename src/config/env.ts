@@ -1,0 +1,127 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the service reads, with its default. Validated once at
+ * start-up (`loadEnv`); the rest of the code reads the typed result, never process.env.
+ */
+export class Env {
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+
+  @IsString() HOST = '0.0.0.0';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset. */
+  @IsString() @MinLength(1) EMBEDDED_DB_DIR = '.data/postgres';
+
+  @Transform(toInt) @IsInt() @Min(1024) @Max(65535) EMBEDDED_DB_PORT = 54329;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200) DB_POOL_SIZE = 10;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MaxLength(100) DEFAULT_MODEL?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GROQ_API_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  GROQ_BASE_URL?: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true })
+  LMSTUDIO_BASE_URL = 'http://localhost:1234/v1';
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LMSTUDIO_MODEL?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() MODELS_FILE?: string;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) LLM_TIMEOUT_MS = 60_000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(10) LLM_MAX_RETRIES = 2;
+
+  @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** Human-readable logs instead of JSON lines (development). */
+  @Transform(toBool) @IsBoolean() LOG_PRETTY = false;
+
+  /** Largest accepted request body, in bytes. */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024) BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Longest accepted user message, in characters. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) MESSAGE_MAX_CHARS = 100_000;
+
+  /** How long in-flight work may run after SIGTERM before the process stops anyway. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000) SHUTDOWN_TIMEOUT_MS = 30_000;
+
+  /** A turn's claim on its conversation lapses this long after its holder stops renewing it. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) TURN_CLAIM_TTL_MS = 60_000;
+
+  /** Upper bound on one generation, however the upstream behaves. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) GENERATION_MAX_MS = 600_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) SSE_HEARTBEAT_MS = 15_000;
+}
+
+export class ConfigError extends Error {}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.map((error) => {
+    const reasons = Object.values(error.constraints ?? {}).join('; ');
+    return `${error.property}=${JSON.stringify(error.value)}: ${reasons}`;
+  });
+}
+
+/** Validates raw environment variables; throws a ConfigError naming each bad variable. */
+export function loadEnv(raw: NodeJS.ProcessEnv | Record<string, string | undefined>): Env {
+  const known = Object.keys(new Env());
+  const optional = [
+    'DATABASE_URL',
+    'DEFAULT_MODEL',
+    'GROQ_API_KEY',
+    'GROQ_BASE_URL',
+    'LMSTUDIO_MODEL',
+    'MODELS_FILE',
+  ];
+  const picked: Record<string, string> = {};
+  for (const key of [...known, ...optional]) {
+    const value = raw[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  const env = plainToInstance(Env, picked);
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${describe(errors).join('\n  ')}`);
+  }
+  return env;
+}

@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+
+import { newId } from '../common/ids';
+import type { Conversation } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+
+export interface ConversationFields {
+  title?: string | null;
+  systemPrompt?: string | null;
+  model?: string | null;
+  params?: { temperature?: number; topP?: number; maxTokens?: number; seed?: number } | null;
+}
+
+function toColumns(fields: ConversationFields): Prisma.ConversationUpdateInput {
+  const { params, ...rest } = fields;
+  if (params === undefined) return rest;
+  return {
+    ...rest,
+    temperature: params?.temperature ?? null,
+    topP: params?.topP ?? null,
+    maxTokens: params?.maxTokens ?? null,
+    seed: params?.seed ?? null,
+  };
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
+}
+
+@Injectable()
+export class ConversationsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
+    const data = toColumns(fields) as Prisma.ConversationCreateInput;
+    return this.prisma.conversation.create({ data: { ...data, id: newId(), ownerId } });
+  }
+
+  findOwned(ownerId: string, id: string): Promise<Conversation | null> {
+    return this.prisma.conversation.findFirst({ where: { id, ownerId } });
+  }
+
+  /** Newest activity first; keyset pagination on (lastMessageAt, id), both descending. */
+  listByActivity(
+    ownerId: string,
+    limit: number,
+    after?: { lastMessageAt: Date; id: string },
+  ): Promise<Conversation[]> {
+    return this.prisma.conversation.findMany({
+      where: {
+        ownerId,
+        ...(after && {
+          OR: [
+            { lastMessageAt: { lt: after.lastMessageAt } },
+            { lastMessageAt: after.lastMessageAt, id: { lt: after.id } },
+          ],
+        }),
+      },
+      orderBy: [{ lastMessageAt: 'desc' }, { id: 'desc' }],
+      take: limit,
+    });
+  }
+
+  /** Returns null when the conversation does not exist for this owner. */
+  async update(
+    ownerId: string,
+    id: string,
+    fields: ConversationFields,
+  ): Promise<Conversation | null> {
+    try {
+      return await this.prisma.conversation.update({
+        where: { id, ownerId },
+        data: toColumns(fields),
+      });
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Messages go with it (ON DELETE CASCADE). Returns false when there was nothing to delete. */
+  async delete(ownerId: string, id: string): Promise<boolean> {
+    try {
+      await this.prisma.conversation.delete({ where: { id, ownerId }, select: { id: true } });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+
+import { decodeConversationsCursor, encodeCursor } from '../common/pagination/cursor';
+import { Page } from '../common/pagination/page.dto';
+import type { Conversation } from '../generated/prisma/client';
+import { ConversationNotFoundException } from './conversation-not-found.exception';
+import { ConversationFields, ConversationsRepository } from './conversations.repository';
+
+@Injectable()
+export class ConversationsService {
+  constructor(private readonly conversations: ConversationsRepository) {}
+
+  create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
+    return this.conversations.create(ownerId, fields);
+  }
+
+  async get(ownerId: string, id: string): Promise<Conversation> {
+    const conversation = await this.conversations.findOwned(ownerId, id);
+    if (!conversation) throw new ConversationNotFoundException(id);
+    return conversation;
+  }
+
+  async list(ownerId: string, limit: number, cursor?: string): Promise<Page<Conversation>> {
+    const after = cursor ? decodeConversationsCursor(cursor) : undefined;
+    // One extra row tells whether another page exists without a count query.
+    const rows = await this.conversations.listByActivity(
+      ownerId,
+      limit + 1,
+      after && { lastMessageAt: new Date(after.lastMessageAt), id: after.id },
+    );
+    const data = rows.slice(0, limit);
+    const last = data.at(-1);
+    const nextCursor =
+      rows.length > limit && last
+        ? encodeCursor({
+            kind: 'conversations',
+            lastMessageAt: last.lastMessageAt.toISOString(),
+            id: last.id,
+          })
+        : null;
+    return { data, nextCursor };
+  }
+
+  async update(ownerId: string, id: string, fields: ConversationFields): Promise<Conversation> {
+    const conversation = await this.conversations.update(ownerId, id, fields);
+    if (!conversation) throw new ConversationNotFoundException(id);
+    return conversation;
+  }
+
+  async delete(ownerId: string, id: string): Promise<void> {
+    if (!(await this.conversations.delete(ownerId, id)))
+      throw new ConversationNotFoundException(id);
+  }
+}

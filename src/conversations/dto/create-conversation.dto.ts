@@ -1,0 +1,53 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+
+import { GenerationParamsDto } from './generation-params.dto';
+
+export const TITLE_MAX = 200;
+export const SYSTEM_PROMPT_MAX = 20_000;
+export const MODEL_ALIAS_PATTERN = /^[A-Za-z0-9._-]+\/[A-Za-z0-9._:/-]+$/;
+
+export class CreateConversationDto {
+  @ApiPropertyOptional({ maxLength: TITLE_MAX, example: 'Trip to Lisbon' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @Matches(/\S/, { message: 'title must not be blank' })
+  @MaxLength(TITLE_MAX)
+  title?: string;
+
+  @ApiPropertyOptional({
+    description: 'Instructions sent first on every turn; a default applies when omitted',
+    maxLength: SYSTEM_PROMPT_MAX,
+    example: 'You are a concise travel assistant.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/\S/, { message: 'systemPrompt must not be blank' })
+  @MaxLength(SYSTEM_PROMPT_MAX)
+  systemPrompt?: string;
+
+  @ApiPropertyOptional({
+    description: 'Model alias (see GET /api/v1/models); DEFAULT_MODEL when omitted',
+    example: 'lmstudio/default',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  @Matches(MODEL_ALIAS_PATTERN, { message: 'model must be an alias like provider/name' })
+  model?: string;
+
+  @ApiPropertyOptional({ type: GenerationParamsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => GenerationParamsDto)
+  params?: GenerationParamsDto;
+}

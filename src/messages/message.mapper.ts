@@ -1,0 +1,31 @@
+import type { Message } from '../generated/prisma/client';
+import { MessageResponseDto } from './dto/message-response.dto';
+
+export function toMessageResponse(row: Message): MessageResponseDto {
+  const hasUsage = row.promptTokens !== null || row.completionTokens !== null;
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    seq: row.seq,
+    role: row.role,
+    content: row.content,
+    reasoning: row.reasoning,
+    status: row.status,
+    model: row.model,
+    upstreamModel: row.upstreamModel,
+    usage: hasUsage
+      ? {
+          promptTokens: row.promptTokens,
+          completionTokens: row.completionTokens,
+          totalTokens: (row.promptTokens ?? 0) + (row.completionTokens ?? 0),
+          estimated: row.usageEstimated,
+        }
+      : null,
+    latencyMs: row.latencyMs,
+    ttftMs: row.ttftMs,
+    finishReason: row.finishReason,
+    error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}

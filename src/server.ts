@@ -1,0 +1,18 @@
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+import { setupApp } from './setup-app';
+
+/** Builds the fully configured application without listening (main.ts and tests). */
+export async function createServer(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  setupApp(app, config);
+  return app;
+}

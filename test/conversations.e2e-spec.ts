@@ -1,0 +1,357 @@
+import { newId } from '../src/common/ids';
+import { createTestDatabase, TestDatabase } from './utils/database';
+import { startTestApp, TestApp } from './utils/test-app';
+
+const BASE = '/api/v1/conversations';
+
+describe('Conversations API', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await startTestApp(db.url, { BODY_LIMIT_BYTES: '65536' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  beforeEach(async () => {
+    await t.prisma.conversation.deleteMany();
+  });
+
+  function expectError(body: Record<string, unknown>, status: number, code: string): void {
+    expect(body).toMatchObject({ statusCode: status, error: code });
+    expect(typeof body.message).toBe('string');
+    expect(typeof body.correlationId).toBe('string');
+    expect(body.correlationId).not.toBe('');
+  }
+
+  describe('create and read', () => {
+    it('should create a conversation with no body at all', async () => {
+      const res = await t.http.post(BASE).expect(201);
+      expect(res.body).toMatchObject({ title: null, systemPrompt: null, model: null, params: {} });
+      expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.body.id[14]).toBe('7'); // UUIDv7: time-ordered
+    });
+
+    it('should store every field and return it on GET', async () => {
+      const body = {
+        title: 'Trip',
+        systemPrompt: 'Be brief.',
+        model: 'lmstudio/default',
+        params: { temperature: 0.2, topP: 0.9, maxTokens: 256, seed: 7 },
+      };
+      const created = await t.http.post(BASE).send(body).expect(201);
+      const fetched = await t.http.get(`${BASE}/${created.body.id}`).expect(200);
+      expect(fetched.body).toEqual(created.body);
+      expect(fetched.body).toMatchObject(body);
+    });
+
+    it('should answer 404 conversation_not_found for an unknown id', async () => {
+      const res = await t.http.get(`${BASE}/${newId()}`).expect(404);
+      expectError(res.body, 404, 'conversation_not_found');
+    });
+
+    it('should answer 400 for a non-UUID id on every route', async () => {
+      for (const [method, path] of [
+        ['get', `${BASE}/not-a-uuid`],
+        ['patch', `${BASE}/not-a-uuid`],
+        ['delete', `${BASE}/not-a-uuid`],
+        ['get', `${BASE}/not-a-uuid/messages`],
+      ] as const) {
+        const res = await t.http[method](path).send({}).expect(400);
+        expectError(res.body, 400, 'validation_failed');
+        expect(res.body.details[0].field).toBe('id');
+      }
+    });
+  });
+
+  describe('bad input', () => {
+    it('should answer 400 invalid_json for malformed JSON, with a correlation id', async () => {
+      const res = await t.http
+        .post(BASE)
+        .set('Content-Type', 'application/json')
+        .set('X-Correlation-ID', 'req-123')
+        .send('{"title": ')
+        .expect(400);
+      expectError(res.body, 400, 'invalid_json');
+      expect(res.body.correlationId).toBe('req-123');
+      expect(res.headers['x-correlation-id']).toBe('req-123');
+    });
+
+    it('should list each offending field for wrong types and unknown fields', async () => {
+      const res = await t.http
+        .post(BASE)
+        .send({ title: 42, params: { temperature: 'hot', maxTokens: 1.5 }, admin: true })
+        .expect(400);
+      expectError(res.body, 400, 'validation_failed');
+      const fields = (res.body.details as { field: string }[]).map((d) => d.field).sort();
+      expect(fields).toEqual(['admin', 'params.maxTokens', 'params.temperature', 'title']);
+    });
+
+    it('should refuse empty, blank and oversized titles and system prompts', async () => {
+      for (const body of [
+        { title: '' },
+        { title: '   ' },
+        { title: 'x'.repeat(201) },
+        { systemPrompt: '' },
+        { systemPrompt: 'x'.repeat(20_001) },
+        { model: 'no-slash' },
+        { params: { temperature: 3 } },
+      ]) {
+        const res = await t.http.post(BASE).send(body);
+        expect(res.status).toBe(400);
+        expectError(res.body, 400, 'validation_failed');
+      }
+      expect(await t.prisma.conversation.count()).toBe(0);
+    });
+
+    it('should answer 413 payload_too_large for a body over the limit', async () => {
+      const res = await t.http
+        .post(BASE)
+        .send({ systemPrompt: 'x'.repeat(70_000) })
+        .expect(413);
+      expectError(res.body, 413, 'payload_too_large');
+    });
+
+    it('should answer 404 not_found with the error body for an unknown route', async () => {
+      const res = await t.http.get('/api/v1/nothing-here').expect(404);
+      expectError(res.body, 404, 'not_found');
+    });
+
+    it('should replace a hostile correlation id with a generated one', async () => {
+      const res = await t.http
+        .get(`${BASE}/${newId()}`)
+        .set('X-Correlation-ID', 'evil\tvalue<script>');
+      expect(res.body.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers['x-correlation-id']).toBe(res.body.correlationId);
+    });
+  });
+
+  describe('list and pagination', () => {
+    async function createMany(n: number): Promise<string[]> {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++)
+        ids.push(
+          (
+            await t.http
+              .post(BASE)
+              .send({ title: `c${i}` })
+              .expect(201)
+          ).body.id,
+        );
+      return ids;
+    }
+
+    it('should page through every conversation exactly once, newest activity first', async () => {
+      const ids = await createMany(7);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: Record<string, string | number> = { limit: 3, ...(cursor && { cursor }) };
+        const res = await t.http.get(BASE).query(query).expect(200);
+        seen.push(...res.body.data.map((c: { id: string }) => c.id));
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen).toEqual([...ids].reverse());
+    });
+
+    it('should keep a stable order when activity timestamps tie', async () => {
+      const ids = await createMany(4);
+      const same = new Date('2026-01-01T00:00:00Z');
+      await t.prisma.conversation.updateMany({ data: { lastMessageAt: same } });
+      const first = await t.http.get(BASE).query({ limit: 2 }).expect(200);
+      const second = await t.http
+        .get(BASE)
+        .query({ limit: 2, cursor: first.body.nextCursor })
+        .expect(200);
+      const all = [...first.body.data, ...second.body.data].map((c: { id: string }) => c.id);
+      expect(all).toEqual([...ids].sort().reverse());
+      expect(second.body.nextCursor).toBeNull();
+    });
+
+    it('should refuse limits out of range', async () => {
+      for (const limit of ['0', '101', '-1', 'abc', '2.5']) {
+        const res = await t.http.get(BASE).query({ limit });
+        expect(res.status).toBe(400);
+        expectError(res.body, 400, 'validation_failed');
+      }
+    });
+
+    it('should refuse forged and foreign cursors with 400 invalid_cursor', async () => {
+      const conversation = await t.http.post(BASE).send({}).expect(201);
+      const messagesCursor = Buffer.from(
+        JSON.stringify({ kind: 'messages', conversationId: conversation.body.id, seq: 1 }),
+      ).toString('base64url');
+      for (const cursor of [
+        'garbage!!',
+        Buffer.from('{"kind":"conversations"}').toString('base64url'),
+        messagesCursor,
+      ]) {
+        const res = await t.http.get(BASE).query({ cursor }).expect(400);
+        expectError(res.body, 400, 'invalid_cursor');
+      }
+      const other = await t.http.post(BASE).send({}).expect(201);
+      const res = await t.http
+        .get(`${BASE}/${other.body.id}/messages`)
+        .query({ cursor: messagesCursor })
+        .expect(400);
+      expectError(res.body, 400, 'invalid_cursor');
+    });
+  });
+
+  describe('update and delete', () => {
+    it('should change only the fields sent and clear fields set to null', async () => {
+      const created = await t.http
+        .post(BASE)
+        .send({ title: 'A', systemPrompt: 'S', params: { temperature: 0.5 } })
+        .expect(201);
+      const patched = await t.http
+        .patch(`${BASE}/${created.body.id}`)
+        .send({ title: 'B' })
+        .expect(200);
+      expect(patched.body).toMatchObject({
+        title: 'B',
+        systemPrompt: 'S',
+        params: { temperature: 0.5 },
+      });
+      const cleared = await t.http
+        .patch(`${BASE}/${created.body.id}`)
+        .send({ systemPrompt: null, params: null })
+        .expect(200);
+      expect(cleared.body).toMatchObject({ title: 'B', systemPrompt: null, params: {} });
+      expect(Date.parse(cleared.body.updatedAt)).toBeGreaterThanOrEqual(
+        Date.parse(created.body.updatedAt),
+      );
+    });
+
+    it('should validate PATCH bodies like POST bodies', async () => {
+      const created = await t.http.post(BASE).send({}).expect(201);
+      const res = await t.http
+        .patch(`${BASE}/${created.body.id}`)
+        .send({ title: '', extra: 1 })
+        .expect(400);
+      expectError(res.body, 400, 'validation_failed');
+      await t.http.patch(`${BASE}/${newId()}`).send({ title: 'x' }).expect(404);
+    });
+
+    it('should delete a conversation with its messages, then answer 404', async () => {
+      const created = await t.http.post(BASE).send({}).expect(201);
+      const id = created.body.id as string;
+      await t.prisma.message.create({
+        data: { id: newId(), conversationId: id, seq: 0, role: 'user', content: 'hello' },
+      });
+      await t.http.delete(`${BASE}/${id}`).expect(204);
+      expect(await t.prisma.message.count({ where: { conversationId: id } })).toBe(0);
+      await t.http.get(`${BASE}/${id}`).expect(404);
+      await t.http.delete(`${BASE}/${id}`).expect(404);
+    });
+  });
+
+  describe('messages list', () => {
+    it('should list messages in sequence order with cursor pagination', async () => {
+      const created = await t.http.post(BASE).send({}).expect(201);
+      const id = created.body.id as string;
+      await t.prisma.message.createMany({
+        data: Array.from({ length: 5 }, (_, seq) => ({
+          id: newId(),
+          conversationId: id,
+          seq,
+          role: seq % 2 === 0 ? ('user' as const) : ('assistant' as const),
+          content: `m${seq}`,
+        })),
+      });
+      const first = await t.http.get(`${BASE}/${id}/messages`).query({ limit: 3 }).expect(200);
+      expect(first.body.data.map((m: { content: string }) => m.content)).toEqual([
+        'm0',
+        'm1',
+        'm2',
+      ]);
+      const second = await t.http
+        .get(`${BASE}/${id}/messages`)
+        .query({ limit: 3, cursor: first.body.nextCursor })
+        .expect(200);
+      expect(second.body.data.map((m: { content: string }) => m.content)).toEqual(['m3', 'm4']);
+      expect(second.body.nextCursor).toBeNull();
+      expect(first.body.data[0]).toMatchObject({
+        role: 'user',
+        status: 'complete',
+        conversationId: id,
+        seq: 0,
+      });
+    });
+
+    it('should answer 404 for the messages of an unknown conversation', async () => {
+      const res = await t.http.get(`${BASE}/${newId()}/messages`).expect(404);
+      expectError(res.body, 404, 'conversation_not_found');
+    });
+  });
+
+  describe('health and docs', () => {
+    it('should report liveness and readiness', async () => {
+      const live = await t.http.get('/health').expect(200);
+      expect(live.body).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
+      const ready = await t.http.get('/health/ready').expect(200);
+      expect(ready.body.checks.database.status).toBe('up');
+    });
+
+    it('should serve an OpenAPI document covering every endpoint and the error body', async () => {
+      const res = await t.http.get('/docs-json').expect(200);
+      const paths = Object.keys(res.body.paths);
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          '/api/v1/conversations',
+          '/api/v1/conversations/{id}',
+          '/api/v1/conversations/{id}/messages',
+          '/health',
+          '/health/ready',
+        ]),
+      );
+      expect(res.body.components.schemas.ErrorResponseDto.required).toEqual(
+        expect.arrayContaining(['statusCode', 'error', 'message', 'correlationId']),
+      );
+      expect(res.body.paths['/api/v1/conversations/{id}'].get.responses['404']).toBeDefined();
+      await t.http.get('/docs').expect(200).expect('Content-Type', /html/);
+    });
+  });
+});
+
+describe('Persistence across restarts', () => {
+  it('should serve the same data from a new app instance on the same database', async () => {
+    const db = await createTestDatabase();
+    try {
+      const first = await startTestApp(db.url);
+      const created = await first.http.post(BASE).send({ title: 'keep me' }).expect(201);
+      await first.close();
+      const second = await startTestApp(db.url);
+      const fetched = await second.http.get(`${BASE}/${created.body.id}`).expect(200);
+      expect(fetched.body.title).toBe('keep me');
+      await second.close();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('should answer 503 not_ready when the database is unreachable', async () => {
+    const t = await startTestApp('postgresql://postgres:postgres@127.0.0.1:1/none').catch(
+      (e: unknown) => e,
+    );
+    // Prisma connects lazily through the adapter, so the app starts and readiness reports the outage.
+    if (t instanceof Error) throw t;
+    const app = t as TestApp;
+    try {
+      const res = await app.http.get('/health/ready').expect(503);
+      expect(res.body).toMatchObject({ statusCode: 503, error: 'not_ready' });
+      expect(res.body.message).toMatch(/Database unreachable/);
+      await app.http.get('/health').expect(200);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { EmbeddedDatabase } from '../../src/database/embedded-database';
+import { applyMigrations } from '../../src/database/migrations';
+import { TEMPLATE_DATABASE } from '../utils/database';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One throw-away PostgreSQL for the whole run, with a migrated template database. */
+export default async function globalSetup(): Promise<void> {
+  // Not mkdtemp: its 0700 folder would shut out the postgres user the server runs as under root.
+  const dataDir = path.join(os.tmpdir(), `chat-test-pg-${randomBytes(6).toString('hex')}`);
+  const database = new EmbeddedDatabase({ dataDir, port: await freePort(), persistent: false });
+  await database.start();
+  (globalThis as { __testDatabase?: EmbeddedDatabase }).__testDatabase = database;
+  await database.createDatabase(TEMPLATE_DATABASE);
+  await applyMigrations(database.url(TEMPLATE_DATABASE));
+  // Test workers are forked after this and inherit the environment.
+  process.env.TEST_DATABASE_SERVER_URL = database.url('postgres');
+}
