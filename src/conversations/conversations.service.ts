@@ -3,14 +3,20 @@ import { Injectable } from '@nestjs/common';
 import { decodeConversationsCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page } from '../common/pagination/page.dto';
 import type { Conversation } from '../generated/prisma/client';
+import { UnknownModelException } from '../llm/llm.errors';
+import { LlmService } from '../llm/llm.service';
 import { ConversationNotFoundException } from './conversation-not-found.exception';
 import { ConversationFields, ConversationsRepository } from './conversations.repository';
 
 @Injectable()
 export class ConversationsService {
-  constructor(private readonly conversations: ConversationsRepository) {}
+  constructor(
+    private readonly conversations: ConversationsRepository,
+    private readonly llm: LlmService,
+  ) {}
 
   create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
+    this.assertKnownModel(fields.model);
     return this.conversations.create(ownerId, fields);
   }
 
@@ -42,9 +48,14 @@ export class ConversationsService {
   }
 
   async update(ownerId: string, id: string, fields: ConversationFields): Promise<Conversation> {
+    this.assertKnownModel(fields.model);
     const conversation = await this.conversations.update(ownerId, id, fields);
     if (!conversation) throw new ConversationNotFoundException(id);
     return conversation;
+  }
+
+  private assertKnownModel(alias: string | null | undefined): void {
+    if (alias && !this.llm.isKnown(alias)) throw new UnknownModelException(alias);
   }
 
   async delete(ownerId: string, id: string): Promise<void> {

@@ -1,0 +1,59 @@
+import { AppException } from '../common/errors/app.exception';
+
+export type LlmErrorCode =
+  | 'provider_error'
+  | 'provider_auth_failed'
+  | 'provider_unavailable'
+  | 'provider_timeout'
+  | 'provider_rate_limited'
+  | 'provider_not_configured'
+  | 'provider_model_not_found'
+  | 'provider_rejected_request';
+
+export const LLM_ERROR_STATUS: Record<LlmErrorCode, number> = {
+  provider_error: 502,
+  provider_auth_failed: 502,
+  provider_unavailable: 503,
+  provider_timeout: 504,
+  provider_rate_limited: 429,
+  provider_not_configured: 503,
+  provider_model_not_found: 502,
+  provider_rejected_request: 502,
+};
+
+/** A provider failure in our own terms; adapters translate SDK errors into it. */
+export class LlmException extends AppException {
+  constructor(
+    readonly llmCode: LlmErrorCode,
+    message: string,
+    readonly retry: { retryable: boolean; retryAfterMs?: number } = { retryable: false },
+  ) {
+    const headers =
+      llmCode === 'provider_rate_limited' && retry.retryAfterMs !== undefined
+        ? { 'Retry-After': String(Math.max(1, Math.ceil(retry.retryAfterMs / 1000))) }
+        : undefined;
+    super(LLM_ERROR_STATUS[llmCode], llmCode, message, { headers });
+  }
+}
+
+export class UnknownModelException extends AppException {
+  constructor(alias: string) {
+    super(
+      400,
+      'unknown_model',
+      `Unknown model alias "${alias}"; GET /api/v1/models lists the available ones`,
+    );
+  }
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

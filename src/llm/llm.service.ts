@@ -1,0 +1,216 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+
+import { AppConfig } from '../config/app-config';
+import { LlmException, UnknownModelException } from './llm.errors';
+import { ChatMessage, GenerationParams, LLM_PROVIDERS, LlmChunk, LlmProvider } from './llm.types';
+import { ModelAlias, ModelRegistry } from './model-registry';
+import { nextRetryDelay } from './retry-policy';
+
+export interface ResolvedModel extends ModelAlias {
+  providerLabel: string;
+}
+
+export interface GenerateRequest {
+  model: ResolvedModel;
+  messages: ChatMessage[];
+  params: GenerationParams;
+  /** `complete` asks for the whole reply at once, `stream` for chunks as they come. */
+  mode: 'complete' | 'stream';
+  /** Aborting it ends the request upstream; its reason is what `generate` throws. */
+  signal: AbortSignal;
+}
+
+export interface ModelAvailability {
+  alias: ModelAlias;
+  providerLabel: string;
+  available: boolean;
+  reason: string | null;
+}
+
+const FIRST_MODEL_TTL_MS = 30_000;
+const PROBE_TIMEOUT_MS = 2000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Dispatches generations to provider adapters with retries, timeouts and model resolution. */
+@Injectable()
+export class LlmService {
+  private readonly logger = new Logger(LlmService.name);
+  private readonly providers: Map<string, LlmProvider>;
+  private readonly firstModel = new Map<string, { id: string; expires: number }>();
+
+  constructor(
+    readonly registry: ModelRegistry,
+    @Inject(LLM_PROVIDERS) providers: LlmProvider[],
+    private readonly config: AppConfig,
+  ) {
+    this.providers = new Map(providers.map((p) => [p.name, p]));
+  }
+
+  /** The alias's definition; throws 400 unknown_model for an alias nobody defined. */
+  resolve(alias: string | null | undefined): ResolvedModel {
+    const name = alias ?? this.registry.defaultAlias;
+    const found = this.registry.find(name);
+    if (!found) throw new UnknownModelException(name);
+    return { ...found, providerLabel: this.provider(found.provider).label };
+  }
+
+  isKnown(alias: string): boolean {
+    return this.registry.find(alias) !== undefined;
+  }
+
+  /** The upstream model id, asking the server for its first model when the alias names none. */
+  async upstreamModel(model: ResolvedModel, signal: AbortSignal): Promise<string> {
+    if (model.model) return model.model;
+    const cached = this.firstModel.get(model.provider);
+    if (cached && cached.expires > Date.now()) return cached.id;
+    const provider = this.provider(model.provider);
+    const ids = await this.withTimeout(signal, (s) => provider.listModels(s), provider);
+    const id = ids[0];
+    if (!id) {
+      throw new LlmException(
+        'provider_model_not_found',
+        `${provider.label} at ${provider.baseUrl} has no model loaded; load one or set LMSTUDIO_MODEL`,
+      );
+    }
+    this.firstModel.set(model.provider, { id, expires: Date.now() + FIRST_MODEL_TTL_MS });
+    return id;
+  }
+
+  /**
+   * Yields the reply's chunks. Failures before the first chunk are retried with backoff;
+   * after it they surface, since a retry would repeat text the caller already has.
+   */
+  async *generate(request: GenerateRequest): AsyncGenerator<LlmChunk> {
+    const provider = this.provider(request.model.provider);
+    const upstreamModel = await this.upstreamModel(request.model, request.signal);
+    const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
+    for (let attempt = 0; ; attempt++) {
+      const attemptAbort = new AbortController();
+      const onOuterAbort = (): void => attemptAbort.abort(request.signal.reason);
+      request.signal.addEventListener('abort', onOuterAbort, { once: true });
+      const timeout = new LlmException(
+        'provider_timeout',
+        `${provider.label} at ${provider.baseUrl} sent nothing for ${timeoutMs} ms; raise LLM_TIMEOUT_MS for slow models`,
+      );
+      let timer = setTimeout(() => attemptAbort.abort(timeout), timeoutMs);
+      // Streams time out when idle, so a long but lively reply is never cut.
+      const touch = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => attemptAbort.abort(timeout), timeoutMs);
+      };
+      let started = false;
+      try {
+        const llmRequest = {
+          model: upstreamModel,
+          messages: request.messages,
+          params: request.params,
+          signal: attemptAbort.signal,
+        };
+        if (request.mode === 'complete') {
+          const result = await provider.complete(llmRequest);
+          started = true;
+          yield { type: 'delta', text: result.content };
+          yield {
+            type: 'done',
+            upstreamModel: result.upstreamModel,
+            finishReason: result.finishReason,
+            usage: result.usage,
+          };
+        } else {
+          for await (const chunk of provider.stream(llmRequest)) {
+            touch();
+            started ||= chunk.type === 'delta';
+            yield chunk;
+          }
+        }
+        return;
+      } catch (error) {
+        if (request.signal.aborted) throw request.signal.reason;
+        const delay = started
+          ? undefined
+          : nextRetryDelay(error, attempt, { maxRetries: this.config.get('LLM_MAX_RETRIES') });
+        if (delay === undefined) throw error;
+        this.logger.warn(
+          {
+            provider: provider.name,
+            attempt: attempt + 1,
+            delayMs: delay,
+            code: (error as LlmException).code,
+          },
+          'retrying provider call',
+        );
+        await sleep(delay, request.signal);
+      } finally {
+        clearTimeout(timer);
+        request.signal.removeEventListener('abort', onOuterAbort);
+      }
+    }
+  }
+
+  /** Every alias with whether it can be used now: key present, server reachable. */
+  async availability(): Promise<ModelAvailability[]> {
+    const probes = new Map<string, Promise<string | null>>();
+    const probe = (provider: LlmProvider): Promise<string | null> => {
+      if (!provider.configured)
+        return Promise.resolve(`${provider.label} is not configured: ${provider.configHint}`);
+      // Cloud providers are not probed on every listing: a configured key is what we can know cheaply.
+      if (provider.name === 'groq') return Promise.resolve(null);
+      return this.withTimeout(
+        new AbortController().signal,
+        (s) => provider.listModels(s),
+        provider,
+        PROBE_TIMEOUT_MS,
+      ).then(
+        () => null,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    };
+    return Promise.all(
+      this.registry.all().map(async (alias) => {
+        const provider = this.provider(alias.provider);
+        if (!probes.has(provider.name)) probes.set(provider.name, probe(provider));
+        const reason = await probes.get(provider.name)!;
+        return { alias, providerLabel: provider.label, available: reason === null, reason };
+      }),
+    );
+  }
+
+  private provider(name: string): LlmProvider {
+    const provider = this.providers.get(name);
+    if (!provider) throw new Error(`No provider adapter registered as "${name}"`);
+    return provider;
+  }
+
+  private async withTimeout<T>(
+    signal: AbortSignal,
+    work: (signal: AbortSignal) => Promise<T>,
+    provider: LlmProvider,
+    timeoutMs = this.config.get('LLM_TIMEOUT_MS'),
+  ): Promise<T> {
+    const timeout = new LlmException(
+      'provider_timeout',
+      `${provider.label} at ${provider.baseUrl} did not answer within ${timeoutMs} ms`,
+    );
+    const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      return await work(combined);
+    } catch (error) {
+      if (combined.aborted && !signal.aborted) throw timeout;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/** Provider-neutral types: nothing from an SDK crosses this line. */
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface GenerationParams {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  seed?: number;
+}
+
+export interface LlmRequest {
+  /** Upstream model id, already resolved from the alias. */
+  model: string;
+  messages: ChatMessage[];
+  params: GenerationParams;
+  signal: AbortSignal;
+}
+
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface LlmResult {
+  content: string;
+  upstreamModel: string;
+  finishReason: string | null;
+  usage: LlmUsage | null;
+}
+
+export type LlmChunk =
+  | { type: 'delta'; text: string }
+  | { type: 'done'; upstreamModel: string; finishReason: string | null; usage: LlmUsage | null };
+
+export interface LlmProvider {
+  /** Registry key, the part of an alias before the slash (`groq`, `lmstudio`). */
+  readonly name: string;
+  /** How users know it, for messages ("LM Studio"). */
+  readonly label: string;
+  /** Where requests go, shown in errors so users can check it. */
+  readonly baseUrl: string;
+  /** Whether it can be called at all (e.g. an API key is present). */
+  readonly configured: boolean;
+  /** Why not, when it is not configured, in words a user can act on. */
+  readonly configHint: string;
+  complete(request: LlmRequest): Promise<LlmResult>;
+  stream(request: LlmRequest): AsyncIterable<LlmChunk>;
+  listModels(signal: AbortSignal): Promise<string[]>;
+}
+
+export const LLM_PROVIDERS = Symbol('LLM_PROVIDERS');

@@ -1,0 +1,30 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+
+import { ModelListDto } from './dto/model-response.dto';
+import { LlmService } from './llm.service';
+
+@ApiTags('models')
+@Controller('models')
+export class ModelsController {
+  constructor(private readonly llm: LlmService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List model aliases and whether each is usable now' })
+  async list(): Promise<ModelListDto> {
+    const models = await this.llm.availability();
+    return {
+      data: models.map(({ alias, available, reason }) => ({
+        alias: alias.alias,
+        provider: alias.provider,
+        upstreamModel: alias.model,
+        contextWindow: alias.contextWindow,
+        maxOutputTokens: alias.maxOutputTokens,
+        defaultParams: alias.params,
+        available,
+        reason,
+        default: alias.alias === this.llm.registry.defaultAlias,
+      })),
+    };
+  }
+}

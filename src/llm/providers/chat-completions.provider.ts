@@ -1,0 +1,214 @@
+import { LlmException } from '../llm.errors';
+import { parseRetryAfter } from '../llm.errors';
+import type { LlmChunk, LlmProvider, LlmRequest, LlmResult, LlmUsage } from '../llm.types';
+
+/** The parts of an OpenAI-style chat completion both SDKs return. */
+export interface SdkCompletion {
+  model: string;
+  choices: { message: { content: string | null }; finish_reason: string | null }[];
+  usage?: SdkUsage | null;
+}
+
+export interface SdkChunk {
+  model: string;
+  choices: { delta: { content?: string | null }; finish_reason: string | null }[];
+  usage?: SdkUsage | null;
+  /** Groq reports streaming usage here. */
+  x_groq?: { usage?: SdkUsage | null } | null;
+}
+
+interface SdkUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface ChatBody {
+  model: string;
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  seed?: number;
+}
+
+/** The error classes of a Stainless-generated SDK (openai and groq-sdk share the shape). */
+export interface SdkErrorClasses {
+  APIError: new (...args: never[]) => Error & { status?: number; headers?: unknown };
+  APIConnectionError: new (...args: never[]) => Error;
+  APIConnectionTimeoutError: new (...args: never[]) => Error;
+}
+
+function toUsage(usage: SdkUsage | null | undefined): LlmUsage | null {
+  return usage
+    ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
+    : null;
+}
+
+function header(headers: unknown, name: string): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  if (headers && typeof headers === 'object') {
+    const value = (headers as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Shared behaviour of adapters over OpenAI-style chat-completion SDKs: request shaping,
+ * response reading and, above all, translating SDK errors into our own codes.
+ */
+export abstract class ChatCompletionsProvider implements LlmProvider {
+  abstract readonly name: string;
+  abstract readonly label: string;
+  abstract readonly baseUrl: string;
+  abstract readonly configured: boolean;
+  abstract readonly configHint: string;
+  /** What to tell a user who cannot reach the server. */
+  protected abstract readonly unreachableHint: string;
+  protected abstract readonly authHint: string;
+  protected abstract readonly errors: SdkErrorClasses;
+
+  protected abstract createCompletion(body: ChatBody, signal: AbortSignal): Promise<SdkCompletion>;
+  protected abstract createStream(
+    body: ChatBody,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<SdkChunk>>;
+  protected abstract fetchModels(signal: AbortSignal): Promise<string[]>;
+
+  async complete(request: LlmRequest): Promise<LlmResult> {
+    this.assertConfigured();
+    try {
+      const completion = await this.createCompletion(this.body(request), request.signal);
+      const choice = completion.choices[0];
+      return {
+        content: choice?.message.content ?? '',
+        upstreamModel: completion.model,
+        finishReason: choice?.finish_reason ?? null,
+        usage: toUsage(completion.usage),
+      };
+    } catch (error) {
+      throw this.translate(error, request.signal);
+    }
+  }
+
+  async *stream(request: LlmRequest): AsyncIterable<LlmChunk> {
+    this.assertConfigured();
+    let upstreamModel = request.model;
+    let finishReason: string | null = null;
+    let usage: LlmUsage | null = null;
+    try {
+      const stream = await this.createStream(this.body(request), request.signal);
+      for await (const chunk of stream) {
+        upstreamModel = chunk.model || upstreamModel;
+        usage = toUsage(chunk.usage ?? chunk.x_groq?.usage) ?? usage;
+        const choice = chunk.choices[0];
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        const text = choice?.delta.content;
+        if (text) yield { type: 'delta', text };
+      }
+    } catch (error) {
+      throw this.translate(error, request.signal);
+    }
+    // The SDKs end an aborted stream quietly instead of throwing.
+    if (request.signal.aborted) throw request.signal.reason;
+    yield { type: 'done', upstreamModel, finishReason, usage };
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    this.assertConfigured();
+    try {
+      return await this.fetchModels(signal);
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
+  private assertConfigured(): void {
+    if (!this.configured)
+      throw new LlmException(
+        'provider_not_configured',
+        `${this.label} is not configured: ${this.configHint}`,
+      );
+  }
+
+  private body(request: LlmRequest): ChatBody {
+    const { temperature, topP, maxTokens, seed } = request.params;
+    return {
+      model: request.model,
+      messages: request.messages,
+      ...(temperature !== undefined && { temperature }),
+      ...(topP !== undefined && { top_p: topP }),
+      ...(maxTokens !== undefined && { max_tokens: maxTokens }),
+      ...(seed !== undefined && { seed }),
+    };
+  }
+
+  /** SDK error → LlmException. An abort we asked for passes through as its reason. */
+  protected translate(error: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted) return signal.reason;
+    if (error instanceof LlmException) return error;
+    const { APIError, APIConnectionError, APIConnectionTimeoutError } = this.errors;
+    if (error instanceof APIConnectionTimeoutError) {
+      return new LlmException(
+        'provider_timeout',
+        `${this.label} at ${this.baseUrl} did not answer in time`,
+      );
+    }
+    if (error instanceof APIConnectionError) {
+      return new LlmException(
+        'provider_unavailable',
+        `Could not reach ${this.label} at ${this.baseUrl}: ${this.unreachableHint}`,
+        { retryable: true },
+      );
+    }
+    if (error instanceof APIError && error.status !== undefined) {
+      return this.translateStatus(
+        error.status,
+        error.message,
+        header(error.headers, 'retry-after'),
+      );
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    return new LlmException('provider_error', `${this.label} failed mid-response: ${detail}`, {
+      retryable: true,
+    });
+  }
+
+  private translateStatus(
+    status: number,
+    upstreamMessage: string,
+    retryAfter: string | undefined,
+  ): LlmException {
+    const said = `${this.label} answered ${status}: ${upstreamMessage}`;
+    if (status === 401 || status === 403) {
+      return new LlmException(
+        'provider_auth_failed',
+        `${this.label} refused the credentials (${status}): ${this.authHint}`,
+      );
+    }
+    if (status === 404)
+      return new LlmException(
+        'provider_model_not_found',
+        `${said}; check the alias's upstream model`,
+      );
+    if (status === 429) {
+      // Groq's "request too large" is a 429 that can only fail again.
+      if (/request too large/i.test(upstreamMessage))
+        return new LlmException('provider_rejected_request', said);
+      return new LlmException('provider_rate_limited', `${said}; try again later`, {
+        retryable: true,
+        retryAfterMs: parseRetryAfter(retryAfter),
+      });
+    }
+    if (status === 400 || status === 413 || status === 422)
+      return new LlmException('provider_rejected_request', said);
+    if (status === 503)
+      return new LlmException('provider_unavailable', `${said}; ${this.unreachableHint}`, {
+        retryable: true,
+      });
+    return new LlmException('provider_error', said, {
+      retryable: status >= 500 || status === 408 || status === 409,
+      retryAfterMs: parseRetryAfter(retryAfter),
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+
+import { Generation, TurnStop } from './generation';
+
+/** The turns running in this process, by conversation. */
+@Injectable()
+export class GenerationRegistry {
+  private readonly byConversation = new Map<string, Generation>();
+
+  add(generation: Generation): void {
+    this.byConversation.set(generation.conversationId, generation);
+    void generation.outcome.finally(() => {
+      if (this.byConversation.get(generation.conversationId) === generation) {
+        this.byConversation.delete(generation.conversationId);
+      }
+    });
+  }
+
+  get(conversationId: string): Generation | undefined {
+    return this.byConversation.get(conversationId);
+  }
+
+  get size(): number {
+    return this.byConversation.size;
+  }
+
+  /** Lets running turns finish until the deadline, then stops the rest with `reason`. */
+  async drain(deadlineMs: number, reason: TurnStop): Promise<void> {
+    const all = () => Promise.all([...this.byConversation.values()].map((g) => g.outcome));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>(
+      (resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)),
+    );
+    const result = await Promise.race([all().then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (result === 'deadline') {
+      for (const generation of this.byConversation.values()) generation.stop(reason);
+      await all();
+    }
+  }
+}

@@ -1,0 +1,361 @@
+import {
+  Groq,
+  APIError as GroqAPIError,
+  APIConnectionError as GroqConnectionError,
+  RateLimitError as GroqRateLimitError,
+} from 'groq-sdk';
+import { APIConnectionError, NotFoundError, OpenAI, RateLimitError } from 'openai';
+import { FakeLlmServer, splitPieces } from './fake-llm-server';
+
+describe('FakeLlmServer', () => {
+  const fake = new FakeLlmServer({ models: ['fake-model', 'other-model'] });
+  let openai: OpenAI;
+  let groq: Groq;
+
+  beforeAll(async () => {
+    await fake.start();
+    openai = new OpenAI({ baseURL: fake.openAiBaseUrl, apiKey: 'x', maxRetries: 0 });
+    groq = new Groq({ baseURL: fake.url, apiKey: 'x', maxRetries: 0 });
+  });
+  afterEach(() => fake.reset());
+  afterAll(() => fake.stop());
+
+  const user = (content: string) => ({ role: 'user' as const, content });
+
+  it('splits replies into pieces that concatenate back exactly', () => {
+    expect(splitPieces(' a  b\nc ')).toEqual([' a', '  b', '\nc', ' ']);
+    expect(splitPieces('')).toEqual([]);
+  });
+
+  it('lists models through both SDKs', async () => {
+    const ids = (await openai.models.list()).data.map((m) => m.id);
+    expect(ids).toEqual(['fake-model', 'other-model']);
+    const groqModels = await groq.models.list();
+    expect(groqModels.data.map((m) => m.id)).toEqual(ids);
+    expect(groqModels.data[0]).toMatchObject({ object: 'model', owned_by: 'fake' });
+    expect((await openai.models.retrieve('other-model')).id).toBe('other-model');
+  });
+
+  it('echoes the last user message and message count (openai, non-streaming)', async () => {
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [
+        { role: 'system', content: 'be nice' },
+        user('first'),
+        { role: 'assistant', content: 'ok' },
+        user('hello there'),
+      ],
+    });
+    expect(res).toMatchObject({
+      object: 'chat.completion',
+      model: 'fake-model',
+      system_fingerprint: 'fp_fake',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Echo: hello there [messages=4]' },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 6, completion_tokens: 4, total_tokens: 10 },
+    });
+    expect(res.id).toMatch(/^chatcmpl-/);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      completed: true,
+      aborted: false,
+    });
+    expect(fake.requests[0].body.messages).toHaveLength(4);
+    expect(fake.requests[0].headers.authorization).toBe('Bearer x');
+  });
+
+  it('streams chunks with final usage (openai)', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('one two three')],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('Echo: one two three [messages=1]');
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks.slice(1, -2).map((c) => c.choices[0].delta.content)).toEqual([
+      'Echo:',
+      ' one',
+      ' two',
+      ' three',
+      ' [messages=1]',
+    ]);
+    expect(chunks.at(-2)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+    });
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  });
+
+  it('omits the usage chunk unless requested', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('hi')],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.every((c) => c.choices.length === 1 && c.usage === undefined)).toBe(true);
+  });
+
+  it('serves Groq non-streaming and streaming under /openai/v1', async () => {
+    const res = await groq.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('hey groq')],
+    });
+    expect(res.choices[0].message.content).toBe('Echo: hey groq [messages=1]');
+    const stream = await groq.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('stream me')],
+      stream: true,
+    });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe('Echo: stream me [messages=1]');
+    expect(finish).toBe('stop');
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/openai/v1/chat/completions',
+      '/openai/v1/chat/completions',
+    ]);
+  });
+
+  it('returns a think block for /think, streaming and not', async () => {
+    const expected = '<think>reasoning here</think>The answer.';
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('/think please')],
+    });
+    expect(res.choices[0].message.content).toBe(expected);
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('/think')],
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe(expected);
+  });
+
+  it('truncates at max_tokens with finish_reason length', async () => {
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('a b c d')],
+      max_tokens: 2,
+    });
+    expect(res.choices[0]).toMatchObject({
+      message: { content: 'Echo: a' },
+      finish_reason: 'length',
+    });
+    expect(res.usage?.completion_tokens).toBe(2);
+  });
+
+  it('rejects invalid bodies and unknown models with OpenAI-style errors', async () => {
+    await expect(
+      openai.chat.completions.create({ model: 'fake-model', messages: [] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      error: { type: 'invalid_request_error', param: 'messages' },
+    });
+    const err: unknown = await openai.chat.completions
+      .create({ model: 'nope', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect((err as NotFoundError).message).toContain('The model `nope` does not exist');
+    const raw = await fetch(`${fake.openAiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      body: '{not json',
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({ error: { message: 'Invalid JSON body' } });
+    const unknown = await fetch(`${fake.url}/v2/whatever`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'unknown_url' } });
+  });
+
+  it('scripts a 429 with Retry-After visible through both SDKs', async () => {
+    fake.script(
+      { kind: 'error', status: 429, retryAfter: '7' },
+      { kind: 'error', status: 429, retryAfter: '3' },
+      { kind: 'error', status: 503, body: { error: { message: 'down' } } },
+    );
+    const err: unknown = await openai.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    const rateLimit = err as RateLimitError;
+    expect(rateLimit.status).toBe(429);
+    expect(rateLimit.code).toBe('rate_limit_exceeded');
+    expect(rateLimit.headers.get('retry-after')).toBe('7');
+
+    const groqRateLimit: unknown = await groq.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    expect(groqRateLimit).toBeInstanceOf(GroqRateLimitError);
+    expect((groqRateLimit as GroqRateLimitError).headers?.get('retry-after')).toBe('3');
+
+    const groqErr: unknown = await groq.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    expect(groqErr).toBeInstanceOf(GroqAPIError);
+    expect((groqErr as GroqAPIError).status).toBe(503);
+    expect((groqErr as GroqAPIError).message).toContain('down');
+    // Queue drained: back to the default reply.
+    const ok = await openai.chat.completions.create({ model: 'fake-model', messages: [user('x')] });
+    expect(ok.choices[0].message.content).toBe('Echo: x [messages=1]');
+  });
+
+  it('uses a scripted reply, streamed in pieces, with usage: null suppressing usage', async () => {
+    fake.script(
+      { kind: 'reply', content: 'Custom answer here', finishReason: 'tool_calls' },
+      { kind: 'reply', content: 'No usage please', usage: null },
+    );
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('x')],
+    });
+    expect(res.choices[0]).toMatchObject({
+      message: { content: 'Custom answer here' },
+      finish_reason: 'tool_calls',
+    });
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('x')],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('No usage please');
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
+  });
+
+  it('hangs until the SDK timeout aborts, recording aborted', async () => {
+    fake.script({ kind: 'hang' });
+    const started = Date.now();
+    const err: unknown = await openai.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] }, { timeout: 200 })
+      .catch((e: unknown) => e);
+    // Under Jest the AbortError comes from another realm, so the SDK reports the APIConnectionTimeoutError
+    // superclass (APIConnectionError) instead; outside Jest it is APIConnectionTimeoutError.
+    expect(err).toBeInstanceOf(APIConnectionError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    const [req] = await fake.waitFor((reqs) => reqs[0]?.aborted === true);
+    expect(req).toMatchObject({ aborted: true, completed: false });
+  });
+
+  it('delays a slow reply', async () => {
+    fake.script({ kind: 'slow', delayMs: 150 });
+    const started = Date.now();
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('x')],
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(res.choices[0].message.content).toBe('Echo: x [messages=1]');
+  });
+
+  it('drops the connection mid-stream so SDK iteration throws', async () => {
+    fake.script({ kind: 'drop', afterChunks: 2 });
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('a b c d e')],
+      stream: true,
+    });
+    const received: string[] = [];
+    const iterate = async () => {
+      for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
+    };
+    await expect(iterate()).rejects.toThrow();
+    expect(received).toEqual(['', 'Echo:', ' a']);
+    expect(fake.requests[0]).toMatchObject({ aborted: false, completed: false });
+  });
+
+  it('drops a non-streaming request without a response', async () => {
+    fake.script({ kind: 'drop', afterChunks: 0 });
+    const err: unknown = await groq.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GroqConnectionError);
+  });
+
+  it('streams slowly so the client can cancel mid-stream', async () => {
+    fake.script({ kind: 'streamSlow', chunkDelayMs: 50 });
+    const controller = new AbortController();
+    const stream = await openai.chat.completions.create(
+      { model: 'fake-model', messages: [user('a b c d e f g h')], stream: true },
+      { signal: controller.signal },
+    );
+    const received: string[] = [];
+    const iterate = async () => {
+      for await (const chunk of stream) {
+        received.push(chunk.choices[0]?.delta.content ?? '');
+        if (received.length === 3) controller.abort();
+      }
+    };
+    // The SDK ends iteration quietly on a user abort.
+    await iterate();
+    expect(received).toHaveLength(3);
+    const [req] = await fake.waitFor((reqs) => reqs[0]?.aborted === true);
+    expect(req.completed).toBe(false);
+  });
+
+  it('waitForRequests resolves once enough requests arrive and rejects on timeout', async () => {
+    await expect(fake.waitForRequests(1, 50)).rejects.toThrow(/timed out/);
+    const waiting = fake.waitForRequests(2);
+    await Promise.all(
+      [1, 2].map(() =>
+        openai.chat.completions.create({ model: 'fake-model', messages: [user('x')] }),
+      ),
+    );
+    expect(await waiting).toHaveLength(2);
+  });
+
+  it('applies latency and token delay options', async () => {
+    const slow = new FakeLlmServer({ latencyMs: 100, tokenDelayMs: 20 });
+    await slow.start();
+    try {
+      const client = new OpenAI({ baseURL: slow.openAiBaseUrl, apiKey: 'x', maxRetries: 0 });
+      const started = Date.now();
+      const stream = await client.chat.completions.create({
+        model: 'fake-model',
+        messages: [user('a b c')],
+        stream: true,
+      });
+      for await (const chunk of stream) void chunk;
+      // 100ms latency + 5 delayed chunks (4 content + finish) of 20ms.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('stop() closes hanging connections', async () => {
+    const other = new FakeLlmServer();
+    await other.start();
+    other.script({ kind: 'hang' });
+    const client = new OpenAI({ baseURL: other.openAiBaseUrl, apiKey: 'x', maxRetries: 0 });
+    const pending = client.chat.completions
+      .create({ model: 'fake-model', messages: [user('x')] })
+      .catch((e: unknown) => e);
+    await other.waitForRequests(1);
+    await other.stop();
+    expect(await pending).toBeInstanceOf(APIConnectionError);
+  });
+});

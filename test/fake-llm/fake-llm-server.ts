@@ -1,0 +1,499 @@
+/**
+ * Fake OpenAI-compatible LLM server for end-to-end tests and offline demos.
+ *
+ * Routes (each also served under Groq's `/openai` prefix, e.g. `/openai/v1/models`):
+ *   GET  /v1/models                list of the configured models
+ *   GET  /v1/models/:id            one model, or 404
+ *   POST /v1/chat/completions      chat completion, JSON or SSE (`stream: true`)
+ * Anything else is a 404 with an OpenAI-style error body.
+ *
+ * Default reply (deterministic, so tests can assert what the model was sent):
+ *   `Echo: <text of the last user message> [messages=<N>]`
+ * where N counts every message in the request, system ones included. If the last user
+ * message starts with `/think`, the reply is instead
+ *   `<think>reasoning here</think>The answer.`
+ *
+ * Token accounting: the reply is split into word pieces, each keeping its leading
+ * whitespace; one piece = one completion token = one streamed content chunk.
+ * prompt_tokens = number of whitespace-separated words across all message texts.
+ * `max_tokens` / `max_completion_tokens` below the piece count truncates the reply
+ * and sets finish_reason 'length'.
+ *
+ * `script()` queues one-shot behaviours consumed in order, one per valid chat request.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface FakeLlmOptions {
+  /** Delay before the first byte of every chat-completion response. */
+  latencyMs?: number;
+  /** Delay between streamed chunks. */
+  tokenDelayMs?: number;
+  /** Accepted model ids; default ['fake-model']. */
+  models?: string[];
+}
+
+export interface ChatMessage {
+  role: string;
+  content?: string | Array<{ type: string; text?: string }> | null;
+  [key: string]: unknown;
+}
+
+export interface ChatRequestBody {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  [key: string]: unknown;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** A chat-completion request that passed body validation (400s and model lists are not recorded). */
+export interface RecordedRequest {
+  path: string;
+  method: string;
+  headers: IncomingHttpHeaders;
+  body: ChatRequestBody;
+  /** The client closed the connection before the response finished. */
+  aborted: boolean;
+  /** The response was fully sent. */
+  completed: boolean;
+}
+
+export type ScriptStep =
+  /** Error response; `body` defaults to OpenAI error JSON, a string is sent verbatim as text/plain. */
+  | { kind: 'error'; status: number; body?: unknown; retryAfter?: string }
+  /** Custom reply; `usage: null` sends no usage at all, undefined computes it. */
+  | { kind: 'reply'; content: string; finishReason?: string; usage?: Usage | null }
+  /** Never respond (until the client aborts or the server stops). */
+  | { kind: 'hang' }
+  /** Wait, then the default reply. */
+  | { kind: 'slow'; delayMs: number }
+  /** Streaming: send `afterChunks` content chunks, then destroy the socket. Non-streaming: destroy at once. */
+  | { kind: 'drop'; afterChunks: number }
+  /** Default reply streamed with this delay between chunks. */
+  | { kind: 'streamSlow'; chunkDelayMs: number };
+
+interface ReplyPlan {
+  content: string;
+  finishReason?: string;
+  usage?: Usage | null;
+  chunkDelayMs: number;
+  dropAfterChunks?: number;
+}
+
+const ROUTE = /^(?:\/openai)?\/v1\/(chat\/completions|models(?:\/(.+))?)$/;
+const FINGERPRINT = 'fp_fake';
+
+export class FakeLlmServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly queue: ScriptStep[] = [];
+  private readonly events = new EventEmitter();
+  private readonly models: string[];
+  private server?: Server;
+  private origin?: string;
+  private stopping = false;
+  private seq = 0;
+
+  constructor(private readonly options: FakeLlmOptions = {}) {
+    this.models = options.models ?? ['fake-model'];
+    this.events.setMaxListeners(0);
+  }
+
+  /** Resolves with the origin once listening. */
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    if (this.server) throw new Error('FakeLlmServer already started');
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    this.stopping = false;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port: actual } = server.address() as AddressInfo;
+    const urlHost =
+      host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    this.origin = `http://${urlHost}:${actual}`;
+    return this.origin;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.stopping = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    this.server = undefined;
+    this.origin = undefined;
+  }
+
+  /** Origin, e.g. http://127.0.0.1:PORT (the Groq SDK's baseURL). */
+  get url(): string {
+    if (!this.origin) throw new Error('FakeLlmServer not started');
+    return this.origin;
+  }
+
+  get openAiBaseUrl(): string {
+    return `${this.url}/v1`;
+  }
+
+  script(...steps: ScriptStep[]): this {
+    this.queue.push(...steps);
+    return this;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.queue.length = 0;
+  }
+
+  /** Resolves once `predicate` holds; re-checked whenever a request is recorded, completes or aborts. */
+  waitFor(
+    predicate: (requests: readonly RecordedRequest[]) => boolean,
+    timeoutMs = 5000,
+  ): Promise<RecordedRequest[]> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!predicate(this.requests)) return;
+        cleanup();
+        resolve([...this.requests]);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `FakeLlmServer.waitFor timed out after ${timeoutMs}ms (${this.requests.length} requests)`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.events.off('change', check);
+      };
+      this.events.on('change', check);
+      check();
+    });
+  }
+
+  waitForRequests(n: number, timeoutMs = 5000): Promise<RecordedRequest[]> {
+    return this.waitFor((requests) => requests.length >= n, timeoutMs);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      const match = ROUTE.exec(path);
+      if (match?.[1] === 'chat/completions' && req.method === 'POST') {
+        await this.chat(req, res, path);
+      } else if (match?.[1].startsWith('models') && req.method === 'GET') {
+        this.listModels(res, match[2] === undefined ? undefined : decodeURIComponent(match[2]));
+      } else {
+        await readBody(req);
+        sendError(
+          res,
+          404,
+          `Unknown request URL: ${req.method} ${path}`,
+          'invalid_request_error',
+          'unknown_url',
+        );
+      }
+    } catch (err) {
+      // Aborts surface as rejected sleeps; anything else is a bug worth a 500 rather than a hung client.
+      if (!res.headersSent && !res.destroyed)
+        sendError(res, 500, String(err), 'server_error', null);
+      else if (!res.writableEnded) res.destroy();
+    }
+  }
+
+  private listModels(res: ServerResponse, id: string | undefined): void {
+    const toModel = (model: string) => ({
+      id: model,
+      object: 'model',
+      created: 1700000000,
+      owned_by: 'fake',
+    });
+    if (id === undefined)
+      return sendJson(res, 200, { object: 'list', data: this.models.map(toModel) });
+    if (this.models.includes(id)) return sendJson(res, 200, toModel(id));
+    sendError(
+      res,
+      404,
+      `The model \`${id}\` does not exist`,
+      'invalid_request_error',
+      'model_not_found',
+    );
+  }
+
+  private async chat(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readBody(req));
+    } catch {
+      return sendError(res, 400, 'Invalid JSON body', 'invalid_request_error', null);
+    }
+    const invalid = validate(parsed);
+    if (invalid)
+      return sendError(res, 400, invalid.message, 'invalid_request_error', null, invalid.param);
+    const body = parsed as ChatRequestBody;
+
+    const record: RecordedRequest = {
+      path,
+      method: req.method ?? 'POST',
+      headers: req.headers,
+      body,
+      aborted: false,
+      completed: false,
+    };
+    this.requests.push(record);
+    const abort = new AbortController();
+    let selfClosed = false;
+    res.on('finish', () => {
+      record.completed = true;
+      this.events.emit('change');
+    });
+    res.on('close', () => {
+      abort.abort();
+      if (!res.writableFinished && !selfClosed && !this.stopping) {
+        record.aborted = true;
+        this.events.emit('change');
+      }
+    });
+    this.events.emit('change');
+
+    if (!this.models.includes(body.model)) {
+      return sendError(
+        res,
+        404,
+        `The model \`${body.model}\` does not exist`,
+        'invalid_request_error',
+        'model_not_found',
+      );
+    }
+    const step = this.queue.shift();
+    const signal = abort.signal;
+    if (this.options.latencyMs) await sleep(this.options.latencyMs, undefined, { signal });
+
+    const plan: ReplyPlan = {
+      content: defaultReply(body.messages),
+      chunkDelayMs: this.options.tokenDelayMs ?? 0,
+    };
+    switch (step?.kind) {
+      case 'error': {
+        const headers: Record<string, string> =
+          step.retryAfter === undefined ? {} : { 'Retry-After': step.retryAfter };
+        if (typeof step.body === 'string') {
+          res.writeHead(step.status, { 'Content-Type': 'text/plain', ...headers }).end(step.body);
+          return;
+        }
+        const errorBody = step.body ?? {
+          error: {
+            message: `Fake ${step.status} error: ${STATUS_CODES[step.status] ?? 'Unknown'}`,
+            type: step.status >= 500 ? 'server_error' : 'invalid_request_error',
+            param: null,
+            code: step.status === 429 ? 'rate_limit_exceeded' : null,
+          },
+        };
+        return sendJson(res, step.status, errorBody, headers);
+      }
+      case 'hang':
+        return;
+      case 'slow':
+        await sleep(step.delayMs, undefined, { signal });
+        break;
+      case 'reply':
+        Object.assign(plan, {
+          content: step.content,
+          finishReason: step.finishReason,
+          usage: step.usage,
+        });
+        break;
+      case 'drop':
+        if (!body.stream) {
+          selfClosed = true;
+          req.socket.destroy();
+          return;
+        }
+        plan.dropAfterChunks = step.afterChunks;
+        break;
+      case 'streamSlow':
+        plan.chunkDelayMs = step.chunkDelayMs;
+        break;
+    }
+
+    const allPieces = splitPieces(plan.content);
+    const limit = body.max_completion_tokens ?? body.max_tokens;
+    const truncated = typeof limit === 'number' && limit < allPieces.length;
+    const pieces = truncated ? allPieces.slice(0, Math.max(0, limit)) : allPieces;
+    const finishReason = plan.finishReason ?? (truncated ? 'length' : 'stop');
+    const usage =
+      plan.usage === undefined
+        ? computeUsage(body.messages, pieces.length)
+        : (plan.usage ?? undefined);
+    const base = {
+      id: `chatcmpl-fake${++this.seq}`,
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      system_fingerprint: FINGERPRINT,
+    };
+    const requestId = { 'x-request-id': `req_fake${this.seq}` };
+
+    if (!body.stream) {
+      return sendJson(
+        res,
+        200,
+        {
+          ...base,
+          object: 'chat.completion',
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: pieces.join('') },
+              logprobs: null,
+              finish_reason: finishReason,
+            },
+          ],
+          ...(usage ? { usage } : {}),
+        },
+        requestId,
+      );
+    }
+
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      ...requestId,
+    });
+    res.flushHeaders();
+    const includeUsage = body.stream_options?.include_usage === true;
+    // Like OpenAI: with include_usage every chunk carries `usage: null` until the final usage chunk.
+    const chunk = (delta: object, finish: string | null) => ({
+      ...base,
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    const send = async (payload: unknown, delay: boolean): Promise<void> => {
+      if (delay && plan.chunkDelayMs > 0) await sleep(plan.chunkDelayMs, undefined, { signal });
+      await writeEvent(res, payload === '[DONE]' ? '[DONE]' : JSON.stringify(payload));
+    };
+
+    await send(chunk({ role: 'assistant', content: '' }, null), false);
+    for (const [i, piece] of pieces.entries()) {
+      if (i === plan.dropAfterChunks) break;
+      await send(chunk({ content: piece }, null), true);
+    }
+    if (plan.dropAfterChunks !== undefined) {
+      selfClosed = true;
+      res.socket?.destroy();
+      return;
+    }
+    await send(chunk({}, finishReason), true);
+    if (includeUsage && usage)
+      await send({ ...base, object: 'chat.completion.chunk', choices: [], usage }, false);
+    await send('[DONE]', false);
+    res.end();
+  }
+}
+
+function validate(body: unknown): { message: string; param: string } | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { message: 'Request body must be a JSON object', param: 'body' };
+  }
+  const { model, messages } = body as Record<string, unknown>;
+  if (typeof model !== 'string' || model === '')
+    return { message: 'you must provide a model parameter', param: 'model' };
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return { message: "'messages' must be a non-empty array", param: 'messages' };
+  }
+  const bad = messages.findIndex(
+    (m) => typeof m !== 'object' || m === null || typeof (m as ChatMessage).role !== 'string',
+  );
+  if (bad >= 0)
+    return {
+      message: `'messages.${bad}' must be an object with a string 'role'`,
+      param: `messages.${bad}`,
+    };
+  return undefined;
+}
+
+function textOf(message: ChatMessage): string {
+  const { content } = message;
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content))
+    return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
+  return '';
+}
+
+export function defaultReply(messages: ChatMessage[]): string {
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const text = lastUser ? textOf(lastUser) : '';
+  if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';
+  return `Echo: ${text} [messages=${messages.length}]`;
+}
+
+/** Word pieces keeping leading whitespace, so `pieces.join('') === text`. */
+export function splitPieces(text: string): string[] {
+  return text.match(/\s*\S+|\s+$/g) ?? [];
+}
+
+function computeUsage(messages: ChatMessage[], completionTokens: number): Usage {
+  const promptTokens = messages.reduce((sum, m) => sum + (textOf(m).match(/\S+/g)?.length ?? 0), 0);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function writeEvent(res: ServerResponse, data: string): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error('response closed'));
+  // Waiting for the flush makes a following 'drop' deliver every chunk written before it.
+  return new Promise((resolve, reject) =>
+    res.write(`data: ${data}\n\n`, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res
+    .writeHead(status, { 'Content-Type': 'application/json', ...headers })
+    .end(JSON.stringify(body));
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+): void {
+  sendJson(res, status, { error: { message, type, param, code } });
+}
