@@ -8,6 +8,8 @@ const env = { ...process.env };
 env.PRISMA_QUERY_ENGINE_LIBRARY ??= process.execPath;
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= process.execPath;
 env.PRISMA_HIDE_UPDATE_MESSAGE ??= '1';
+// No update check: it waits ~10 s for a host these machines cannot reach.
+env.CHECKPOINT_DISABLE ??= '1';
 // The 6.x CLI insists on a URL even for commands that never connect (generate).
 env.DATABASE_URL ??= 'postgresql://unused@localhost:5432/unused';
 

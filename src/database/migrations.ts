@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** The CLI's last line on success, whether or not there was anything to apply. */
+const DONE = /All migrations have been successfully applied|No pending migrations to apply/;
+/**
+ * Prisma 6.19's wasm engine leaves a 10 s timer running after the work is done, so the
+ * CLI lingers before exiting. Once it has said it is done, it is stopped after this grace.
+ */
+const LINGER_GRACE_MS = 500;
 
 /**
  * Applies pending migrations with `prisma migrate deploy` (the CLI's wasm engine, no
@@ -9,23 +16,30 @@ const ROOT = path.resolve(__dirname, '..', '..');
  */
 export function applyMigrations(databaseUrl: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'scripts', 'prisma.js'), 'migrate', 'deploy'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'prisma.js'), 'migrate', 'deploy'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let done = false;
+    let grace: NodeJS.Timeout | undefined;
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (!done && DONE.test(output)) {
+        done = true;
+        // The wrapper and the CLI it spawned form one process group: stop both.
+        grace = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGTERM'), LINGER_GRACE_MS);
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`prisma migrate deploy failed (exit ${code}):\n${output}`)),
-    );
+    child.on('close', (code) => {
+      clearTimeout(grace);
+      if (code === 0 || done) resolve(output);
+      else reject(new Error(`prisma migrate deploy failed (exit ${code}):\n${output}`));
+    });
   });
 }

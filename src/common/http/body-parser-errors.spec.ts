@@ -1,0 +1,52 @@
+import { AppException } from '../errors/app.exception';
+import { translateBodyParserError } from './body-parser-errors';
+
+/** Shaped like the errors body-parser raises (an Error with type and status). */
+const bodyParserError = (type: string, status: number, extra: { limit?: number } = {}): Error =>
+  Object.assign(new Error(`body-parser: ${type}`), { type, status, ...extra });
+
+describe(translateBodyParserError.name, () => {
+  it('should turn a JSON parse failure into 400 invalid_json', () => {
+    const translated = translateBodyParserError(bodyParserError('entity.parse.failed', 400));
+    expect(translated).toBeInstanceOf(AppException);
+    expect(translated).toMatchObject({ status: 400, code: 'invalid_json' });
+    expect((translated as AppException).message).toContain('not valid JSON');
+  });
+
+  it('should turn a too-large body into 413 payload_too_large naming the limit', () => {
+    const translated = translateBodyParserError(
+      bodyParserError('entity.too.large', 413, { limit: 1048576 }),
+    );
+    expect(translated).toBeInstanceOf(AppException);
+    expect(translated).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect((translated as AppException).message).toContain('1048576 bytes');
+  });
+
+  it('should turn an unsupported charset or encoding into 415 unsupported_media_type', () => {
+    for (const type of ['charset.unsupported', 'encoding.unsupported']) {
+      expect(translateBodyParserError(bodyParserError(type, 415))).toMatchObject({
+        status: 415,
+        code: 'unsupported_media_type',
+      });
+    }
+  });
+
+  it('should turn other body-parser failures into 400 invalid_body', () => {
+    expect(translateBodyParserError(bodyParserError('request.aborted', 400))).toMatchObject({
+      status: 400,
+      code: 'invalid_body',
+    });
+  });
+
+  it('should pass errors that are not from body-parser through unchanged', () => {
+    const plain = new Error('something else');
+    expect(translateBodyParserError(plain)).toBe(plain);
+    const app = new AppException(404, 'not_found', 'nope');
+    expect(translateBodyParserError(app)).toBe(app);
+    const typedWithoutStatus = Object.assign(new Error('x'), { type: 'entity.parse.failed' });
+    expect(translateBodyParserError(typedWithoutStatus)).toBe(typedWithoutStatus);
+    expect(translateBodyParserError('oops')).toBe('oops');
+    expect(translateBodyParserError(null)).toBeNull();
+    expect(translateBodyParserError(undefined)).toBeUndefined();
+  });
+});
