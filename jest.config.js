@@ -1,18 +1,9 @@
 // Two projects: fast unit specs beside the code, and e2e specs that boot the real app
 // on a real (embedded) PostgreSQL started once per run by the global setup.
+// ts-jest in transpile-only mode: the decorator metadata Nest's DI needs, without a
+// type-check per file (`npm run typecheck` does that once).
 const transform = {
-  '^.+\\.ts$': [
-    '@swc/jest',
-    {
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true },
-        target: 'es2022',
-      },
-      module: { type: 'commonjs' },
-      sourceMaps: 'inline',
-    },
-  ],
+  '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }],
 };
 
 /** @type {import('jest').Config} */
