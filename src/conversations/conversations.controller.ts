@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 
 import { CurrentOwner } from '../common/auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
@@ -18,6 +25,8 @@ export class ConversationsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a conversation (every field optional)' })
+  @ApiBody({ type: CreateConversationDto, required: false })
+  @ApiCreatedResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 413)
   async create(
     @CurrentOwner() owner: string,
@@ -28,6 +37,7 @@ export class ConversationsController {
 
   @Get()
   @ApiOperation({ summary: 'List conversations, most recent activity first' })
+  @ApiOkResponse({ type: ConversationPageDto })
   @ApiErrors(400)
   async list(
     @CurrentOwner() owner: string,
@@ -39,6 +49,7 @@ export class ConversationsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Get one conversation' })
+  @ApiOkResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 404)
   async get(
     @CurrentOwner() owner: string,
@@ -49,6 +60,7 @@ export class ConversationsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change title, system prompt, model or params; null resets a field' })
+  @ApiOkResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 404, 413)
   async update(
     @CurrentOwner() owner: string,

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { ModelListDto } from './dto/model-response.dto';
 import { LlmService } from './llm.service';
@@ -11,6 +11,7 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({ summary: 'List model aliases and whether each is usable now' })
+  @ApiOkResponse({ type: ModelListDto })
   async list(): Promise<ModelListDto> {
     const models = await this.llm.availability();
     return {

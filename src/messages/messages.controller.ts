@@ -49,6 +49,7 @@ export class MessagesController {
 
   @Get('messages')
   @ApiOperation({ summary: 'List the messages of a conversation, oldest first' })
+  @ApiOkResponse({ type: MessagePageDto })
   @ApiErrors(400, 404)
   async list(
     @CurrentOwner() owner: string,

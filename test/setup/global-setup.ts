@@ -18,6 +18,14 @@ function freePort(): Promise<number> {
   });
 }
 
+async function reachable(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
 /** One throw-away PostgreSQL for the whole run, with a migrated template database. */
 export default async function globalSetup(): Promise<void> {
   // Not mkdtemp: its 0700 folder would shut out the postgres user the server runs as under root.
@@ -29,4 +37,7 @@ export default async function globalSetup(): Promise<void> {
   await applyMigrations(database.url(TEMPLATE_DATABASE));
   // Test workers are forked after this and inherit the environment.
   process.env.TEST_DATABASE_SERVER_URL = database.url('postgres');
+  process.env.TEST_LMSTUDIO_REACHABLE = String(
+    await reachable(`${process.env.LMSTUDIO_BASE_URL ?? 'http://localhost:1234/v1'}/models`),
+  );
 }

@@ -1,25 +1,82 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 
 import { ErrorResponseDto } from '../errors/error-response.dto';
 
-const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid input (`validation_failed`, `invalid_json`, `invalid_cursor`, `unknown_model`, …)',
-  404: 'No such conversation (`conversation_not_found`)',
-  409: 'Another turn is running on this conversation (`conversation_busy`)',
-  413: 'Body larger than the limit (`payload_too_large`)',
-  422: 'Cannot be processed (`message_too_long`, `idempotency_key_reused`)',
-  429: 'Provider rate limit (`provider_rate_limited`); see Retry-After',
-  502: 'Provider failed (`provider_error`, `provider_auth_failed`)',
-  503: 'Provider unreachable (`provider_unavailable`) or database down',
-  504: 'Provider too slow (`provider_timeout`)',
+const ERRORS: Record<number, { description: string; code: string; message: string }> = {
+  400: {
+    description:
+      'Invalid input (`validation_failed`, `invalid_json`, `invalid_cursor`, `unknown_model`, …)',
+    code: 'validation_failed',
+    message: 'Invalid request: title: title must be shorter than or equal to 200 characters',
+  },
+  404: {
+    description: 'No such conversation (`conversation_not_found`)',
+    code: 'conversation_not_found',
+    message: 'Conversation 01936f3e-… does not exist; create one with POST /api/v1/conversations',
+  },
+  409: {
+    description: 'Another turn is running on this conversation (`conversation_busy`)',
+    code: 'conversation_busy',
+    message: 'Another turn is running on this conversation; wait for it to finish or cancel it',
+  },
+  413: {
+    description: 'Body larger than the limit (`payload_too_large`)',
+    code: 'payload_too_large',
+    message: 'The request body exceeds the limit of 1048576 bytes',
+  },
+  422: {
+    description: 'Cannot be processed (`message_too_long`, `idempotency_key_reused`)',
+    code: 'message_too_long',
+    message:
+      "The message needs about 9000 tokens but only 7100 fit in this model's context window …",
+  },
+  429: {
+    description: 'Provider rate limit (`provider_rate_limited`); see Retry-After',
+    code: 'provider_rate_limited',
+    message: 'Groq answered 429: Rate limit reached; try again later',
+  },
+  502: {
+    description:
+      'Provider failed (`provider_error`, `provider_auth_failed`, `provider_rejected_request`)',
+    code: 'provider_auth_failed',
+    message: 'Groq refused the credentials (401): check GROQ_API_KEY',
+  },
+  503: {
+    description: 'Provider unreachable (`provider_unavailable`) or not ready (`not_ready`)',
+    code: 'provider_unavailable',
+    message:
+      'Could not reach LM Studio at http://localhost:1234/v1: start its local server or set LMSTUDIO_BASE_URL',
+  },
+  504: {
+    description: 'Provider too slow (`provider_timeout`)',
+    code: 'provider_timeout',
+    message:
+      'LM Studio at http://localhost:1234/v1 sent nothing for 60000 ms; raise LLM_TIMEOUT_MS for slow models',
+  },
 };
 
-/** Documents the design's error body for each listed status. */
+/** Documents the design's error body for each listed status, with a typical example. */
 export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error', type: ErrorResponseDto }),
-    ),
+    ApiExtraModels(ErrorResponseDto),
+    ...statuses.map((status) => {
+      const error = ERRORS[status];
+      return ApiResponse({
+        status,
+        description: error?.description ?? 'Error',
+        content: {
+          'application/json': {
+            schema: { $ref: getSchemaPath(ErrorResponseDto) },
+            example: {
+              statusCode: status,
+              error: error?.code ?? 'error',
+              message: error?.message ?? 'What happened and what to do',
+              correlationId: '7d5c1a9e-2b1f-4c8e-9a51-0f3e2d1c4b5a',
+            },
+          },
+        },
+      });
+    }),
   );
 }

@@ -14,7 +14,12 @@ import { GenerationParamsDto } from './generation-params.dto';
 
 /** Fields left out stay as they are; `null` clears a field back to its default. */
 export class UpdateConversationDto {
-  @ApiPropertyOptional({ maxLength: TITLE_MAX, nullable: true, example: 'Trip to Porto' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: TITLE_MAX,
+    nullable: true,
+    example: 'Trip to Porto',
+  })
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsString()
   @Matches(/\S/, { message: 'title must not be blank' })
@@ -32,7 +37,7 @@ export class UpdateConversationDto {
   @MaxLength(SYSTEM_PROMPT_MAX)
   systemPrompt?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: 'groq/llama-3.3-70b' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'groq/llama-3.3-70b' })
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsString()
   @MaxLength(100)
