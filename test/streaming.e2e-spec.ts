@@ -295,4 +295,28 @@ describe('Streaming replies (SSE)', () => {
     expect(fake.requests[0].path).toBe('/openai/v1/chat/completions');
     expect(fake.requests[0].body.stream).toBe(true);
   });
+
+  it('should let a running reply finish on shutdown, or store it failed when the deadline passes', async () => {
+    for (const [deadlineMs, expected] of [
+      ['5000', 'complete'],
+      ['100', 'failed'],
+    ] as const) {
+      const app = await startTestApp(db.url, {
+        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+        LMSTUDIO_MODEL: 'fake-model',
+        SHUTDOWN_TIMEOUT_MS: deadlineMs,
+      });
+      fake.script({ kind: 'streamSlow', chunkDelayMs: 100 });
+      const id = (await app.http.post(BASE).send({}).expect(201)).body.id as string;
+      const stream = await openStream(app.url, `${BASE}/${id}/messages/stream`, {
+        message: 'one two three four',
+      });
+      await stream.waitFor('message.delta');
+      await app.close();
+      const stored = await messages(id);
+      expect(stored[1].status).toBe(expected);
+      if (expected === 'failed') expect(stored[1].errorCode).toBe('server_shutdown');
+      await stream.ended;
+    }
+  });
 });

@@ -86,6 +86,9 @@ export function readModelsFile(path: string): ModelAlias[] {
       `MODELS_FILE=${path}: cannot read it as JSON (${error instanceof Error ? error.message : String(error)})`,
     );
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`MODELS_FILE=${path}: expected a JSON object {"models":[…]}`);
+  }
   const file = plainToInstance(ModelsFile, raw);
   const errors = validateSync(file, { forbidUnknownValues: true });
   if (errors.length > 0 || !Array.isArray(file.models)) {

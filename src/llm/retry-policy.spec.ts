@@ -143,3 +143,10 @@ describe(LlmException.name, () => {
     expect(unavailable.extras.headers).toBeUndefined();
   });
 });
+
+describe('parseRetryAfter (strict forms)', () => {
+  it('should refuse values that are neither seconds nor an HTTP date', () => {
+    for (const value of ['-1', '-5', 'abc 1', '1,5', '2.', '.5'])
+      expect(parseRetryAfter(value, 0)).toBeUndefined();
+  });
+});

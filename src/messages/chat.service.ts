@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { newId } from '../common/ids';
@@ -103,7 +108,7 @@ function conversationParams(c: ClaimedConversation): GenerationParams {
  * the generation ends, release the claim.
  */
 @Injectable()
-export class ChatService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ChatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ChatService.name);
   private readonly defaultSystemPromptTokens = countTokensConservatively(DEFAULT_SYSTEM_PROMPT);
   private sweeper?: NodeJS.Timeout;
@@ -124,7 +129,8 @@ export class ChatService implements OnApplicationBootstrap, OnApplicationShutdow
     this.sweeper.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Lets running replies finish (up to SHUTDOWN_TIMEOUT_MS) while the database is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
     await this.generations.drain(
       this.config.get('SHUTDOWN_TIMEOUT_MS'),

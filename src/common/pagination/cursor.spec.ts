@@ -111,3 +111,18 @@ describe(decodeMessagesCursor.name, () => {
     }
   });
 });
+
+describe('decodeConversationsCursor (dates)', () => {
+  it('should refuse dates that are not the ISO timestamps it issues', () => {
+    for (const lastMessageAt of ['1', 'x 2020', '2020-01-01']) {
+      const raw = Buffer.from(
+        JSON.stringify({
+          kind: 'conversations',
+          lastMessageAt,
+          id: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80',
+        }),
+      ).toString('base64url');
+      expect(() => decodeConversationsCursor(raw)).toThrow(InvalidCursorException);
+    }
+  });
+});

@@ -44,6 +44,7 @@ export function decodeConversationsCursor(raw: string): Extract<Cursor, { kind: 
     typeof id !== 'string' ||
     !UUID.test(id) ||
     typeof lastMessageAt !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(lastMessageAt) ||
     Number.isNaN(Date.parse(lastMessageAt))
   ) {
     throw new InvalidCursorException('malformed');
