@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -6,17 +7,24 @@ import { ConversationsModule } from './conversations/conversations.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MessagesModule } from './messages/messages.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PrismaModule } from './prisma/prisma.module';
+
+export interface AppOptions {
+  /** Where logs go; stdout when unset. */
+  logDestination?: DestinationStream;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule.forRoot(config),
+        LoggingModule.forRoot(config, options.logDestination),
         PrismaModule,
+        MetricsModule,
         HealthModule,
         ConversationsModule,
         MessagesModule,

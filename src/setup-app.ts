@@ -23,7 +23,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(correlationId);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

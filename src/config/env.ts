@@ -75,6 +75,9 @@ export class Env {
   /** Human-readable logs instead of JSON lines (development). */
   @Transform(toBool) @IsBoolean() LOG_PRETTY = false;
 
+  /** Include message and reply text in the per-turn log line (off: texts are private). */
+  @Transform(toBool) @IsBoolean() LOG_MESSAGES = false;
+
   /** Largest accepted request body, in bytes. */
   @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024) BODY_LIMIT_BYTES = 1024 * 1024;
 

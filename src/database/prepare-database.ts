@@ -34,10 +34,9 @@ export async function prepareDatabase(env: Env, log: Logger): Promise<PreparedDa
   }
   try {
     const output = await applyMigrations(url);
-    const applied = output.match(/following migration\(s\) have been applied/)
-      ? 'applied pending migrations'
-      : 'schema up to date';
-    log.info(applied);
+    log.info(
+      /No pending migrations/.test(output) ? 'schema up to date' : 'applied pending migrations',
+    );
   } catch (error) {
     await embedded?.stop();
     throw error;

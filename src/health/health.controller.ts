@@ -13,18 +13,31 @@ export class LivenessDto {
 }
 
 export class CheckDto {
-  @ApiProperty({ enum: ['up', 'down'], example: 'up' })
-  status!: 'up' | 'down';
+  @ApiProperty({ enum: ['up', 'down', 'configured', 'not_configured'], example: 'up' })
+  status!: 'up' | 'down' | 'configured' | 'not_configured';
 
-  @ApiProperty({ example: 2 })
-  latencyMs!: number;
+  @ApiProperty({ type: Number, nullable: true, example: 2 })
+  latencyMs!: number | null;
+
+  @ApiProperty({
+    required: false,
+    description: 'Why it is not up',
+    example: 'Could not reach LM Studio at …',
+  })
+  reason?: string;
 }
 
 export class ReadinessDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
 
-  @ApiProperty({ example: { database: { status: 'up', latencyMs: 2 } } })
+  @ApiProperty({
+    description: 'database (fails readiness when down) and provider:<name> (reported only)',
+    example: {
+      database: { status: 'up', latencyMs: 2 },
+      'provider:lmstudio': { status: 'up', latencyMs: 4 },
+    },
+  })
   checks!: Record<string, CheckDto>;
 }
 
@@ -42,7 +55,7 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({
-    summary: 'Readiness: the database answers (503 `not_ready` with the reason otherwise)',
+    summary: 'Readiness: database (503 `not_ready` when down) and provider reachability',
   })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiErrors(503)

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
+import { LlmService } from '../llm/llm.service';
 import { PrismaService } from '../prisma/prisma.service';
 import type { ReadinessDto } from './health.controller';
 
@@ -8,9 +9,33 @@ const CHECK_TIMEOUT_MS = 2000;
 
 @Injectable()
 export class HealthService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly llm: LlmService,
+  ) {}
 
+  /**
+   * The database is required: without it nothing works, so it alone fails readiness (503).
+   * Providers are reported with their reachability but do not fail it: conversations
+   * and history stay usable, and a provider outage is answered per turn.
+   */
   async readiness(): Promise<ReadinessDto> {
+    const [database, providers] = await Promise.all([this.database(), this.llm.providerHealth()]);
+    const checks: ReadinessDto['checks'] = { database };
+    for (const p of providers) {
+      checks[`provider:${p.name}`] = {
+        status: p.status,
+        latencyMs: p.latencyMs,
+        ...(p.reason && { reason: p.reason }),
+      };
+    }
+    if (database.status !== 'up') {
+      throw new AppException(503, 'not_ready', `Database unreachable: ${database.reason}`);
+    }
+    return { status: 'ok', checks };
+  }
+
+  private async database(): Promise<ReadinessDto['checks'][string]> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -23,15 +48,12 @@ export class HealthService {
           );
         }),
       ]);
+      return { status: 'up', latencyMs: Math.round(performance.now() - started) };
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new AppException(503, 'not_ready', `Database unreachable: ${reason}`);
+      return { status: 'down', latencyMs: Math.round(performance.now() - started), reason };
     } finally {
       clearTimeout(timer);
     }
-    return {
-      status: 'ok',
-      checks: { database: { status: 'up', latencyMs: Math.round(performance.now() - started) } },
-    };
   }
 }

@@ -27,6 +27,15 @@ export interface ModelAvailability {
   reason: string | null;
 }
 
+export interface ProviderHealth {
+  name: string;
+  label: string;
+  baseUrl: string;
+  status: 'up' | 'down' | 'configured' | 'not_configured';
+  latencyMs: number | null;
+  reason: string | null;
+}
+
 const FIRST_MODEL_TTL_MS = 30_000;
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -161,32 +170,62 @@ export class LlmService {
     }
   }
 
-  /** Every alias with whether it can be used now: key present, server reachable. */
-  async availability(): Promise<ModelAvailability[]> {
-    const probes = new Map<string, Promise<string | null>>();
-    const probe = (provider: LlmProvider): Promise<string | null> => {
-      if (!provider.configured)
-        return Promise.resolve(`${provider.label} is not configured: ${provider.configHint}`);
-      // Cloud providers are not probed on every listing: a configured key is what we can know cheaply.
-      if (provider.name === 'groq') return Promise.resolve(null);
-      return this.withTimeout(
-        new AbortController().signal,
-        (s) => provider.listModels(s),
-        provider,
-        PROBE_TIMEOUT_MS,
-      ).then(
-        () => null,
-        (error: unknown) => (error instanceof Error ? error.message : String(error)),
-      );
-    };
+  /** Each provider: configured, reachable (local servers are probed), how fast it answered. */
+  async providerHealth(): Promise<ProviderHealth[]> {
     return Promise.all(
-      this.registry.all().map(async (alias) => {
-        const provider = this.provider(alias.provider);
-        if (!probes.has(provider.name)) probes.set(provider.name, probe(provider));
-        const reason = await probes.get(provider.name)!;
-        return { alias, providerLabel: provider.label, available: reason === null, reason };
+      [...this.providers.values()].map(async (provider): Promise<ProviderHealth> => {
+        const base = { name: provider.name, label: provider.label, baseUrl: provider.baseUrl };
+        if (!provider.configured) {
+          return {
+            ...base,
+            status: 'not_configured',
+            latencyMs: null,
+            reason: `${provider.label} is not configured: ${provider.configHint}`,
+          };
+        }
+        // Cloud providers are not probed on every check: a configured key is what can be known cheaply.
+        if (provider.name === 'groq')
+          return { ...base, status: 'configured', latencyMs: null, reason: null };
+        const started = performance.now();
+        try {
+          await this.withTimeout(
+            new AbortController().signal,
+            (s) => provider.listModels(s),
+            provider,
+            PROBE_TIMEOUT_MS,
+          );
+          return {
+            ...base,
+            status: 'up',
+            latencyMs: Math.round(performance.now() - started),
+            reason: null,
+          };
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          return {
+            ...base,
+            status: 'down',
+            latencyMs: Math.round(performance.now() - started),
+            reason,
+          };
+        }
       }),
     );
+  }
+
+  /** Every alias with whether it can be used now: key present, server reachable. */
+  async availability(): Promise<ModelAvailability[]> {
+    const health = new Map((await this.providerHealth()).map((p) => [p.name, p]));
+    return this.registry.all().map((alias) => {
+      const provider = health.get(alias.provider)!;
+      const available = provider.status === 'up' || provider.status === 'configured';
+      return {
+        alias,
+        providerLabel: provider.label,
+        available,
+        reason: available ? null : provider.reason,
+      };
+    });
   }
 
   private provider(name: string): LlmProvider {

@@ -1,30 +1,43 @@
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+
 import { LoggerModule } from 'nestjs-pino';
+import type { Options } from 'pino-http';
+import type { DestinationStream } from 'pino';
 
 import { AppConfig } from '../config/app-config';
 
 @Module({})
 export class LoggingModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `destination` defaults to stdout; tests pass a stream to read what was logged. */
+  static forRoot(config: AppConfig, destination?: DestinationStream): DynamicModule {
+    const options: Options = {
+      level: config.get('LOG_LEVEL'),
+      transport:
+        config.get('LOG_PRETTY') && !destination
+          ? { target: 'pino-pretty', options: { singleLine: true } }
+          : undefined,
+      // The correlation-id middleware has run first and set req.id.
+      genReqId: (req) => req.id,
+      // On every line logged while serving the request, chat-turn lines included.
+      customProps: (req) => ({ correlationId: req.id }),
+      // One line per request: method, URL, matched route, status, duration, correlation id.
+      customSuccessObject: (req, _res, line: Record<string, unknown>) => ({
+        ...line,
+        route: (req as IncomingMessage & { route?: { path?: string } }).route?.path ?? null,
+      }),
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    };
     return {
       module: LoggingModule,
       imports: [
         LoggerModule.forRoot({
           forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-          pinoHttp: {
-            level: config.get('LOG_LEVEL'),
-            transport: config.get('LOG_PRETTY')
-              ? { target: 'pino-pretty', options: { singleLine: true } }
-              : undefined,
-            // The correlation-id middleware has run first and set req.id.
-            genReqId: (req) => req.id,
-            customAttributeKeys: { reqId: 'correlationId' },
-            redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
-            serializers: {
-              req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-            },
-          },
+          pinoHttp: destination ? [options, destination] : options,
         }),
       ],
     };

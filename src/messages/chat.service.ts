@@ -29,6 +29,7 @@ import {
 } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservatively } from '../prompts/token-counter';
+import { MetricsService } from '../metrics/metrics.service';
 import { finishedGeneration, Generation, TurnOutcome, TurnStop } from './generation';
 import { GenerationRegistry } from './generation-registry';
 import { ClaimedConversation, TurnsRepository } from './turns.repository';
@@ -119,8 +120,11 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly prompts: PromptManager,
     private readonly generations: GenerationRegistry,
     private readonly conversations: ConversationsService,
+    private readonly metrics: MetricsService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    metrics.watchActiveGenerations(() => generations.size);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sweep();
@@ -399,7 +403,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
         }
       }
     } catch (error) {
-      failure = this.describeFailure(error);
+      failure = this.describeFailure(error, request.model.provider);
     } finally {
       clearTimeout(deadline);
       clearInterval(renewal);
@@ -463,23 +467,38 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
           }
         : { type: 'message.completed', assistantMessage },
     );
+    const outcomeCode = failure?.code ?? 'complete';
+    const latencyMs = assistantMessage?.latencyMs ?? Math.round(performance.now() - started);
+    const promptTokens = usage?.promptTokens ?? request.promptTokens;
+    this.metrics.recordTurn({
+      alias: request.model.alias,
+      outcome: outcomeCode,
+      latencyMs,
+      ttftMs,
+      promptTokens,
+      completionTokens,
+    });
     this.logger.log(
       {
         conversationId: generation.conversationId,
         alias: request.model.alias,
         upstreamModel,
-        outcome: failure?.code ?? 'complete',
-        latencyMs: assistantMessage?.latencyMs,
+        outcome: outcomeCode,
+        latencyMs,
         ttftMs,
-        promptTokens: assistantMessage?.promptTokens,
+        promptTokens,
         completionTokens,
+        ...(this.config.get('LOG_MESSAGES') && { message: userMessage.content, reply: content }),
       },
       'chat turn',
     );
     generation.end(outcome);
   }
 
-  private describeFailure(error: unknown): {
+  private describeFailure(
+    error: unknown,
+    provider: string,
+  ): {
     status: 'failed' | 'cancelled';
     code: string;
     message: string;
@@ -493,6 +512,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
         httpStatus: error.httpStatus,
       };
     if (error instanceof LlmException) {
+      this.metrics.recordProviderError(provider, error.llmCode);
       return {
         status: 'failed',
         code: error.llmCode satisfies LlmErrorCode,

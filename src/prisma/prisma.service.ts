@@ -1,18 +1,22 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 
 import { AppConfig } from '../config/app-config';
 import { PrismaClient } from '../generated/prisma/client';
 
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
+  /** Ours, not the adapter's, so pool usage can be reported and the pool closed last. */
+  readonly pool: Pool;
+
   constructor(config: AppConfig) {
-    super({
-      adapter: new PrismaPg({
-        connectionString: config.databaseUrl,
-        max: config.get('DB_POOL_SIZE'),
-      }),
+    const pool = new Pool({
+      connectionString: config.databaseUrl,
+      max: config.get('DB_POOL_SIZE'),
     });
+    super({ adapter: new PrismaPg(pool) });
+    this.pool = pool;
   }
 
   async onModuleInit(): Promise<void> {
@@ -22,5 +26,6 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   /** The last hook of shutdown, so turns draining before it can still store their replies. */
   async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
+    await this.pool.end();
   }
 }

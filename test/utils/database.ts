@@ -26,12 +26,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database cloned from the template: each spec file gets its own. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database: migrated (cloned from the template) by default, so each spec file gets
+ * its own; `{ empty: true }` gives one with no schema at all, for testing migrations.
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString('hex')}`;
-  await admin((client) =>
-    client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`),
-  );
+  const template = options.empty ? 'template0' : TEMPLATE_DATABASE;
+  await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
   const url = new URL(serverUrl());
   url.pathname = `/${name}`;
   return {

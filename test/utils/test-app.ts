@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 
+import { AppOptions } from '../../src/app.module';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnv } from '../../src/config/env';
 import { PrismaService } from '../../src/prisma/prisma.service';
@@ -21,9 +22,10 @@ export interface TestApp {
 export async function startTestApp(
   databaseUrl: string,
   env: Record<string, string> = {},
+  options: AppOptions = {},
 ): Promise<TestApp> {
   const config = new AppConfig(loadEnv({ LOG_LEVEL: 'silent', ...env }), databaseUrl);
-  const app = await createServer(config);
+  const app = await createServer(config, options);
   await app.listen(0, '127.0.0.1');
   const server: Server = app.getHttpServer();
   const address = server.address();

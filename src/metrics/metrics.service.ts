@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { PrismaService } from '../prisma/prisma.service';
+
+export interface TurnRecord {
+  alias: string;
+  outcome: string;
+  latencyMs: number;
+  ttftMs: number | null;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** The service's Prometheus metrics, on a registry of its own (one per app instance). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private readonly turns = new Counter({
+    name: 'chat_turns_total',
+    help: 'Chat turns by model alias and outcome (complete or an error code)',
+    labelNames: ['alias', 'outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly turnLatency = new Histogram({
+    name: 'chat_turn_latency_seconds',
+    help: 'Time from the provider call to the stored reply',
+    labelNames: ['alias'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  private readonly ttft = new Histogram({
+    name: 'chat_time_to_first_token_seconds',
+    help: 'Time from the provider call to the first reply token',
+    labelNames: ['alias'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private readonly tokens = new Counter({
+    name: 'chat_tokens_total',
+    help: 'Tokens by model alias and kind (prompt, completion)',
+    labelNames: ['alias', 'kind'],
+    registers: [this.registry],
+  });
+
+  private readonly providerErrors = new Counter({
+    name: 'llm_provider_errors_total',
+    help: 'Provider failures by provider and error code',
+    labelNames: ['provider', 'code'],
+    registers: [this.registry],
+  });
+
+  constructor(prisma: PrismaService) {
+    collectDefaultMetrics({ register: this.registry });
+    this.watchPool(() => ({
+      total: prisma.pool.totalCount,
+      idle: prisma.pool.idleCount,
+      waiting: prisma.pool.waitingCount,
+    }));
+  }
+
+  /** Read on each scrape. */
+  watchActiveGenerations(count: () => number): void {
+    new Gauge({
+      name: 'chat_active_generations',
+      help: 'Replies being generated in this process',
+      registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+
+  /** Read on each scrape. */
+  watchPool(stats: () => PoolStats): void {
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state (total, idle, waiting requests)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const pool = stats();
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
+      },
+    });
+  }
+
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  recordTurn(turn: TurnRecord): void {
+    this.turns.inc({ alias: turn.alias, outcome: turn.outcome });
+    this.turnLatency.observe({ alias: turn.alias }, turn.latencyMs / 1000);
+    if (turn.ttftMs !== null) this.ttft.observe({ alias: turn.alias }, turn.ttftMs / 1000);
+    this.tokens.inc({ alias: turn.alias, kind: 'prompt' }, turn.promptTokens);
+    this.tokens.inc({ alias: turn.alias, kind: 'completion' }, turn.completionTokens);
+  }
+
+  recordProviderError(provider: string, code: string): void {
+    this.providerErrors.inc({ provider, code });
+  }
+}
