@@ -23,6 +23,12 @@ async function main(): Promise<void> {
   const app = await createServer(new AppConfig(env, database.url));
   await app.listen(env.PORT, env.HOST);
   log.info(`listening on http://${env.HOST}:${env.PORT} (Swagger UI at /docs)`);
+  if (env.AUTH_MODE === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(env.HOST)) {
+    log.warn(
+      `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +
+        'set AUTH_MODE=jwt or api-key, or HOST=127.0.0.1',
+    );
+  }
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

@@ -1,6 +1,7 @@
 import { INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { FieldError, ValidationFailedException } from './common/errors/app.exception';
@@ -18,8 +19,51 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** TRUST_PROXY as Express takes it: a boolean, a hop count, or addresses and subnets. */
+function trustProxy(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Everything main.ts and the tests share: prefix, parsing limits, validation, errors, docs. */
 export function setupApp(app: NestExpressApplication, config: AppConfig): INestApplication {
+  app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
+  app.use(
+    helmet({
+      // Swagger UI needs inline styles and data: images; everything else stays same-origin.
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          scriptSrc: ["'self'"],
+        },
+      },
+    }),
+  );
+  const origins = config.get('CORS_ORIGINS');
+  if (origins) {
+    app.enableCors({
+      origin: origins.split(',').map((o) => o.trim()),
+      allowedHeaders: [
+        'Content-Type',
+        'Authorization',
+        'X-API-Key',
+        'Idempotency-Key',
+        'X-Correlation-ID',
+        'Last-Event-ID',
+      ],
+      exposedHeaders: [
+        'X-Correlation-ID',
+        'X-Process-Time',
+        'Retry-After',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+      ],
+      maxAge: 600,
+    });
+  }
   app.use(correlationId);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
@@ -44,6 +88,16 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
           'Every error answers `{ statusCode, error, message, correlationId }`.',
       )
       .setVersion('1')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'AUTH_MODE=jwt (npm run token -- --sub alice)',
+      })
+      .addApiKey(
+        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'AUTH_MODE=api-key' },
+        'api-key',
+      )
       .build(),
   );
   SwaggerModule.setup('docs', app, document, {

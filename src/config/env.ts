@@ -11,11 +11,14 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   validateSync,
   ValidationError,
 } from 'class-validator';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const AUTH_MODES = ['none', 'jwt', 'api-key'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -94,14 +97,63 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) GENERATION_MAX_MS = 600_000;
 
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000) SSE_HEARTBEAT_MS = 15_000;
+
+  /** none: one local owner (development); jwt: bearer tokens; api-key: static keys. */
+  @IsIn(AUTH_MODES) AUTH_MODE: AuthMode = 'none';
+
+  /** HS256 secret (at least 32 characters) for AUTH_MODE=jwt. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Env) => env.AUTH_MODE === 'jwt' && !env.JWT_JWKS_URL)
+  @IsString({ message: 'JWT_SECRET or JWT_JWKS_URL is required when AUTH_MODE=jwt' })
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  /** JWKS endpoint of the identity provider (RS256/ES256 keys), for AUTH_MODE=jwt. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  JWT_JWKS_URL?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() JWT_ISSUER?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() JWT_AUDIENCE?: string;
+
+  /** Least time between two JWKS refetches for an unknown key id. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) JWT_JWKS_COOLDOWN_MS = 30_000;
+
+  /** For AUTH_MODE=api-key: comma-separated `owner:sha256hex` (see `npm run api-key`). */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Env) => env.AUTH_MODE === 'api-key')
+  @IsString({ message: 'API_KEYS is required when AUTH_MODE=api-key' })
+  @Matches(/^[A-Za-z0-9._@-]{1,200}:[0-9a-f]{64}(,[A-Za-z0-9._@-]{1,200}:[0-9a-f]{64})*$/, {
+    message: 'API_KEYS must be owner:sha256hex[,owner:sha256hex…]',
+  })
+  API_KEYS?: string;
+
+  /** Requests per minute per owner (per client IP when anonymous). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_PER_MINUTE = 600;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_CONCURRENT_GENERATIONS_PER_OWNER = 8;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) MAX_CONVERSATIONS_PER_OWNER = 100_000;
+
+  /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
+
+  /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
+  @IsString() TRUST_PROXY = 'false';
 }
 
 export class ConfigError extends Error {}
 
+/** Never echoed in error messages. */
+const SECRETS = new Set(['JWT_SECRET', 'API_KEYS', 'GROQ_API_KEY', 'DATABASE_URL']);
+
 function describe(errors: ValidationError[]): string[] {
   return errors.map((error) => {
     const reasons = Object.values(error.constraints ?? {}).join('; ');
-    return `${error.property}=${JSON.stringify(error.value)}: ${reasons}`;
+    const shown = SECRETS.has(error.property) ? '(value hidden)' : JSON.stringify(error.value);
+    return `${error.property}=${shown}: ${reasons}`;
   });
 }
 
@@ -115,6 +167,12 @@ export function loadEnv(raw: NodeJS.ProcessEnv | Record<string, string | undefin
     'GROQ_BASE_URL',
     'LMSTUDIO_MODEL',
     'MODELS_FILE',
+    'JWT_SECRET',
+    'JWT_JWKS_URL',
+    'JWT_ISSUER',
+    'JWT_AUDIENCE',
+    'API_KEYS',
+    'CORS_ORIGINS',
   ];
   const picked: Record<string, string> = {};
   for (const key of [...known, ...optional]) {

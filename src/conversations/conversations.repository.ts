@@ -37,6 +37,10 @@ export class ConversationsRepository {
     return this.prisma.conversation.create({ data: { ...data, id: newId(), ownerId } });
   }
 
+  countOwned(ownerId: string): Promise<number> {
+    return this.prisma.conversation.count({ where: { ownerId } });
+  }
+
   findOwned(ownerId: string, id: string): Promise<Conversation | null> {
     return this.prisma.conversation.findFirst({ where: { id, ownerId } });
   }

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
+import { AppException } from '../common/errors/app.exception';
+import { AppConfig } from '../config/app-config';
+
 import { decodeConversationsCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page } from '../common/pagination/page.dto';
 import type { Conversation } from '../generated/prisma/client';
@@ -13,10 +16,19 @@ export class ConversationsService {
   constructor(
     private readonly conversations: ConversationsRepository,
     private readonly llm: LlmService,
+    private readonly config: AppConfig,
   ) {}
 
-  create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
+  async create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
     this.assertKnownModel(fields.model);
+    const max = this.config.get('MAX_CONVERSATIONS_PER_OWNER');
+    if ((await this.conversations.countOwned(ownerId)) >= max) {
+      throw new AppException(
+        409,
+        'conversation_limit_reached',
+        `You have ${max} conversations, the most allowed; delete some first`,
+      );
+    }
     return this.conversations.create(ownerId, fields);
   }
 

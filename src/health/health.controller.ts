@@ -3,6 +3,9 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagg
 
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { HealthService } from './health.service';
+import { SkipThrottle } from '@nestjs/throttler';
+
+import { Public } from '../auth/current-owner.decorator';
 
 export class LivenessDto {
   @ApiProperty({ example: 'ok' })
@@ -42,6 +45,8 @@ export class ReadinessDto {
 }
 
 @ApiTags('health')
+@Public()
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

@@ -1,10 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+
+import { ApiErrors } from '../common/http/api-errors.decorator';
 
 import { ModelListDto } from './dto/model-response.dto';
 import { LlmService } from './llm.service';
 
 @ApiTags('models')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiErrors(401, 429)
 @Controller('models')
 export class ModelsController {
   constructor(private readonly llm: LlmService) {}

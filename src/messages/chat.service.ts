@@ -154,8 +154,45 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     const turnId = newId();
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
-    const ttlMs = this.config.get('TURN_CLAIM_TTL_MS');
 
+    const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
+    const releaseSlot = this.generations.reserve(ownerId, max);
+    if (!releaseSlot) {
+      throw new AppException(
+        429,
+        'too_many_generations',
+        `At most ${max} replies may be generated at once; wait for one to finish`,
+        { headers: { 'Retry-After': '1' } },
+      );
+    }
+    try {
+      const generation = await this.claimAndBegin(ownerId, conversationId, input, {
+        tokenCount,
+        turnId,
+        idempotencyKey,
+        hash,
+      });
+      void generation.outcome.finally(releaseSlot);
+      return generation;
+    } catch (error) {
+      releaseSlot();
+      throw error;
+    }
+  }
+
+  private async claimAndBegin(
+    ownerId: string,
+    conversationId: string,
+    input: TurnInput,
+    turn: {
+      tokenCount: number;
+      turnId: string;
+      idempotencyKey: string | null;
+      hash: string | null;
+    },
+  ): Promise<Generation> {
+    const { tokenCount, turnId, idempotencyKey, hash } = turn;
+    const ttlMs = this.config.get('TURN_CLAIM_TTL_MS');
     const claim = await this.turns.claim({
       ownerId,
       conversationId,

@@ -1,15 +1,17 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
+  ApiBearerAuth,
   ApiCreatedResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 
-import { CurrentOwner } from '../common/auth/current-owner.decorator';
+import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { PageQueryDto } from '../common/pagination/page.dto';
 import { AppConfig } from '../config/app-config';
@@ -39,6 +41,9 @@ const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`id:\`:
 A disconnect is not a cancel: the reply is generated and stored anyway (see GET …/generation).`;
 
 @ApiTags('messages')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiErrors(401, 429)
 @Controller('conversations/:id')
 export class MessagesController {
   constructor(

@@ -2,8 +2,13 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { MetricsService } from './metrics.service';
+import { SkipThrottle } from '@nestjs/throttler';
+
+import { Public } from '../auth/current-owner.decorator';
 
 @ApiTags('operations')
+@Public()
+@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}

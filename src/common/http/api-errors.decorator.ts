@@ -10,6 +10,12 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     code: 'validation_failed',
     message: 'Invalid request: title: title must be shorter than or equal to 200 characters',
   },
+  401: {
+    description:
+      'No or bad credentials (`missing_credentials`, `invalid_token`, `token_expired`, `invalid_api_key`)',
+    code: 'missing_credentials',
+    message: 'Send a token as Authorization: Bearer <token>',
+  },
   404: {
     description: 'No such conversation (`conversation_not_found`)',
     code: 'conversation_not_found',
@@ -32,7 +38,8 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
       "The message needs about 9000 tokens but only 7100 fit in this model's context window …",
   },
   429: {
-    description: 'Provider rate limit (`provider_rate_limited`); see Retry-After',
+    description:
+      'Too many requests (`rate_limited`), replies at once (`too_many_generations`) or provider rate limit (`provider_rate_limited`); see Retry-After',
     code: 'provider_rate_limited',
     message: 'Groq answered 429: Rate limit reached; try again later',
   },

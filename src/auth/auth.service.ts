@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+
+import { AppException } from '../common/errors/app.exception';
+import { AppConfig } from '../config/app-config';
+import { ApiKeyEntry, ownerOfApiKey, parseApiKeys } from './api-keys';
+import { LOCAL_OWNER } from './current-owner.decorator';
+
+export class UnauthorizedException extends AppException {
+  constructor(code: string, message: string) {
+    super(401, code, message, { headers: { 'WWW-Authenticate': `Bearer error="${code}"` } });
+  }
+}
+
+/** Decides who a request acts for, per AUTH_MODE. */
+@Injectable()
+export class AuthService {
+  private readonly apiKeys: ApiKeyEntry[];
+  private readonly jwtKey?: Uint8Array | JWTVerifyGetKey;
+
+  constructor(private readonly config: AppConfig) {
+    this.apiKeys = parseApiKeys(config.get('API_KEYS'));
+    const jwks = config.get('JWT_JWKS_URL');
+    const secret = config.get('JWT_SECRET');
+    // jose caches the key set and refetches it when a token names an unknown key id (rotation).
+    if (jwks)
+      this.jwtKey = createRemoteJWKSet(new URL(jwks), {
+        cooldownDuration: config.get('JWT_JWKS_COOLDOWN_MS'),
+      });
+    else if (secret) this.jwtKey = new TextEncoder().encode(secret);
+  }
+
+  async authenticate(req: Request): Promise<string> {
+    switch (this.config.get('AUTH_MODE')) {
+      case 'none':
+        return LOCAL_OWNER;
+      case 'api-key':
+        return this.fromApiKey(req);
+      case 'jwt':
+        return this.fromJwt(req);
+    }
+  }
+
+  private fromApiKey(req: Request): string {
+    const key = req.header('x-api-key');
+    if (!key)
+      throw new UnauthorizedException(
+        'missing_credentials',
+        'Send your API key in the X-API-Key header',
+      );
+    const owner = ownerOfApiKey(key, this.apiKeys);
+    if (!owner) throw new UnauthorizedException('invalid_api_key', 'This API key is not valid');
+    return owner;
+  }
+
+  private async fromJwt(req: Request): Promise<string> {
+    const header = req.header('authorization');
+    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!token)
+      throw new UnauthorizedException(
+        'missing_credentials',
+        'Send a token as Authorization: Bearer <token>',
+      );
+    let payload: JWTPayload;
+    try {
+      const options = {
+        issuer: this.config.get('JWT_ISSUER'),
+        audience: this.config.get('JWT_AUDIENCE'),
+        algorithms: this.config.get('JWT_JWKS_URL') ? ['RS256', 'ES256'] : ['HS256'],
+      };
+      const key = this.jwtKey!;
+      // Two calls because jwtVerify's overloads take a key or a key resolver, not a union.
+      payload = (
+        typeof key === 'function'
+          ? await jwtVerify(token, key, options)
+          : await jwtVerify(token, key, options)
+      ).payload;
+    } catch (error) {
+      throw this.describe(error);
+    }
+    if (!payload.sub)
+      throw new UnauthorizedException(
+        'invalid_token',
+        'The token has no sub claim to identify its owner',
+      );
+    return payload.sub;
+  }
+
+  private describe(error: unknown): AppException {
+    if (error instanceof errors.JWTExpired)
+      return new UnauthorizedException('token_expired', 'The token has expired; get a new one');
+    if (error instanceof errors.JWTClaimValidationFailed) {
+      return new UnauthorizedException(
+        'invalid_token',
+        `The token's ${error.claim} claim is not accepted here`,
+      );
+    }
+    if (
+      error instanceof errors.JWKSNoMatchingKey ||
+      error instanceof errors.JWSSignatureVerificationFailed
+    ) {
+      return new UnauthorizedException('invalid_token', 'The token signature does not verify');
+    }
+    if (error instanceof errors.JOSEAlgNotAllowed)
+      return new UnauthorizedException(
+        'invalid_token',
+        'The token uses an algorithm not accepted here',
+      );
+    if (
+      error instanceof errors.JWKSTimeout ||
+      (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')
+    ) {
+      return new AppException(
+        503,
+        'auth_unavailable',
+        'The identity provider keys could not be fetched; try again shortly',
+      );
+    }
+    return new UnauthorizedException('invalid_token', 'The token is malformed');
+  }
+}

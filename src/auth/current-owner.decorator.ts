@@ -1,0 +1,16 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Request } from 'express';
+
+/** The owner of every conversation when AUTH_MODE=none. */
+export const LOCAL_OWNER = 'local';
+
+/** The owner the request acts for, set by the AuthGuard; every query is scoped by it. */
+export const CurrentOwner = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string => {
+    return context.switchToHttp().getRequest<Request>().owner ?? LOCAL_OWNER;
+  },
+);
+
+export const IS_PUBLIC = 'auth:public';
+/** Routes anyone may call (health, metrics). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);

@@ -1,0 +1,27 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { Request } from 'express';
+
+import { AppException } from '../common/errors/app.exception';
+import { LOCAL_OWNER } from './current-owner.decorator';
+
+/** Requests per minute per owner, or per client IP when the request is anonymous. */
+@Injectable()
+export class OwnerThrottlerGuard extends ThrottlerGuard {
+  protected override getTracker(req: Request): Promise<string> {
+    return Promise.resolve(
+      req.owner && req.owner !== LOCAL_OWNER ? `owner:${req.owner}` : `ip:${req.ip}`,
+    );
+  }
+
+  protected override throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new AppException(
+      429,
+      'rate_limited',
+      `More than ${detail.limit} requests in ${detail.ttl / 1000} s; retry after ${detail.timeToBlockExpire} s`,
+    );
+  }
+}
