@@ -319,4 +319,46 @@ describe('Streaming replies (SSE)', () => {
       await stream.ended;
     }
   });
+
+  it('should resume a running turn from Last-Event-ID after a disconnect, with no gap and no repeat', async () => {
+    fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
+    const id = await conversation();
+    const first = await openStream(t.url, `${BASE}/${id}/messages/stream`, {
+      message: 'a b c d e f g',
+    });
+    await first.waitFor('message.delta');
+    first.disconnect();
+    const seen = first.events.map((e) => Number(e.id));
+    const last = Math.max(...seen);
+
+    const resumed = await new Promise<{ events: { id: string; event: string; data: string }[] }>(
+      (resolve, reject) => {
+        const events: { id: string; event: string; data: string }[] = [];
+        const req = http.get(
+          `${t.url}${BASE}/${id}/generation/events`,
+          { headers: { 'Last-Event-ID': String(last) } },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            const parser = createParser({
+              onEvent: (e) => events.push({ id: e.id ?? '', event: e.event ?? '', data: e.data }),
+            });
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => parser.feed(chunk));
+            res.on('end', () => resolve({ events }));
+          },
+        );
+        req.on('error', reject);
+      },
+    );
+    const ids = resumed.events.map((e) => Number(e.id));
+    expect(ids[0]).toBe(last + 1);
+    ids.forEach((value, i) => i > 0 && expect(value).toBe(ids[i - 1] + 1));
+    expect(resumed.events.at(-1)!.event).toBe('message.completed');
+    const text = [...first.events, ...resumed.events]
+      .filter((e) => e.event === 'message.delta')
+      .map((e) => JSON.parse(e.data).delta as string)
+      .join('');
+    expect(text).toBe('Echo: a b c d e f g [messages=2]');
+    await t.http.get(`${BASE}/${id}/generation/events`).expect(404);
+  });
 });

@@ -281,6 +281,11 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     return (await generation.outcome).assistantMessage;
   }
 
+  /** The running turn, to follow its events again (resume after a disconnect). */
+  async follow(ownerId: string, conversationId: string): Promise<Generation> {
+    return this.active(ownerId, conversationId);
+  }
+
   private async active(ownerId: string, conversationId: string): Promise<Generation> {
     await this.conversations.get(ownerId, conversationId);
     const generation = this.generations.get(conversationId);

@@ -29,6 +29,7 @@ import {
 import { toMessageResponse } from './message.mapper';
 import { MessagesService } from './messages.service';
 import { writeSse } from './sse-writer';
+import { parseLastEventId, ResumeQueryDto } from './dto/resume-query.dto';
 
 const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`id:\`:
 - \`message.created\` — \`{ userMessage, assistantMessageId }\` (the user message is stored)
@@ -117,6 +118,38 @@ export class MessagesController {
       idempotencyKey,
     });
     await writeSse(res, toSseEvents(generation), {
+      heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
+    });
+  }
+
+  @Get('generation/events')
+  @ApiOperation({
+    summary: "Resume the running turn's event stream after a disconnect",
+    description:
+      'Replays the events after `Last-Event-ID` (header, as EventSource sends it on reconnect) ' +
+      'or `?lastEventId=`, then follows the turn live until it ends. Same events and ids as the stream that started it.',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'The id of the last event received',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: STREAM_DESCRIPTION,
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(400, 404)
+  async resume(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+    @Query() query: ResumeQueryDto,
+    @Res() res: Response,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Promise<void> {
+    const generation = await this.chat.follow(owner, id);
+    const after = parseLastEventId(lastEventId ?? query.lastEventId);
+    await writeSse(res, toSseEvents(generation, after), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
