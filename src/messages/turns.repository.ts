@@ -91,12 +91,13 @@ export class TurnsRepository {
   // The turn's SQL goes straight to the pool Prisma itself uses: through $queryRaw each
   // statement also paid for Prisma's query engine, the largest CPU cost of a turn in the
   // benchmark (bench/), while this SQL needs nothing from it.
-  private async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return (await this.prisma.pool.query(sql, params)).rows as T[];
+  // Named, so each pooled connection parses and plans these long CTEs once, not per turn.
+  private async rows<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    return (await this.prisma.pool.query({ name, text, values })).rows as T[];
   }
 
-  private async execute(sql: string, params: unknown[]): Promise<number> {
-    return (await this.prisma.pool.query(sql, params)).rowCount ?? 0;
+  private async execute(name: string, text: string, values: unknown[]): Promise<number> {
+    return (await this.prisma.pool.query({ name, text, values })).rowCount ?? 0;
   }
 
   /**
@@ -120,6 +121,7 @@ export class TurnsRepository {
       replay_id: string | null;
       replay_hash: string | null;
     }>(
+      'turn_claim',
       `WITH target AS (
          SELECT id, active_turn_id, active_turn_expires_at FROM conversations WHERE id = $1::uuid AND owner_id = $2
        ), existing AS (
@@ -161,6 +163,7 @@ export class TurnsRepository {
    */
   async begin(input: BeginTurn): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
     const rows = await this.rows<{ user_message: RawMessage; history: HistoryMessage[] }>(
+      'turn_begin',
       `WITH orphan AS (
          UPDATE messages SET status = 'failed', error_code = 'turn_interrupted',
            error_message = 'The process running this turn stopped before it finished', completed_at = now()
@@ -210,6 +213,7 @@ export class TurnsRepository {
   /** Stores how the turn ended and releases the claim if this turn still holds it. */
   async finish(input: FinishTurn): Promise<Message> {
     const rows = await this.rows<{ message: RawMessage }>(
+      'turn_finish',
       `WITH done AS (
          UPDATE messages SET status = $3::"MessageStatus", content = $4, reasoning = $5, token_count = $6,
            upstream_model = $7, prompt_tokens = $8, completion_tokens = $9, usage_estimated = $10,
@@ -247,6 +251,7 @@ export class TurnsRepository {
   /** Gives the conversation back when a turn ends before anything was stored. */
   async release(conversationId: string, turnId: string): Promise<void> {
     await this.execute(
+      'turn_release',
       `UPDATE conversations SET active_turn_id = NULL, active_turn_expires_at = NULL
        WHERE id = $1::uuid AND active_turn_id = $2::uuid`,
       [conversationId, turnId],
@@ -256,6 +261,7 @@ export class TurnsRepository {
   /** Extends a live claim; false when it was lost (expired and taken by another turn). */
   async renew(conversationId: string, turnId: string, ttlMs: number): Promise<boolean> {
     const count = await this.execute(
+      'turn_renew',
       `UPDATE conversations SET active_turn_expires_at = now() + $3 * interval '1 millisecond'
        WHERE id = $1::uuid AND active_turn_id = $2::uuid`,
       [conversationId, turnId, ttlMs],
@@ -286,6 +292,7 @@ export class TurnsRepository {
    */
   async finalizeAbandoned(): Promise<number> {
     return this.execute(
+      'turn_finalize_abandoned',
       `WITH expired AS (
          UPDATE conversations c SET active_turn_id = NULL, active_turn_expires_at = NULL
          FROM (SELECT id, active_turn_id FROM conversations WHERE active_turn_expires_at < now() FOR UPDATE SKIP LOCKED) old

@@ -45,12 +45,12 @@ function toUsage(usage: SdkUsage | null | undefined): LlmUsage | null {
 }
 
 function header(headers: unknown, name: string): string | undefined {
-  if (headers instanceof Headers) return headers.get(name) ?? undefined;
-  if (headers && typeof headers === 'object') {
-    const value = (headers as Record<string, unknown>)[name];
-    return typeof value === 'string' ? value : undefined;
-  }
-  return undefined;
+  if (!headers || typeof headers !== 'object') return undefined;
+  // A Headers-like object (global or node-fetch's), else a plain record.
+  const get = (headers as { get?: unknown }).get;
+  if (typeof get === 'function') return (get.call(headers, name) as string | null) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   SdkErrorClasses,
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
+import { keepAliveFetch } from './keep-alive-fetch';
 
 export interface GroqProviderOptions {
   apiKey?: string;
@@ -42,6 +43,7 @@ export class GroqProvider extends ChatCompletionsProvider {
       apiKey: options.apiKey ?? 'unset',
       baseURL: this.baseUrl,
       maxRetries: 0,
+      fetch: keepAliveFetch,
       timeout: options.timeoutMs + 1000,
     });
   }

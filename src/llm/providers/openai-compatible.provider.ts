@@ -7,6 +7,7 @@ import type {
   SdkErrorClasses,
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
+import { keepAliveFetch } from './keep-alive-fetch';
 
 export interface OpenAiCompatibleProviderOptions {
   name: string;
@@ -47,6 +48,7 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
       apiKey: options.apiKey ?? 'not-needed',
       baseURL: options.baseUrl,
       maxRetries: 0,
+      fetch: keepAliveFetch,
       timeout: options.timeoutMs + 1000,
     });
   }
