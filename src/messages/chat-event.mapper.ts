@@ -1,7 +1,7 @@
 import { AppException } from '../common/errors/app.exception';
 import type { ChatEvent, Generation, TurnOutcome } from './generation';
 import { toMessageResponse } from './message.mapper';
-import type { SseEvent } from './sse-writer';
+import type { SseSource } from './sse-writer';
 import { TurnResponseDto } from './dto/turn-response.dto';
 
 /** The SSE payload of each event; ids are the event's position, from 1. */
@@ -28,10 +28,15 @@ export function toSseData(event: ChatEvent): unknown {
   }
 }
 
-export async function* toSseEvents(generation: Generation, from = 0): AsyncGenerator<SseEvent> {
-  for await (const { index, event } of generation.subscribe(from)) {
-    yield { id: index + 1, event: event.type, data: toSseData(event) };
-  }
+/** The generation's events as SSE frames, from event index `from` on. */
+export function toSseSource(generation: Generation, from = 0): SseSource {
+  return {
+    listen: (write) =>
+      generation.listen(from, (index, event) =>
+        write({ id: index + 1, event: event.type, data: toSseData(event) }),
+      ),
+    done: generation.outcome,
+  };
 }
 
 /** A finished turn as the whole-reply endpoint answers it, or its error. */

@@ -43,7 +43,7 @@ export class Generation {
   text = '';
   reasoning = '';
   private ended = false;
-  private wake: (() => void) | null = null;
+  private readonly listeners = new Set<(index: number, event: ChatEvent) => void>();
   private resolveOutcome!: (outcome: TurnOutcome) => void;
   readonly outcome: Promise<TurnOutcome> = new Promise(
     (resolve) => (this.resolveOutcome = resolve),
@@ -71,39 +71,26 @@ export class Generation {
   push(event: ChatEvent): void {
     if (event.type === 'message.delta') this.text += event.delta;
     if (event.type === 'message.reasoning') this.reasoning += event.delta;
-    this.events.push(event);
-    this.notify();
+    const index = this.events.push(event) - 1;
+    // Listeners are called synchronously: a delta reaches the socket in the same tick.
+    for (const listener of this.listeners) listener(index, event);
   }
 
   end(outcome: TurnOutcome): void {
     this.ended = true;
-    this.notify();
+    this.listeners.clear();
     this.resolveOutcome(outcome);
   }
 
-  /** Events from index `from` on, waiting for new ones until the turn ends. */
-  async *subscribe(from = 0): AsyncGenerator<{ index: number; event: ChatEvent }> {
-    let index = from;
-    for (;;) {
-      while (index < this.events.length) {
-        yield { index, event: this.events[index] };
-        index++;
-      }
-      if (this.ended) return;
-      await new Promise<void>((resolve) => {
-        const previous = this.wake;
-        this.wake = () => {
-          previous?.();
-          resolve();
-        };
-      });
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+  /**
+   * Calls `listener` for each event from index `from` on: those already pushed at once,
+   * later ones as they are pushed, until the turn ends. Returns the way to stop listening.
+   */
+  listen(from: number, listener: (index: number, event: ChatEvent) => void): () => void {
+    for (let index = from; index < this.events.length; index++) listener(index, this.events[index]);
+    if (this.ended) return () => undefined;
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }
 

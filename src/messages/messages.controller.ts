@@ -17,7 +17,7 @@ import { PageQueryDto } from '../common/pagination/page.dto';
 import { AppConfig } from '../config/app-config';
 import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
 import { ChatService } from './chat.service';
-import { toSseEvents, toTurnResponse } from './chat-event.mapper';
+import { toSseSource, toTurnResponse } from './chat-event.mapper';
 import { MessagePageDto } from './dto/message-response.dto';
 import { SendMessageDto } from './dto/send-message.dto';
 import {
@@ -117,7 +117,7 @@ export class MessagesController {
       mode: 'stream',
       idempotencyKey,
     });
-    await writeSse(res, toSseEvents(generation), {
+    await writeSse(res, toSseSource(generation), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -149,7 +149,7 @@ export class MessagesController {
   ): Promise<void> {
     const generation = await this.chat.follow(owner, id);
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
-    await writeSse(res, toSseEvents(generation, after), {
+    await writeSse(res, toSseSource(generation, after), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

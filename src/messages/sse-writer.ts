@@ -6,18 +6,26 @@ export interface SseEvent {
   data: unknown;
 }
 
+/** Events pushed as they happen, and when they stop. */
+export interface SseSource {
+  /** Starts delivering events to `write`; returns the way to stop. */
+  listen(write: (event: SseEvent) => void): () => void;
+  done: Promise<unknown>;
+}
+
 export interface SseWriterOptions {
   heartbeatMs: number;
 }
 
 /**
- * Writes events to a text/event-stream response as they come, with a heartbeat comment
- * while the source is silent. Stops reading (never the source itself) when the client
- * goes away: a disconnect is not a cancel.
+ * Writes events to a text/event-stream response the moment they are pushed (no await
+ * between the provider's chunk and the socket), with a heartbeat comment while the source
+ * is silent. When the client goes away it stops listening, never the source itself: a
+ * disconnect is not a cancel.
  */
-export async function writeSse(
+export function writeSse(
   res: Response,
-  events: AsyncIterable<SseEvent>,
+  source: SseSource,
   options: SseWriterOptions,
 ): Promise<void> {
   res.status(200);
@@ -28,27 +36,31 @@ export async function writeSse(
   res.flushHeaders();
   res.socket?.setNoDelay(true);
 
-  let closed = false;
-  res.on('close', () => (closed = true));
-  let lastWrite = Date.now();
-  const heartbeat = setInterval(
-    () => {
-      if (!closed && Date.now() - lastWrite >= options.heartbeatMs) {
-        res.write(': heartbeat\n\n');
-        lastWrite = Date.now();
-      }
-    },
-    Math.max(50, Math.floor(options.heartbeatMs / 2)),
-  );
-
-  try {
-    for await (const { id, event, data } of events) {
-      if (closed) break;
+  return new Promise((resolve) => {
+    let closed = false;
+    let lastWrite = Date.now();
+    const heartbeat = setInterval(
+      () => {
+        if (Date.now() - lastWrite >= options.heartbeatMs) {
+          res.write(': heartbeat\n\n');
+          lastWrite = Date.now();
+        }
+      },
+      Math.max(50, Math.floor(options.heartbeatMs / 2)),
+    );
+    const stop = source.listen(({ id, event, data }) => {
       res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       lastWrite = Date.now();
-    }
-  } finally {
-    clearInterval(heartbeat);
-    if (!closed) res.end();
-  }
+    });
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      stop();
+      res.end();
+      resolve();
+    };
+    res.on('close', finish);
+    void source.done.then(finish);
+  });
 }
