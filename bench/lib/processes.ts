@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 
 export interface Child {
   name: string;
@@ -141,16 +140,7 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../test/utils/free-port';
 
 /** CPU time (user + system) a process has used so far, in ms (/proc reports 1/100 s ticks). */
 export function cpuMs(pid: number): number {

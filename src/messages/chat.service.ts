@@ -453,8 +453,9 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     emit(splitter.end());
 
     const { content, reasoning } = splitter.result;
+    const contentTokens = countTokensConservatively(content);
     const completionTokens =
-      usage?.completionTokens ?? countTokensConservatively(content + (reasoning ?? ''));
+      usage?.completionTokens ?? contentTokens + countTokensConservatively(reasoning ?? '');
     let assistantMessage: Message | null = null;
     try {
       assistantMessage = await this.turns.finish({
@@ -463,7 +464,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
         status: failure?.status ?? 'complete',
         content,
         reasoning,
-        tokenCount: countTokensConservatively(content),
+        tokenCount: contentTokens,
         upstreamModel,
         promptTokens: usage?.promptTokens ?? request.promptTokens,
         completionTokens,

@@ -23,7 +23,7 @@ import { SendMessageDto } from './dto/send-message.dto';
 import {
   CancelResponseDto,
   GenerationStatusDto,
-  IdempotencyKeyHeader,
+  IDEMPOTENCY_KEY_DESCRIPTION,
   TurnResponseDto,
 } from './dto/turn-response.dto';
 import { toMessageResponse } from './message.mapper';
@@ -71,7 +71,7 @@ export class MessagesController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: IdempotencyKeyHeader.description,
+    description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
   @ApiCreatedResponse({ type: TurnResponseDto })
   @ApiErrors(400, 404, 409, 413, 422, 429, 502, 503, 504)
@@ -97,7 +97,7 @@ export class MessagesController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: IdempotencyKeyHeader.description,
+    description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({

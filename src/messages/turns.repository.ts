@@ -82,7 +82,8 @@ function toMessage(raw: RawMessage): Message {
 /**
  * The SQL of one chat turn, folded into as few round trips as it takes:
  * claim (1), begin = store user message + assistant placeholder + read history (1),
- * finish = store reply + release claim (1).
+ * finish = store reply + release claim (1). Data-modifying CTEs always run to completion,
+ * whether or not the final SELECT reads them.
  */
 @Injectable()
 export class TurnsRepository {
@@ -189,8 +190,7 @@ export class TurnsRepository {
        )
        SELECT (SELECT row_to_json(user_message) FROM user_message) AS user_message,
               coalesce((SELECT json_agg(json_build_object('role', role, 'content', content, 'tokenCount', token_count) ORDER BY seq)
-                        FROM fitting WHERE running <= $12), '[]'::json) AS history,
-              (SELECT count(*) FROM assistant) + (SELECT count(*) FROM orphan) AS written`,
+                        FROM fitting WHERE running <= $12), '[]'::json) AS history`,
       [
         input.userMessageId,
         input.conversationId,
@@ -226,7 +226,7 @@ export class TurnsRepository {
          WHERE id = $1::uuid AND active_turn_id = $2::uuid
          RETURNING id
        )
-       SELECT (SELECT row_to_json(done) FROM done) AS message, (SELECT count(*) FROM released) AS released`,
+       SELECT (SELECT row_to_json(done) FROM done) AS message`,
       [
         input.conversationId,
         input.turnId,
@@ -279,10 +279,6 @@ export class TurnsRepository {
       where: { conversationId_seq: { conversationId: user.conversationId, seq: user.seq + 1 } },
     });
     return { userMessage: user, assistantMessage: assistant };
-  }
-
-  async findMessage(id: string): Promise<Message | null> {
-    return this.prisma.message.findUnique({ where: { id } });
   }
 
   /**

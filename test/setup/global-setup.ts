@@ -1,22 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import { EmbeddedDatabase } from '../../src/database/embedded-database';
 import { applyMigrations } from '../../src/database/migrations';
 import { TEMPLATE_DATABASE } from '../utils/database';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../utils/free-port';
 
 async function reachable(url: string): Promise<boolean> {
   try {

@@ -51,8 +51,6 @@ export class CancelResponseDto {
   assistantMessage!: MessageResponseDto | null;
 }
 
-export class IdempotencyKeyHeader {
-  static readonly description =
-    'Optional. A retry with the same key and body returns the original turn (no second message, no second provider call); ' +
-    'the same key with another body is 422 idempotency_key_reused.';
-}
+export const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Optional. A retry with the same key and body returns the original turn (no second message, no second provider call); ' +
+  'the same key with another body is 422 idempotency_key_reused.';
