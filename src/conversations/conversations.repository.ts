@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids';
 import type { Conversation } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService } from '../database/prisma.service';
 
 export interface ConversationFields {
   title?: string | null;

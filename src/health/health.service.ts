@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
 import { LlmService } from '../llm/llm.service';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService } from '../database/prisma.service';
 import type { ReadinessDto } from './health.controller';
 
 const CHECK_TIMEOUT_MS = 2000;

@@ -1,24 +1,14 @@
 import { Module } from '@nestjs/common';
 
 import { ConversationsModule } from '../conversations/conversations.module';
-import { LlmModule } from '../llm/llm.module';
-import { PromptsModule } from '../prompts/prompts.module';
-import { ChatService } from './chat.service';
-import { GenerationRegistry } from './generation-registry';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
-import { TurnsRepository } from './turns.repository';
 
+/** The read side of a conversation's messages. */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule],
+  imports: [ConversationsModule],
   controllers: [MessagesController],
-  providers: [
-    MessagesService,
-    MessagesRepository,
-    ChatService,
-    TurnsRepository,
-    GenerationRegistry,
-  ],
+  providers: [MessagesService, MessagesRepository],
 })
 export class MessagesModule {}

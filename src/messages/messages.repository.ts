@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import type { Message } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService } from '../database/prisma.service';
 
 @Injectable()
 export class MessagesRepository {

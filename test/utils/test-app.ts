@@ -6,7 +6,7 @@ import TestAgent from 'supertest/lib/agent';
 import { AppOptions } from '../../src/app.module';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnv } from '../../src/config/env';
-import { PrismaService } from '../../src/prisma/prisma.service';
+import { PrismaService } from '../../src/database/prisma.service';
 import { createServer } from '../../src/server';
 
 export interface TestApp {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import type { Message } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService } from '../database/prisma.service';
 import type { HistoryMessage } from '../prompts/prompt-manager';
 
 /** What a successful claim returns: the conversation's settings as of this turn. */

@@ -1,6 +1,6 @@
 import { AppException } from '../common/errors/app.exception';
 import type { ChatEvent, Generation, TurnOutcome } from './generation';
-import { toMessageResponse } from './message.mapper';
+import { toMessageResponse } from '../messages/message.mapper';
 import type { SseSource } from './sse-writer';
 import { TurnResponseDto } from './dto/turn-response.dto';
 

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { MessageResponseDto, UsageDto } from './message-response.dto';
+import { MessageResponseDto, UsageDto } from '../../messages/dto/message-response.dto';
 
 export class TurnResponseDto {
   @ApiProperty({

@@ -1,0 +1,163 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+
+import { CurrentOwner } from '../auth/current-owner.decorator';
+import { ApiErrors } from '../common/http/api-errors.decorator';
+import { AppConfig } from '../config/app-config';
+import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
+import { ChatService } from './chat.service';
+import { toSseSource, toTurnResponse } from './chat-event.mapper';
+import { SendMessageDto } from './dto/send-message.dto';
+import {
+  CancelResponseDto,
+  GenerationStatusDto,
+  IDEMPOTENCY_KEY_DESCRIPTION,
+  TurnResponseDto,
+} from './dto/turn-response.dto';
+import { toMessageResponse } from '../messages/message.mapper';
+import { writeSse } from './sse-writer';
+import { parseLastEventId, ResumeQueryDto } from './dto/resume-query.dto';
+
+const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`id:\`:
+- \`message.created\` — \`{ userMessage, assistantMessageId }\` (the user message is stored)
+- \`message.reasoning\` — \`{ delta }\` reasoning the model emits in \`<think>\` tags, never part of the answer
+- \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk
+- \`message.completed\` — \`{ assistantMessage, usage }\` the stored reply
+- \`error\` — \`{ code, message, assistantMessage }\`, then the stream ends
+- \`: heartbeat\` comment lines while the provider is silent
+
+A disconnect is not a cancel: the reply is generated and stored anyway (see GET …/generation).`;
+
+@ApiTags('chat')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiErrors(401, 429)
+@Controller('conversations/:id')
+export class ChatController {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post('messages')
+  @ApiOperation({ summary: 'Send a message and get the whole reply' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: IDEMPOTENCY_KEY_DESCRIPTION,
+  })
+  @ApiCreatedResponse({ type: TurnResponseDto })
+  @ApiErrors(400, 404, 409, 413, 422, 429, 502, 503, 504)
+  async send(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+    @Body() body: SendMessageDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<TurnResponseDto> {
+    const generation = await this.chat.startTurn(owner, id, {
+      ...body,
+      mode: 'complete',
+      idempotencyKey,
+    });
+    return toTurnResponse(await generation.outcome);
+  }
+
+  @Post('messages/stream')
+  @ApiOperation({
+    summary: 'Send a message and stream the reply (text/event-stream)',
+    description: STREAM_DESCRIPTION,
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: IDEMPOTENCY_KEY_DESCRIPTION,
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: STREAM_DESCRIPTION,
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(400, 404, 409, 413, 422)
+  async stream(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+    @Body() body: SendMessageDto,
+    @Res() res: Response,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<void> {
+    const generation = await this.chat.startTurn(owner, id, {
+      ...body,
+      mode: 'stream',
+      idempotencyKey,
+    });
+    await writeSse(res, toSseSource(generation), {
+      heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
+    });
+  }
+
+  @Get('generation/events')
+  @ApiOperation({
+    summary: "Resume the running turn's event stream after a disconnect",
+    description:
+      'Replays the events after `Last-Event-ID` (header, as EventSource sends it on reconnect) ' +
+      'or `?lastEventId=`, then follows the turn live until it ends. Same events and ids as the stream that started it.',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'The id of the last event received',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: STREAM_DESCRIPTION,
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(400, 404)
+  async resume(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+    @Query() query: ResumeQueryDto,
+    @Res() res: Response,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Promise<void> {
+    const generation = await this.chat.follow(owner, id);
+    const after = parseLastEventId(lastEventId ?? query.lastEventId);
+    await writeSse(res, toSseSource(generation, after), {
+      heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
+    });
+  }
+
+  @Get('generation')
+  @ApiOperation({ summary: 'The turn running on this conversation, with the text so far' })
+  @ApiOkResponse({ type: GenerationStatusDto })
+  @ApiErrors(400, 404)
+  generation(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+  ): Promise<GenerationStatusDto> {
+    return this.chat.generationStatus(owner, id);
+  }
+
+  @Post('cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Stop the running turn; its partial reply is stored as cancelled' })
+  @ApiOkResponse({ type: CancelResponseDto })
+  @ApiErrors(400, 404)
+  async cancel(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+  ): Promise<CancelResponseDto> {
+    const message = await this.chat.cancel(owner, id);
+    return { assistantMessage: message && toMessageResponse(message) };
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+
+import { ConversationsModule } from '../conversations/conversations.module';
+import { LlmModule } from '../llm/llm.module';
+import { PromptsModule } from '../prompts/prompts.module';
+import { ChatController } from './chat.controller';
+import { ChatService } from './chat.service';
+import { GenerationRegistry } from './generation-registry';
+import { TurnsRepository } from './turns.repository';
+
+/** The write side of a conversation: turns, whole or streamed, and their control. */
+@Module({
+  imports: [ConversationsModule, LlmModule, PromptsModule],
+  controllers: [ChatController],
+  providers: [ChatService, TurnsRepository, GenerationRegistry],
+})
+export class ChatModule {}
