@@ -7,9 +7,11 @@ import { AppConfig } from '../config/app-config';
 import { ApiKeyEntry, ownerOfApiKey, parseApiKeys } from './api-keys';
 import { LOCAL_OWNER } from './current-owner.decorator';
 
+type AuthErrorCode = 'missing_credentials' | 'invalid_token' | 'token_expired' | 'invalid_api_key';
+
 export class UnauthorizedException extends AppException {
-  constructor(code: string, message: string) {
-    super(401, code, message, { headers: { 'WWW-Authenticate': `Bearer error="${code}"` } });
+  constructor(code: AuthErrorCode, message: string) {
+    super(code, message, { headers: { 'WWW-Authenticate': `Bearer error="${code}"` } });
   }
 }
 
@@ -112,7 +114,6 @@ export class AuthService {
       (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')
     ) {
       return new AppException(
-        503,
         'auth_unavailable',
         'The identity provider keys could not be fetched; try again shortly',
       );

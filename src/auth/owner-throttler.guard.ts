@@ -19,7 +19,6 @@ export class OwnerThrottlerGuard extends ThrottlerGuard {
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
     throw new AppException(
-      429,
       'rate_limited',
       `More than ${detail.limit} requests in ${detail.ttl / 1000} s; retry after ${detail.timeToBlockExpire} s`,
     );

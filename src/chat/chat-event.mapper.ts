@@ -1,4 +1,5 @@
 import { AppException } from '../common/errors/app.exception';
+import { isErrorCode } from '../common/errors/error-codes';
 import type { ChatEvent, Generation, TurnOutcome } from './generation';
 import { toMessageResponse } from '../messages/message.mapper';
 import type { SseSource } from './sse-writer';
@@ -44,8 +45,7 @@ export function toTurnResponse(outcome: TurnOutcome): TurnResponseDto {
   const { assistantMessage, userMessage, error } = outcome;
   if (error || !assistantMessage) {
     throw new AppException(
-      error?.status ?? 500,
-      error?.code ?? 'internal_error',
+      error && isErrorCode(error.code) ? error.code : 'internal_error',
       error?.message ?? 'The reply failed',
     );
   }

@@ -8,17 +8,13 @@ import {
 } from '@nestjs/common';
 
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
+import { ERROR_CODES, isErrorCode } from '../common/errors/error-codes';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { Message } from '../generated/prisma/client';
-import {
-  LLM_ERROR_STATUS,
-  LlmErrorCode,
-  LlmException,
-  UnknownModelException,
-} from '../llm/llm.errors';
+import { LlmErrorCode, LlmException, UnknownModelException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { GenerationParams } from '../llm/llm.types';
 import {
@@ -55,21 +51,9 @@ export interface GenerationStatus {
 const HISTORY_MAX_ROWS = 1000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** HTTP status for an error code stored on a failed turn, for replays. */
-const TURN_ERROR_STATUS: Record<string, number> = {
-  ...LLM_ERROR_STATUS,
-  generation_timeout: 504,
-  server_shutdown: 503,
-  turn_interrupted: 503,
-  turn_claim_lost: 409,
-  turn_cancelled: 409,
-  internal_error: 500,
-};
-
 class ConversationBusyException extends AppException {
   constructor() {
     super(
-      409,
       'conversation_busy',
       'Another turn is running on this conversation; wait for it to finish (GET …/generation) or cancel it (POST …/cancel)',
     );
@@ -159,7 +143,6 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     const releaseSlot = this.generations.reserve(ownerId, max);
     if (!releaseSlot) {
       throw new AppException(
-        429,
         'too_many_generations',
         `At most ${max} replies may be generated at once; wait for one to finish`,
         { headers: { 'Retry-After': '1' } },
@@ -290,11 +273,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     await this.conversations.get(ownerId, conversationId);
     const generation = this.generations.get(conversationId);
     if (!generation || generation.done) {
-      throw new AppException(
-        404,
-        'no_active_generation',
-        'No turn is running on this conversation',
-      );
+      throw new AppException('no_active_generation', 'No turn is running on this conversation');
     }
     return generation;
   }
@@ -318,7 +297,6 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
       throw new UnknownModelException(input.model);
     if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
       throw new AppException(
-        400,
         'invalid_idempotency_key',
         'Idempotency-Key must be 1 to 200 printable ASCII characters',
       );
@@ -349,7 +327,6 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   ): Promise<Generation> {
     if (storedHash !== hash) {
       throw new AppException(
-        422,
         'idempotency_key_reused',
         'This Idempotency-Key was already used with a different body; use a new key for a new message',
       );
@@ -366,7 +343,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
       ? {
           code: assistant.errorCode,
           message: assistant.errorMessage ?? 'The original request failed',
-          status: TURN_ERROR_STATUS[assistant.errorCode] ?? 502,
+          status: isErrorCode(assistant.errorCode) ? ERROR_CODES[assistant.errorCode].status : 502,
         }
       : null;
     return finishedGeneration(turn.userMessage, assistant, error);

@@ -3,7 +3,6 @@ import { AppException } from '../common/errors/app.exception';
 export class ConversationNotFoundException extends AppException {
   constructor(id: string) {
     super(
-      404,
       'conversation_not_found',
       `Conversation ${id} does not exist; create one with POST /api/v1/conversations`,
     );

@@ -24,7 +24,6 @@ export class ConversationsService {
     const max = this.config.get('MAX_CONVERSATIONS_PER_OWNER');
     if ((await this.conversations.countOwned(ownerId)) >= max) {
       throw new AppException(
-        409,
         'conversation_limit_reached',
         `You have ${max} conversations, the most allowed; delete some first`,
       );

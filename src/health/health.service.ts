@@ -30,7 +30,7 @@ export class HealthService {
       };
     }
     if (database.status !== 'up') {
-      throw new AppException(503, 'not_ready', `Database unreachable: ${database.reason}`);
+      throw new AppException('not_ready', `Database unreachable: ${database.reason}`);
     }
     return { status: 'ok', checks };
   }

@@ -1,6 +1,8 @@
 import { AppException } from '../common/errors/app.exception';
+import type { ErrorCode } from '../common/errors/error-codes';
 
-export type LlmErrorCode =
+export type LlmErrorCode = Extract<
+  ErrorCode,
   | 'provider_error'
   | 'provider_auth_failed'
   | 'provider_unavailable'
@@ -8,18 +10,8 @@ export type LlmErrorCode =
   | 'provider_rate_limited'
   | 'provider_not_configured'
   | 'provider_model_not_found'
-  | 'provider_rejected_request';
-
-export const LLM_ERROR_STATUS: Record<LlmErrorCode, number> = {
-  provider_error: 502,
-  provider_auth_failed: 502,
-  provider_unavailable: 503,
-  provider_timeout: 504,
-  provider_rate_limited: 429,
-  provider_not_configured: 503,
-  provider_model_not_found: 502,
-  provider_rejected_request: 502,
-};
+  | 'provider_rejected_request'
+>;
 
 /** A provider failure in our own terms; adapters translate SDK errors into it. */
 export class LlmException extends AppException {
@@ -28,18 +20,17 @@ export class LlmException extends AppException {
     message: string,
     readonly retry: { retryable: boolean; retryAfterMs?: number } = { retryable: false },
   ) {
-    const headers =
+    const retryAfter =
       llmCode === 'provider_rate_limited' && retry.retryAfterMs !== undefined
-        ? { 'Retry-After': String(Math.max(1, Math.ceil(retry.retryAfterMs / 1000))) }
+        ? Math.max(1, Math.ceil(retry.retryAfterMs / 1000))
         : undefined;
-    super(LLM_ERROR_STATUS[llmCode], llmCode, message, { headers });
+    super(llmCode, message, { retryAfter });
   }
 }
 
 export class UnknownModelException extends AppException {
   constructor(alias: string) {
     super(
-      400,
       'unknown_model',
       `Unknown model alias "${alias}"; GET /api/v1/models lists the available ones`,
     );

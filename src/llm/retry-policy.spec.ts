@@ -27,9 +27,9 @@ describe(nextRetryDelay.name, () => {
   it('should not retry errors that are not LlmExceptions', () => {
     const options = { maxRetries: 3 };
     expect(nextRetryDelay(new Error('boom'), 0, options)).toBeUndefined();
-    expect(nextRetryDelay(new AppException(503, 'x', 'not an llm error'), 0, options)).toBe(
-      undefined,
-    );
+    expect(
+      nextRetryDelay(new AppException('service_unavailable', 'not an llm error'), 0, options),
+    ).toBe(undefined);
     expect(nextRetryDelay({ retry: { retryable: true } }, 0, options)).toBeUndefined();
     expect(nextRetryDelay(undefined, 0, options)).toBeUndefined();
   });
@@ -120,7 +120,7 @@ describe(LlmException.name, () => {
     expect(error.status).toBe(429);
     expect(error.code).toBe('provider_rate_limited');
     expect(error.message).toBe('slow down');
-    expect(error.extras.headers).toEqual({ 'Retry-After': '2' });
+    expect(error.headers).toEqual({ 'Retry-After': '2' });
   });
 
   it('should send at least Retry-After: 1 for sub-second waits', () => {
@@ -128,7 +128,7 @@ describe(LlmException.name, () => {
       retryable: true,
       retryAfterMs: 0,
     });
-    expect(error.extras.headers).toEqual({ 'Retry-After': '1' });
+    expect(error.headers).toEqual({ 'Retry-After': '1' });
   });
 
   it('should send no Retry-After header when none is known or the error is not a rate limit', () => {

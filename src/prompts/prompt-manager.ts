@@ -37,7 +37,6 @@ export interface BuiltPrompt {
 export class MessageTooLongException extends AppException {
   constructor(needed: number, available: number) {
     super(
-      422,
       'message_too_long',
       `The message needs about ${needed} tokens but only ${available} fit in this model's context window ` +
         `after the system prompt and the reply budget; shorten it, lower params.maxTokens, or use a model with a larger window`,

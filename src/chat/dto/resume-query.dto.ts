@@ -15,7 +15,6 @@ export function parseLastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
   if (!/^\d{1,9}$/.test(value)) {
     throw new AppException(
-      400,
       'invalid_last_event_id',
       'Last-Event-ID must be the id of an event this stream sent',
     );

@@ -13,7 +13,7 @@ import { AppException, ValidationFailedException } from './app.exception';
 
 describe(renderError.name, () => {
   it('should render an AppException with its status, code, message and headers', () => {
-    const error = new AppException(429, 'provider_rate_limited', 'Slow down', {
+    const error = new AppException('provider_rate_limited', 'Slow down', {
       headers: { 'Retry-After': '3' },
     });
     expect(renderError(error)).toEqual({
@@ -39,7 +39,7 @@ describe(renderError.name, () => {
   });
 
   it('should leave details out of the body when there are none', () => {
-    const rendered = renderError(new AppException(404, 'conversation_not_found', 'Gone'));
+    const rendered = renderError(new AppException('conversation_not_found', 'Gone'));
     expect(rendered?.body).not.toHaveProperty('details');
     expect(rendered?.headers).toBeUndefined();
   });
@@ -171,7 +171,7 @@ describe(AllExceptionsFilter.name, () => {
 
   it('should send an AppException with its status, headers and the correlation id', () => {
     const response = fakeResponse();
-    const error = new AppException(429, 'provider_rate_limited', 'Slow down', {
+    const error = new AppException('provider_rate_limited', 'Slow down', {
       headers: { 'Retry-After': '2' },
     });
     filter.catch(error, fakeHost({ id: 'corr-1' }, response));

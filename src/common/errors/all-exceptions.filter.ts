@@ -33,7 +33,7 @@ export function renderError(error: unknown): RenderedError | undefined {
     return {
       status: error.status,
       body: error.extras.details ? { ...body, details: error.extras.details } : body,
-      headers: error.extras.headers,
+      headers: error.headers,
     };
   }
   if (error instanceof HttpException) {

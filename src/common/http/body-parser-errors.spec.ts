@@ -41,7 +41,7 @@ describe(translateBodyParserError.name, () => {
   it('should pass errors that are not from body-parser through unchanged', () => {
     const plain = new Error('something else');
     expect(translateBodyParserError(plain)).toBe(plain);
-    const app = new AppException(404, 'not_found', 'nope');
+    const app = new AppException('not_found', 'nope');
     expect(translateBodyParserError(app)).toBe(app);
     const typedWithoutStatus = Object.assign(new Error('x'), { type: 'entity.parse.failed' });
     expect(translateBodyParserError(typedWithoutStatus)).toBe(typedWithoutStatus);

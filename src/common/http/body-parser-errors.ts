@@ -23,22 +23,19 @@ export function translateBodyParserError(error: unknown): unknown {
   switch (error.type) {
     case 'entity.parse.failed':
       return new AppException(
-        400,
         'invalid_json',
         'The request body is not valid JSON; send a JSON object with Content-Type: application/json',
       );
     case 'entity.too.large':
       return new AppException(
-        413,
         'payload_too_large',
         `The request body exceeds the limit of ${error.limit} bytes`,
       );
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new AppException(415, 'unsupported_media_type', 'Send the body as UTF-8 JSON');
+      return new AppException('unsupported_media_type', 'Send the body as UTF-8 JSON');
     default:
       return new AppException(
-        400,
         'invalid_body',
         'The request body could not be read; send UTF-8 JSON',
       );

@@ -12,7 +12,6 @@ export type Cursor =
 export class InvalidCursorException extends AppException {
   constructor(reason: string) {
     super(
-      400,
       'invalid_cursor',
       `The cursor is not valid here (${reason}); pass nextCursor from the previous page unchanged`,
     );

@@ -1,0 +1,75 @@
+/**
+ * Every error code the API answers with, and what each means for HTTP and for a stored
+ * turn. The JSON error body, the SSE/WebSocket `error` event and a message's stored
+ * `errorCode` are all rendered from an AppException built on this table, so a code's
+ * status is decided here and nowhere else.
+ */
+export interface ErrorSpec {
+  status: number;
+  /** How an assistant message that ended with this code is stored. */
+  messageStatus?: 'failed' | 'cancelled';
+}
+
+export const ERROR_CODES = {
+  // The request itself
+  bad_request: { status: 400 },
+  validation_failed: { status: 400 },
+  invalid_json: { status: 400 },
+  invalid_body: { status: 400 },
+  invalid_cursor: { status: 400 },
+  invalid_idempotency_key: { status: 400 },
+  invalid_last_event_id: { status: 400 },
+  unknown_model: { status: 400 },
+  payload_too_large: { status: 413 },
+  unsupported_media_type: { status: 415 },
+  message_too_long: { status: 422 },
+  idempotency_key_reused: { status: 422 },
+  unprocessable_entity: { status: 422 },
+  method_not_allowed: { status: 405 },
+  not_acceptable: { status: 406 },
+  request_timeout: { status: 408 },
+  // Who is asking
+  unauthorized: { status: 401 },
+  missing_credentials: { status: 401 },
+  invalid_token: { status: 401 },
+  token_expired: { status: 401 },
+  invalid_api_key: { status: 401 },
+  forbidden: { status: 403 },
+  auth_unavailable: { status: 503 },
+  // What it names
+  not_found: { status: 404 },
+  conversation_not_found: { status: 404 },
+  no_active_generation: { status: 404 },
+  conflict: { status: 409 },
+  conversation_busy: { status: 409 },
+  conversation_limit_reached: { status: 409 },
+  // Limits
+  rate_limited: { status: 429 },
+  too_many_requests: { status: 429 },
+  too_many_generations: { status: 429 },
+  // The provider
+  provider_error: { status: 502 },
+  provider_auth_failed: { status: 502 },
+  provider_rejected_request: { status: 502 },
+  provider_model_not_found: { status: 502 },
+  provider_unavailable: { status: 503 },
+  provider_not_configured: { status: 503 },
+  provider_timeout: { status: 504 },
+  provider_rate_limited: { status: 429 },
+  // How a turn was stopped
+  turn_cancelled: { status: 409, messageStatus: 'cancelled' },
+  turn_claim_lost: { status: 409 },
+  turn_interrupted: { status: 503 },
+  generation_timeout: { status: 504 },
+  server_shutdown: { status: 503 },
+  // This service
+  not_ready: { status: 503 },
+  service_unavailable: { status: 503 },
+  internal_error: { status: 500 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
