@@ -3,6 +3,7 @@
 // download them unless these variables name an existing file; with the wasm schema
 // engine and the driver adapter (prisma.config.ts) neither binary is ever executed.
 const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 
 const env = { ...process.env };
 env.PRISMA_QUERY_ENGINE_LIBRARY ??= process.execPath;
@@ -12,6 +13,9 @@ env.PRISMA_HIDE_UPDATE_MESSAGE ??= '1';
 env.CHECKPOINT_DISABLE ??= '1';
 // The 6.x CLI insists on a URL even for commands that never connect (generate).
 env.DATABASE_URL ??= 'postgresql://unused@localhost:5432/unused';
+
+// Generators (prisma-kysely) are looked up on PATH, as `npm run` would set it.
+env.PATH = `${path.join(__dirname, '..', 'node_modules', '.bin')}${path.delimiter}${env.PATH ?? ''}`;
 
 const cli = require.resolve('prisma/build/index.js');
 const result = spawnSync(process.execPath, [cli, ...process.argv.slice(2)], {

@@ -10,7 +10,7 @@ import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { PrismaModule } from './database/prisma.module';
+import { DatabaseModule } from './database/database.module';
 
 export interface AppOptions {
   /** Where logs go; stdout when unset. */
@@ -25,7 +25,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config, options.logDestination),
-        PrismaModule,
+        DatabaseModule,
         AuthModule.forRoot(config),
         MetricsModule,
         HealthModule,

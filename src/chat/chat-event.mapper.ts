@@ -1,9 +1,7 @@
-import { AppException } from '../common/errors/app.exception';
-import { isErrorCode } from '../common/errors/error-codes';
-import type { ChatEvent, Generation, TurnOutcome } from './generation';
 import { toMessageResponse } from '../messages/message.mapper';
-import type { SseSource } from './sse-writer';
 import { TurnResponseDto } from './dto/turn-response.dto';
+import type { ChatEvent, Generation, TurnOutcome } from './generation';
+import type { SseSource } from './sse-writer';
 
 /** The SSE payload of each event; ids are the event's position, from 1. */
 export function toSseData(event: ChatEvent): unknown {
@@ -20,12 +18,15 @@ export function toSseData(event: ChatEvent): unknown {
       const assistantMessage = toMessageResponse(event.assistantMessage);
       return { assistantMessage, usage: assistantMessage.usage };
     }
-    case 'error':
+    case 'error': {
+      const { code, message, retryAfter } = event.failure;
       return {
-        code: event.code,
-        message: event.message,
+        code,
+        message,
+        ...(retryAfter !== undefined && { retryAfter }),
         assistantMessage: event.assistantMessage && toMessageResponse(event.assistantMessage),
       };
+    }
   }
 }
 
@@ -40,15 +41,11 @@ export function toSseSource(generation: Generation, from = 0): SseSource {
   };
 }
 
-/** A finished turn as the whole-reply endpoint answers it, or its error. */
+/** A finished turn as the whole-reply endpoint answers it; a failed one throws its failure. */
 export function toTurnResponse(outcome: TurnOutcome): TurnResponseDto {
-  const { assistantMessage, userMessage, error } = outcome;
-  if (error || !assistantMessage) {
-    throw new AppException(
-      error && isErrorCode(error.code) ? error.code : 'internal_error',
-      error?.message ?? 'The reply failed',
-    );
-  }
+  const { assistantMessage, userMessage, failure } = outcome;
+  if (failure) throw failure;
+  if (!assistantMessage) throw new Error('a turn without failure has a stored reply');
   const assistant = toMessageResponse(assistantMessage);
   return {
     response: assistant.content,

@@ -6,12 +6,14 @@ import { PromptsModule } from '../prompts/prompts.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { GenerationRegistry } from './generation-registry';
+import { TurnLease } from './turn-lease';
+import { TurnRunner } from './turn-runner';
 import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule],
   controllers: [ChatController],
-  providers: [ChatService, TurnsRepository, GenerationRegistry],
+  providers: [ChatService, TurnRunner, TurnLease, TurnsRepository, GenerationRegistry],
 })
 export class ChatModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
-import { Generation, TurnStop } from './generation';
+import type { AppException } from '../common/errors/app.exception';
+import { Generation } from './generation';
 
 /** The turns running in this process, by conversation. */
 @Injectable()
@@ -44,7 +45,7 @@ export class GenerationRegistry {
   }
 
   /** Lets running turns finish until the deadline, then stops the rest with `reason`. */
-  async drain(deadlineMs: number, reason: TurnStop): Promise<void> {
+  async drain(deadlineMs: number, reason: AppException): Promise<void> {
     const all = () => Promise.all([...this.byConversation.values()].map((g) => g.outcome));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>(

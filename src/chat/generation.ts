@@ -1,34 +1,18 @@
-import type { Message } from '../generated/prisma/client';
+import { AppException } from '../common/errors/app.exception';
+import type { Message } from '../messages/message';
 
 export type ChatEvent =
   | { type: 'message.created'; userMessage: Message; assistantMessageId: string }
   | { type: 'message.delta'; delta: string }
   | { type: 'message.reasoning'; delta: string }
   | { type: 'message.completed'; assistantMessage: Message }
-  | {
-      type: 'error';
-      code: string;
-      message: string;
-      status: number;
-      assistantMessage: Message | null;
-    };
+  | { type: 'error'; failure: AppException; assistantMessage: Message | null };
 
-/** Why a generation was stopped from outside (cancel, deadline, shutdown, lost claim). */
-export class TurnStop extends Error {
-  constructor(
-    readonly status: 'cancelled' | 'failed',
-    readonly code: string,
-    message: string,
-    readonly httpStatus: number,
-  ) {
-    super(message);
-  }
-}
-
+/** How a turn ended: the stored messages, and the failure if it did not complete. */
 export interface TurnOutcome {
   userMessage: Message;
   assistantMessage: Message | null;
-  error: { code: string; message: string; status: number } | null;
+  failure: AppException | null;
 }
 
 /**
@@ -38,10 +22,9 @@ export interface TurnOutcome {
  */
 export class Generation {
   readonly events: ChatEvent[] = [];
-  readonly abortController = new AbortController();
+  private readonly abortController = new AbortController();
   /** Answer text so far (reasoning excluded). */
   text = '';
-  reasoning = '';
   private ended = false;
   private readonly listeners = new Set<(index: number, event: ChatEvent) => void>();
   private resolveOutcome!: (outcome: TurnOutcome) => void;
@@ -56,6 +39,7 @@ export class Generation {
     readonly startedAt = new Date(),
   ) {}
 
+  /** Aborted when the turn is stopped from outside; its reason is the failure to store. */
   get signal(): AbortSignal {
     return this.abortController.signal;
   }
@@ -64,19 +48,30 @@ export class Generation {
     return this.ended;
   }
 
-  stop(reason: TurnStop): void {
+  /** Stops the turn (cancel, deadline, shutdown, lost claim); the first reason wins. */
+  stop(reason: AppException): void {
     if (!this.ended && !this.signal.aborted) this.abortController.abort(reason);
   }
 
   push(event: ChatEvent): void {
     if (event.type === 'message.delta') this.text += event.delta;
-    if (event.type === 'message.reasoning') this.reasoning += event.delta;
     const index = this.events.push(event) - 1;
     // Listeners are called synchronously: a delta reaches the socket in the same tick.
     for (const listener of this.listeners) listener(index, event);
   }
 
+  /** Pushes the closing event and settles the outcome. */
   end(outcome: TurnOutcome): void {
+    const { assistantMessage, failure } = outcome;
+    this.push(
+      failure || !assistantMessage
+        ? {
+            type: 'error',
+            failure: failure ?? new AppException('internal_error', 'The reply was not stored'),
+            assistantMessage,
+          }
+        : { type: 'message.completed', assistantMessage },
+    );
     this.ended = true;
     this.listeners.clear();
     this.resolveOutcome(outcome);
@@ -96,10 +91,9 @@ export class Generation {
 
 /** Finished turns replayed for an idempotent retry look like a generation that already ended. */
 export function finishedGeneration(
-  userMessage: Message,
-  assistantMessage: Message,
-  error: TurnOutcome['error'],
+  outcome: TurnOutcome & { assistantMessage: Message },
 ): Generation {
+  const { userMessage, assistantMessage } = outcome;
   const generation = new Generation(
     userMessage.conversationId,
     assistantMessage.id,
@@ -112,11 +106,6 @@ export function finishedGeneration(
   });
   if (assistantMessage.content)
     generation.push({ type: 'message.delta', delta: assistantMessage.content });
-  generation.push(
-    error
-      ? { type: 'error', ...error, assistantMessage }
-      : { type: 'message.completed', assistantMessage },
-  );
-  generation.end({ userMessage, assistantMessage, error });
+  generation.end(outcome);
   return generation;
 }

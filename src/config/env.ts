@@ -93,6 +93,12 @@ export class Env {
   /** A turn's claim on its conversation lapses this long after its holder stops renewing it. */
   @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) TURN_CLAIM_TTL_MS = 60_000;
 
+  /**
+   * How long a finished reply is kept in memory and its store retried while the database
+   * does not answer, before it is given up (logged with its text).
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) REPLY_STORE_RETRY_MS = 120_000;
+
   /** Upper bound on one generation, however the upstream behaves. */
   @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) GENERATION_MAX_MS = 600_000;
 

@@ -1,4 +1,4 @@
-import type { Message } from '../generated/prisma/client';
+import type { Message } from './message';
 import { MessageResponseDto } from './dto/message-response.dto';
 
 export function toMessageResponse(row: Message): MessageResponseDto {

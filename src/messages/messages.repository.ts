@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import type { Message } from '../generated/prisma/client';
+import type { Message } from './message';
 import { PrismaService } from '../database/prisma.service';
 
 @Injectable()

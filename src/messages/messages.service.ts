@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { decodeMessagesCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page } from '../common/pagination/page.dto';
 import { ConversationsService } from '../conversations/conversations.service';
-import type { Message } from '../generated/prisma/client';
+import type { Message } from './message';
 import { MessagesRepository } from './messages.repository';
 
 @Injectable()

@@ -3,8 +3,9 @@ import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import {
   DEFAULT_SYSTEM_PROMPT,
   HistoryMessage,
+  MESSAGE_OVERHEAD_TOKENS,
   MessageTooLongException,
-  PromptBudget,
+  PromptLimits,
   PromptManager,
 } from './prompt-manager';
 import { countTokensConservatively } from './token-counter';
@@ -20,140 +21,101 @@ const message = (
  * and history; a new message of 6 tokens costs 10, leaving 57 for history. Each message
  * costs its tokenCount plus 4.
  */
-const budget: PromptBudget = {
+const limits: PromptLimits = {
   contextWindow: 100,
   replyTokens: 20,
-  systemPromptTokens: 6,
+  systemPrompt: 'sys',
   newMessageTokens: 6,
 };
+const SYS_TOKENS = countTokensConservatively('sys');
 
 describe(PromptManager.name, () => {
   const manager = new PromptManager();
+  const plan = (overrides: Partial<PromptLimits> = {}) => manager.plan({ ...limits, ...overrides });
 
-  it('should put the system prompt first and the new message last', () => {
-    const history = [message('hi', 2), message('hello!', 2, 'assistant')];
-    const prompt = manager.build('Be brief.', history, 'How are you?', budget);
-    expect(prompt.messages).toEqual([
-      { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'hi' },
-      { role: 'assistant', content: 'hello!' },
-      { role: 'user', content: 'How are you?' },
-    ]);
-    expect(prompt.historyCount).toBe(2);
-  });
-
-  it('should build a prompt with an empty history', () => {
-    const prompt = manager.build(DEFAULT_SYSTEM_PROMPT, [], 'First message', budget);
-    expect(prompt.messages).toEqual([
-      { role: 'system', content: DEFAULT_SYSTEM_PROMPT },
-      { role: 'user', content: 'First message' },
-    ]);
-    expect(prompt.historyCount).toBe(0);
-    // priming 3 + system 10 + new message 10
-    expect(prompt.promptTokens).toBe(23);
-  });
-
-  it('should keep the newest history that fits, returned oldest first', () => {
-    // Seven messages costing 10 each; only the newest five fit in 57.
-    const history = Array.from({ length: 7 }, (_, i) =>
-      message(`m${i}`, 6, i % 2 === 0 ? 'user' : 'assistant'),
-    );
-    const prompt = manager.build('sys', history, 'new', budget);
-    expect(prompt.historyCount).toBe(5);
-    expect(prompt.messages.map((m) => m.content)).toEqual([
-      'sys',
-      'm2',
-      'm3',
-      'm4',
-      'm5',
-      'm6',
-      'new',
-    ]);
-    expect(prompt.messages.slice(1, -1).map((m) => m.role)).toEqual([
-      'user',
-      'assistant',
-      'user',
-      'assistant',
-      'user',
-    ]);
-  });
-
-  it('should stop at the first message that does not fit instead of skipping to older ones', () => {
-    const history = [
-      message('old and small', 1),
-      message('huge', 60, 'assistant'),
-      message('recent', 6),
-    ];
-    const prompt = manager.build('sys', history, 'new', budget);
-    expect(prompt.messages.map((m) => m.content)).toEqual(['sys', 'recent', 'new']);
-    expect(prompt.historyCount).toBe(1);
-  });
-
-  it('should keep the whole history when it fits exactly', () => {
-    // 57 = 10 + 10 + 10 + 27
-    const history = [message('a', 6), message('b', 6), message('c', 6), message('d', 23)];
-    const prompt = manager.build('sys', history, 'new', budget);
-    expect(prompt.historyCount).toBe(4);
-    expect(prompt.promptTokens + budget.replyTokens).toBe(budget.contextWindow);
-  });
-
-  it('should keep no history when even the newest message does not fit', () => {
-    const prompt = manager.build('sys', [message('a', 1), message('b', 54)], 'new', budget);
-    expect(prompt.historyCount).toBe(0);
-    expect(prompt.messages.map((m) => m.content)).toEqual(['sys', 'new']);
-  });
-
-  it('should respect the reply budget whatever the history', () => {
-    const sizes = [0, 1, 3, 7, 12, 25, 40, 2, 9, 30, 5, 0, 17];
-    for (let start = 0; start < sizes.length; start++) {
-      const history = sizes.slice(start).map((size, i) => message(`m${i}`, size));
-      for (const replyTokens of [0, 10, 20, 40]) {
-        const b: PromptBudget = { ...budget, replyTokens };
-        const prompt = manager.build('sys', history, 'new', b);
-        expect(prompt.promptTokens + replyTokens).toBeLessThanOrEqual(b.contextWindow);
-        expect(prompt.messages).toHaveLength(prompt.historyCount + 2);
-      }
-    }
-  });
-
-  it('should leave less room for history when the reply budget grows', () => {
-    const history = Array.from({ length: 10 }, (_, i) => message(`m${i}`, 6));
-    const small = manager.build('sys', history, 'new', { ...budget, replyTokens: 10 });
-    const large = manager.build('sys', history, 'new', { ...budget, replyTokens: 40 });
-    expect(small.historyCount).toBe(6);
-    expect(large.historyCount).toBe(3);
-  });
-
-  it('should accept a new message that exactly fills the window', () => {
-    // needed = 63 + 4 = 67 = available
-    const prompt = manager.build('sys', [message('a', 0)], 'new', {
-      ...budget,
-      newMessageTokens: 63,
+  describe('plan', () => {
+    it('should leave the context window minus reply, system prompt and new message for history', () => {
+      const p = plan();
+      expect(p.systemPromptTokens).toBe(SYS_TOKENS);
+      expect(p.window.maxTokens).toBe(100 - 20 - 3 - (SYS_TOKENS + 4) - 10);
+      expect(p.window.messageOverhead).toBe(MESSAGE_OVERHEAD_TOKENS);
+      expect(p.window.maxRows).toBeGreaterThan(0);
     });
-    expect(prompt.historyCount).toBe(0);
-    expect(prompt.promptTokens + budget.replyTokens).toBe(budget.contextWindow);
+
+    it('should use the default system prompt when the conversation has none', () => {
+      const p = plan({ systemPrompt: null });
+      expect(p.systemPrompt).toBe(DEFAULT_SYSTEM_PROMPT);
+      expect(p.systemPromptTokens).toBe(countTokensConservatively(DEFAULT_SYSTEM_PROMPT));
+    });
+
+    it('should leave less room for history when the reply budget grows', () => {
+      expect(plan({ replyTokens: 40 }).window.maxTokens).toBe(
+        plan({ replyTokens: 10 }).window.maxTokens - 30,
+      );
+    });
+
+    it('should accept a new message that exactly fills the window', () => {
+      const exact = 100 - 20 - 3 - (SYS_TOKENS + 4) - 4;
+      expect(plan({ newMessageTokens: exact }).window.maxTokens).toBe(0);
+    });
+
+    it('should refuse a new message that does not fit on its own with message_too_long (422)', () => {
+      const available = 100 - 20 - 3 - (SYS_TOKENS + 4);
+      try {
+        plan({ newMessageTokens: available - 3 });
+        throw new Error('expected plan to throw');
+      } catch (error) {
+        expect(error).toBeInstanceOf(MessageTooLongException);
+        const e = error as MessageTooLongException;
+        expect(e.status).toBe(422);
+        expect(e.code).toBe('message_too_long');
+        expect(e.message).toContain(`${available + 1} tokens`);
+        expect(e.message).toContain(`only ${available} fit`);
+      }
+    });
+
+    it('should report zero available tokens when the reply budget alone exceeds the window', () => {
+      expect(() => plan({ replyTokens: 200 })).toThrow(/only 0 fit/);
+    });
   });
 
-  it('should refuse a new message that does not fit on its own with message_too_long (422)', () => {
-    const tooLong: PromptBudget = { ...budget, newMessageTokens: 64 };
-    expect(() => manager.build('sys', [], 'new', tooLong)).toThrow(MessageTooLongException);
-    try {
-      manager.build('sys', [], 'new', tooLong);
-      throw new Error('expected build to throw');
-    } catch (error) {
-      expect(error).toBeInstanceOf(MessageTooLongException);
-      const e = error as MessageTooLongException;
-      expect(e.status).toBe(422);
-      expect(e.code).toBe('message_too_long');
-      expect(e.message).toContain('68 tokens');
-      expect(e.message).toContain('only 67 fit');
-    }
-  });
+  describe('build', () => {
+    it('should put the system prompt first and the new message last', () => {
+      const history = [message('hi', 2), message('hello!', 2, 'assistant')];
+      const prompt = manager.build(plan({ systemPrompt: 'Be brief.' }), history, 'How are you?');
+      expect(prompt.messages).toEqual([
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello!' },
+        { role: 'user', content: 'How are you?' },
+      ]);
+      expect(prompt.historyCount).toBe(2);
+    });
 
-  it('should report zero available tokens when the reply budget alone exceeds the window', () => {
-    expect(() => manager.build('sys', [], 'new', { ...budget, replyTokens: 200 })).toThrow(
-      /only 0 fit/,
-    );
+    it('should build a prompt with an empty history', () => {
+      const prompt = manager.build(plan({ systemPrompt: null }), [], 'First message');
+      expect(prompt.messages).toEqual([
+        { role: 'system', content: DEFAULT_SYSTEM_PROMPT },
+        { role: 'user', content: 'First message' },
+      ]);
+      expect(prompt.historyCount).toBe(0);
+      // priming 3 + system + 4 + new message 6 + 4
+      expect(prompt.promptTokens).toBe(
+        3 + countTokensConservatively(DEFAULT_SYSTEM_PROMPT) + 4 + 10,
+      );
+    });
+
+    it('should count each history message at its stored count plus the overhead', () => {
+      const p = plan();
+      const history = [
+        message('a', 6),
+        message('b', 6, 'assistant'),
+        message('c', 6),
+        message('d', 23, 'assistant'),
+      ];
+      const prompt = manager.build(p, history, 'new');
+      expect(prompt.promptTokens - (3 + SYS_TOKENS + 4 + 10)).toBe(6 + 6 + 6 + 23 + 4 * 4);
+    });
   });
 });
 

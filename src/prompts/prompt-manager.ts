@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
 import type { ChatMessage } from '../llm/llm.types';
+import { countTokensConservatively } from './token-counter';
 
 export const DEFAULT_SYSTEM_PROMPT =
   'You are a helpful assistant. Answer accurately and concisely, and say so when you do not know.';
@@ -10,6 +11,10 @@ export const DEFAULT_SYSTEM_PROMPT =
 export const MESSAGE_OVERHEAD_TOKENS = 4;
 /** Tokens that prime the reply. */
 const REPLY_PRIMING_TOKENS = 3;
+/** Most stored messages one turn reads for its history, whatever the window allows. */
+export const HISTORY_MAX_ROWS = 1000;
+/** System prompts whose token counts are remembered (conversations reuse theirs every turn). */
+const SYSTEM_PROMPT_CACHE_SIZE = 500;
 
 export interface HistoryMessage {
   role: 'user' | 'assistant' | 'system';
@@ -18,12 +23,34 @@ export interface HistoryMessage {
   tokenCount: number;
 }
 
-export interface PromptBudget {
+/**
+ * Which stored messages a turn's prompt holds: the newest complete messages whose costs
+ * (tokenCount + messageOverhead each) add up to at most maxTokens, at most maxRows of
+ * them, beginning at a user message. The repository applies it in the turn's SQL, so only
+ * the window is ever read.
+ */
+export interface HistoryWindow {
+  maxTokens: number;
+  maxRows: number;
+  messageOverhead: number;
+}
+
+/** What a turn's model and settings leave for its prompt. */
+export interface PromptLimits {
   contextWindow: number;
   /** Tokens reserved for the reply (max_tokens sent upstream). */
   replyTokens: number;
+  /** The conversation's own system prompt; null for the default. */
+  systemPrompt: string | null;
+  newMessageTokens: number;
+}
+
+/** The plan of one turn's prompt, decided before its history is read. */
+export interface PromptPlan {
+  systemPrompt: string;
   systemPromptTokens: number;
   newMessageTokens: number;
+  window: HistoryWindow;
 }
 
 export interface BuiltPrompt {
@@ -47,48 +74,59 @@ export class MessageTooLongException extends AppException {
 export const messageCost = (tokenCount: number): number => tokenCount + MESSAGE_OVERHEAD_TOKENS;
 
 /**
- * Turns a conversation into the prompt for one turn: the system prompt, then as many of
- * the newest stored messages as fit the context window minus the reply budget, then the
- * new message. Pure: no I/O, no framework.
+ * Owns what goes into a turn's prompt: the system prompt (the conversation's or the
+ * default), the token budget (context window minus the reply budget), the history window,
+ * and the assembled messages. No I/O.
  */
 @Injectable()
 export class PromptManager {
-  /** Tokens left for history; throws message_too_long when even the new message does not fit. */
-  historyBudget(budget: PromptBudget): number {
-    const fixed = REPLY_PRIMING_TOKENS + messageCost(budget.systemPromptTokens);
-    const available = budget.contextWindow - budget.replyTokens - fixed;
-    const needed = messageCost(budget.newMessageTokens);
+  private readonly systemPromptTokens = new Map<string, number>();
+
+  /** Decides the window; throws message_too_long when even the new message does not fit. */
+  plan(limits: PromptLimits): PromptPlan {
+    const systemPrompt = limits.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
+    const systemPromptTokens = this.countSystemPrompt(systemPrompt);
+    const fixed = REPLY_PRIMING_TOKENS + messageCost(systemPromptTokens);
+    const available = limits.contextWindow - limits.replyTokens - fixed;
+    const needed = messageCost(limits.newMessageTokens);
     if (needed > available) throw new MessageTooLongException(needed, Math.max(0, available));
-    return available - needed;
+    return {
+      systemPrompt,
+      systemPromptTokens,
+      newMessageTokens: limits.newMessageTokens,
+      window: {
+        maxTokens: available - needed,
+        maxRows: HISTORY_MAX_ROWS,
+        messageOverhead: MESSAGE_OVERHEAD_TOKENS,
+      },
+    };
   }
 
-  /** `history` is oldest first; the newest that fit within `historyBudget` are kept, in order. */
-  build(
-    systemPrompt: string,
-    history: HistoryMessage[],
-    newMessage: string,
-    budget: PromptBudget,
-  ): BuiltPrompt {
-    const remaining = this.historyBudget(budget);
-    let used = 0;
-    let first = history.length;
-    while (first > 0 && used + messageCost(history[first - 1].tokenCount) <= remaining) {
-      first--;
-      used += messageCost(history[first].tokenCount);
-    }
-    const kept = history.slice(first);
+  /** The prompt: system prompt, the window's messages (oldest first), the new message. */
+  build(plan: PromptPlan, history: HistoryMessage[], newMessage: string): BuiltPrompt {
+    const historyTokens = history.reduce((sum, m) => sum + messageCost(m.tokenCount), 0);
     return {
       messages: [
-        { role: 'system', content: systemPrompt },
-        ...kept.map(({ role, content }) => ({ role, content })),
+        { role: 'system', content: plan.systemPrompt },
+        ...history.map(({ role, content }) => ({ role, content })),
         { role: 'user', content: newMessage },
       ],
       promptTokens:
         REPLY_PRIMING_TOKENS +
-        messageCost(budget.systemPromptTokens) +
-        used +
-        messageCost(budget.newMessageTokens),
-      historyCount: kept.length,
+        messageCost(plan.systemPromptTokens) +
+        historyTokens +
+        messageCost(plan.newMessageTokens),
+      historyCount: history.length,
     };
+  }
+
+  private countSystemPrompt(text: string): number {
+    let count = this.systemPromptTokens.get(text);
+    if (count === undefined) {
+      count = countTokensConservatively(text);
+      if (this.systemPromptTokens.size >= SYSTEM_PROMPT_CACHE_SIZE) this.systemPromptTokens.clear();
+      this.systemPromptTokens.set(text, count);
+    }
+    return count;
   }
 }

@@ -1,0 +1,365 @@
+import { createHash } from 'node:crypto';
+
+import { Injectable, Logger } from '@nestjs/common';
+
+import { AppException } from '../common/errors/app.exception';
+import { isErrorCode } from '../common/errors/error-codes';
+import { newId } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
+import { LlmException } from '../llm/llm.errors';
+import { LlmService, ResolvedModel } from '../llm/llm.service';
+import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
+import type { Message } from '../messages/message';
+import { MetricsService } from '../metrics/metrics.service';
+import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
+import { ThinkSplitter } from '../prompts/think-splitter';
+import { countTokensConservatively } from '../prompts/token-counter';
+import { ConversationBusyException } from './chat.errors';
+import { finishedGeneration, Generation, TurnOutcome } from './generation';
+import { GenerationRegistry } from './generation-registry';
+import { TurnLease } from './turn-lease';
+import { ClaimedConversation, FinishTurn, TurnsRepository } from './turns.repository';
+
+export interface TurnInput {
+  message: string;
+  model?: string;
+  params?: GenerationParams;
+  /** Ask the provider for the whole reply, or for chunks as they come. */
+  mode: 'complete' | 'stream';
+  idempotencyKey?: string;
+}
+
+/** Everything a claimed turn decided before calling the provider. */
+interface TurnPlan {
+  model: ResolvedModel;
+  params: GenerationParams;
+  prompt: PromptPlan;
+  /** Tokens reserved for the reply: max_tokens upstream. */
+  replyTokens: number;
+  tokenCount: number;
+}
+
+/** What the provider sent, however the generation ended. */
+interface Reply {
+  content: string;
+  reasoning: string | null;
+  upstreamModel: string | null;
+  finishReason: string | null;
+  usage: LlmUsage | null;
+  ttftMs: number | null;
+  failure: AppException | null;
+}
+
+interface GenerateRequest {
+  model: ResolvedModel;
+  params: GenerationParams;
+  messages: ChatMessage[];
+  promptTokens: number;
+  mode: 'complete' | 'stream';
+  startedAt: number;
+}
+
+const STORE_RETRY_FIRST_MS = 250;
+const STORE_RETRY_MAX_MS = 5000;
+
+function requestHash(input: TurnInput): string {
+  const canonical = JSON.stringify([input.message, input.model ?? null, input.params ?? {}]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+type ParamsLayer = { [K in keyof GenerationParams]?: number | null };
+
+/** Later layers win; unset (null) values never override. */
+function mergeParams(...layers: (ParamsLayer | undefined)[]): GenerationParams {
+  const merged: GenerationParams = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer ?? {}) as [keyof GenerationParams, unknown][])
+      if (typeof value === 'number') merged[key] = value;
+  }
+  return merged;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One chat turn, top to bottom: claim the conversation → plan the prompt → begin (store
+ * the user message, read the history window) → generate → finish (store the reply however
+ * the generation ended, release the claim). `start` returns once the turn is running;
+ * the generation then goes on whoever listens.
+ */
+@Injectable()
+export class TurnRunner {
+  private readonly logger = new Logger(TurnRunner.name);
+
+  constructor(
+    private readonly turns: TurnsRepository,
+    private readonly lease: TurnLease,
+    private readonly llm: LlmService,
+    private readonly prompts: PromptManager,
+    private readonly generations: GenerationRegistry,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Generation> {
+    const turnId = newId();
+    const idempotencyKey = input.idempotencyKey ?? null;
+    const hash = idempotencyKey ? requestHash(input) : null;
+    const claim = await this.lease.claim({ ownerId, conversationId, turnId, idempotencyKey });
+    if (claim.kind === 'not_found') throw new ConversationNotFoundException(conversationId);
+    if (claim.kind === 'busy') throw new ConversationBusyException();
+    if (claim.kind === 'replay') return this.replay(claim.userMessageId, claim.requestHash, hash);
+
+    const conversation = claim.conversation;
+    let plan: TurnPlan;
+    let begun: Awaited<ReturnType<TurnsRepository['begin']>>;
+    try {
+      plan = this.plan(conversation, input);
+      begun = await this.turns.begin({
+        conversationId,
+        turnId,
+        userMessageId: newId(),
+        userSeq: conversation.userSeq,
+        content: input.message,
+        tokenCount: plan.tokenCount,
+        alias: plan.model.alias,
+        idempotencyKey,
+        requestHash: hash,
+        previousTurnId: conversation.previousTurnId,
+        window: plan.prompt.window,
+      });
+    } catch (error) {
+      // Nothing was stored (begin is one statement): give the conversation back at once.
+      await this.lease.release(conversationId, turnId);
+      throw error;
+    }
+    const prompt = this.prompts.build(plan.prompt, begun.history, input.message);
+    const generation = new Generation(conversationId, turnId, plan.model.alias);
+    generation.push({
+      type: 'message.created',
+      userMessage: begun.userMessage,
+      assistantMessageId: turnId,
+    });
+    this.generations.add(generation);
+    this.lease.hold(generation);
+    void this.run(generation, begun.userMessage, {
+      model: plan.model,
+      params: { ...plan.params, maxTokens: plan.replyTokens },
+      messages: prompt.messages,
+      promptTokens: prompt.promptTokens,
+      mode: input.mode,
+      startedAt: performance.now(),
+    });
+    return generation;
+  }
+
+  /** Model, params and prompt budget; the message is tokenized only once the turn is ours. */
+  private plan(conversation: ClaimedConversation, input: TurnInput): TurnPlan {
+    const model = this.llm.resolve(input.model ?? conversation.model);
+    const { temperature, topP, maxTokens, seed } = conversation;
+    const stored = { temperature, topP, maxTokens, seed };
+    const params = mergeParams(model.params, stored, input.params);
+    const tokenCount = countTokensConservatively(input.message);
+    const replyTokens = params.maxTokens ?? model.maxOutputTokens;
+    const prompt = this.prompts.plan({
+      contextWindow: model.contextWindow,
+      replyTokens,
+      systemPrompt: conversation.systemPrompt,
+      newMessageTokens: tokenCount,
+    });
+    return { model, params, prompt, replyTokens, tokenCount };
+  }
+
+  /** The turn an Idempotency-Key already started: live if it runs here, else as stored. */
+  private async replay(
+    userMessageId: string,
+    storedHash: string | null,
+    hash: string | null,
+  ): Promise<Generation> {
+    if (storedHash !== hash) {
+      throw new AppException(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with a different body; use a new key for a new message',
+      );
+    }
+    const turn = await this.turns.findTurn(userMessageId);
+    const assistant = turn?.assistantMessage;
+    if (!turn || !assistant) throw new ConversationBusyException();
+    if (assistant.status === 'streaming') {
+      const live = this.generations.get(assistant.conversationId);
+      if (live?.assistantMessageId === assistant.id) return live;
+      throw new ConversationBusyException();
+    }
+    return finishedGeneration({
+      userMessage: turn.userMessage,
+      assistantMessage: assistant,
+      failure: assistant.errorCode ? storedFailure(assistant) : null,
+    });
+  }
+
+  private async run(
+    generation: Generation,
+    userMessage: Message,
+    request: GenerateRequest,
+  ): Promise<void> {
+    const deadlineMs = this.config.get('GENERATION_MAX_MS');
+    const deadline = setTimeout(
+      () =>
+        generation.stop(
+          new AppException(
+            'generation_timeout',
+            `The reply took longer than GENERATION_MAX_MS (${deadlineMs} ms)`,
+          ),
+        ),
+      deadlineMs,
+    );
+    const reply = await this.generate(generation, request).finally(() => clearTimeout(deadline));
+    const outcome = await this.finish(generation, userMessage, reply, request);
+    this.report(generation, outcome, reply, request);
+    generation.end(outcome);
+  }
+
+  /** Calls the provider and forwards its text as events, answer and reasoning apart. */
+  private async generate(generation: Generation, request: GenerateRequest): Promise<Reply> {
+    const splitter = new ThinkSplitter();
+    const emit = (piece: { content: string; reasoning: string }): void => {
+      if (piece.reasoning) generation.push({ type: 'message.reasoning', delta: piece.reasoning });
+      if (piece.content) generation.push({ type: 'message.delta', delta: piece.content });
+    };
+    const reply: Omit<Reply, 'content' | 'reasoning'> = {
+      upstreamModel: null,
+      finishReason: null,
+      usage: null,
+      ttftMs: null,
+      failure: null,
+    };
+    try {
+      for await (const chunk of this.llm.generate({ ...request, signal: generation.signal })) {
+        if (chunk.type === 'delta') {
+          reply.ttftMs ??= Math.round(performance.now() - request.startedAt);
+          emit(splitter.push(chunk.text));
+        } else {
+          Object.assign(reply, {
+            upstreamModel: chunk.upstreamModel,
+            finishReason: chunk.finishReason,
+            usage: chunk.usage,
+          });
+        }
+      }
+    } catch (error) {
+      reply.failure = this.toFailure(error, request.model.provider);
+    }
+    emit(splitter.end());
+    return { ...reply, ...splitter.result };
+  }
+
+  /** Stores the reply, whatever happened, and releases the claim. */
+  private async finish(
+    generation: Generation,
+    userMessage: Message,
+    reply: Reply,
+    request: GenerateRequest,
+  ): Promise<TurnOutcome> {
+    const { failure } = reply;
+    const tokenCount = countTokensConservatively(reply.content);
+    const record: FinishTurn = {
+      conversationId: generation.conversationId,
+      turnId: generation.assistantMessageId,
+      status: failure?.messageStatus ?? 'complete',
+      content: reply.content,
+      reasoning: reply.reasoning,
+      tokenCount,
+      upstreamModel: reply.upstreamModel,
+      promptTokens: reply.usage?.promptTokens ?? request.promptTokens,
+      completionTokens:
+        reply.usage?.completionTokens ??
+        tokenCount + countTokensConservatively(reply.reasoning ?? ''),
+      usageEstimated: reply.usage === null,
+      latencyMs: Math.round(performance.now() - request.startedAt),
+      ttftMs: reply.ttftMs,
+      finishReason: failure ? null : reply.finishReason,
+      errorCode: failure?.code ?? null,
+      errorMessage: failure?.message ?? null,
+    };
+    try {
+      return { userMessage, assistantMessage: await this.store(record), failure };
+    } catch (error) {
+      this.logger.error(
+        { err: error, conversationId: record.conversationId },
+        'could not store the reply; giving up',
+      );
+      const lost = new AppException('internal_error', 'The reply could not be stored');
+      return { userMessage, assistantMessage: null, failure: failure ?? lost };
+    }
+  }
+
+  /**
+   * Writes the reply, retrying with backoff while the database does not answer: the text
+   * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS.
+   */
+  private async store(record: FinishTurn): Promise<Message> {
+    const giveUpAt = Date.now() + this.config.get('REPLY_STORE_RETRY_MS');
+    for (let delay = STORE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
+      try {
+        return await this.turns.finish(record);
+      } catch (error) {
+        if (Date.now() + delay > giveUpAt) throw error;
+        this.logger.warn(
+          { err: error, conversationId: record.conversationId, retryInMs: delay },
+          'could not store the reply; retrying',
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  private toFailure(error: unknown, provider: string): AppException {
+    if (error instanceof LlmException) this.metrics.recordProviderError(provider, error.code);
+    if (error instanceof AppException) return error;
+    this.logger.error({ err: error }, 'generation failed unexpectedly');
+    return new AppException('internal_error', 'The reply failed on our side');
+  }
+
+  /** One log line and the metrics of a finished turn. */
+  private report(
+    generation: Generation,
+    outcome: TurnOutcome,
+    reply: Reply,
+    request: GenerateRequest,
+  ): void {
+    const stored = outcome.assistantMessage;
+    const turn = {
+      alias: request.model.alias,
+      outcome: outcome.failure?.code ?? 'complete',
+      latencyMs: stored?.latencyMs ?? Math.round(performance.now() - request.startedAt),
+      ttftMs: reply.ttftMs,
+      promptTokens: stored?.promptTokens ?? request.promptTokens,
+      completionTokens: stored?.completionTokens ?? 0,
+    };
+    this.metrics.recordTurn(turn);
+    this.logger.log(
+      {
+        conversationId: generation.conversationId,
+        upstreamModel: reply.upstreamModel,
+        ...turn,
+        ...(this.config.get('LOG_MESSAGES') && {
+          message: outcome.userMessage.content,
+          reply: reply.content,
+        }),
+      },
+      'chat turn',
+    );
+  }
+}
+
+/** The failure a stored reply ended with, as it was answered the first time. */
+function storedFailure(message: Message): AppException {
+  const code = message.errorCode ?? 'internal_error';
+  return new AppException(
+    isErrorCode(code) ? code : 'provider_error',
+    message.errorMessage ?? 'The original request failed',
+  );
+}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { CamelCasePlugin, Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
+import type { Pool } from 'pg';
+
+import type { DB } from '../generated/kysely/database';
+import { PrismaService } from './prisma.service';
+
+/** Distinct statements a connection keeps prepared; anything past it runs unnamed. */
+const MAX_NAMED_STATEMENTS = 200;
+
+/**
+ * The pool as Kysely sees it, with every statement sent as a named prepared statement:
+ * each connection parses and plans the turn's long CTEs once instead of per turn. Kysely
+ * builds the same text for the same query shape, so the text is the statement's identity.
+ */
+function preparingPool(pool: Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
+      name = `k${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    connect: async (): Promise<PostgresPoolClient> => {
+      const client = await pool.connect();
+      return {
+        query: ((text: string, values: unknown[]) =>
+          client.query({
+            name: nameOf(text),
+            text,
+            values,
+          })) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(),
+      };
+    },
+    // The pool is PrismaService's and closed by it, last, at shutdown.
+    end: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Typed SQL on the same pool Prisma uses: row types are generated from the Prisma schema
+ * (src/generated/kysely), so a column change reaches the compiler. For the hot paths, where
+ * Prisma's query engine costs more CPU than the query itself.
+ */
+@Injectable()
+export class Db extends Kysely<DB> {
+  constructor(prisma: PrismaService) {
+    super({
+      dialect: new PostgresDialect({ pool: preparingPool(prisma.pool) }),
+      plugins: [new CamelCasePlugin()],
+    });
+  }
+}

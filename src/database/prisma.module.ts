@@ -1,7 +1,0 @@
-import { Global, Module } from '@nestjs/common';
-
-import { PrismaService } from './prisma.service';
-
-@Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
-export class PrismaModule {}

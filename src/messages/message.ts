@@ -1,0 +1,54 @@
+export type MessageRole = 'system' | 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled';
+
+/** A stored message as the application sees it, whichever query read it. */
+export interface Message {
+  id: string;
+  conversationId: string;
+  /** Position in the conversation; unique with conversationId, gives the total order. */
+  seq: number;
+  role: MessageRole;
+  content: string;
+  /** Reasoning split off the reply (`<think>…</think>`), never part of `content`. */
+  reasoning: string | null;
+  status: MessageStatus;
+  /** Conservative token count of `content`, counted once when it was written. */
+  tokenCount: number;
+  /** The alias that answered (assistant messages). */
+  model: string | null;
+  upstreamModel: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  usageEstimated: boolean;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  finishReason: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+/** The columns that make a Message, for typed queries. */
+export const MESSAGE_COLUMNS = [
+  'id',
+  'conversationId',
+  'seq',
+  'role',
+  'content',
+  'reasoning',
+  'status',
+  'tokenCount',
+  'model',
+  'upstreamModel',
+  'promptTokens',
+  'completionTokens',
+  'usageEstimated',
+  'latencyMs',
+  'ttftMs',
+  'finishReason',
+  'errorCode',
+  'errorMessage',
+  'createdAt',
+  'completedAt',
+] as const satisfies readonly (keyof Message)[];
