@@ -1,0 +1,297 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+
+import { AppModule } from '../src/app.module';
+import { ChatService } from '../src/chat/chat.service';
+import type { ChatEvent, Generation } from '../src/chat/generation';
+import { toSseData } from '../src/chat/chat-event.mapper';
+import { AppConfig } from '../src/config/app-config';
+import { loadEnv } from '../src/config/env';
+import { ConversationsService } from '../src/conversations/conversations.service';
+import { PrismaService } from '../src/database/prisma.service';
+import { LlmException } from '../src/llm/llm.errors';
+import { LlmService } from '../src/llm/llm.service';
+import { LLM_PROVIDERS, LlmChunk, LlmProvider, LlmRequest, LlmResult } from '../src/llm/llm.types';
+import { PromptManager } from '../src/prompts/prompt-manager';
+import { countTokensConservatively } from '../src/prompts/token-counter';
+import { createTestDatabase, TestDatabase } from './utils/database';
+
+type Behaviour = (request: LlmRequest) => AsyncIterable<LlmChunk>;
+
+/** An in-process provider: each call takes the next scripted behaviour, else echoes. */
+class ScriptedProvider implements LlmProvider {
+  constructor(readonly name: string) {}
+
+  readonly label = 'Scripted';
+  readonly baseUrl = 'memory://scripted';
+  readonly configured = true;
+  readonly configHint = '';
+  readonly requests: LlmRequest[] = [];
+  private readonly script: Behaviour[] = [];
+
+  next(behaviour: Behaviour): void {
+    this.script.push(behaviour);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.script.length = 0;
+  }
+
+  async complete(request: LlmRequest): Promise<LlmResult> {
+    let content = '';
+    let done: Extract<LlmChunk, { type: 'done' }> | undefined;
+    for await (const chunk of this.stream(request)) {
+      if (chunk.type === 'delta') content += chunk.text;
+      else done = chunk;
+    }
+    return {
+      content,
+      upstreamModel: done?.upstreamModel ?? 'scripted',
+      finishReason: done?.finishReason ?? 'stop',
+      usage: done?.usage ?? null,
+    };
+  }
+
+  stream(request: LlmRequest): AsyncIterable<LlmChunk> {
+    this.requests.push(request);
+    return (this.script.shift() ?? echo)(request);
+  }
+
+  listModels(): Promise<string[]> {
+    return Promise.resolve(['scripted']);
+  }
+}
+
+async function* echo(request: LlmRequest): AsyncIterable<LlmChunk> {
+  await Promise.resolve();
+  yield { type: 'delta', text: `Echo: ${request.messages.at(-1)?.content}` };
+  yield { type: 'done', upstreamModel: 'scripted', finishReason: 'stop', usage: null };
+}
+
+/** Streams `parts`, then waits until the request is aborted. */
+function partsThenHang(parts: string[]): Behaviour {
+  return async function* (request) {
+    for (const text of parts) yield { type: 'delta', text };
+    await new Promise((resolve) => request.signal.addEventListener('abort', resolve));
+    throw request.signal.reason;
+  };
+}
+
+function events(generation: Generation): Promise<ChatEvent[]> {
+  return generation.outcome.then(() => generation.events);
+}
+
+describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () => {
+  let db: TestDatabase;
+  let app: INestApplicationContext;
+  let chat: ChatService;
+  let prisma: PrismaService;
+  let conversations: ConversationsService;
+  const provider = new ScriptedProvider('lmstudio');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = new AppConfig(
+      loadEnv({ LOG_LEVEL: 'silent', DEFAULT_MODEL: 'lmstudio/default', LLM_MAX_RETRIES: '0' }),
+      db.url,
+    );
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
+      .overrideProvider(LLM_PROVIDERS)
+      .useValue([provider, new ScriptedProvider('groq')])
+      .compile();
+    app = await moduleRef.init();
+    chat = app.get(ChatService);
+    prisma = app.get(PrismaService);
+    conversations = app.get(ConversationsService);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  beforeEach(() => provider.reset());
+
+  const newConversation = async (): Promise<string> =>
+    (await conversations.create('local', { systemPrompt: 'sys' })).id;
+
+  const send = (id: string, message: string, mode: 'complete' | 'stream' = 'stream') =>
+    chat.startTurn('local', id, { message, mode });
+
+  async function stored(id: string) {
+    return prisma.message.findMany({ where: { conversationId: id }, orderBy: { seq: 'asc' } });
+  }
+
+  it('should store the user message and the reply, and send the history in order', async () => {
+    const id = await newConversation();
+    await (
+      await send(id, 'one')
+    ).outcome;
+    const second = await send(id, 'two');
+    const outcome = await second.outcome;
+
+    expect(outcome.failure).toBeNull();
+    expect(outcome.assistantMessage?.content).toBe('Echo: two');
+    expect(provider.requests[1].messages).toEqual([
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'Echo: one' },
+      { role: 'user', content: 'two' },
+    ]);
+    expect((await stored(id)).map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+    ]);
+  });
+
+  it('should carry a provider failure with its Retry-After to the stored message and the error event', async () => {
+    const id = await newConversation();
+    provider.next(() => {
+      throw new LlmException('provider_rate_limited', 'Scripted rate limit', {
+        retryable: true,
+        retryAfterMs: 60_000,
+      });
+    });
+    const generation = await send(id, 'hello');
+    const outcome = await generation.outcome;
+
+    expect(outcome.failure).toMatchObject({
+      code: 'provider_rate_limited',
+      status: 429,
+      retryAfter: 60,
+    });
+    const last = (await events(generation)).at(-1)!;
+    expect(last.type).toBe('error');
+    expect(toSseData(last)).toMatchObject({ code: 'provider_rate_limited', retryAfter: 60 });
+    const [, assistant] = await stored(id);
+    expect(assistant).toMatchObject({ status: 'failed', errorCode: 'provider_rate_limited' });
+  });
+
+  it('should store the partial text as cancelled when the turn is cancelled', async () => {
+    const id = await newConversation();
+    provider.next(partsThenHang(['Hello', ', wor']));
+    const generation = await send(id, 'hi');
+    await new Promise<void>((resolve) => {
+      generation.listen(0, () => generation.text === 'Hello, wor' && resolve());
+    });
+    const cancelled = await chat.cancel('local', id);
+
+    expect(cancelled).toMatchObject({ status: 'cancelled', content: 'Hello, wor' });
+    expect((await generation.outcome).failure?.code).toBe('turn_cancelled');
+    // The conversation is free again.
+    await expect((await send(id, 'again')).outcome).resolves.toMatchObject({ failure: null });
+  });
+
+  it('should keep a finished reply through a database fault and store it once the database answers', async () => {
+    const id = await newConversation();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    provider.next(async function* () {
+      yield { type: 'delta', text: 'kept' };
+      await gate;
+      yield { type: 'done', upstreamModel: 'scripted', finishReason: 'stop', usage: null };
+    });
+    const generation = await send(id, 'store me');
+    // The reply's store fails while the table is away, then is retried.
+    await prisma.$executeRawUnsafe('ALTER TABLE messages RENAME TO messages_away');
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await prisma.$executeRawUnsafe('ALTER TABLE messages_away RENAME TO messages');
+    const outcome = await generation.outcome;
+
+    expect(outcome.failure).toBeNull();
+    expect(outcome.assistantMessage).toMatchObject({ status: 'complete', content: 'kept' });
+    const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id } });
+    expect(conversation.activeTurnId).toBeNull();
+  });
+
+  describe('history window', () => {
+    /** Stores finished messages with chosen token counts, straight in the database. */
+    async function seed(messages: { role: 'user' | 'assistant'; tokens: number }[]) {
+      const id = await newConversation();
+      await prisma.conversation.update({ where: { id }, data: { nextSeq: messages.length } });
+      await prisma.message.createMany({
+        data: messages.map((m, seq) => ({
+          id: crypto.randomUUID(),
+          conversationId: id,
+          seq,
+          role: m.role,
+          content: `m${seq}`,
+          tokenCount: m.tokens,
+        })),
+      });
+      return id;
+    }
+
+    /** The stored messages the next turn sent, by content. */
+    async function window(id: string, model?: string): Promise<string[]> {
+      await (
+        await chat.startTurn('local', id, { message: 'new', mode: 'stream', model })
+      ).outcome;
+      return provider.requests
+        .at(-1)!
+        .messages.slice(1, -1)
+        .map((m) => m.content);
+    }
+
+    const alternating = (tokens: number[]) =>
+      tokens.map((t, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', tokens: t }) as const);
+
+    it('should keep the newest messages that fit, oldest first', async () => {
+      const budget = historyBudget();
+      // Each costs tokens + 4; four fit, the fifth newest does not.
+      const each = Math.floor(budget / 4) - 4;
+      const id = await seed(alternating([each, each, each, each, each, each]));
+      expect(await window(id)).toEqual(['m2', 'm3', 'm4', 'm5']);
+    });
+
+    it('should stop at the first message that does not fit instead of skipping to older ones', async () => {
+      const budget = historyBudget();
+      const id = await seed(alternating([1, budget, 1, 1]));
+      expect(await window(id)).toEqual(['m2', 'm3']);
+    });
+
+    it('should begin the window at a user message', async () => {
+      const budget = historyBudget();
+      const each = Math.floor(budget / 3) - 4;
+      // Newest three fit: assistant m1, user m2, assistant m3 → the leading reply is left out.
+      const id = await seed(alternating([each, each, each, each]));
+      expect(await window(id)).toEqual(['m2', 'm3']);
+    });
+
+    it('should keep the whole history when it fits exactly', async () => {
+      const budget = historyBudget();
+      const id = await seed(alternating([6, 6, 6, budget - 4 * 4 - 18]));
+      expect(await window(id)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    });
+
+    it('should keep no history when even the newest message does not fit', async () => {
+      const budget = historyBudget();
+      const id = await seed(alternating([1, budget]));
+      expect(await window(id)).toEqual([]);
+    });
+
+    it('should leave failed and cancelled replies out', async () => {
+      const id = await seed(alternating([5, 5, 5, 5]));
+      await prisma.message.updateMany({
+        where: { conversationId: id, seq: 1 },
+        data: { status: 'failed' },
+      });
+      expect(await window(id)).toEqual(['m0', 'm2', 'm3']);
+    });
+
+    /** Tokens the default alias leaves for history with system prompt 'sys' and message 'new'. */
+    function historyBudget(): number {
+      const model = app.get(LlmService).resolve('lmstudio/default');
+      return new PromptManager().plan({
+        contextWindow: model.contextWindow,
+        replyTokens: model.maxOutputTokens,
+        systemPrompt: 'sys',
+        newMessageTokens: countTokensConservatively('new'),
+      }).window.maxTokens;
+    }
+  });
+});
