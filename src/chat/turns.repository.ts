@@ -154,7 +154,7 @@ export class TurnsRepository {
   }
 
   /**
-   * Stores the user message and the assistant placeholder, finalises a crashed turn this
+   * Stores the user message and the assistant placeholder (one INSERT), finalises a crashed turn this
    * claim replaced, and reads the history window — one statement, so the history read sees
    * the conversation as it was before this turn.
    */
@@ -169,64 +169,37 @@ export class TurnsRepository {
           .where('status', '=', 'streaming')
           .returning('id'),
       )
-      .with('userMessage', (db) =>
+      .with('inserted', (db) =>
         db
           .insertInto('messages')
-          .values({
-            id: input.userMessageId,
-            conversationId,
-            seq: userSeq,
-            role: 'user',
-            content: input.content,
-            status: 'complete',
-            tokenCount: input.tokenCount,
-            idempotencyKey: input.idempotencyKey,
-            requestHash: input.requestHash,
-          })
+          .values([
+            {
+              id: input.userMessageId,
+              conversationId,
+              seq: userSeq,
+              role: 'user',
+              content: input.content,
+              status: 'complete',
+              tokenCount: input.tokenCount,
+              idempotencyKey: input.idempotencyKey,
+              requestHash: input.requestHash,
+            },
+            {
+              id: input.turnId,
+              conversationId,
+              seq: userSeq + 1,
+              role: 'assistant',
+              content: '',
+              status: 'streaming',
+              model: input.alias,
+            },
+          ])
           .returning(MESSAGE_COLUMNS),
       )
-      .with('assistant', (db) =>
-        db
-          .insertInto('messages')
-          .values({
-            id: input.turnId,
-            conversationId,
-            seq: userSeq + 1,
-            role: 'assistant',
-            content: '',
-            status: 'streaming',
-            model: input.alias,
-          })
-          .returning('id'),
-      )
-      // The window (PromptManager's HistoryWindow): the newest complete messages before this
-      // turn whose costs add up to at most maxTokens, at most maxRows of them, beginning at
-      // a user message (chat templates that demand strict alternation reject anything else).
-      .with('recent', (db) =>
-        db
-          .selectFrom('messages')
-          .select(['role', 'content', 'tokenCount', 'seq'])
-          .where('conversationId', '=', conversationId)
-          .where('status', '=', 'complete')
-          .where('seq', '<', userSeq)
-          .orderBy('seq', 'desc')
-          .limit(window.maxRows),
-      )
-      .with('fitting', (db) =>
-        db
-          .selectFrom('recent')
-          .select(['role', 'content', 'tokenCount', 'seq'])
-          .select(
-            sql<number>`sum(token_count + ${window.messageOverhead}) over (order by seq desc)`.as(
-              'running',
-            ),
-          ),
-      )
-      .with('kept', (db) =>
-        db.selectFrom('fitting').selectAll().where('running', '<=', window.maxTokens),
-      )
-      .selectFrom('userMessage')
+      .with('kept', () => this.historyWindow(conversationId, userSeq, window))
+      .selectFrom('inserted')
       .select(MESSAGE_COLUMNS)
+      .where('role', '=', 'user')
       .select((eb) =>
         jsonArrayFrom(
           eb
@@ -244,6 +217,31 @@ export class TurnsRepository {
       .executeTakeFirstOrThrow();
     const { history, ...userMessage } = row;
     return { userMessage, history };
+  }
+
+  /**
+   * The window (PromptManager's HistoryWindow) before seq `before`: the newest complete
+   * messages whose costs add up to at most maxTokens, at most maxRows of them. `begin`
+   * keeps them from the first user message on (chat templates that demand strict
+   * alternation reject a prompt whose history opens with a reply).
+   */
+  private historyWindow(conversationId: string, before: number, window: HistoryWindow) {
+    const recent = this.db
+      .selectFrom('messages')
+      .select(['role', 'content', 'tokenCount', 'seq'])
+      .where('conversationId', '=', conversationId)
+      .where('status', '=', 'complete')
+      .where('seq', '<', before)
+      .orderBy('seq', 'desc')
+      .limit(window.maxRows);
+    const running = sql<number>`sum(token_count + ${window.messageOverhead}) over (order by seq desc)`;
+    const fitting = this.db
+      .selectFrom(recent.as('recent'))
+      .select(['role', 'content', 'tokenCount', 'seq', running.as('running')]);
+    return this.db
+      .selectFrom(fitting.as('fitting'))
+      .select(['role', 'content', 'tokenCount', 'seq'])
+      .where('running', '<=', window.maxTokens);
   }
 
   /** Stores how the turn ended and releases the claim if this turn still holds it. */

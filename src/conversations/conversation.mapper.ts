@@ -1,6 +1,6 @@
 import type { Conversation } from '../generated/prisma/client';
 import { ConversationResponseDto } from './dto/conversation-response.dto';
-import { GenerationParamsDto } from './dto/generation-params.dto';
+import { GenerationParamsDto } from '../llm/dto/generation-params.dto';
 
 export function toParams(
   row: Pick<Conversation, 'temperature' | 'topP' | 'maxTokens' | 'seed'>,

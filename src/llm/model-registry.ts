@@ -5,14 +5,14 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  Matches,
   Max,
-  MaxLength,
   Min,
   MinLength,
   ValidateNested,
   validateSync,
 } from 'class-validator';
+
+import { IsModelAlias } from './model-alias';
 
 import { ConfigError } from '../config/env';
 import { GenerationParams } from './llm.types';
@@ -37,7 +37,7 @@ class AliasParamsDefinition implements GenerationParams {
 }
 
 class AliasDefinition {
-  @IsString() @Matches(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._:/-]+$/) @MaxLength(100) alias!: string;
+  @IsModelAlias() alias!: string;
   @IsString() @MinLength(1) provider!: string;
   @IsOptional() @IsString() @MinLength(1) model?: string;
   @IsInt() @Min(256) contextWindow!: number;

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, IsString, ValidateNested } from 'class-validator';
 
-import { MODEL_ALIAS_PATTERN } from '../../conversations/dto/create-conversation.dto';
-import { GenerationParamsDto } from '../../conversations/dto/generation-params.dto';
+import { IsModelAlias } from '../../llm/model-alias';
+import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 export class SendMessageDto {
   @ApiProperty({
@@ -19,9 +19,7 @@ export class SendMessageDto {
     example: 'lmstudio/default',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  @Matches(MODEL_ALIAS_PATTERN, { message: 'model must be an alias like provider/name' })
+  @IsModelAlias()
   model?: string;
 
   @ApiPropertyOptional({

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { GenerationParamsDto } from './generation-params.dto';
+import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 export class ConversationResponseDto {
   @ApiProperty({ format: 'uuid', example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80' })

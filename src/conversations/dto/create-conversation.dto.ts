@@ -9,11 +9,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { GenerationParamsDto } from './generation-params.dto';
+import { IsModelAlias } from '../../llm/model-alias';
+import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 export const TITLE_MAX = 200;
 export const SYSTEM_PROMPT_MAX = 20_000;
-export const MODEL_ALIAS_PATTERN = /^[A-Za-z0-9._-]+\/[A-Za-z0-9._:/-]+$/;
 
 export class CreateConversationDto {
   @ApiPropertyOptional({ maxLength: TITLE_MAX, example: 'Trip to Lisbon' })
@@ -40,9 +40,7 @@ export class CreateConversationDto {
     example: 'lmstudio/default',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  @Matches(MODEL_ALIAS_PATTERN, { message: 'model must be an alias like provider/name' })
+  @IsModelAlias()
   model?: string;
 
   @ApiPropertyOptional({ type: GenerationParamsDto })

@@ -9,8 +9,9 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { MODEL_ALIAS_PATTERN, SYSTEM_PROMPT_MAX, TITLE_MAX } from './create-conversation.dto';
-import { GenerationParamsDto } from './generation-params.dto';
+import { SYSTEM_PROMPT_MAX, TITLE_MAX } from './create-conversation.dto';
+import { IsModelAlias } from '../../llm/model-alias';
+import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 /** Fields left out stay as they are; `null` clears a field back to its default. */
 export class UpdateConversationDto {
@@ -39,9 +40,7 @@ export class UpdateConversationDto {
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'groq/llama-3.3-70b' })
   @ValidateIf((_, v) => v !== null && v !== undefined)
-  @IsString()
-  @MaxLength(100)
-  @Matches(MODEL_ALIAS_PATTERN, { message: 'model must be an alias like provider/name' })
+  @IsModelAlias()
   model?: string | null;
 
   @ApiPropertyOptional({

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { GenerationParamsDto } from '../../conversations/dto/generation-params.dto';
+import { GenerationParamsDto } from './generation-params.dto';
 
 export class ModelResponseDto {
   @ApiProperty({ example: 'lmstudio/default' })
