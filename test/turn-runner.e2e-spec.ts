@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 
 import { AppModule } from '../src/app.module';
 import { ChatService } from '../src/chat/chat.service';
-import type { ChatEvent, Generation } from '../src/chat/generation';
+import type { ChatEvent, Turn } from '../src/chat/turn';
 import { toSseData } from '../src/chat/chat-event.mapper';
 import { AppConfig } from '../src/config/app-config';
 import { loadEnv } from '../src/config/env';
@@ -78,8 +78,8 @@ function partsThenHang(parts: string[]): Behaviour {
   };
 }
 
-function events(generation: Generation): Promise<ChatEvent[]> {
-  return generation.outcome.then(() => generation.events);
+function events(turn: Turn): Promise<ChatEvent[]> {
+  return turn.outcome.then(() => turn.events);
 }
 
 describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () => {
@@ -155,15 +155,15 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
         retryAfterMs: 60_000,
       });
     });
-    const generation = await send(id, 'hello');
-    const outcome = await generation.outcome;
+    const turn = await send(id, 'hello');
+    const outcome = await turn.outcome;
 
     expect(outcome.failure).toMatchObject({
       code: 'provider_rate_limited',
       status: 429,
       retryAfter: 60,
     });
-    const last = (await events(generation)).at(-1)!;
+    const last = (await events(turn)).at(-1)!;
     expect(last.type).toBe('error');
     expect(toSseData(last)).toMatchObject({ code: 'provider_rate_limited', retryAfter: 60 });
     const [, assistant] = await stored(id);
@@ -173,14 +173,14 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
   it('should store the partial text as cancelled when the turn is cancelled', async () => {
     const id = await newConversation();
     provider.next(partsThenHang(['Hello', ', wor']));
-    const generation = await send(id, 'hi');
+    const turn = await send(id, 'hi');
     await new Promise<void>((resolve) => {
-      generation.listen(0, () => generation.text === 'Hello, wor' && resolve());
+      turn.listen(0, () => turn.text === 'Hello, wor' && resolve());
     });
     const cancelled = await chat.cancel('local', id);
 
     expect(cancelled).toMatchObject({ status: 'cancelled', content: 'Hello, wor' });
-    expect((await generation.outcome).failure?.code).toBe('turn_cancelled');
+    expect((await turn.outcome).failure?.code).toBe('turn_cancelled');
     // The conversation is free again.
     await expect((await send(id, 'again')).outcome).resolves.toMatchObject({ failure: null });
   });
@@ -194,13 +194,13 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       await gate;
       yield { type: 'done', upstreamModel: 'scripted', finishReason: 'stop', usage: null };
     });
-    const generation = await send(id, 'store me');
+    const turn = await send(id, 'store me');
     // The reply's store fails while the table is away, then is retried.
     await prisma.$executeRawUnsafe('ALTER TABLE messages RENAME TO messages_away');
     release();
     await new Promise((resolve) => setTimeout(resolve, 400));
     await prisma.$executeRawUnsafe('ALTER TABLE messages_away RENAME TO messages');
-    const outcome = await generation.outcome;
+    const outcome = await turn.outcome;
 
     expect(outcome.failure).toBeNull();
     expect(outcome.assistantMessage).toMatchObject({ status: 'complete', content: 'kept' });

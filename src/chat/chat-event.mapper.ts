@@ -1,6 +1,6 @@
 import { toMessageResponse } from '../messages/message.mapper';
 import { TurnResponseDto } from './dto/turn-response.dto';
-import type { ChatEvent, Generation, TurnOutcome } from './generation';
+import type { ChatEvent, Turn, TurnOutcome } from './turn';
 import type { SseSource } from './sse-writer';
 
 /** The SSE payload of each event; ids are the event's position, from 1. */
@@ -30,14 +30,14 @@ export function toSseData(event: ChatEvent): unknown {
   }
 }
 
-/** The generation's events as SSE frames, from event index `from` on. */
-export function toSseSource(generation: Generation, from = 0): SseSource {
+/** The turn's events as SSE frames, from event index `from` on. */
+export function toSseSource(turn: Turn, from = 0): SseSource {
   return {
     listen: (write) =>
-      generation.listen(from, (index, event) =>
+      turn.listen(from, (index, event) =>
         write({ id: index + 1, event: event.type, data: toSseData(event) }),
       ),
-    done: generation.outcome,
+    done: turn.outcome,
   };
 }
 

@@ -64,12 +64,12 @@ export class ChatController {
     @Body() body: SendMessageDto,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
-    const generation = await this.chat.startTurn(owner, id, {
+    const turn = await this.chat.startTurn(owner, id, {
       ...body,
       mode: 'complete',
       idempotencyKey,
     });
-    return toTurnResponse(await generation.outcome);
+    return toTurnResponse(await turn.outcome);
   }
 
   @Post('messages/stream')
@@ -95,12 +95,12 @@ export class ChatController {
     @Res() res: Response,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<void> {
-    const generation = await this.chat.startTurn(owner, id, {
+    const turn = await this.chat.startTurn(owner, id, {
       ...body,
       mode: 'stream',
       idempotencyKey,
     });
-    await writeSse(res, toSseSource(generation), {
+    await writeSse(res, toSseSource(turn), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -130,9 +130,9 @@ export class ChatController {
     @Res() res: Response,
     @Headers('last-event-id') lastEventId?: string,
   ): Promise<void> {
-    const generation = await this.chat.follow(owner, id);
+    const turn = await this.chat.follow(owner, id);
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
-    await writeSse(res, toSseSource(generation, after), {
+    await writeSse(res, toSseSource(turn, after), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -141,11 +141,11 @@ export class ChatController {
   @ApiOperation({ summary: 'The turn running on this conversation, with the text so far' })
   @ApiOkResponse({ type: GenerationStatusDto })
   @ApiErrors(400, 404)
-  generation(
+  status(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,
   ): Promise<GenerationStatusDto> {
-    return this.chat.generationStatus(owner, id);
+    return this.chat.status(owner, id);
   }
 
   @Post('cancel')

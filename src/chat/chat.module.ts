@@ -5,7 +5,7 @@ import { LlmModule } from '../llm/llm.module';
 import { PromptsModule } from '../prompts/prompts.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
-import { GenerationRegistry } from './generation-registry';
+import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnRunner } from './turn-runner';
 import { TurnsRepository } from './turns.repository';
@@ -14,6 +14,6 @@ import { TurnsRepository } from './turns.repository';
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule],
   controllers: [ChatController],
-  providers: [ChatService, TurnRunner, TurnLease, TurnsRepository, GenerationRegistry],
+  providers: [ChatService, TurnRunner, TurnLease, TurnsRepository, TurnRegistry],
 })
 export class ChatModule {}

@@ -8,8 +8,8 @@ import { LlmService } from '../llm/llm.service';
 import type { Message } from '../messages/message';
 import { MetricsService } from '../metrics/metrics.service';
 import { NoActiveGenerationException } from './chat.errors';
-import { Generation } from './generation';
-import { GenerationRegistry } from './generation-registry';
+import { Turn } from './turn';
+import { TurnRegistry } from './turn-registry';
 import { TurnInput, TurnRunner } from './turn-runner';
 
 export type { TurnInput } from './turn-runner';
@@ -32,18 +32,18 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export class ChatService implements BeforeApplicationShutdown {
   constructor(
     private readonly runner: TurnRunner,
-    private readonly generations: GenerationRegistry,
+    private readonly running: TurnRegistry,
     private readonly conversations: ConversationsService,
     private readonly llm: LlmService,
     private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
-    metrics.watchActiveGenerations(() => generations.size);
+    metrics.watchActiveGenerations(() => running.size);
   }
 
   /** Lets running replies finish (up to SHUTDOWN_TIMEOUT_MS) while the database is still connected. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.generations.drain(
+    await this.running.drain(
       this.config.get('SHUTDOWN_TIMEOUT_MS'),
       new AppException(
         'server_shutdown',
@@ -53,10 +53,10 @@ export class ChatService implements BeforeApplicationShutdown {
   }
 
   /** Starts a turn (or finds the one an Idempotency-Key names) and returns it running. */
-  async startTurn(ownerId: string, conversationId: string, input: TurnInput): Promise<Generation> {
+  async startTurn(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
     this.validate(input);
     const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
-    const releaseSlot = this.generations.reserve(ownerId, max);
+    const releaseSlot = this.running.reserve(ownerId, max);
     if (!releaseSlot) {
       throw new AppException(
         'too_many_generations',
@@ -65,43 +65,43 @@ export class ChatService implements BeforeApplicationShutdown {
       );
     }
     try {
-      const generation = await this.runner.start(ownerId, conversationId, input);
-      void generation.outcome.finally(releaseSlot);
-      return generation;
+      const turn = await this.runner.start(ownerId, conversationId, input);
+      void turn.outcome.finally(releaseSlot);
+      return turn;
     } catch (error) {
       releaseSlot();
       throw error;
     }
   }
 
-  async generationStatus(ownerId: string, conversationId: string): Promise<GenerationStatus> {
-    const generation = await this.active(ownerId, conversationId);
+  async status(ownerId: string, conversationId: string): Promise<GenerationStatus> {
+    const turn = await this.active(ownerId, conversationId);
     return {
-      assistantMessageId: generation.assistantMessageId,
+      assistantMessageId: turn.assistantMessageId,
       status: 'streaming',
-      model: generation.alias,
-      text: generation.text,
-      startedAt: generation.startedAt.toISOString(),
+      model: turn.alias,
+      text: turn.text,
+      startedAt: turn.startedAt.toISOString(),
     };
   }
 
   /** Stops the running turn, aborting the provider request; resolves with the stored partial reply. */
   async cancel(ownerId: string, conversationId: string): Promise<Message | null> {
-    const generation = await this.active(ownerId, conversationId);
-    generation.stop(new AppException('turn_cancelled', 'The turn was cancelled by the client'));
-    return (await generation.outcome).assistantMessage;
+    const turn = await this.active(ownerId, conversationId);
+    turn.stop(new AppException('turn_cancelled', 'The turn was cancelled by the client'));
+    return (await turn.outcome).assistantMessage;
   }
 
   /** The running turn, to follow its events again (resume after a disconnect). */
-  async follow(ownerId: string, conversationId: string): Promise<Generation> {
+  async follow(ownerId: string, conversationId: string): Promise<Turn> {
     return this.active(ownerId, conversationId);
   }
 
-  private async active(ownerId: string, conversationId: string): Promise<Generation> {
+  private async active(ownerId: string, conversationId: string): Promise<Turn> {
     await this.conversations.get(ownerId, conversationId);
-    const generation = this.generations.get(conversationId);
-    if (!generation || generation.done) throw new NoActiveGenerationException();
-    return generation;
+    const turn = this.running.get(conversationId);
+    if (!turn || turn.done) throw new NoActiveGenerationException();
+    return turn;
   }
 
   /** Checks that cost nothing, before the turn claims anything. */

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
-import type { Generation } from './generation';
+import type { Turn } from './turn';
 import { ClaimOutcome, ClaimTurn, TurnsRepository } from './turns.repository';
 
 /**
@@ -14,7 +14,7 @@ import { ClaimOutcome, ClaimTurn, TurnsRepository } from './turns.repository';
 @Injectable()
 export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TurnLease.name);
-  private readonly held = new Map<string, Generation>();
+  private readonly held = new Map<string, Turn>();
   private renewer?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
 
@@ -49,24 +49,24 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
     return this.turns.release(conversationId, turnId);
   }
 
-  /** Keeps the generation's claim alive until it ends; a lost claim stops the generation. */
-  hold(generation: Generation): void {
-    this.held.set(generation.assistantMessageId, generation);
-    void generation.outcome.finally(() => this.held.delete(generation.assistantMessageId));
+  /** Keeps the turn's claim alive until it ends; a lost claim stops the turn. */
+  hold(turn: Turn): void {
+    this.held.set(turn.assistantMessageId, turn);
+    void turn.outcome.finally(() => this.held.delete(turn.assistantMessageId));
   }
 
   private async renewAll(): Promise<void> {
     if (this.held.size === 0) return;
-    const generations = [...this.held.values()];
-    const claims = generations.map((g) => ({
-      conversationId: g.conversationId,
-      turnId: g.assistantMessageId,
+    const running = [...this.held.values()];
+    const claims = running.map((turn) => ({
+      conversationId: turn.conversationId,
+      turnId: turn.assistantMessageId,
     }));
     try {
       const lost = new Set(await this.turns.renew(claims, this.ttlMs));
-      for (const generation of generations) {
-        if (lost.has(generation.assistantMessageId) && this.held.has(generation.assistantMessageId))
-          generation.stop(
+      for (const turn of running) {
+        if (lost.has(turn.assistantMessageId) && this.held.has(turn.assistantMessageId))
+          turn.stop(
             new AppException('turn_claim_lost', 'This turn lost its claim on the conversation'),
           );
       }

@@ -16,8 +16,8 @@ import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservatively } from '../prompts/token-counter';
 import { ConversationBusyException } from './chat.errors';
-import { finishedGeneration, Generation, TurnOutcome } from './generation';
-import { GenerationRegistry } from './generation-registry';
+import { finishedTurn, Turn, TurnOutcome } from './turn';
+import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { ClaimedConversation, FinishTurn, TurnsRepository } from './turns.repository';
 
@@ -40,7 +40,7 @@ interface TurnPlan {
   tokenCount: number;
 }
 
-/** What the provider sent, however the generation ended. */
+/** What the provider sent, however the turn ended. */
 interface Reply {
   content: string;
   reasoning: string | null;
@@ -87,8 +87,8 @@ function sleep(ms: number): Promise<void> {
 /**
  * One chat turn, top to bottom: claim the conversation → plan the prompt → begin (store
  * the user message, read the history window) → generate → finish (store the reply however
- * the generation ended, release the claim). `start` returns once the turn is running;
- * the generation then goes on whoever listens.
+ * the turn ended, release the claim). `start` returns once the turn is running;
+ * the turn then goes on whoever listens.
  */
 @Injectable()
 export class TurnRunner {
@@ -99,12 +99,12 @@ export class TurnRunner {
     private readonly lease: TurnLease,
     private readonly llm: LlmService,
     private readonly prompts: PromptManager,
-    private readonly generations: GenerationRegistry,
+    private readonly running: TurnRegistry,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
 
-  async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Generation> {
+  async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
     const turnId = newId();
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
@@ -137,15 +137,15 @@ export class TurnRunner {
       throw error;
     }
     const prompt = this.prompts.build(plan.prompt, begun.history, input.message);
-    const generation = new Generation(conversationId, turnId, plan.model.alias);
-    generation.push({
+    const turn = new Turn(conversationId, turnId, plan.model.alias);
+    turn.push({
       type: 'message.created',
       userMessage: begun.userMessage,
       assistantMessageId: turnId,
     });
-    this.generations.add(generation);
-    this.lease.hold(generation);
-    void this.run(generation, begun.userMessage, {
+    this.running.add(turn);
+    this.lease.hold(turn);
+    void this.run(turn, begun.userMessage, {
       model: plan.model,
       params: { ...plan.params, maxTokens: plan.replyTokens },
       messages: prompt.messages,
@@ -153,7 +153,7 @@ export class TurnRunner {
       mode: input.mode,
       startedAt: performance.now(),
     });
-    return generation;
+    return turn;
   }
 
   /** Model, params and prompt budget; the message is tokenized only once the turn is ours. */
@@ -178,37 +178,33 @@ export class TurnRunner {
     userMessageId: string,
     storedHash: string | null,
     hash: string | null,
-  ): Promise<Generation> {
+  ): Promise<Turn> {
     if (storedHash !== hash) {
       throw new AppException(
         'idempotency_key_reused',
         'This Idempotency-Key was already used with a different body; use a new key for a new message',
       );
     }
-    const turn = await this.turns.findTurn(userMessageId);
-    const assistant = turn?.assistantMessage;
-    if (!turn || !assistant) throw new ConversationBusyException();
+    const found = await this.turns.findTurn(userMessageId);
+    const assistant = found?.assistantMessage;
+    if (!found || !assistant) throw new ConversationBusyException();
     if (assistant.status === 'streaming') {
-      const live = this.generations.get(assistant.conversationId);
+      const live = this.running.get(assistant.conversationId);
       if (live?.assistantMessageId === assistant.id) return live;
       throw new ConversationBusyException();
     }
-    return finishedGeneration({
-      userMessage: turn.userMessage,
+    return finishedTurn({
+      userMessage: found.userMessage,
       assistantMessage: assistant,
       failure: assistant.errorCode ? storedFailure(assistant) : null,
     });
   }
 
-  private async run(
-    generation: Generation,
-    userMessage: Message,
-    request: GenerateRequest,
-  ): Promise<void> {
+  private async run(turn: Turn, userMessage: Message, request: GenerateRequest): Promise<void> {
     const deadlineMs = this.config.get('GENERATION_MAX_MS');
     const deadline = setTimeout(
       () =>
-        generation.stop(
+        turn.stop(
           new AppException(
             'generation_timeout',
             `The reply took longer than GENERATION_MAX_MS (${deadlineMs} ms)`,
@@ -216,18 +212,18 @@ export class TurnRunner {
         ),
       deadlineMs,
     );
-    const reply = await this.generate(generation, request).finally(() => clearTimeout(deadline));
-    const outcome = await this.finish(generation, userMessage, reply, request);
-    this.report(generation, outcome, reply, request);
-    generation.end(outcome);
+    const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
+    const outcome = await this.finish(turn, userMessage, reply, request);
+    this.report(turn, outcome, reply, request);
+    turn.end(outcome);
   }
 
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
-  private async generate(generation: Generation, request: GenerateRequest): Promise<Reply> {
+  private async generate(turn: Turn, request: GenerateRequest): Promise<Reply> {
     const splitter = new ThinkSplitter();
     const emit = (piece: { content: string; reasoning: string }): void => {
-      if (piece.reasoning) generation.push({ type: 'message.reasoning', delta: piece.reasoning });
-      if (piece.content) generation.push({ type: 'message.delta', delta: piece.content });
+      if (piece.reasoning) turn.push({ type: 'message.reasoning', delta: piece.reasoning });
+      if (piece.content) turn.push({ type: 'message.delta', delta: piece.content });
     };
     const reply: Omit<Reply, 'content' | 'reasoning'> = {
       upstreamModel: null,
@@ -237,7 +233,7 @@ export class TurnRunner {
       failure: null,
     };
     try {
-      for await (const chunk of this.llm.generate({ ...request, signal: generation.signal })) {
+      for await (const chunk of this.llm.generate({ ...request, signal: turn.signal })) {
         if (chunk.type === 'delta') {
           reply.ttftMs ??= Math.round(performance.now() - request.startedAt);
           emit(splitter.push(chunk.text));
@@ -258,7 +254,7 @@ export class TurnRunner {
 
   /** Stores the reply, whatever happened, and releases the claim. */
   private async finish(
-    generation: Generation,
+    turn: Turn,
     userMessage: Message,
     reply: Reply,
     request: GenerateRequest,
@@ -266,8 +262,8 @@ export class TurnRunner {
     const { failure } = reply;
     const tokenCount = countTokensConservatively(reply.content);
     const record: FinishTurn = {
-      conversationId: generation.conversationId,
-      turnId: generation.assistantMessageId,
+      conversationId: turn.conversationId,
+      turnId: turn.assistantMessageId,
       status: failure?.messageStatus ?? 'complete',
       content: reply.content,
       reasoning: reply.reasoning,
@@ -319,19 +315,14 @@ export class TurnRunner {
   private toFailure(error: unknown, provider: string): AppException {
     if (error instanceof LlmException) this.metrics.recordProviderError(provider, error.code);
     if (error instanceof AppException) return error;
-    this.logger.error({ err: error }, 'generation failed unexpectedly');
+    this.logger.error({ err: error }, 'turn failed unexpectedly');
     return new AppException('internal_error', 'The reply failed on our side');
   }
 
   /** One log line and the metrics of a finished turn. */
-  private report(
-    generation: Generation,
-    outcome: TurnOutcome,
-    reply: Reply,
-    request: GenerateRequest,
-  ): void {
+  private report(turn: Turn, outcome: TurnOutcome, reply: Reply, request: GenerateRequest): void {
     const stored = outcome.assistantMessage;
-    const turn = {
+    const record = {
       alias: request.model.alias,
       outcome: outcome.failure?.code ?? 'complete',
       latencyMs: stored?.latencyMs ?? Math.round(performance.now() - request.startedAt),
@@ -339,12 +330,12 @@ export class TurnRunner {
       promptTokens: stored?.promptTokens ?? request.promptTokens,
       completionTokens: stored?.completionTokens ?? 0,
     };
-    this.metrics.recordTurn(turn);
+    this.metrics.recordTurn(record);
     this.logger.log(
       {
-        conversationId: generation.conversationId,
+        conversationId: turn.conversationId,
         upstreamModel: reply.upstreamModel,
-        ...turn,
+        ...record,
         ...(this.config.get('LOG_MESSAGES') && {
           message: outcome.userMessage.content,
           reply: reply.content,

@@ -20,7 +20,7 @@ export interface TurnOutcome {
  * events and may go away (a disconnect is not a cancel). Events are kept for the turn's
  * life so a late or returning subscriber replays them from any point.
  */
-export class Generation {
+export class Turn {
   readonly events: ChatEvent[] = [];
   private readonly abortController = new AbortController();
   /** Answer text so far (reasoning excluded). */
@@ -89,23 +89,21 @@ export class Generation {
   }
 }
 
-/** Finished turns replayed for an idempotent retry look like a generation that already ended. */
-export function finishedGeneration(
-  outcome: TurnOutcome & { assistantMessage: Message },
-): Generation {
+/** Finished turns replayed for an idempotent retry look like a turn that already ended. */
+export function finishedTurn(outcome: TurnOutcome & { assistantMessage: Message }): Turn {
   const { userMessage, assistantMessage } = outcome;
-  const generation = new Generation(
+  const turn = new Turn(
     userMessage.conversationId,
     assistantMessage.id,
     assistantMessage.model ?? '',
   );
-  generation.push({
+  turn.push({
     type: 'message.created',
     userMessage,
     assistantMessageId: assistantMessage.id,
   });
   if (assistantMessage.content)
-    generation.push({ type: 'message.delta', delta: assistantMessage.content });
-  generation.end(outcome);
-  return generation;
+    turn.push({ type: 'message.delta', delta: assistantMessage.content });
+  turn.end(outcome);
+  return turn;
 }

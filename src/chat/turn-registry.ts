@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 
 import type { AppException } from '../common/errors/app.exception';
-import { Generation } from './generation';
+import { Turn } from './turn';
 
 /** The turns running in this process, by conversation. */
 @Injectable()
-export class GenerationRegistry {
-  private readonly byConversation = new Map<string, Generation>();
+export class TurnRegistry {
+  private readonly byConversation = new Map<string, Turn>();
   private readonly slotsByOwner = new Map<string, number>();
 
   /**
@@ -27,16 +27,16 @@ export class GenerationRegistry {
     };
   }
 
-  add(generation: Generation): void {
-    this.byConversation.set(generation.conversationId, generation);
-    void generation.outcome.finally(() => {
-      if (this.byConversation.get(generation.conversationId) === generation) {
-        this.byConversation.delete(generation.conversationId);
+  add(turn: Turn): void {
+    this.byConversation.set(turn.conversationId, turn);
+    void turn.outcome.finally(() => {
+      if (this.byConversation.get(turn.conversationId) === turn) {
+        this.byConversation.delete(turn.conversationId);
       }
     });
   }
 
-  get(conversationId: string): Generation | undefined {
+  get(conversationId: string): Turn | undefined {
     return this.byConversation.get(conversationId);
   }
 
@@ -54,7 +54,7 @@ export class GenerationRegistry {
     const result = await Promise.race([all().then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     if (result === 'deadline') {
-      for (const generation of this.byConversation.values()) generation.stop(reason);
+      for (const turn of this.byConversation.values()) turn.stop(reason);
       await all();
     }
   }
