@@ -5,6 +5,7 @@ import { AppModule } from '../src/app.module';
 import { ChatService } from '../src/chat/chat.service';
 import type { ChatEvent, Turn } from '../src/chat/turn';
 import { toSseData } from '../src/chat/chat-event.mapper';
+import { IdempotencyKeyTakenError, TurnsRepository } from '../src/chat/turns.repository';
 import { AppConfig } from '../src/config/app-config';
 import { loadEnv } from '../src/config/env';
 import { ConversationsService } from '../src/conversations/conversations.service';
@@ -206,6 +207,83 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
     expect(outcome.assistantMessage).toMatchObject({ status: 'complete', content: 'kept' });
     const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id } });
     expect(conversation.activeTurnId).toBeNull();
+  });
+
+  it('should answer racing requests with one Idempotency-Key with the one turn, or busy, never an error', async () => {
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < 30; trial++) {
+      const id = await newConversation();
+      const input = { message: 'once', mode: 'complete' as const, idempotencyKey: `k${trial}` };
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, () =>
+          chat.startTurn('local', id, input).then((turn) => turn.outcome),
+        ),
+      );
+      for (const result of results) {
+        if (result.status === 'fulfilled') outcomes.push(result.value.failure?.code ?? 'turn');
+        else outcomes.push((result.reason as { code?: string }).code ?? String(result.reason));
+      }
+      const users = (await stored(id)).filter((m) => m.role === 'user');
+      expect(users).toHaveLength(1);
+    }
+    expect(new Set(outcomes)).toEqual(
+      new Set(outcomes.filter((o) => o === 'turn' || o === 'conversation_busy')),
+    );
+  });
+
+  it('should report a key stored by a concurrent turn as taken, not as a database error', async () => {
+    const id = await newConversation();
+    await (
+      await chat.startTurn('local', id, { message: 'x', mode: 'complete', idempotencyKey: 'dup' })
+    ).outcome;
+    const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id } });
+    const begin = app.get(TurnsRepository).begin({
+      conversationId: id,
+      turnId: crypto.randomUUID(),
+      userMessageId: crypto.randomUUID(),
+      userSeq: conversation.nextSeq,
+      content: 'x',
+      tokenCount: 1,
+      alias: 'lmstudio/default',
+      idempotencyKey: 'dup',
+      requestHash: null,
+      previousTurnId: null,
+      window: { maxTokens: 100, maxRows: 10, messageOverhead: 4 },
+    });
+    await expect(begin).rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+  });
+
+  describe('event ids', () => {
+    it('should number every turn of a conversation after the turns before it', async () => {
+      const id = await newConversation();
+      const first = await send(id, 'one');
+      await first.outcome;
+      const second = await send(id, 'two');
+      await second.outcome;
+
+      const lastOfFirst = first.eventId(first.events.length - 1);
+      expect(second.eventId(0)).toBeGreaterThan(lastOfFirst);
+    });
+
+    it('should resume a new turn from its start for an id of an earlier turn, and refuse ids past it', async () => {
+      const id = await newConversation();
+      const first = await send(id, 'one');
+      await first.outcome;
+      provider.next(partsThenHang(['a', 'b']));
+      const second = await send(id, 'two');
+      await new Promise<void>((resolve) =>
+        second.listen(0, () => second.text === 'ab' && resolve()),
+      );
+
+      const fromOld = await chat.follow('local', id, first.eventId(first.events.length - 1));
+      expect(fromOld.from).toBe(0);
+      const fromSecond = await chat.follow('local', id, second.eventId(1));
+      expect(fromSecond.from).toBe(2);
+      await expect(
+        chat.follow('local', id, second.eventId(second.events.length + 5)),
+      ).rejects.toMatchObject({ code: 'invalid_last_event_id' });
+      await chat.cancel('local', id);
+    });
   });
 
   describe('history window', () => {

@@ -3,7 +3,7 @@ import { TurnResponseDto } from './dto/turn-response.dto';
 import type { ChatEvent, Turn, TurnOutcome } from './turn';
 import type { SseSource } from './sse-writer';
 
-/** The SSE payload of each event; ids are the event's position, from 1. */
+/** The SSE payload of each event. */
 export function toSseData(event: ChatEvent): unknown {
   switch (event.type) {
     case 'message.created':
@@ -35,7 +35,7 @@ export function toSseSource(turn: Turn, from = 0): SseSource {
   return {
     listen: (write) =>
       turn.listen(from, (index, event) =>
-        write({ id: index + 1, event: event.type, data: toSseData(event) }),
+        write({ id: turn.eventId(index), event: event.type, data: toSseData(event) }),
       ),
     done: turn.outcome,
   };

@@ -130,9 +130,9 @@ export class ChatController {
     @Res() res: Response,
     @Headers('last-event-id') lastEventId?: string,
   ): Promise<void> {
-    const turn = await this.chat.follow(owner, id);
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
-    await writeSse(res, toSseSource(turn, after), {
+    const { turn, from } = await this.chat.follow(owner, id, after);
+    await writeSse(res, toSseSource(turn, from), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

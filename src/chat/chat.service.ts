@@ -92,9 +92,24 @@ export class ChatService implements BeforeApplicationShutdown {
     return (await turn.outcome).assistantMessage;
   }
 
-  /** The running turn, to follow its events again (resume after a disconnect). */
-  async follow(ownerId: string, conversationId: string): Promise<Turn> {
-    return this.active(ownerId, conversationId);
+  /**
+   * The running turn and the index of its first event after `lastEventId` (0: from the
+   * start), to follow it again after a disconnect.
+   */
+  async follow(
+    ownerId: string,
+    conversationId: string,
+    lastEventId: number,
+  ): Promise<{ turn: Turn; from: number }> {
+    const turn = await this.active(ownerId, conversationId);
+    const from = lastEventId === 0 ? 0 : turn.indexAfter(lastEventId);
+    if (from === undefined || from > turn.events.length) {
+      throw new AppException(
+        'invalid_last_event_id',
+        `Last-Event-ID ${lastEventId} is not an event of this conversation's turns so far; resume without it to get the running turn from its start`,
+      );
+    }
+    return { turn, from };
   }
 
   private async active(ownerId: string, conversationId: string): Promise<Turn> {

@@ -19,7 +19,12 @@ import { ConversationBusyException } from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
-import { ClaimedConversation, FinishTurn, TurnsRepository } from './turns.repository';
+import {
+  ClaimedConversation,
+  FinishTurn,
+  IdempotencyKeyTakenError,
+  TurnsRepository,
+} from './turns.repository';
 
 export interface TurnInput {
   message: string;
@@ -134,10 +139,12 @@ export class TurnRunner {
     } catch (error) {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
+      if (error instanceof IdempotencyKeyTakenError && idempotencyKey)
+        return this.replayRace(conversationId, idempotencyKey, hash);
       throw error;
     }
     const prompt = this.prompts.build(plan.prompt, begun.history, input.message);
-    const turn = new Turn(conversationId, turnId, plan.model.alias);
+    const turn = new Turn(conversationId, turnId, conversation.userSeq + 1, plan.model.alias);
     turn.push({
       type: 'message.created',
       userMessage: begun.userMessage,
@@ -171,6 +178,17 @@ export class TurnRunner {
       newMessageTokens: tokenCount,
     });
     return { model, params, prompt, replyTokens, tokenCount };
+  }
+
+  /** A concurrent request with the same key stored its turn first: answer with that one. */
+  private async replayRace(
+    conversationId: string,
+    idempotencyKey: string,
+    hash: string | null,
+  ): Promise<Turn> {
+    const first = await this.turns.findByIdempotencyKey(conversationId, idempotencyKey);
+    if (!first) throw new ConversationBusyException();
+    return this.replay(first.id, first.requestHash, hash);
   }
 
   /** The turn an Idempotency-Key already started: live if it runs here, else as stored. */

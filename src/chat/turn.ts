@@ -15,6 +15,9 @@ export interface TurnOutcome {
   failure: AppException | null;
 }
 
+/** Ids reserved for each turn's events (one per upstream chunk, so never reached in practice). */
+const EVENTS_PER_TURN = 1_000_000;
+
 /**
  * One running turn. It runs on its own, whoever listens: the HTTP layer subscribes to its
  * events and may go away (a disconnect is not a cancel). Events are kept for the turn's
@@ -35,9 +38,27 @@ export class Turn {
   constructor(
     readonly conversationId: string,
     readonly assistantMessageId: string,
+    /** The assistant message's seq: it places this turn's event ids after every earlier turn's. */
+    readonly seq: number,
     readonly alias: string,
     readonly startedAt = new Date(),
   ) {}
+
+  /**
+   * Event ids are unique and increasing across the turns of a conversation, so a client
+   * resuming with an id from an earlier turn is given this turn from its start.
+   */
+  eventId(index: number): number {
+    return this.seq * EVENTS_PER_TURN + index + 1;
+  }
+
+  /** Where to resume after `lastEventId`; undefined when the id is from no turn up to this one. */
+  indexAfter(lastEventId: number): number | undefined {
+    const seq = Math.floor((lastEventId - 1) / EVENTS_PER_TURN);
+    if (seq < this.seq) return 0;
+    if (seq > this.seq) return undefined;
+    return lastEventId - this.eventId(0) + 1;
+  }
 
   /** Aborted when the turn is stopped from outside; its reason is the failure to store. */
   get signal(): AbortSignal {
@@ -95,6 +116,7 @@ export function finishedTurn(outcome: TurnOutcome & { assistantMessage: Message 
   const turn = new Turn(
     userMessage.conversationId,
     assistantMessage.id,
+    assistantMessage.seq,
     assistantMessage.model ?? '',
   );
   turn.push({

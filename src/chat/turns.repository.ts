@@ -77,6 +77,14 @@ const INTERRUPTED = {
   errorMessage: 'The process running this turn stopped before it finished',
 } as const;
 
+/** A concurrent turn stored the same Idempotency-Key first (its claim raced this one's). */
+export class IdempotencyKeyTakenError extends Error {}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const pg = error as { code?: unknown; constraint?: unknown };
+  return pg?.code === '23505' && pg.constraint === constraint;
+}
+
 const now = sql<Date>`now()`;
 const inMs = (ms: number) => sql<Date>`now() + ${ms} * interval '1 millisecond'`;
 
@@ -159,6 +167,18 @@ export class TurnsRepository {
    * the conversation as it was before this turn.
    */
   async begin(input: BeginTurn): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
+    try {
+      return await this.store(input);
+    } catch (error) {
+      if (isUniqueViolation(error, 'messages_conversation_idempotency_key'))
+        throw new IdempotencyKeyTakenError();
+      throw error;
+    }
+  }
+
+  private async store(
+    input: BeginTurn,
+  ): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
     const { conversationId, userSeq, window } = input;
     const row = await this.db
       .with('orphan', (db) =>
@@ -293,6 +313,19 @@ export class TurnsRepository {
       .execute();
     const held = new Set(renewed.map((r) => r.activeTurnId));
     return turnIds.filter((id) => !held.has(id));
+  }
+
+  /** The user message stored with an Idempotency-Key, if any. */
+  async findByIdempotencyKey(
+    conversationId: string,
+    idempotencyKey: string,
+  ): Promise<{ id: string; requestHash: string | null } | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .select(['id', 'requestHash'])
+      .where('conversationId', '=', conversationId)
+      .where('idempotencyKey', '=', idempotencyKey)
+      .executeTakeFirst();
   }
 
   /** The user message an Idempotency-Key named and the reply stored right after it. */

@@ -3,17 +3,19 @@ import { IsOptional, Matches } from 'class-validator';
 
 import { AppException } from '../../common/errors/app.exception';
 
+const EVENT_ID = /^\d{1,16}$/;
+
 export class ResumeQueryDto {
-  @ApiPropertyOptional({ description: 'Same as the Last-Event-ID header', example: '12' })
+  @ApiPropertyOptional({ description: 'Same as the Last-Event-ID header', example: '3000012' })
   @IsOptional()
-  @Matches(/^\d{1,9}$/, { message: 'lastEventId must be an event id (a whole number)' })
+  @Matches(EVENT_ID, { message: 'lastEventId must be an event id (a whole number)' })
   lastEventId?: string;
 }
 
-/** Event ids are positions from 1; resuming after id N replays from index N. */
+/** The id a client last received; 0 (from the start) when it sent none. */
 export function parseLastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
-  if (!/^\d{1,9}$/.test(value)) {
+  if (!EVENT_ID.test(value)) {
     throw new AppException(
       'invalid_last_event_id',
       'Last-Event-ID must be the id of an event this stream sent',
