@@ -98,22 +98,13 @@ export class StampUpstream {
       created: Math.floor(Date.now() / 1000),
       model: body.model ?? 'fake-model',
     };
-    const plan = planOf(body);
-    if (!body.stream) {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          ...base,
-          object: 'chat.completion',
-          choices: [
-            { index: 0, message: { role: 'assistant', content: 'stamped' }, finish_reason: 'stop' },
-          ],
-          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-        }),
-      );
-      return;
-    }
+    if (body.stream) await this.stream(res, body, base);
+    else wholeReply(res, base);
+  }
 
+  /** Streams the plan's stamped chunks (held open while its gate is shut), then stop and usage. */
+  private async stream(res: ServerResponse, body: ChatBody, base: ReplyBase): Promise<void> {
+    const plan = planOf(body);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
@@ -148,4 +139,25 @@ export class StampUpstream {
       if (!res.destroyed) res.destroy();
     }
   }
+}
+
+/** The fields every completion (or chunk) of one reply shares. */
+interface ReplyBase {
+  id: string;
+  created: number;
+  model: string;
+}
+
+function wholeReply(res: ServerResponse, base: ReplyBase): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      ...base,
+      object: 'chat.completion',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'stamped' }, finish_reason: 'stop' },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    }),
+  );
 }

@@ -14,6 +14,30 @@ function frame(text: string): Buffer {
   return Buffer.concat([header, mask, masked]);
 }
 
+/** Splits the complete frames off the front of what the server sent (its frames are unmasked). */
+function takeFrames(received: Buffer): { payloads: string[]; rest: Buffer } {
+  const payloads: string[] = [];
+  let buffer = received;
+  // A 2-byte header, then a 16- or 64-bit length if needed.
+  while (buffer.length >= 2) {
+    let length = buffer[1] & 0x7f;
+    let offset = 2;
+    if (length === 126) {
+      if (buffer.length < 4) break;
+      length = buffer.readUInt16BE(2);
+      offset = 4;
+    } else if (length === 127) {
+      if (buffer.length < 10) break;
+      length = Number(buffer.readBigUInt64BE(2));
+      offset = 10;
+    }
+    if (buffer.length < offset + length) break;
+    payloads.push(buffer.subarray(offset, offset + length).toString());
+    buffer = buffer.subarray(offset + length);
+  }
+  return { payloads, rest: buffer };
+}
+
 /**
  * Runs a full garbage collection in a process started with `--inspect=127.0.0.1:<port>`,
  * through the inspector protocol (HeapProfiler.collectGarbage) over a minimal WebSocket
@@ -35,7 +59,7 @@ export async function collectGarbage(port: number): Promise<void> {
   );
   try {
     await new Promise<void>((resolve, reject) => {
-      let buffer = Buffer.alloc(0);
+      let buffer: Buffer = Buffer.alloc(0);
       let upgraded = false;
       const timer = setTimeout(() => reject(new Error('inspector did not answer')), 60_000);
       socket.on('error', reject);
@@ -52,25 +76,10 @@ export async function collectGarbage(port: number): Promise<void> {
           buffer = buffer.subarray(end + 4);
           socket.write(frame(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
         }
-        // Server frames are unmasked: 2-byte header, then a 16- or 64-bit length if needed.
-        while (buffer.length >= 2) {
-          let length = buffer[1] & 0x7f;
-          let offset = 2;
-          if (length === 126) {
-            if (buffer.length < 4) return;
-            length = buffer.readUInt16BE(2);
-            offset = 4;
-          } else if (length === 127) {
-            if (buffer.length < 10) return;
-            length = Number(buffer.readBigUInt64BE(2));
-            offset = 10;
-          }
-          if (buffer.length < offset + length) return;
-          const message = JSON.parse(buffer.subarray(offset, offset + length).toString()) as {
-            id?: number;
-            error?: { message: string };
-          };
-          buffer = buffer.subarray(offset + length);
+        const { payloads, rest } = takeFrames(buffer);
+        buffer = rest;
+        for (const payload of payloads) {
+          const message = JSON.parse(payload) as { id?: number; error?: { message: string } };
           if (message.id === 1) {
             clearTimeout(timer);
             if (message.error) reject(new Error(message.error.message));

@@ -2,6 +2,7 @@ import http from 'node:http';
 
 import autocannon from 'autocannon';
 import { createParser } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 
 export interface LoadResult {
   /** Latency of each 2xx response, ms (full resolution, not autocannon's 1 ms buckets). */
@@ -106,6 +107,12 @@ function contentOf(data: string): string | null {
   return chunk.choices?.[0]?.delta?.content ?? null;
 }
 
+/** When the latest bytes of a stream arrived, on both clocks. */
+interface Arrival {
+  ms: number;
+  ns: bigint;
+}
+
 /** POSTs one streamed turn and reads it with a real SSE parser as it arrives. */
 export function streamTurn(
   url: string,
@@ -123,48 +130,8 @@ export function streamTurn(
       completed: false,
       chunkDelaysUs: [],
     };
-    let arrivalMs = 0;
-    let arrivalNs = 0n;
-    let opened = false;
-    const open = (): void => {
-      if (!opened) {
-        opened = true;
-        options.onOpen?.();
-      }
-    };
-    const onDelta = (text: string): void => {
-      observation.ttftMs ??= arrivalMs - started;
-      observation.deltas++;
-      if (options.stamps) {
-        for (const match of text.matchAll(STAMP)) {
-          observation.chunkDelaysUs.push(Number(arrivalNs - BigInt(match[1])) / 1000);
-        }
-      }
-    };
-    const parser = createParser({
-      onEvent: (event) => {
-        if (options.protocol === 'direct') {
-          open();
-          if (event.data === '[DONE]') observation.completed = true;
-          else {
-            const text = contentOf(event.data);
-            if (text) onDelta(text);
-          }
-          return;
-        }
-        switch (event.event) {
-          case 'message.created':
-            open();
-            break;
-          case 'message.delta':
-            onDelta((JSON.parse(event.data) as { delta: string }).delta);
-            break;
-          case 'message.completed':
-            observation.completed = true;
-            break;
-        }
-      },
-    });
+    const arrival: Arrival = { ms: 0, ns: 0n };
+    const parser = createParser({ onEvent: observer(observation, options, started, arrival) });
     const req = http.request(url, {
       method: 'POST',
       agent: options.agent,
@@ -180,8 +147,8 @@ export function streamTurn(
       observation.status = res.statusCode ?? 0;
       res.setEncoding('utf8');
       res.on('data', (text: string) => {
-        arrivalNs = process.hrtime.bigint();
-        arrivalMs = performance.now();
+        arrival.ns = process.hrtime.bigint();
+        arrival.ms = performance.now();
         if (observation.status === 200) parser.feed(text);
       });
       res.on('end', () => {
@@ -192,4 +159,51 @@ export function streamTurn(
     });
     req.end(payload);
   });
+}
+
+/** Records each SSE event of a stream in `observation`, timed by the bytes' `arrival`. */
+function observer(
+  observation: StreamObservation,
+  options: StreamOptions,
+  started: number,
+  arrival: Arrival,
+): (event: EventSourceMessage) => void {
+  let opened = false;
+  const open = (): void => {
+    if (!opened) {
+      opened = true;
+      options.onOpen?.();
+    }
+  };
+  const onDelta = (text: string): void => {
+    observation.ttftMs ??= arrival.ms - started;
+    observation.deltas++;
+    if (options.stamps) {
+      for (const match of text.matchAll(STAMP)) {
+        observation.chunkDelaysUs.push(Number(arrival.ns - BigInt(match[1])) / 1000);
+      }
+    }
+  };
+  return (event) => {
+    if (options.protocol === 'direct') {
+      open();
+      if (event.data === '[DONE]') observation.completed = true;
+      else {
+        const text = contentOf(event.data);
+        if (text) onDelta(text);
+      }
+      return;
+    }
+    switch (event.event) {
+      case 'message.created':
+        open();
+        break;
+      case 'message.delta':
+        onDelta((JSON.parse(event.data) as { delta: string }).delta);
+        break;
+      case 'message.completed':
+        observation.completed = true;
+        break;
+    }
+  };
 }

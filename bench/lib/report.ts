@@ -42,6 +42,17 @@ export interface Row {
   result: Verdict;
 }
 
+/** A row with no direct baseline and no target: reported next to the floor's, not judged. */
+export const reportRow = (figure: string, service: string, floor: string, ratio: string): Row => ({
+  figure,
+  service,
+  floor,
+  direct: '',
+  ratio,
+  target: 'report',
+  result: 'report',
+});
+
 export function renderTable(header: string[], cells: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (values: string[]): string =>

@@ -1,0 +1,68 @@
+export interface Flags {
+  smoke: boolean;
+  latencyMs: number;
+  tokenDelayMs: number;
+  rounds?: number;
+  cpuProf: boolean;
+  /** The scenarios to run, by name; all of them unless `--only` says otherwise. */
+  only: Set<string>;
+}
+
+export const USAGE = `npm run bench [-- --smoke] [--latency-ms N] [--token-delay-ms N] [--rounds N]
+              [--cpu-prof] [--only <scenario>[,<scenario>…]]`;
+
+/** Parses the command line; `scenarios` are the known scenario names, in order. */
+export function parseFlags(argv: string[], scenarios: readonly string[]): Flags {
+  const flags: Flags = {
+    smoke: false,
+    latencyMs: 0,
+    tokenDelayMs: 0,
+    cpuProf: false,
+    only: new Set(scenarios),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].split('=', 2);
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value`);
+      return v;
+    };
+    const count = (): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number`);
+      return n;
+    };
+    switch (name) {
+      case '--smoke':
+        flags.smoke = true;
+        break;
+      case '--latency-ms':
+        flags.latencyMs = count();
+        break;
+      case '--token-delay-ms':
+        flags.tokenDelayMs = count();
+        break;
+      case '--rounds':
+        flags.rounds = Math.max(1, count());
+        break;
+      case '--cpu-prof':
+        flags.cpuProf = true;
+        break;
+      case '--only':
+        flags.only = onlyScenarios(value(), scenarios);
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}\nusage: ${USAGE}`);
+    }
+  }
+  return flags;
+}
+
+function onlyScenarios(list: string, scenarios: readonly string[]): Set<string> {
+  const wanted = list.split(',');
+  const unknown = wanted.filter((name) => !scenarios.includes(name));
+  if (unknown.length) {
+    throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${scenarios.join(', ')}`);
+  }
+  return new Set(wanted);
+}

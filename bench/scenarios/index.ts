@@ -1,0 +1,13 @@
+import type { Scenario } from '../lib/scenario';
+import { chunks } from './chunks';
+import { db } from './db';
+import { history } from './history';
+import { memory } from './memory';
+import { ttft } from './ttft';
+import { whole } from './whole';
+
+/**
+ * Every scenario, in the order a run measures them (and the results list their rows).
+ * A new scenario: one file in this folder exporting `defineScenario({ … })`, one line here.
+ */
+export const SCENARIOS: readonly Scenario[] = [whole, ttft, history, chunks, memory, db];
