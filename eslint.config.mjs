@@ -5,6 +5,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      '.build-test-*/**',
       'src/generated/**',
       'node_modules/**',
       'coverage/**',

@@ -14,3 +14,13 @@ export class NoActiveGenerationException extends AppException {
     super('no_active_generation', 'No turn is running on this conversation');
   }
 }
+
+export class TooManyGenerationsException extends AppException {
+  constructor(max: number) {
+    super(
+      'too_many_generations',
+      `At most ${max} replies may be generated at once; wait for one to finish`,
+      { retryAfter: 1 },
+    );
+  }
+}

@@ -10,7 +10,9 @@ import { MetricsService } from '../metrics/metrics.service';
 import { NoActiveGenerationException } from './chat.errors';
 import { Turn } from './turn';
 import { TurnRegistry } from './turn-registry';
+import { TurnLease } from './turn-lease';
 import { TurnInput, TurnRunner } from './turn-runner';
+import { TurnsRepository } from './turns.repository';
 
 export type { TurnInput } from './turn-runner';
 
@@ -32,6 +34,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 export class ChatService implements BeforeApplicationShutdown {
   constructor(
     private readonly runner: TurnRunner,
+    private readonly lease: TurnLease,
+    private readonly turns: TurnsRepository,
     private readonly running: TurnRegistry,
     private readonly conversations: ConversationsService,
     private readonly llm: LlmService,
@@ -52,44 +56,54 @@ export class ChatService implements BeforeApplicationShutdown {
     );
   }
 
-  /** Starts a turn (or finds the one an Idempotency-Key names) and returns it running. */
+  /**
+   * Starts a turn (or finds the one an Idempotency-Key names) and returns it running. The
+   * per-owner limit on replies at once is part of the claim, so it holds across processes.
+   */
   async startTurn(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
     this.validate(input);
-    const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
-    const releaseSlot = this.running.reserve(ownerId, max);
-    if (!releaseSlot) {
-      throw new AppException(
-        'too_many_generations',
-        `At most ${max} replies may be generated at once; wait for one to finish`,
-        { retryAfter: 1 },
-      );
-    }
-    try {
-      const turn = await this.runner.start(ownerId, conversationId, input);
-      void turn.outcome.finally(releaseSlot);
-      return turn;
-    } catch (error) {
-      releaseSlot();
-      throw error;
-    }
+    return this.runner.start(ownerId, conversationId, input);
   }
 
+  /** The running turn and its text so far: live here, or as last checkpointed elsewhere. */
   async status(ownerId: string, conversationId: string): Promise<GenerationStatus> {
-    const turn = await this.active(ownerId, conversationId);
+    await this.conversations.get(ownerId, conversationId);
+    const turn = this.running.get(conversationId);
+    if (turn && !turn.done) {
+      const { assistantMessageId, alias, text, startedAt } = turn;
+      return {
+        assistantMessageId,
+        status: 'streaming',
+        model: alias,
+        text,
+        startedAt: startedAt.toISOString(),
+      };
+    }
+    const elsewhere = await this.turns.findRunning(ownerId, conversationId);
+    if (!elsewhere) throw new NoActiveGenerationException();
     return {
-      assistantMessageId: turn.assistantMessageId,
+      assistantMessageId: elsewhere.id,
       status: 'streaming',
-      model: turn.alias,
-      text: turn.text,
-      startedAt: turn.startedAt.toISOString(),
+      model: elsewhere.model ?? '',
+      text: elsewhere.content,
+      startedAt: elsewhere.createdAt.toISOString(),
     };
   }
 
-  /** Stops the running turn, aborting the provider request; resolves with the stored partial reply. */
+  /**
+   * Stops the running turn, whichever process runs it (a durable flag and a signal): the
+   * provider request is aborted there. Resolves with the stored partial reply.
+   */
   async cancel(ownerId: string, conversationId: string): Promise<Message | null> {
-    const turn = await this.active(ownerId, conversationId);
-    turn.stop(new AppException('turn_cancelled', 'The turn was cancelled by the client'));
-    return (await turn.outcome).assistantMessage;
+    await this.conversations.get(ownerId, conversationId);
+    const turnId = await this.lease.requestCancel(ownerId, conversationId);
+    if (!turnId) throw new NoActiveGenerationException();
+    const local = this.running.get(conversationId);
+    if (local?.assistantMessageId === turnId) {
+      local.stop(new AppException('turn_cancelled', 'The turn was cancelled by the client'));
+      return (await local.outcome).assistantMessage;
+    }
+    return this.runner.settled(turnId);
   }
 
   /**

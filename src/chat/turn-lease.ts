@@ -1,47 +1,55 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
+import { ClusterService } from '../cluster/cluster.service';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import type { Turn } from './turn';
 import { ClaimOutcome, ClaimTurn, TurnsRepository } from './turns.repository';
 
+/** Processes silent this long are forgotten altogether. */
+const FORGET_PROCESSES_MS = 24 * 3600_000;
+const CANCEL_CHANNEL = 'chat_cancel';
+
 /**
  * A turn's claim on its conversation: one turn at a time per conversation, across every
- * process on the database. Claims are renewed for all running turns of this process in
- * one statement, and claims whose process died are swept: their replies are finalised and
- * their conversations freed.
+ * process on the database, held for as long as this process beats (ClusterService). While
+ * its turns run, their text is checkpointed to their rows in one statement for all of
+ * them, which also picks up cancels asked for on other processes. Claims of processes
+ * that stopped beating are swept: their conversations freed, their replies finalised with
+ * the text last checkpointed.
  */
 @Injectable()
 export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TurnLease.name);
   private readonly held = new Map<string, Turn>();
-  private renewer?: NodeJS.Timeout;
-  private sweeper?: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly turns: TurnsRepository,
+    private readonly cluster: ClusterService,
     private readonly config: AppConfig,
   ) {}
 
-  private get ttlMs(): number {
-    return this.config.get('TURN_CLAIM_TTL_MS');
-  }
-
   async onApplicationBootstrap(): Promise<void> {
+    this.cluster.on(CANCEL_CHANNEL, (turnId) => this.cancelled(turnId));
     await this.sweep();
-    this.sweeper = setInterval(() => void this.sweep(), Math.max(1000, this.ttlMs / 2));
-    this.sweeper.unref();
-    this.renewer = setInterval(() => void this.renewAll(), Math.floor(this.ttlMs / 3));
-    this.renewer.unref();
+    this.every(this.config.get('PROCESS_HEARTBEAT_MS'), () => this.sweep());
+    this.every(this.config.get('CHECKPOINT_MS'), () => this.checkpoint());
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.sweeper);
-    clearInterval(this.renewer);
+    for (const timer of this.timers) clearInterval(timer);
   }
 
-  claim(input: Omit<ClaimTurn, 'ttlMs'>): Promise<ClaimOutcome> {
-    return this.turns.claim({ ...input, ttlMs: this.ttlMs });
+  claim(
+    input: Pick<ClaimTurn, 'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey'>,
+  ): Promise<ClaimOutcome> {
+    return this.turns.claim({
+      ...input,
+      processId: this.cluster.processId,
+      deadAfterMs: this.config.get('PROCESS_DEAD_AFTER_MS'),
+      maxPerOwner: this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
+    });
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */
@@ -49,37 +57,62 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
     return this.turns.release(conversationId, turnId);
   }
 
-  /** Keeps the turn's claim alive until it ends; a lost claim stops the turn. */
+  /** Checkpoints the turn while it runs here. */
   hold(turn: Turn): void {
     this.held.set(turn.assistantMessageId, turn);
     void turn.outcome.finally(() => this.held.delete(turn.assistantMessageId));
   }
 
-  private async renewAll(): Promise<void> {
-    if (this.held.size === 0) return;
-    const running = [...this.held.values()];
-    const claims = running.map((turn) => ({
-      conversationId: turn.conversationId,
-      turnId: turn.assistantMessageId,
-    }));
+  /** Asks whichever process runs the conversation's turn to stop it; the turn's id, or null. */
+  async requestCancel(ownerId: string, conversationId: string): Promise<string | null> {
+    const turnId = await this.turns.requestCancel(ownerId, conversationId);
+    if (turnId) await this.cluster.notify(CANCEL_CHANNEL, turnId);
+    return turnId;
+  }
+
+  private cancelled(turnId: string): void {
+    this.held
+      .get(turnId)
+      ?.stop(new AppException('turn_cancelled', 'The turn was cancelled by the client'));
+  }
+
+  private every(ms: number, work: () => Promise<void>): void {
+    const timer = setInterval(() => void work(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async checkpoint(): Promise<void> {
+    const due = [...this.held.values()].filter((turn) => turn.takeCheckpoint());
+    if (due.length === 0) return;
     try {
-      const lost = new Set(await this.turns.renew(claims, this.ttlMs));
-      for (const turn of running) {
-        if (lost.has(turn.assistantMessageId) && this.held.has(turn.assistantMessageId))
-          turn.stop(
-            new AppException('turn_claim_lost', 'This turn lost its claim on the conversation'),
-          );
+      const rows = await this.turns.checkpoint(
+        due.map((turn) => ({
+          turnId: turn.assistantMessageId,
+          content: turn.text,
+          reasoning: turn.reasoning,
+        })),
+      );
+      for (const row of rows) {
+        if (row.cancelRequested) this.cancelled(row.turnId);
+        else if (!row.held)
+          this.held
+            .get(row.turnId)
+            ?.stop(
+              new AppException('turn_claim_lost', 'This turn lost its claim on the conversation'),
+            );
       }
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not renew turn claims');
+      this.logger.warn({ err: error }, 'could not checkpoint running replies');
     }
   }
 
   private async sweep(): Promise<void> {
     try {
-      const finalized = await this.turns.finalizeAbandoned();
+      const finalized = await this.turns.sweepDead(this.config.get('PROCESS_DEAD_AFTER_MS'));
       if (finalized > 0)
         this.logger.warn({ finalized }, 'finalised turns left unfinished by a stopped process');
+      if (Math.random() < 0.001) await this.turns.forgetProcesses(FORGET_PROCESSES_MS);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not finalise abandoned turns');
     }

@@ -7,25 +7,6 @@ import { Turn } from './turn';
 @Injectable()
 export class TurnRegistry {
   private readonly byConversation = new Map<string, Turn>();
-  private readonly slotsByOwner = new Map<string, number>();
-
-  /**
-   * Takes one of the owner's generation slots, synchronously so concurrent requests cannot
-   * both take the last one. Returns the release function, or undefined when none is free.
-   */
-  reserve(ownerId: string, max: number): (() => void) | undefined {
-    const used = this.slotsByOwner.get(ownerId) ?? 0;
-    if (used >= max) return undefined;
-    this.slotsByOwner.set(ownerId, used + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.slotsByOwner.get(ownerId) ?? 1) - 1;
-      if (left > 0) this.slotsByOwner.set(ownerId, left);
-      else this.slotsByOwner.delete(ownerId);
-    };
-  }
 
   add(turn: Turn): void {
     this.byConversation.set(turn.conversationId, turn);

@@ -15,7 +15,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservatively } from '../prompts/token-counter';
-import { ConversationBusyException } from './chat.errors';
+import { ConversationBusyException, TooManyGenerationsException } from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
@@ -67,6 +67,8 @@ interface GenerateRequest {
 
 const STORE_RETRY_FIRST_MS = 250;
 const STORE_RETRY_MAX_MS = 5000;
+/** How often a turn running on another process is looked at while waiting for it. */
+const SETTLE_POLL_MS = 50;
 
 function requestHash(input: TurnInput): string {
   const canonical = JSON.stringify([input.message, input.model ?? null, input.params ?? {}]);
@@ -116,6 +118,10 @@ export class TurnRunner {
     const claim = await this.lease.claim({ ownerId, conversationId, turnId, idempotencyKey });
     if (claim.kind === 'not_found') throw new ConversationNotFoundException(conversationId);
     if (claim.kind === 'busy') throw new ConversationBusyException();
+    if (claim.kind === 'limit')
+      throw new TooManyGenerationsException(
+        this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
+      );
     if (claim.kind === 'replay') return this.replay(claim.userMessageId, claim.requestHash, hash);
 
     const conversation = claim.conversation;
@@ -206,16 +212,32 @@ export class TurnRunner {
     const found = await this.turns.findTurn(userMessageId);
     const assistant = found?.assistantMessage;
     if (!found || !assistant) throw new ConversationBusyException();
-    if (assistant.status === 'streaming') {
-      const live = this.running.get(assistant.conversationId);
-      if (live?.assistantMessageId === assistant.id) return live;
-      throw new ConversationBusyException();
-    }
+    const live = this.running.get(assistant.conversationId);
+    if (live?.assistantMessageId === assistant.id) return live;
+    // Running on another process: answer once it has finished there.
+    const settled = assistant.status === 'streaming' ? await this.settled(assistant.id) : assistant;
+    if (settled.status === 'streaming') throw new ConversationBusyException();
     return finishedTurn({
       userMessage: found.userMessage,
-      assistantMessage: assistant,
-      failure: assistant.errorCode ? storedFailure(assistant) : null,
+      assistantMessage: settled,
+      failure: settled.errorCode ? storedFailure(settled) : null,
     });
+  }
+
+  /**
+   * The reply once it is no longer `streaming`: finished by its process, or finalised by a
+   * sweep when that process died. Polls the row; gives up (returning it as it is) after the
+   * longest a reply can take to be settled by either.
+   */
+  async settled(turnId: string): Promise<Message> {
+    const giveUpAt =
+      Date.now() + this.config.get('GENERATION_MAX_MS') + this.config.get('PROCESS_DEAD_AFTER_MS');
+    for (;;) {
+      const message = await this.turns.findMessage(turnId);
+      if (!message) throw new ConversationBusyException();
+      if (message.status !== 'streaming' || Date.now() > giveUpAt) return message;
+      await sleep(SETTLE_POLL_MS);
+    }
   }
 
   private async run(turn: Turn, userMessage: Message, request: GenerateRequest): Promise<void> {

@@ -28,6 +28,9 @@ export class Turn {
   private readonly abortController = new AbortController();
   /** Answer text so far (reasoning excluded). */
   text = '';
+  reasoning = '';
+  /** Text length at the last checkpoint, so an unchanged turn is not written again. */
+  private checkpointed = 0;
   private ended = false;
   private readonly listeners = new Set<(index: number, event: ChatEvent) => void>();
   private resolveOutcome!: (outcome: TurnOutcome) => void;
@@ -76,9 +79,18 @@ export class Turn {
 
   push(event: ChatEvent): void {
     if (event.type === 'message.delta') this.text += event.delta;
+    if (event.type === 'message.reasoning') this.reasoning += event.delta;
     const index = this.events.push(event) - 1;
     // Listeners are called synchronously: a delta reaches the socket in the same tick.
     for (const listener of this.listeners) listener(index, event);
+  }
+
+  /** Whether the text grew since the last checkpoint; marks it checkpointed. */
+  takeCheckpoint(): boolean {
+    const size = this.text.length + this.reasoning.length;
+    if (this.ended || size === this.checkpointed) return false;
+    this.checkpointed = size;
+    return true;
   }
 
   /** Pushes the closing event and settles the outcome. */

@@ -20,17 +20,24 @@ export interface ClaimedConversation {
 }
 
 export type ClaimOutcome =
-  | { kind: 'claimed'; conversation: ClaimedConversation }
+  /** `running`: the owner's live claims other than this one when it was taken. */
+  | { kind: 'claimed'; conversation: ClaimedConversation; running: number }
   | { kind: 'not_found' }
   | { kind: 'busy' }
+  | { kind: 'limit' }
   | { kind: 'replay'; userMessageId: string; requestHash: string | null };
 
 export interface ClaimTurn {
   ownerId: string;
   conversationId: string;
   turnId: string;
-  ttlMs: number;
   idempotencyKey: string | null;
+  /** This process, which holds the claim while it beats. */
+  processId: string;
+  /** A holder silent this long is dead and its claim free. */
+  deadAfterMs: number;
+  /** The owner's replies running at once, across all processes, before this one. */
+  maxPerOwner: number;
 }
 
 export interface BeginTurn {
@@ -65,10 +72,11 @@ export interface FinishTurn {
   errorMessage: string | null;
 }
 
-/** A claim this process holds, to renew. */
-export interface HeldClaim {
-  conversationId: string;
+/** A running reply's text so far, to checkpoint. */
+export interface Checkpoint {
   turnId: string;
+  content: string;
+  reasoning: string;
 }
 
 const INTERRUPTED = {
@@ -86,7 +94,11 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 const now = sql<Date>`now()`;
-const inMs = (ms: number) => sql<Date>`now() + ${ms} * interval '1 millisecond'`;
+
+/** Whether the process holding a claim (`c.active_process_id`) is still beating. */
+const holderAlive = (deadAfterMs: number) =>
+  sql<boolean>`exists (select 1 from processes p where p.id = c.active_process_id
+    and p.heartbeat_at > now() - ${deadAfterMs} * interval '1 millisecond')`;
 
 /**
  * The SQL of one chat turn, folded into as few round trips as it takes:
@@ -104,7 +116,7 @@ export class TurnsRepository {
    * one wins. A claim whose holder stopped renewing it (crash) expires.
    */
   async claim(input: ClaimTurn): Promise<ClaimOutcome> {
-    const { ownerId, conversationId, turnId, ttlMs, idempotencyKey } = input;
+    const { ownerId, conversationId, turnId, idempotencyKey, processId, deadAfterMs } = input;
     const row = await this.db
       .with('target', (db) =>
         db
@@ -120,22 +132,31 @@ export class TurnsRepository {
           .where('conversationId', '=', conversationId)
           .where('idempotencyKey', '=', idempotencyKey),
       )
+      .with('running', (db) =>
+        db
+          .selectFrom('conversations as c')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('ownerId', '=', ownerId)
+          .where('activeTurnId', 'is not', null)
+          .where(holderAlive(deadAfterMs)),
+      )
       .with('claimed', (db) =>
         db
           .updateTable('conversations as c')
           .from('target as t')
           .set((eb) => ({
             activeTurnId: turnId,
-            activeTurnExpiresAt: inMs(ttlMs),
+            activeProcessId: processId,
             nextSeq: eb('c.nextSeq', '+', 2),
             lastMessageAt: now,
             updatedAt: now,
           }))
           .whereRef('c.id', '=', 't.id')
           .where((eb) =>
-            eb.or([eb('c.activeTurnId', 'is', null), eb('c.activeTurnExpiresAt', '<', now)]),
+            eb.or([eb('c.activeTurnId', 'is', null), eb.not(holderAlive(deadAfterMs))]),
           )
           .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
+          .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
           .returning((eb) => [
             eb('c.nextSeq', '-', 2).as('userSeq'),
             'c.systemPrompt',
@@ -152,13 +173,15 @@ export class TurnsRepository {
         jsonObjectFrom(eb.selectFrom('claimed').selectAll()).as('claim'),
         eb.selectFrom('existing').select('id').as('replayId'),
         eb.selectFrom('existing').select('requestHash').as('replayHash'),
+        eb.selectFrom('running').select('count').as('running'),
       ])
       .executeTakeFirstOrThrow();
     if (!row.found) return { kind: 'not_found' };
     if (row.replayId)
       return { kind: 'replay', userMessageId: row.replayId, requestHash: row.replayHash };
-    if (!row.claim) return { kind: 'busy' };
-    return { kind: 'claimed', conversation: row.claim };
+    if (row.claim)
+      return { kind: 'claimed', conversation: row.claim, running: Number(row.running) };
+    return Number(row.running) >= input.maxPerOwner ? { kind: 'limit' } : { kind: 'busy' };
   }
 
   /**
@@ -273,7 +296,7 @@ export class TurnsRepository {
           .updateTable('conversations')
           .set({
             activeTurnId: null,
-            activeTurnExpiresAt: null,
+            activeProcessId: null,
             lastMessageAt: now,
             updatedAt: now,
           })
@@ -288,31 +311,106 @@ export class TurnsRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /**
+   * How many of the owner's live claims come at or before this turn, in turn-id order
+   * (ids are time-ordered). Claims taken at the same moment all see each other here, so
+   * the earliest win and the owner's limit holds across processes.
+   */
+  async claimsUpTo(ownerId: string, turnId: string, deadAfterMs: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('conversations as c')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('c.ownerId', '=', ownerId)
+      .where('c.activeTurnId', '<=', turnId)
+      .where(holderAlive(deadAfterMs))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   /** Gives the conversation back when a turn ends before anything was stored. */
   async release(conversationId: string, turnId: string): Promise<void> {
     await this.db
       .updateTable('conversations')
-      .set({ activeTurnId: null, activeTurnExpiresAt: null })
+      .set({ activeTurnId: null, activeProcessId: null })
       .where('id', '=', conversationId)
       .where('activeTurnId', '=', turnId)
       .execute();
   }
 
   /**
-   * Extends every claim this process holds, in one statement; returns the turn ids whose
-   * claim was lost (expired and taken by another turn).
+   * Writes the text so far of running replies, all in one statement, and says for each
+   * whether a cancel was asked for (from any process) and whether its claim still holds.
    */
-  async renew(claims: HeldClaim[], ttlMs: number): Promise<string[]> {
-    const turnIds = claims.map((c) => c.turnId);
-    const renewed = await this.db
-      .updateTable('conversations')
-      .set({ activeTurnExpiresAt: inMs(ttlMs) })
-      .where('id', '=', sql<string>`any(${claims.map((c) => c.conversationId)}::uuid[])`)
-      .where('activeTurnId', '=', sql<string>`any(${turnIds}::uuid[])`)
-      .returning('activeTurnId')
+  async checkpoint(
+    checkpoints: Checkpoint[],
+  ): Promise<{ turnId: string; cancelRequested: boolean; held: boolean }[]> {
+    const rows = this.db.selectNoFrom([
+      sql<string>`unnest(${checkpoints.map((c) => c.turnId)}::uuid[])`.as('turnId'),
+      sql<string>`unnest(${checkpoints.map((c) => c.content)}::text[])`.as('content'),
+      sql<string>`unnest(${checkpoints.map((c) => c.reasoning)}::text[])`.as('reasoning'),
+    ]);
+    const updated = await this.db
+      .updateTable('messages as m')
+      .from(rows.as('t'))
+      .set((eb) => ({
+        content: eb.ref('t.content'),
+        reasoning: sql<string | null>`nullif(t.reasoning, '')`,
+      }))
+      .whereRef('m.id', '=', 't.turnId')
+      .where('m.status', '=', 'streaming')
+      .returning((eb) => [
+        'm.id as turnId',
+        'm.cancelRequested',
+        eb
+          .exists(
+            eb
+              .selectFrom('conversations as c')
+              .select('c.id')
+              .whereRef('c.id', '=', 'm.conversationId')
+              .whereRef('c.activeTurnId', '=', 'm.id'),
+          )
+          .as('held'),
+      ])
       .execute();
-    const held = new Set(renewed.map((r) => r.activeTurnId));
-    return turnIds.filter((id) => !held.has(id));
+    return updated.map((row) => ({ ...row, held: Boolean(row.held) }));
+  }
+
+  /** Asks for the running turn of a conversation to stop; its id, or null when none runs. */
+  async requestCancel(ownerId: string, conversationId: string): Promise<string | null> {
+    const row = await this.db
+      .updateTable('messages')
+      .set({ cancelRequested: true })
+      .where('id', '=', (eb) =>
+        eb
+          .selectFrom('conversations')
+          .select('activeTurnId')
+          .where('id', '=', conversationId)
+          .where('ownerId', '=', ownerId),
+      )
+      .where('status', '=', 'streaming')
+      .returning('id')
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+
+  /** The reply a conversation's claim names while it is being generated, as last checkpointed. */
+  async findRunning(ownerId: string, conversationId: string): Promise<Message | undefined> {
+    return this.db
+      .selectFrom('conversations as c')
+      .innerJoin('messages', 'messages.id', 'c.activeTurnId')
+      .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
+      .where('c.id', '=', conversationId)
+      .where('c.ownerId', '=', ownerId)
+      .where('messages.status', '=', 'streaming')
+      .executeTakeFirst();
+  }
+
+  async findMessage(id: string): Promise<Message | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('id', '=', id)
+      .executeTakeFirst();
   }
 
   /** The user message stored with an Idempotency-Key, if any. */
@@ -348,33 +446,43 @@ export class TurnsRepository {
   }
 
   /**
-   * Finalises turns whose process died: a `streaming` assistant message is always the
-   * holder of its conversation's claim, so an expired claim names exactly the turns to
-   * fail. Uses the index on active_turn_expires_at; run at start-up and periodically.
+   * Finalises the turns of processes that stopped beating: frees their conversations and
+   * stores their replies `failed` (turn_interrupted) with the text last checkpointed. A
+   * `streaming` reply is always its conversation's claim holder, so the claims name
+   * exactly the turns to fail. Reads only running claims (a partial index).
    */
-  async finalizeAbandoned(): Promise<number> {
+  async sweepDead(deadAfterMs: number): Promise<number> {
     const result = await this.db
-      .with('old', (db) =>
+      .with('dead', (db) =>
         db
-          .selectFrom('conversations')
-          .select(['id', 'activeTurnId'])
-          .where('activeTurnExpiresAt', '<', now)
+          .selectFrom('conversations as c')
+          .select(['c.id', 'c.activeTurnId'])
+          .where('c.activeTurnId', 'is not', null)
+          .where((eb) => eb.not(holderAlive(deadAfterMs)))
           .forUpdate()
           .skipLocked(),
       )
-      .with('expired', (db) =>
+      .with('freed', (db) =>
         db
           .updateTable('conversations as c')
-          .from('old')
-          .set({ activeTurnId: null, activeTurnExpiresAt: null })
-          .whereRef('c.id', '=', 'old.id')
-          .returning('old.activeTurnId'),
+          .from('dead')
+          .set({ activeTurnId: null, activeProcessId: null })
+          .whereRef('c.id', '=', 'dead.id')
+          .returning('dead.activeTurnId'),
       )
       .updateTable('messages')
       .set({ ...INTERRUPTED, completedAt: now })
-      .where('id', 'in', (eb) => eb.selectFrom('expired').select('activeTurnId'))
+      .where('id', 'in', (eb) => eb.selectFrom('freed').select('activeTurnId'))
       .where('status', '=', 'streaming')
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  /** Forgets processes long gone (their rows only serve liveness checks). */
+  async forgetProcesses(olderThanMs: number): Promise<void> {
+    await this.db
+      .deleteFrom('processes')
+      .where('heartbeatAt', '<', sql<Date>`now() - ${olderThanMs} * interval '1 millisecond'`)
+      .execute();
   }
 }

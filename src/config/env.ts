@@ -90,8 +90,17 @@ export class Env {
   /** How long in-flight work may run after SIGTERM before the process stops anyway. */
   @Transform(toInt) @IsInt() @Min(0) @Max(600_000) SHUTDOWN_TIMEOUT_MS = 30_000;
 
-  /** A turn's claim on its conversation lapses this long after its holder stops renewing it. */
-  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) TURN_CLAIM_TTL_MS = 60_000;
+  /** How often each process tells the database it is alive. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000) PROCESS_HEARTBEAT_MS = 1000;
+
+  /**
+   * A process silent this long is taken for dead: its claims are taken over and its
+   * running replies finalised with their checkpointed text.
+   */
+  @Transform(toInt) @IsInt() @Min(300) @Max(600_000) PROCESS_DEAD_AFTER_MS = 4000;
+
+  /** How often a running reply's text so far is written to its message row. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000) CHECKPOINT_MS = 1000;
 
   /**
    * How long a finished reply is kept in memory and its store retried while the database
