@@ -3,6 +3,7 @@ import { chunks } from './chunks';
 import { db } from './db';
 import { history } from './history';
 import { memory } from './memory';
+import { reads } from './reads';
 import { ttft } from './ttft';
 import { whole } from './whole';
 
@@ -10,4 +11,4 @@ import { whole } from './whole';
  * Every scenario, in the order a run measures them (and the results list their rows).
  * A new scenario: one file in this folder exporting `defineScenario({ … })`, one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [whole, ttft, history, chunks, memory, db];
+export const SCENARIOS: readonly Scenario[] = [whole, ttft, history, chunks, memory, db, reads];
