@@ -14,6 +14,9 @@
  * Routes as the service: POST /api/v1/conversations/:id/messages and …/messages/stream.
  * No batching across turns, no caching, no write skipped.
  *
+ * Reads (floor-reads.ts): GET /api/v1/conversations, …/:id and …/:id/messages, one
+ * statement each, the same rows and JSON as the service's.
+ *
  * Env: PORT, DATABASE_URL, UPSTREAM_BASE_URL (…/v1), UPSTREAM_MODEL, DB_POOL_SIZE.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +24,8 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { Pool } from 'pg';
+
+import { answerRead } from './floor-reads';
 
 const PORT = Number(process.env.PORT ?? 3100);
 const UPSTREAM = new URL(`${process.env.UPSTREAM_BASE_URL ?? 'http://127.0.0.1:1234/v1'}/`);
@@ -439,10 +444,15 @@ const ROUTE =
   /^\/api\/v1\/conversations\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/messages(\/stream)?$/i;
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const [path, search] = (req.url ?? '/').split('?', 2);
   if (req.method === 'GET' && path === '/health') {
     const { rss, heapUsed } = process.memoryUsage();
     return sendJson(res, 200, { status: 'ok', rss, heapUsed });
+  }
+  const read = req.method === 'GET' ? answerRead(pool, path, new URLSearchParams(search)) : null;
+  if (read) {
+    const { status, body } = await read;
+    return sendJson(res, status, body);
   }
   const match = ROUTE.exec(path);
   if (req.method !== 'POST' || !match) throw new HttpError(404, 'not_found');

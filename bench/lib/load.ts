@@ -19,25 +19,28 @@ export interface LoadOptions {
   origin: string;
   connections: number;
   durationSec: number;
-  body: string;
+  /** POST unless told; a GET sends no body. */
+  method?: 'GET' | 'POST';
+  body?: string;
   /** Fixed path, or a path per conversation drawn from a pool no other request is using. */
   path: string | ((conversationId: string) => string);
   conversations?: string[];
 }
 
 /**
- * Drives whole-reply turns with autocannon. With a conversation pool each request takes a
- * conversation nobody else is using and gives it back with its response, so with at least
- * as many conversations as connections no request ever finds its conversation busy.
+ * Drives whole-reply turns (or reads) with autocannon. With a conversation pool each request
+ * takes a conversation nobody else is using and gives it back with its response, so with at
+ * least as many conversations as connections no request ever finds its conversation busy.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const free = [...(options.conversations ?? [])];
   const pathFor = options.path;
+  const method = options.method ?? 'POST';
   const request: autocannon.Request =
     typeof pathFor === 'string'
-      ? { method: 'POST', path: pathFor }
+      ? { method, path: pathFor }
       : {
-          method: 'POST',
+          method,
           setupRequest: (req, context) => {
             const id = free.shift() ?? options.conversations?.[0] ?? '';
             context.conversation = id;
@@ -58,7 +61,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     duration: options.durationSec,
     sampleInt: 100,
     timeout: 30,
-    headers: { 'content-type': 'application/json' },
+    headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
     body: options.body,
     requests: [request],
   });

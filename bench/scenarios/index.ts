@@ -2,7 +2,9 @@ import type { Scenario } from '../lib/scenario';
 import { chunks } from './chunks';
 import { db } from './db';
 import { history } from './history';
+import { hostile } from './hostile';
 import { memory } from './memory';
+import { reads } from './reads';
 import { ttft } from './ttft';
 import { whole } from './whole';
 
@@ -10,4 +12,13 @@ import { whole } from './whole';
  * Every scenario, in the order a run measures them (and the results list their rows).
  * A new scenario: one file in this folder exporting `defineScenario({ … })`, one line here.
  */
-export const SCENARIOS: readonly Scenario[] = [whole, ttft, history, chunks, memory, db];
+export const SCENARIOS: readonly Scenario[] = [
+  whole,
+  ttft,
+  history,
+  chunks,
+  memory,
+  db,
+  reads,
+  hostile,
+];
