@@ -473,8 +473,9 @@ function computeUsage(messages: ChatMessage[], completionTokens: number): Usage 
 
 function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    const gone = (): void => reject(new Error('the client went away'));
+    if (signal.aborted) return gone();
+    signal.addEventListener('abort', gone, { once: true });
     promise.then(
       () => resolve(),
       () => resolve(),
