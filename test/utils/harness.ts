@@ -80,7 +80,7 @@ export function writeModelsFile(models: ModelDefinition[]): string {
 }
 
 /** Resolves once `check` holds, polling; rejects after `timeoutMs`. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000) {
+export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
@@ -180,7 +180,7 @@ export class AppClient {
 
   /** The first log line matching, waiting for it (lines are written after the response). */
   async waitForLog(match: (line: LogLine) => boolean, timeoutMs = 2000): Promise<LogLine> {
-    await until(() => this.logs.some(match), timeoutMs).catch(() => {
+    await waitUntil(() => this.logs.some(match), timeoutMs).catch(() => {
       throw new Error(`no such log line; last lines: ${JSON.stringify(this.logs.slice(-3))}`);
     });
     return this.logs.find(match)!;
