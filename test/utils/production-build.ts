@@ -20,8 +20,7 @@ export class ProductionBuild {
   private compiler?: ChildProcess;
 
   private constructor() {
-    for (const name of LINKED)
-      symlinkSync(path.join(REPOSITORY, name), path.join(this.root, name));
+    for (const name of LINKED) symlinkSync(path.join(REPOSITORY, name), path.join(this.root, name));
     this.compiled = this.compile();
     // Observed by ready(); without this an unawaited failure would crash the worker.
     this.compiled.catch(() => undefined);
@@ -50,7 +49,10 @@ export class ProductionBuild {
     const tsc = require.resolve('typescript/bin/tsc');
     const args = [tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(this.root, 'dist')];
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd: REPOSITORY, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, {
+        cwd: REPOSITORY,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       this.compiler = child;
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
