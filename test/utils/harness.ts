@@ -101,7 +101,6 @@ export class AppClient {
 
   protected attach(app: TestApp): void {
     this.running = app;
-    this.closing = undefined;
   }
 
   private get app(): TestApp {
@@ -127,7 +126,7 @@ export class AppClient {
 
   /** Stops the app (draining running turns like a real shutdown); safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= this.running ? this.running.app.close() : Promise.resolve();
+    this.closing ??= this.running?.close() ?? Promise.resolve();
     return this.closing;
   }
 
@@ -218,7 +217,8 @@ export class TestHandle extends AppClient {
   async startApp(extra: { env?: Env; logs?: boolean } = {}): Promise<AppClient> {
     const logs: LogLine[] = [];
     const raw: string[] = [];
-    const app = await this.launch(extra.env ?? {}, extra.logs ?? this.options.logs, logs, raw);
+    const capture = extra.logs ?? this.options.logs ?? false;
+    const app = await this.launch(extra.env ?? {}, capture, logs, raw);
     const client = new AppClient(app, logs, raw);
     this.extraApps.push(client);
     return client;
@@ -235,7 +235,7 @@ export class TestHandle extends AppClient {
     ]);
     this.database = database;
     if (this.options.models) this.modelsFile = writeModelsFile(this.options.models);
-    this.attach(await this.launch({}, this.options.logs, this.logs, this.rawLogs));
+    this.attach(await this.launch({}, this.options.logs ?? false, this.logs, this.rawLogs));
   }
 
   async tearDown(): Promise<void> {
@@ -263,10 +263,10 @@ export class TestHandle extends AppClient {
     return env;
   }
 
-  private launch(extraEnv: Env, logs = false, lines: LogLine[], raw: string[]): Promise<TestApp> {
+  private launch(extraEnv: Env, logs: boolean, lines: LogLine[], raw: string[]): Promise<TestApp> {
     const own = this.options.env;
     const env = {
-      ...this.baseEnv(logs === true),
+      ...this.baseEnv(logs),
       ...(typeof own === 'function' ? own() : own),
       ...extraEnv,
     };
@@ -274,7 +274,7 @@ export class TestHandle extends AppClient {
       raw.push(line);
       lines.push(JSON.parse(line) as LogLine);
     };
-    return startTestApp(this.db.url, env, logs === true ? { logDestination: { write } } : {});
+    return startTestApp(this.db.url, env, logs ? { logDestination: { write } } : {});
   }
 }
 
