@@ -13,14 +13,19 @@
  * withTestApp registers beforeAll/afterAll (and a beforeEach resetting the fakes) in the
  * block it is called in; the handle's fields are ready inside tests and later hooks. Each
  * call gets a fresh database cloned from the migrated template (`t.db`), a started
- * FakeLlmServer (`t.fake`) and the app on a free loopback port (`t.http`, `t.url`,
- * `t.prisma`) with LMSTUDIO_BASE_URL on the fake, DEFAULT_MODEL=lmstudio/default and
- * LOG_LEVEL=silent, overridden by `env`.
+ * FakeLlmServer (`t.fake`) and the app on a free loopback port (`t.http` supertest agent,
+ * `t.url`, `t.prisma`) with LMSTUDIO_BASE_URL on the fake, DEFAULT_MODEL=lmstudio/default
+ * and LOG_LEVEL=silent, overridden by `env`.
  *
  * Options: `env` (an object, or a function read in beforeAll); `fake: false` (no fake:
  * LM Studio points at a closed port) or FakeLlmOptions; `groq: 'same-fake' | 'own-fake'`
  * (Groq configured against `t.fake`, or a second fake `t.groqFake`); `models` (written to a
- * temporary MODELS_FILE); `logs: true` (the app's JSON log lines in `t.logs`, LOG_LEVEL=info).
+ * temporary MODELS_FILE); `logs: true` (the app's JSON log lines in `t.logs`, raw in
+ * `t.logText`, LOG_LEVEL=info).
+ *
+ * Helpers on the handle (and on every app): createConversation(body?, headers?),
+ * send(id, message, { model, params, headers, expect }), stream(…) / openStream(…) (SSE
+ * parsed as it arrives, see ./sse), storedMessages(id), waitForLog(match), close().
  * `t.startApp({ env, logs })` starts one more app on the same database and fakes, with the
  * same options plus these (closed in afterAll, or earlier with `close()`).
  */
