@@ -7,13 +7,13 @@ import { freePort } from './utils/free-port';
 import { CONVERSATIONS as BASE, CLOSED_PROVIDER_URL, withTestApp } from './utils/harness';
 import { ProductionBuild } from './utils/production-build';
 
-// Compiling the production build takes a while: it starts with this file and runs beside
-// the tests before the one that needs it.
+// Compiling the production build takes a while (unless sources are unchanged since the
+// last run): it starts with this file and runs beside the tests before the one needing it.
 let build: ProductionBuild | undefined;
 beforeAll(() => {
   build = ProductionBuild.start();
 });
-afterAll(() => build?.remove());
+afterAll(() => build?.stop());
 
 describe('Operations: logs, correlation ids, metrics, readiness', () => {
   const t = withTestApp({ logs: true, env: { LMSTUDIO_MODEL: 'fake-model' } });
