@@ -5,11 +5,8 @@ import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { ConfigError, loadEnv } from '../src/config/env';
-import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
+import { CONVERSATIONS as BASE, withTestApp } from './utils/harness';
 
-const BASE = '/api/v1/conversations';
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
 
 function hs256(
@@ -26,41 +23,16 @@ function hs256(
 }
 
 describe('Authentication and isolation', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer();
-    await fake.start();
-  });
-
-  afterAll(async () => {
-    await fake?.stop();
-    await db?.drop();
-  });
-
-  const llmEnv = () => ({ LMSTUDIO_BASE_URL: fake.openAiBaseUrl, LMSTUDIO_MODEL: 'fake-model' });
-
   describe('AUTH_MODE=jwt with JWT_SECRET', () => {
-    let t: TestApp;
-    let logs: string[];
-
-    beforeAll(async () => {
-      logs = [];
-      t = await startTestApp(
-        db.url,
-        {
-          ...llmEnv(),
-          LOG_LEVEL: 'info',
-          AUTH_MODE: 'jwt',
-          JWT_SECRET: SECRET,
-          JWT_AUDIENCE: 'chat-api',
-        },
-        { logDestination: { write: (line: string) => void logs.push(line) } },
-      );
+    const t = withTestApp({
+      logs: true,
+      env: {
+        LMSTUDIO_MODEL: 'fake-model',
+        AUTH_MODE: 'jwt',
+        JWT_SECRET: SECRET,
+        JWT_AUDIENCE: 'chat-api',
+      },
     });
-    afterAll(() => t?.close());
 
     const as = async (sub: string) => ({
       Authorization: `Bearer ${await hs256(sub, { aud: 'chat-api' })}`,
@@ -102,9 +74,8 @@ describe('Authentication and isolation', () => {
     it("should answer 404 on every endpoint for another owner's conversation", async () => {
       const alice = await as('alice');
       const bob = await as('bob');
-      const id = (await t.http.post(BASE).set(alice).send({ title: 'secret plans' }).expect(201))
-        .body.id as string;
-      await t.http.post(`${BASE}/${id}/messages`).set(alice).send({ message: 'hello' }).expect(201);
+      const id = await t.createConversation({ title: 'secret plans' }, alice);
+      await t.send(id, 'hello', { headers: alice });
 
       const attempts = [
         t.http.get(`${BASE}/${id}`).set(bob),
@@ -131,10 +102,11 @@ describe('Authentication and isolation', () => {
       const headers = await as('carol');
       const res = await t.http.post(BASE).set(headers).send({}).expect(201);
       const token = headers.Authorization.slice('Bearer '.length);
-      await new Promise((r) => setTimeout(r, 50));
-      expect(logs.join('\n')).not.toContain(token);
+      // The request's line is written once the response has finished.
+      await t.waitForLog((line) => line.correlationId === res.headers['x-correlation-id']);
+      expect(t.logText).not.toContain(token);
       expect(JSON.stringify(res.body)).not.toContain(token);
-      expect(logs.join('\n')).not.toContain(SECRET);
+      expect(t.logText).not.toContain(SECRET);
     });
   });
 
@@ -167,68 +139,61 @@ describe('Authentication and isolation', () => {
         .setExpirationTime('1h')
         .sign(keys[kid]);
 
+    const t = withTestApp({
+      fake: false,
+      env: () => ({
+        AUTH_MODE: 'jwt',
+        JWT_JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`,
+        JWT_JWKS_COOLDOWN_MS: '0',
+      }),
+    });
+
     it('should verify tokens against the JWKS and follow a key rotation', async () => {
       await publish('k1');
-      const { port } = jwksServer.address() as AddressInfo;
-      const t = await startTestApp(db.url, {
-        AUTH_MODE: 'jwt',
-        JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-        JWT_JWKS_COOLDOWN_MS: '0',
-      });
-      try {
-        await t.http
-          .get(BASE)
-          .set('Authorization', `Bearer ${await rs256('k1', 'dave')}`)
-          .expect(200);
-        await publish('k2');
-        await t.http
-          .get(BASE)
-          .set('Authorization', `Bearer ${await rs256('k2', 'dave')}`)
-          .expect(200);
-        const old = await t.http
-          .get(BASE)
-          .set('Authorization', `Bearer ${await rs256('k1', 'dave')}`)
-          .expect(401);
-        expect(old.body.error).toBe('invalid_token');
-        const hs = await t.http
-          .get(BASE)
-          .set('Authorization', `Bearer ${await hs256('dave')}`)
-          .expect(401);
-        expect(hs.body.error).toBe('invalid_token');
-      } finally {
-        await t.close();
-      }
+      await t.http
+        .get(BASE)
+        .set('Authorization', `Bearer ${await rs256('k1', 'dave')}`)
+        .expect(200);
+      await publish('k2');
+      await t.http
+        .get(BASE)
+        .set('Authorization', `Bearer ${await rs256('k2', 'dave')}`)
+        .expect(200);
+      const old = await t.http
+        .get(BASE)
+        .set('Authorization', `Bearer ${await rs256('k1', 'dave')}`)
+        .expect(401);
+      expect(old.body.error).toBe('invalid_token');
+      const hs = await t.http
+        .get(BASE)
+        .set('Authorization', `Bearer ${await hs256('dave')}`)
+        .expect(401);
+      expect(hs.body.error).toBe('invalid_token');
     });
   });
 
   describe('AUTH_MODE=api-key', () => {
+    const [k1, k2] = [generateApiKey(), generateApiKey()];
+    const t = withTestApp({
+      fake: false,
+      logs: true,
+      env: {
+        AUTH_MODE: 'api-key',
+        API_KEYS: `svc-a:${hashApiKey(k1).toString('hex')},svc-b:${hashApiKey(k2).toString('hex')}`,
+      },
+    });
+
     it('should map hashed keys to owners and isolate them', async () => {
-      const [k1, k2] = [generateApiKey(), generateApiKey()];
-      let logs = '';
-      const t = await startTestApp(
-        db.url,
-        {
-          LOG_LEVEL: 'info',
-          AUTH_MODE: 'api-key',
-          API_KEYS: `svc-a:${hashApiKey(k1).toString('hex')},svc-b:${hashApiKey(k2).toString('hex')}`,
-        },
-        { logDestination: { write: (line: string) => void (logs += line) } },
+      expect((await t.http.get(BASE).expect(401)).body.error).toBe('missing_credentials');
+      expect((await t.http.get(BASE).set('X-API-Key', 'cbk_wrong').expect(401)).body.error).toBe(
+        'invalid_api_key',
       );
-      try {
-        expect((await t.http.get(BASE).expect(401)).body.error).toBe('missing_credentials');
-        expect((await t.http.get(BASE).set('X-API-Key', 'cbk_wrong').expect(401)).body.error).toBe(
-          'invalid_api_key',
-        );
-        const id = (await t.http.post(BASE).set('X-API-Key', k1).send({}).expect(201)).body
-          .id as string;
-        await t.http.get(`${BASE}/${id}`).set('X-API-Key', k1).expect(200);
-        await t.http.get(`${BASE}/${id}`).set('X-API-Key', k2).expect(404);
-        await new Promise((r) => setTimeout(r, 50));
-        expect(logs).not.toContain(k1);
-        expect(logs).not.toContain(k2);
-      } finally {
-        await t.close();
-      }
+      const id = await t.createConversation({}, { 'X-API-Key': k1 });
+      await t.http.get(`${BASE}/${id}`).set('X-API-Key', k1).expect(200);
+      const last = await t.http.get(`${BASE}/${id}`).set('X-API-Key', k2).expect(404);
+      await t.waitForLog((line) => line.correlationId === last.headers['x-correlation-id']);
+      expect(t.logText).not.toContain(k1);
+      expect(t.logText).not.toContain(k2);
     });
   });
 
@@ -250,22 +215,10 @@ describe('Authentication and isolation', () => {
 });
 
 describe('Limits and hardening', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
+  describe('RATE_LIMIT_PER_MINUTE', () => {
+    const t = withTestApp({ fake: false, env: { RATE_LIMIT_PER_MINUTE: '3' } });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer();
-    await fake.start();
-  });
-  afterAll(async () => {
-    await fake?.stop();
-    await db?.drop();
-  });
-
-  it('should answer 429 rate_limited with Retry-After and rate-limit headers past the per-minute limit', async () => {
-    const t = await startTestApp(db.url, { RATE_LIMIT_PER_MINUTE: '3' });
-    try {
+    it('should answer 429 rate_limited with Retry-After and rate-limit headers past the per-minute limit', async () => {
       for (let i = 0; i < 3; i++) {
         const ok = await t.http.get(BASE).expect(200);
         expect(ok.headers['x-ratelimit-limit']).toBe('3');
@@ -275,52 +228,53 @@ describe('Limits and hardening', () => {
       expect(limited.body.error).toBe('rate_limited');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       await t.http.get('/health').expect(200);
-    } finally {
-      await t.close();
-    }
+    });
   });
 
-  it('should cap concurrent replies per owner with 429 too_many_generations', async () => {
-    const t = await startTestApp(db.url, {
-      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-      LMSTUDIO_MODEL: 'fake-model',
-      MAX_CONCURRENT_GENERATIONS_PER_OWNER: '1',
+  describe('MAX_CONCURRENT_GENERATIONS_PER_OWNER', () => {
+    const t = withTestApp({
+      env: { LMSTUDIO_MODEL: 'fake-model', MAX_CONCURRENT_GENERATIONS_PER_OWNER: '1' },
     });
-    try {
-      fake.script({ kind: 'slow', delayMs: 300 });
-      const [a, b] = await Promise.all([t.http.post(BASE).send({}), t.http.post(BASE).send({})]);
-      const results = await Promise.all([
-        t.http.post(`${BASE}/${a.body.id}/messages`).send({ message: 'one' }),
-        t.http.post(`${BASE}/${b.body.id}/messages`).send({ message: 'two' }),
-      ]);
+
+    it('should cap concurrent replies per owner with 429 too_many_generations', async () => {
+      let release!: () => void;
+      const until = new Promise<void>((resolve) => (release = resolve));
+      t.fake.script({ kind: 'held', until });
+      const [a, b] = await Promise.all([t.createConversation(), t.createConversation()]);
+      // The reply that got through is held at the provider until the other has its answer.
+      const turn = (id: string, message: string) =>
+        t.http
+          .post(`${BASE}/${id}/messages`)
+          .send({ message })
+          .then((res) => {
+            if (res.status !== 201) release();
+            return res;
+          });
+      const results = await Promise.all([turn(a, 'one'), turn(b, 'two')]);
       expect(results.map((r) => r.status).sort()).toEqual([201, 429]);
       const limited = results.find((r) => r.status === 429)!;
       expect(limited.body.error).toBe('too_many_generations');
       expect(limited.headers['retry-after']).toBeDefined();
-      await t.http.post(`${BASE}/${b.body.id}/messages`).send({ message: 'now' }).expect(201);
-    } finally {
-      await t.close();
-    }
+      await t.send(b, 'now');
+    });
   });
 
-  it('should cap conversations per owner with 409 conversation_limit_reached', async () => {
-    const own = await createTestDatabase();
-    const t = await startTestApp(own.url, { MAX_CONVERSATIONS_PER_OWNER: '2' });
-    try {
+  describe('MAX_CONVERSATIONS_PER_OWNER', () => {
+    const t = withTestApp({ fake: false, env: { MAX_CONVERSATIONS_PER_OWNER: '2' } });
+
+    it('should cap conversations per owner with 409 conversation_limit_reached', async () => {
       await t.http.post(BASE).send({}).expect(201);
       await t.http.post(BASE).send({}).expect(201);
       expect((await t.http.post(BASE).send({}).expect(409)).body.error).toBe(
         'conversation_limit_reached',
       );
-    } finally {
-      await t.close();
-      await own.drop();
-    }
+    });
   });
 
-  it('should allow CORS preflight from configured origins only, and send security headers', async () => {
-    const t = await startTestApp(db.url, { CORS_ORIGINS: 'https://app.example.com' });
-    try {
+  describe('CORS_ORIGINS', () => {
+    const t = withTestApp({ fake: false, env: { CORS_ORIGINS: 'https://app.example.com' } });
+
+    it('should allow CORS preflight from configured origins only, and send security headers', async () => {
       const allowed = await t.http
         .options(BASE)
         .set('Origin', 'https://app.example.com')
@@ -340,8 +294,6 @@ describe('Limits and hardening', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['content-security-policy']).toContain("default-src 'self'");
       expect(res.headers['x-powered-by']).toBeUndefined();
-    } finally {
-      await t.close();
-    }
+    });
   });
 });

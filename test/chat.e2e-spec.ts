@@ -1,81 +1,30 @@
-import { writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import { newId } from '../src/common/ids';
 import { countTokensConservatively } from '../src/prompts/token-counter';
-import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
-
-const BASE = '/api/v1/conversations';
-
-function modelsFile(): string {
-  const file = path.join(os.tmpdir(), `models-${newId()}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      models: [
-        {
-          alias: 'lmstudio/small',
-          provider: 'lmstudio',
-          model: 'fake-model',
-          contextWindow: 600,
-          maxOutputTokens: 100,
-        },
-      ],
-    }),
-  );
-  return file;
-}
+import { CONVERSATIONS as BASE, CLOSED_PROVIDER_URL, withTestApp } from './utils/harness';
 
 describe('ChatService (whole replies)', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer({ models: ['fake-model', 'llama-3.3-70b-versatile'] });
-    await fake.start();
-    t = await startTestApp(db.url, {
-      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-      GROQ_API_KEY: 'test-groq-key',
-      GROQ_BASE_URL: fake.url,
-      DEFAULT_MODEL: 'lmstudio/default',
-      MODELS_FILE: modelsFile(),
-      LLM_TIMEOUT_MS: '800',
-      MESSAGE_MAX_CHARS: '5000',
-    });
+  const t = withTestApp({
+    groq: 'same-fake',
+    models: [
+      {
+        alias: 'lmstudio/small',
+        provider: 'lmstudio',
+        model: 'fake-model',
+        contextWindow: 600,
+        maxOutputTokens: 100,
+      },
+    ],
+    env: { LLM_TIMEOUT_MS: '800', MESSAGE_MAX_CHARS: '5000' },
   });
-
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-    await db?.drop();
-  });
-
-  beforeEach(() => fake.reset());
-
-  async function conversation(body: Record<string, unknown> = {}): Promise<string> {
-    return (await t.http.post(BASE).send(body).expect(201)).body.id as string;
-  }
-
-  async function storedMessages(id: string) {
-    return t.prisma.message.findMany({ where: { conversationId: id }, orderBy: { seq: 'asc' } });
-  }
 
   describe('memory', () => {
     it('should send the earlier turns, in order, with the next message', async () => {
-      const id = await conversation({ systemPrompt: 'You are terse.' });
-      const first = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'My name is Ada.' })
-        .expect(201);
+      const id = await t.createConversation({ systemPrompt: 'You are terse.' });
+      const first = await t.send(id, 'My name is Ada.');
       expect(first.body.response).toBe('Echo: My name is Ada. [messages=2]');
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'What is my name?' }).expect(201);
+      await t.send(id, 'What is my name?');
 
-      const second = fake.requests[1].body;
+      const second = t.fake.requests[1].body;
       expect(second.messages).toEqual([
         { role: 'system', content: 'You are terse.' },
         { role: 'user', content: 'My name is Ada.' },
@@ -87,11 +36,8 @@ describe('ChatService (whole replies)', () => {
     });
 
     it('should answer with the stored turn: messages, usage, timings', async () => {
-      const id = await conversation();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'hello there' })
-        .expect(201);
+      const id = await t.createConversation();
+      const res = await t.send(id, 'hello there');
       expect(res.body).toMatchObject({
         response: 'Echo: hello there [messages=2]',
         model: 'lmstudio/default',
@@ -108,7 +54,7 @@ describe('ChatService (whole replies)', () => {
       });
       expect(res.body.usage.promptTokens).toBeGreaterThan(0);
       expect(res.body.usage.completionTokens).toBe(4); // the fake's pieces: 'Echo:', ' hello', ' there', ' [messages=2]'
-      const rows = await storedMessages(id);
+      const rows = await t.storedMessages(id);
       expect(rows.map((m) => [m.role, m.status])).toEqual([
         ['user', 'complete'],
         ['assistant', 'complete'],
@@ -116,11 +62,11 @@ describe('ChatService (whole replies)', () => {
       expect(rows[0].tokenCount).toBeGreaterThan(0);
       expect(rows[1].ttftMs).not.toBeNull();
       // The default system prompt applies when the conversation has none.
-      expect(fake.requests[0].body.messages[0]).toMatchObject({ role: 'system' });
+      expect(t.fake.requests[0].body.messages[0]).toMatchObject({ role: 'system' });
     });
 
     it('should trim a 300-turn history to the budget, newest first, keeping the system prompt', async () => {
-      const id = await conversation({ model: 'lmstudio/small', systemPrompt: 'Sys.' });
+      const id = await t.createConversation({ model: 'lmstudio/small', systemPrompt: 'Sys.' });
       await t.prisma.message.createMany({
         data: Array.from({ length: 600 }, (_, seq) => ({
           id: newId(),
@@ -133,8 +79,8 @@ describe('ChatService (whole replies)', () => {
       });
       await t.prisma.conversation.update({ where: { id }, data: { nextSeq: 600 } });
 
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'latest question' }).expect(201);
-      const sent = fake.requests[0].body.messages;
+      await t.send(id, 'latest question');
+      const sent = t.fake.requests[0].body.messages;
       expect(sent[0]).toEqual({ role: 'system', content: 'Sys.' });
       expect(sent.at(-1)).toEqual({ role: 'user', content: 'latest question' });
       const history = sent.slice(1, -1).map((m) => m.content as string);
@@ -150,32 +96,26 @@ describe('ChatService (whole replies)', () => {
       expect(history.length).toBe(fit);
       expect(history.at(-1)).toBe('message number 599 with a few words');
       expect(history[0]).toBe(`message number ${600 - fit} with a few words`);
-      expect(fake.requests[0].body.max_tokens).toBe(100);
+      expect(t.fake.requests[0].body.max_tokens).toBe(100);
     });
   });
 
   describe('models and params', () => {
     it("should apply the conversation's params and let one turn override them", async () => {
-      const id = await conversation({ params: { temperature: 0.3, maxTokens: 50 } });
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'a' }).expect(201);
-      expect(fake.requests[0].body).toMatchObject({ temperature: 0.3, max_tokens: 50 });
-      await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'b', params: { temperature: 0.9, seed: 4 } })
-        .expect(201);
-      expect(fake.requests[1].body).toMatchObject({ temperature: 0.9, max_tokens: 50, seed: 4 });
+      const id = await t.createConversation({ params: { temperature: 0.3, maxTokens: 50 } });
+      await t.send(id, 'a');
+      expect(t.fake.requests[0].body).toMatchObject({ temperature: 0.3, max_tokens: 50 });
+      await t.send(id, 'b', { params: { temperature: 0.9, seed: 4 } });
+      expect(t.fake.requests[1].body).toMatchObject({ temperature: 0.9, max_tokens: 50, seed: 4 });
     });
 
     it('should complete a turn through the Groq SDK when a turn asks for a Groq alias', async () => {
-      const id = await conversation();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'via groq', model: 'groq/llama-3.3-70b' })
-        .expect(201);
+      const id = await t.createConversation();
+      const res = await t.send(id, 'via groq', { model: 'groq/llama-3.3-70b' });
       expect(res.body.model).toBe('groq/llama-3.3-70b');
-      expect(fake.requests[0].path).toBe('/openai/v1/chat/completions');
-      expect(fake.requests[0].headers.authorization).toBe('Bearer test-groq-key');
-      expect(fake.requests[0].body.model).toBe('llama-3.3-70b-versatile');
+      expect(t.fake.requests[0].path).toBe('/openai/v1/chat/completions');
+      expect(t.fake.requests[0].headers.authorization).toBe('Bearer test-groq-key');
+      expect(t.fake.requests[0].body.model).toBe('llama-3.3-70b-versatile');
     });
 
     it('should list aliases with their availability and no keys', async () => {
@@ -188,21 +128,18 @@ describe('ChatService (whole replies)', () => {
     });
 
     it('should refuse unknown aliases on turns, creation and updates', async () => {
-      const id = await conversation();
-      const turn = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'x', model: 'nope/nothing' })
-        .expect(400);
+      const id = await t.createConversation();
+      const turn = await t.send(id, 'x', { model: 'nope/nothing', expect: 400 });
       expect(turn.body.error).toBe('unknown_model');
       await t.http.post(BASE).send({ model: 'nope/nothing' }).expect(400);
       await t.http.patch(`${BASE}/${id}`).send({ model: 'nope/nothing' }).expect(400);
-      expect(fake.requests).toHaveLength(0);
+      expect(t.fake.requests).toHaveLength(0);
     });
   });
 
   describe('bad input', () => {
     it('should refuse empty, blank, mistyped and oversized messages without storing anything', async () => {
-      const id = await conversation();
+      const id = await t.createConversation();
       for (const body of [
         {},
         { message: '' },
@@ -214,19 +151,16 @@ describe('ChatService (whole replies)', () => {
         expect(res.status).toBe(400);
         expect(res.body.error).toBe('validation_failed');
       }
-      expect(await storedMessages(id)).toHaveLength(0);
-      expect(fake.requests).toHaveLength(0);
+      expect(await t.storedMessages(id)).toHaveLength(0);
+      expect(t.fake.requests).toHaveLength(0);
     });
 
     it('should answer 422 message_too_long when the message alone cannot fit, and stay usable', async () => {
-      const id = await conversation({ model: 'lmstudio/small' });
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'word '.repeat(900) })
-        .expect(422);
+      const id = await t.createConversation({ model: 'lmstudio/small' });
+      const res = await t.send(id, 'word '.repeat(900), { expect: 422 });
       expect(res.body.error).toBe('message_too_long');
-      expect(await storedMessages(id)).toHaveLength(0);
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'short' }).expect(201);
+      expect(await t.storedMessages(id)).toHaveLength(0);
+      await t.send(id, 'short');
     });
 
     it('should answer 404 for an unknown conversation', async () => {
@@ -240,36 +174,31 @@ describe('ChatService (whole replies)', () => {
 
   describe('provider failures', () => {
     it('should retry a 429 after its Retry-After and answer once', async () => {
-      fake.script({ kind: 'error', status: 429, retryAfter: '1' });
-      const id = await conversation();
-      const started = Date.now();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'retry me' })
-        .expect(201);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      t.fake.script({ kind: 'error', status: 429, retryAfter: '1' });
+      const id = await t.createConversation();
+      const res = await t.send(id, 'retry me');
       expect(res.body.response).toContain('retry me');
-      expect(fake.requests).toHaveLength(2);
-      expect(await storedMessages(id)).toHaveLength(2);
+      expect(t.fake.requests).toHaveLength(2);
+      // Waited for Retry-After (1 s), not the backoff (at most 250 ms for a first retry).
+      const [refused, retried] = t.fake.requests;
+      expect(retried.receivedAt - refused.receivedAt).toBeGreaterThanOrEqual(800);
+      expect(await t.storedMessages(id)).toHaveLength(2);
     });
 
     it('should not retry a 401 and answer 502 provider_auth_failed, keeping the user message', async () => {
-      fake.script({ kind: 'error', status: 401 });
-      const id = await conversation();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'secret?' })
-        .expect(502);
+      t.fake.script({ kind: 'error', status: 401 });
+      const id = await t.createConversation();
+      const res = await t.send(id, 'secret?', { expect: 502 });
       expect(res.body.error).toBe('provider_auth_failed');
-      expect(fake.requests).toHaveLength(1);
-      const rows = await storedMessages(id);
+      expect(t.fake.requests).toHaveLength(1);
+      const rows = await t.storedMessages(id);
       expect(rows.map((m) => [m.role, m.status, m.errorCode])).toEqual([
         ['user', 'complete', null],
         ['assistant', 'failed', 'provider_auth_failed'],
       ]);
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'again' }).expect(201);
+      await t.send(id, 'again');
       // The failed reply is not part of the next prompt; the user message is.
-      expect(fake.requests[1].body.messages.map((m) => m.content)).toEqual([
+      expect(t.fake.requests[1].body.messages.map((m) => m.content)).toEqual([
         expect.any(String),
         'secret?',
         'again',
@@ -277,40 +206,36 @@ describe('ChatService (whole replies)', () => {
     });
 
     it('should retry 5xx and give up with 502 provider_error after LLM_MAX_RETRIES', async () => {
-      fake.script(
+      t.fake.script(
         { kind: 'error', status: 500 },
         { kind: 'error', status: 502 },
         { kind: 'error', status: 500 },
       );
-      const id = await conversation();
-      const res = await t.http.post(`${BASE}/${id}/messages`).send({ message: 'x' }).expect(502);
+      const id = await t.createConversation();
+      const res = await t.send(id, 'x', { expect: 502 });
       expect(res.body.error).toBe('provider_error');
-      expect(fake.requests).toHaveLength(3);
+      expect(t.fake.requests).toHaveLength(3);
     });
 
     it('should answer 504 provider_timeout when the provider hangs, then accept the next turn', async () => {
-      fake.script({ kind: 'hang' });
-      const id = await conversation();
-      const started = Date.now();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'hello?' })
-        .expect(504);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+      t.fake.script({ kind: 'hang' });
+      const id = await t.createConversation();
+      const res = await t.send(id, 'hello?', { expect: 504 });
       expect(res.body.error).toBe('provider_timeout');
+      expect(res.body.message).toContain('800 ms');
       expect(res.body.message).toContain('LLM_TIMEOUT_MS');
-      await fake.waitForRequests(1);
-      expect(fake.requests[0].aborted).toBe(true);
-      expect((await storedMessages(id)).map((m) => m.status)).toEqual(['complete', 'failed']);
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'next' }).expect(201);
+      const [hung] = await t.fake.waitFor((requests) => requests[0]?.endedAt !== undefined);
+      // One attempt, aborted by the app once LLM_TIMEOUT_MS (800 ms) passed; a timeout is not retried.
+      expect(t.fake.requests).toHaveLength(1);
+      expect(hung.aborted).toBe(true);
+      expect(hung.endedAt! - hung.receivedAt).toBeGreaterThanOrEqual(700);
+      expect((await t.storedMessages(id)).map((m) => m.status)).toEqual(['complete', 'failed']);
+      await t.send(id, 'next');
     });
 
     it('should split <think> reasoning from the answer', async () => {
-      const id = await conversation();
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: '/think hard' })
-        .expect(201);
+      const id = await t.createConversation();
+      const res = await t.send(id, '/think hard');
       expect(res.body.response).toBe('The answer.');
       expect(res.body.assistantMessage.reasoning).toBe('reasoning here');
     });
@@ -318,108 +243,94 @@ describe('ChatService (whole replies)', () => {
 
   describe('concurrency', () => {
     it('should let exactly one of two concurrent turns on a conversation run; the other gets 409', async () => {
-      fake.script({ kind: 'slow', delayMs: 300 }, { kind: 'slow', delayMs: 300 });
-      const id = await conversation();
-      const results = await Promise.all([
-        t.http.post(`${BASE}/${id}/messages`).send({ message: 'one' }),
-        t.http.post(`${BASE}/${id}/messages`).send({ message: 'two' }),
-      ]);
+      let release!: () => void;
+      const until = new Promise<void>((resolve) => (release = resolve));
+      t.fake.script({ kind: 'held', until }, { kind: 'held', until });
+      const id = await t.createConversation();
+      // The winner is held at the provider until the loser has its answer, however slow the machine.
+      const turn = (message: string) =>
+        t.http
+          .post(`${BASE}/${id}/messages`)
+          .send({ message })
+          .then((res) => {
+            if (res.status !== 201) release();
+            return res;
+          });
+      const results = await Promise.all([turn('one'), turn('two')]);
       expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
       expect(results.find((r) => r.status === 409)?.body.error).toBe('conversation_busy');
-      expect(await storedMessages(id)).toHaveLength(2);
-      await t.http.post(`${BASE}/${id}/messages`).send({ message: 'three' }).expect(201);
+      expect(await t.storedMessages(id)).toHaveLength(2);
+      await t.send(id, 'three');
     });
 
     it('should run turns on different conversations in parallel', async () => {
-      const ids = await Promise.all([conversation(), conversation(), conversation()]);
-      fake.script(...ids.map(() => ({ kind: 'slow' as const, delayMs: 400 })));
-      const started = Date.now();
-      const results = await Promise.all(
-        ids.map((id) => t.http.post(`${BASE}/${id}/messages`).send({ message: 'go' })),
-      );
-      expect(results.map((r) => r.status)).toEqual([201, 201, 201]);
-      expect(Date.now() - started).toBeLessThan(1150);
+      const ids = await Promise.all([
+        t.createConversation(),
+        t.createConversation(),
+        t.createConversation(),
+      ]);
+      let release!: () => void;
+      const until = new Promise<void>((resolve) => (release = resolve));
+      t.fake.script(...ids.map(() => ({ kind: 'held' as const, until })));
+      const replies = Promise.all(ids.map((id) => t.send(id, 'go')));
+      // All three reach the provider while none has been answered: none waits for another.
+      await t.fake.waitForRequests(3);
+      expect(t.fake.requests.filter((r) => r.completed)).toHaveLength(0);
+      release();
+      expect((await replies).map((r) => r.status)).toEqual([201, 201, 201]);
     });
   });
 
   describe('idempotency', () => {
     it('should return the original turn for a retry with the same key and body', async () => {
-      const id = await conversation();
-      const send = () =>
-        t.http
-          .post(`${BASE}/${id}/messages`)
-          .set('Idempotency-Key', 'key-1')
-          .send({ message: 'only once' });
-      const first = await send().expect(201);
-      const second = await send().expect(201);
+      const id = await t.createConversation();
+      const send = () => t.send(id, 'only once', { headers: { 'Idempotency-Key': 'key-1' } });
+      const first = await send();
+      const second = await send();
       expect(second.body).toEqual(first.body);
-      expect(fake.requests).toHaveLength(1);
-      expect(await storedMessages(id)).toHaveLength(2);
+      expect(t.fake.requests).toHaveLength(1);
+      expect(await t.storedMessages(id)).toHaveLength(2);
     });
 
     it('should answer 422 idempotency_key_reused for the same key with another body', async () => {
-      const id = await conversation();
-      await t.http
-        .post(`${BASE}/${id}/messages`)
-        .set('Idempotency-Key', 'key-2')
-        .send({ message: 'a' })
-        .expect(201);
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .set('Idempotency-Key', 'key-2')
-        .send({ message: 'b' })
-        .expect(422);
+      const id = await t.createConversation();
+      await t.send(id, 'a', { headers: { 'Idempotency-Key': 'key-2' } });
+      const res = await t.send(id, 'b', { headers: { 'Idempotency-Key': 'key-2' }, expect: 422 });
       expect(res.body.error).toBe('idempotency_key_reused');
-      expect(await storedMessages(id)).toHaveLength(2);
+      expect(await t.storedMessages(id)).toHaveLength(2);
     });
 
     it('should replay a failed turn as the same error without calling the provider again', async () => {
-      fake.script({ kind: 'error', status: 401 });
-      const id = await conversation();
-      const send = () =>
-        t.http
-          .post(`${BASE}/${id}/messages`)
-          .set('Idempotency-Key', 'key-3')
-          .send({ message: 'x' });
-      await send().expect(502);
-      const again = await send().expect(502);
+      t.fake.script({ kind: 'error', status: 401 });
+      const id = await t.createConversation();
+      const send = () => t.send(id, 'x', { headers: { 'Idempotency-Key': 'key-3' }, expect: 502 });
+      await send();
+      const again = await send();
       expect(again.body.error).toBe('provider_auth_failed');
-      expect(fake.requests).toHaveLength(1);
+      expect(t.fake.requests).toHaveLength(1);
     });
   });
 });
 
 describe('ChatService with no provider listening', () => {
+  const t = withTestApp({
+    fake: false,
+    env: { LMSTUDIO_BASE_URL: CLOSED_PROVIDER_URL, LMSTUDIO_MODEL: 'any', LLM_MAX_RETRIES: '1' },
+  });
+
   it('should answer 503 provider_unavailable naming the URL, and keep the user message', async () => {
-    const db = await createTestDatabase();
-    const t = await startTestApp(db.url, {
-      LMSTUDIO_BASE_URL: 'http://127.0.0.1:9/v1',
-      LMSTUDIO_MODEL: 'any',
-      LLM_MAX_RETRIES: '1',
+    const id = await t.createConversation();
+    const res = await t.send(id, 'anyone?', { expect: 503 });
+    expect(res.body.error).toBe('provider_unavailable');
+    expect(res.body.message).toContain('http://127.0.0.1:9/v1');
+    expect(res.body.message).toContain('LMSTUDIO_BASE_URL');
+    const rows = await t.storedMessages(id);
+    expect(rows.map((m) => m.status)).toEqual(['complete', 'failed']);
+    const models = await t.http.get('/api/v1/models').expect(200);
+    expect(
+      models.body.data.find((m: { alias: string }) => m.alias === 'lmstudio/default'),
+    ).toMatchObject({
+      available: false,
     });
-    try {
-      const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
-      const res = await t.http
-        .post(`${BASE}/${id}/messages`)
-        .send({ message: 'anyone?' })
-        .expect(503);
-      expect(res.body.error).toBe('provider_unavailable');
-      expect(res.body.message).toContain('http://127.0.0.1:9/v1');
-      expect(res.body.message).toContain('LMSTUDIO_BASE_URL');
-      const rows = await t.prisma.message.findMany({
-        where: { conversationId: id },
-        orderBy: { seq: 'asc' },
-      });
-      expect(rows.map((m) => m.status)).toEqual(['complete', 'failed']);
-      const models = await t.http.get('/api/v1/models').expect(200);
-      expect(
-        models.body.data.find((m: { alias: string }) => m.alias === 'lmstudio/default'),
-      ).toMatchObject({
-        available: false,
-      });
-    } finally {
-      await t.close();
-      await db.drop();
-    }
   });
 });

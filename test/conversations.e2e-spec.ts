@@ -1,22 +1,9 @@
 import { newId } from '../src/common/ids';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
-
-const BASE = '/api/v1/conversations';
+import { CONVERSATIONS as BASE, withTestApp } from './utils/harness';
+import { startTestApp } from './utils/test-app';
 
 describe('Conversations API', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await startTestApp(db.url, { BODY_LIMIT_BYTES: '65536' });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const t = withTestApp({ fake: false, env: { BODY_LIMIT_BYTES: '65536' } });
 
   beforeEach(async () => {
     await t.prisma.conversation.deleteMany();
@@ -323,28 +310,21 @@ describe('Conversations API', () => {
 });
 
 describe('Persistence across restarts', () => {
-  it('should serve the same data from a new app instance on the same database', async () => {
-    const db = await createTestDatabase();
-    try {
-      const first = await startTestApp(db.url);
-      const created = await first.http.post(BASE).send({ title: 'keep me' }).expect(201);
-      await first.close();
-      const second = await startTestApp(db.url);
-      const fetched = await second.http.get(`${BASE}/${created.body.id}`).expect(200);
+  describe('on the same database', () => {
+    const t = withTestApp({ fake: false });
+
+    it('should serve the same data from a new app instance on the same database', async () => {
+      const id = await t.createConversation({ title: 'keep me' });
+      await t.close();
+      const second = await t.startApp();
+      const fetched = await second.http.get(`${BASE}/${id}`).expect(200);
       expect(fetched.body.title).toBe('keep me');
-      await second.close();
-    } finally {
-      await db.drop();
-    }
+    });
   });
 
   it('should answer 503 not_ready when the database is unreachable', async () => {
-    const t = await startTestApp('postgresql://postgres:postgres@127.0.0.1:1/none').catch(
-      (e: unknown) => e,
-    );
     // Prisma connects lazily through the adapter, so the app starts and readiness reports the outage.
-    if (t instanceof Error) throw t;
-    const app = t as TestApp;
+    const app = await startTestApp('postgresql://postgres:postgres@127.0.0.1:1/none');
     try {
       const res = await app.http.get('/health/ready').expect(503);
       expect(res.body).toMatchObject({ statusCode: 503, error: 'not_ready' });

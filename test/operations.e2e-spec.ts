@@ -1,56 +1,22 @@
-import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 
 import { Client } from 'pg';
 
-import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
+import { createTestDatabase } from './utils/database';
+import { freePort } from './utils/free-port';
+import { CONVERSATIONS as BASE, CLOSED_PROVIDER_URL, withTestApp } from './utils/harness';
+import { ProductionBuild } from './utils/production-build';
 
-const BASE = '/api/v1/conversations';
-type LogLine = Record<string, unknown> & { msg?: string };
+// Compiling the production build takes a while (unless sources are unchanged since the
+// last run): it starts with this file and runs beside the tests before the one needing it.
+let build: ProductionBuild | undefined;
+beforeAll(() => {
+  build = ProductionBuild.start();
+});
+afterAll(() => build?.stop());
 
 describe('Operations: logs, correlation ids, metrics, readiness', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-  let t: TestApp;
-  let logs: LogLine[];
-
-  async function start(env: Record<string, string> = {}): Promise<TestApp> {
-    logs = [];
-    return startTestApp(
-      db.url,
-      {
-        LOG_LEVEL: 'info',
-        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-        LMSTUDIO_MODEL: 'fake-model',
-        ...env,
-      },
-      { logDestination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } },
-    );
-  }
-
-  async function waitForLog(match: (line: LogLine) => boolean): Promise<LogLine> {
-    for (let i = 0; i < 100; i++) {
-      const found = logs.find(match);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no such log line; last lines: ${JSON.stringify(logs.slice(-3))}`);
-  }
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer();
-    await fake.start();
-    t = await start();
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-    await db?.drop();
-  });
+  const t = withTestApp({ logs: true, env: { LMSTUDIO_MODEL: 'fake-model' } });
 
   it('should write one JSON line per request with method, route, status, duration and correlation id', async () => {
     const created = await t.http.post(BASE).send({}).expect(201);
@@ -61,8 +27,8 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
     expect(res.headers['x-correlation-id']).toBe('trace-42');
     expect(res.headers['x-process-time']).toMatch(/^\d+(\.\d+)?ms$/);
     // The line is written when the response finishes, a moment after the client has it.
-    await waitForLog((l) => l.msg === 'request completed' && l.correlationId === 'trace-42');
-    const lines = logs.filter(
+    await t.waitForLog((l) => l.msg === 'request completed' && l.correlationId === 'trace-42');
+    const lines = t.logs.filter(
       (l) => l.msg === 'request completed' && l.correlationId === 'trace-42',
     );
     expect(lines).toHaveLength(1);
@@ -81,13 +47,13 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
       .expect(400);
     expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body.correlationId).toBe(res.headers['x-correlation-id']);
-    await waitForLog((l) => l.correlationId === res.body.correlationId);
+    await t.waitForLog((l) => l.correlationId === res.body.correlationId);
   });
 
   it('should log one line per chat turn without the message text', async () => {
-    const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
-    await t.http.post(`${BASE}/${id}/messages`).send({ message: 'my private words' }).expect(201);
-    const turn = logs.find((l) => l.msg === 'chat turn' && l.conversationId === id);
+    const id = await t.createConversation();
+    await t.send(id, 'my private words');
+    const turn = t.logs.find((l) => l.msg === 'chat turn' && l.conversationId === id);
     expect(turn).toMatchObject({
       alias: 'lmstudio/default',
       upstreamModel: 'fake-model',
@@ -97,18 +63,15 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
       promptTokens: expect.any(Number),
       completionTokens: expect.any(Number),
     });
-    expect(JSON.stringify(logs)).not.toContain('my private words');
+    expect(JSON.stringify(t.logs)).not.toContain('my private words');
   });
 
   it('should log message text only with LOG_MESSAGES=true', async () => {
-    const app = await start({ LOG_MESSAGES: 'true' });
-    try {
-      const id = (await app.http.post(BASE).send({}).expect(201)).body.id as string;
-      await app.http.post(`${BASE}/${id}/messages`).send({ message: 'words to log' }).expect(201);
-      expect(logs.find((l) => l.msg === 'chat turn')).toMatchObject({ message: 'words to log' });
-    } finally {
-      await app.close();
-    }
+    const app = await t.startApp({ env: { LOG_MESSAGES: 'true' } });
+    const id = await app.createConversation();
+    await app.send(id, 'words to log');
+    expect(app.logs.find((l) => l.msg === 'chat turn')).toMatchObject({ message: 'words to log' });
+    await app.close();
   });
 
   it('should expose Prometheus metrics that chat turns move', async () => {
@@ -127,10 +90,10 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
       /^llm_provider_errors_total\{provider="lmstudio",code="provider_auth_failed"\}/;
     const before = { turns: await metric(completed), errors: await metric(authErrors) };
 
-    const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
-    await t.http.post(`${BASE}/${id}/messages`).send({ message: 'count me' }).expect(201);
-    fake.script({ kind: 'error', status: 401 });
-    await t.http.post(`${BASE}/${id}/messages`).send({ message: 'fail me' }).expect(502);
+    const id = await t.createConversation();
+    await t.send(id, 'count me');
+    t.fake.script({ kind: 'error', status: 401 });
+    await t.send(id, 'fail me', { expect: 502 });
 
     expect(await metric(completed)).toBe(before.turns + 1);
     expect(await metric(authErrors)).toBe(before.errors + 1);
@@ -163,29 +126,22 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
   });
 
   it('should stay ready (200) when only the provider is down, reporting why', async () => {
-    const app = await startTestApp(db.url, { LMSTUDIO_BASE_URL: 'http://127.0.0.1:9/v1' });
-    try {
-      const res = await app.http.get('/health/ready').expect(200);
-      expect(res.body.checks['provider:lmstudio'].status).toBe('down');
-      expect(res.body.checks['provider:lmstudio'].reason).toContain('http://127.0.0.1:9/v1');
-    } finally {
-      await app.close();
-    }
+    const app = await t.startApp({ env: { LMSTUDIO_BASE_URL: CLOSED_PROVIDER_URL } });
+    const res = await app.http.get('/health/ready').expect(200);
+    expect(res.body.checks['provider:lmstudio'].status).toBe('down');
+    expect(res.body.checks['provider:lmstudio'].reason).toContain('http://127.0.0.1:9/v1');
+    await app.close();
   });
 });
 
 describe('Production start (node dist/main.js)', () => {
-  const root = path.resolve(__dirname, '..');
-
-  beforeAll(() => {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'ignore' });
-  }, 120_000);
+  beforeAll(() => build!.ready(), 120_000);
 
   it('should migrate a fresh database, serve /health, and exit cleanly on SIGTERM', async () => {
     const db = await createTestDatabase({ empty: true });
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      cwd: root,
+    const port = await freePort();
+    const child = spawn(process.execPath, [build!.main], {
+      cwd: build!.root,
       env: {
         ...process.env,
         DATABASE_URL: db.url,

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
+import { withTestApp } from './utils/harness';
 
 /** Debian's Chromium (`apt-get install -y chromium`); never a Playwright-downloaded browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -24,8 +23,7 @@ const CREATE_OPERATION = '#operations-conversations-ConversationsController_crea
 const TITLE = 'From Swagger UI';
 
 describe('Swagger UI', () => {
-  let db: TestDatabase | undefined;
-  let t: TestApp | undefined;
+  const t = withTestApp({ fake: false });
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   /** Browser-side problems (console errors and warnings, uncaught errors, failed requests). */
@@ -37,8 +35,6 @@ describe('Swagger UI', () => {
       throw new Error(
         `Chromium not found at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\``,
       );
-    db = await createTestDatabase();
-    t = await startTestApp(db.url);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext();
   }, TIMEOUT_MS);
@@ -46,8 +42,6 @@ describe('Swagger UI', () => {
   afterAll(async () => {
     await context?.close();
     await browser?.close();
-    await t?.close();
-    await db?.drop();
     if (problems.length > 0) console.warn(`Swagger UI browser problems:\n${problems.join('\n')}`);
   }, TIMEOUT_MS);
 
@@ -71,7 +65,7 @@ describe('Swagger UI', () => {
   it(
     'should create a conversation through "Try it out" and store it',
     async () => {
-      if (!t || !context) throw new Error('setup failed');
+      if (!context) throw new Error('setup failed');
       const page = await context.newPage();
       watch(page);
 

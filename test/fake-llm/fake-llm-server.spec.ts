@@ -271,6 +271,22 @@ describe('FakeLlmServer', () => {
     expect(res.choices[0].message.content).toBe('Echo: x [messages=1]');
   });
 
+  it('holds requests until released, recording when each arrived and ended', async () => {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    fake.script({ kind: 'held', until }, { kind: 'held', until });
+    const replies = [user('a'), user('b')].map((message) =>
+      openai.chat.completions.create({ model: 'fake-model', messages: [message] }),
+    );
+    await fake.waitForRequests(2);
+    expect(fake.requests.map((r) => r.completed)).toEqual([false, false]);
+    release();
+    const contents = (await Promise.all(replies)).map((r) => r.choices[0].message.content);
+    expect(contents).toEqual(['Echo: a [messages=1]', 'Echo: b [messages=1]']);
+    for (const request of fake.requests)
+      expect(request.endedAt).toBeGreaterThanOrEqual(request.receivedAt);
+  });
+
   it('drops the connection mid-stream so SDK iteration throws', async () => {
     fake.script({ kind: 'drop', afterChunks: 2 });
     const stream = await openai.chat.completions.create({

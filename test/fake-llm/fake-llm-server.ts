@@ -68,6 +68,10 @@ export interface RecordedRequest {
   aborted: boolean;
   /** The response was fully sent. */
   completed: boolean;
+  /** When the request was recorded, and when its response ended or its connection closed,
+   * on a monotonic clock (`performance.now()`): compare them with each other only. */
+  receivedAt: number;
+  endedAt?: number;
 }
 
 export type ScriptStep =
@@ -79,6 +83,8 @@ export type ScriptStep =
   | { kind: 'hang' }
   /** Wait, then the default reply. */
   | { kind: 'slow'; delayMs: number }
+  /** Wait until `until` settles, then the default reply: holds requests in flight together. */
+  | { kind: 'held'; until: Promise<unknown> }
   /** Streaming: send `afterChunks` content chunks, then destroy the socket. Non-streaming: destroy at once. */
   | { kind: 'drop'; afterChunks: number }
   /** Default reply streamed with this delay between chunks. */
@@ -257,15 +263,18 @@ export class FakeLlmServer {
       body,
       aborted: false,
       completed: false,
+      receivedAt: performance.now(),
     };
     this.requests.push(record);
     const abort = new AbortController();
     let selfClosed = false;
     res.on('finish', () => {
       record.completed = true;
+      record.endedAt ??= performance.now();
       this.events.emit('change');
     });
     res.on('close', () => {
+      record.endedAt ??= performance.now();
       abort.abort();
       if (!res.writableFinished && !selfClosed && !this.stopping) {
         record.aborted = true;
@@ -313,6 +322,9 @@ export class FakeLlmServer {
         return;
       case 'slow':
         await sleep(step.delayMs, undefined, { signal });
+        break;
+      case 'held':
+        await settledOrAborted(step.until, signal);
         break;
       case 'reply':
         Object.assign(plan, {
@@ -457,6 +469,18 @@ function computeUsage(messages: ChatMessage[], completionTokens: number): Usage 
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
   };
+}
+
+function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const gone = (): void => reject(new Error('the client went away'));
+    if (signal.aborted) return gone();
+    signal.addEventListener('abort', gone, { once: true });
+    promise.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
