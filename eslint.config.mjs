@@ -5,7 +5,6 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
-      '.build-test-*/**',
       'src/generated/**',
       'node_modules/**',
       'coverage/**',

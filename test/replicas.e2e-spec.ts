@@ -1,16 +1,13 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { ChildProcess, spawn } from 'node:child_process';
 
 import { Client } from 'pg';
 
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { createTestDatabase, TestDatabase } from './utils/database';
 import { freePort } from './utils/free-port';
+import { ProductionBuild } from './utils/production-build';
 
 const BASE = '/api/v1/conversations';
-const ROOT = path.resolve(__dirname, '..');
 
 interface Replica {
   url: string;
@@ -18,25 +15,10 @@ interface Replica {
   output: string[];
 }
 
-/**
- * Compiles the service into a throw-away folder beside dist/ (never dist/ itself, which a
- * developer's server may be running from), so it resolves node_modules and prisma/ as the
- * production build does.
- */
-async function build(): Promise<string> {
-  const outDir = mkdtempSync(path.join(ROOT, '.build-test-'));
-  await promisify(execFile)(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],
-    { cwd: ROOT },
-  );
-  return outDir;
-}
-
-async function startReplica(main: string, env: Record<string, string>): Promise<Replica> {
+async function startReplica(build: ProductionBuild, env: Record<string, string>): Promise<Replica> {
   const port = await freePort();
-  const child = spawn(process.execPath, [main], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [build.main], {
+    cwd: build.root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,7 +60,7 @@ async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000)
 describe('Several replicas on one database (real processes)', () => {
   let db: TestDatabase;
   let fake: FakeLlmServer;
-  let main: string;
+  const build = ProductionBuild.start();
   let a: Replica;
   let b: Replica;
   let sql: Client;
@@ -97,8 +79,8 @@ describe('Several replicas on one database (real processes)', () => {
     db = await createTestDatabase();
     fake = new FakeLlmServer();
     await fake.start();
-    main = path.join(await build(), 'main.js');
-    [a, b] = await Promise.all([startReplica(main, env()), startReplica(main, env())]);
+    await build.ready();
+    [a, b] = await Promise.all([startReplica(build, env()), startReplica(build, env())]);
     sql = new Client({ connectionString: db.url });
     await sql.connect();
   }, 120_000);
@@ -108,7 +90,6 @@ describe('Several replicas on one database (real processes)', () => {
     await sql?.end();
     await fake?.stop();
     await db?.drop();
-    if (main) rmSync(path.dirname(main), { recursive: true, force: true });
   });
 
   beforeEach(() => fake.reset());
@@ -193,6 +174,6 @@ describe('Several replicas on one database (real processes)', () => {
       const next = await post(`${b.url}${BASE}/${id}/messages`, { message: 'again' });
       expect(next.status).toBe(201);
     }
-    a = await startReplica(main, env());
+    a = await startReplica(build, env());
   });
 });
