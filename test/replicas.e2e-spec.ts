@@ -6,6 +6,7 @@ import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { createTestDatabase, TestDatabase } from './utils/database';
 import { freePort } from './utils/free-port';
 import { ProductionBuild } from './utils/production-build';
+import { openSse } from './utils/sse';
 
 const BASE = '/api/v1/conversations';
 
@@ -156,6 +157,34 @@ describe('Several replicas on one database (real processes)', () => {
     expect(retry.status).toBe(201);
     expect(retry.body.response).toBe((await first).body.response);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('should resume a stream on the other replica with the same ids, no gap and no repeat', async () => {
+    const id = await conversation(a);
+    fake.script({ kind: 'streamSlow', chunkDelayMs: 120 });
+    const first = await openSse(`${a.url}${BASE}/${id}/messages/stream`, {
+      method: 'POST',
+      body: { message: 'a b c d e f g h i j' },
+    });
+    await first.waitFor('message.delta');
+    first.disconnect();
+    const seen = first.events.map((e) => Number(e.id));
+    const last = Math.max(...seen);
+
+    const resumed = await openSse(`${b.url}${BASE}/${id}/generation/events`, {
+      method: 'GET',
+      headers: { 'Last-Event-ID': String(last) },
+    });
+    await resumed.ended;
+    const ids = resumed.events.map((e) => Number(e.id));
+    expect(ids[0]).toBe(last + 1);
+    ids.forEach((value, i) => i > 0 && expect(value).toBe(ids[i - 1] + 1));
+    expect(resumed.events.at(-1)!.event).toBe('message.completed');
+    const text = [...first.events, ...resumed.events]
+      .filter((e) => e.event === 'message.delta')
+      .map((e) => (JSON.parse(e.data) as { delta: string }).delta)
+      .join('');
+    expect(text).toBe('Echo: a b c d e f g h i j [messages=2]');
   });
 
   it('should free the conversations of a killed replica within seconds, keeping the checkpointed text', async () => {

@@ -2,6 +2,7 @@ import { toMessageResponse } from '../messages/message.mapper';
 import { TurnResponseDto } from './dto/turn-response.dto';
 import type { ChatEvent, Turn, TurnOutcome } from './turn';
 import type { SseSource } from './sse-writer';
+import { RemoteTurn } from './remote-turn';
 
 /** The SSE payload of each event. */
 export function toSseData(event: ChatEvent): unknown {
@@ -30,8 +31,9 @@ export function toSseData(event: ChatEvent): unknown {
   }
 }
 
-/** The turn's events as SSE frames, from event index `from` on. */
-export function toSseSource(turn: Turn, from = 0): SseSource {
+/** The turn's events as SSE frames, from event index `from` on (a mirrored turn has frames already). */
+export function toSseSource(turn: Turn | RemoteTurn, from = 0): SseSource {
+  if (turn instanceof RemoteTurn) return turn.source(from);
   return {
     listen: (write) =>
       turn.listen(from, (index, event) =>

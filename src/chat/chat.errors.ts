@@ -1,4 +1,6 @@
 import { AppException } from '../common/errors/app.exception';
+import { isErrorCode } from '../common/errors/error-codes';
+import type { Message } from '../messages/message';
 
 export class ConversationBusyException extends AppException {
   constructor() {
@@ -23,4 +25,13 @@ export class TooManyGenerationsException extends AppException {
       { retryAfter: 1 },
     );
   }
+}
+
+/** The failure a stored reply ended with, as it was answered the first time. */
+export function storedFailure(message: Pick<Message, 'errorCode' | 'errorMessage'>): AppException {
+  const code = message.errorCode ?? 'internal_error';
+  return new AppException(
+    isErrorCode(code) ? code : 'provider_error',
+    message.errorMessage ?? 'The original request failed',
+  );
 }

@@ -7,6 +7,7 @@ import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
+import { TurnRelay } from './turn-relay';
 import { TurnRunner } from './turn-runner';
 import { TurnsRepository } from './turns.repository';
 
@@ -14,6 +15,6 @@ import { TurnsRepository } from './turns.repository';
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule],
   controllers: [ChatController],
-  providers: [ChatService, TurnRunner, TurnLease, TurnsRepository, TurnRegistry],
+  providers: [ChatService, TurnRunner, TurnLease, TurnRelay, TurnsRepository, TurnRegistry],
 })
 export class ChatModule {}

@@ -10,7 +10,9 @@ import { MetricsService } from '../metrics/metrics.service';
 import { NoActiveGenerationException } from './chat.errors';
 import { Turn } from './turn';
 import { TurnRegistry } from './turn-registry';
+import { RemoteTurn } from './remote-turn';
 import { TurnLease } from './turn-lease';
+import { TurnRelay } from './turn-relay';
 import { TurnInput, TurnRunner } from './turn-runner';
 import { TurnsRepository } from './turns.repository';
 
@@ -35,6 +37,7 @@ export class ChatService implements BeforeApplicationShutdown {
   constructor(
     private readonly runner: TurnRunner,
     private readonly lease: TurnLease,
+    private readonly relay: TurnRelay,
     private readonly turns: TurnsRepository,
     private readonly running: TurnRegistry,
     private readonly conversations: ConversationsService,
@@ -107,17 +110,21 @@ export class ChatService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The running turn and the index of its first event after `lastEventId` (0: from the
-   * start), to follow it again after a disconnect.
+   * The running turn, wherever it runs, and the index of its first event after
+   * `lastEventId` (0: from the start), to follow it again after a disconnect. A turn of
+   * another process is mirrored here from the events it publishes: same frames, same ids.
    */
   async follow(
     ownerId: string,
     conversationId: string,
     lastEventId: number,
-  ): Promise<{ turn: Turn; from: number }> {
-    const turn = await this.active(ownerId, conversationId);
+  ): Promise<{ turn: Turn | RemoteTurn; from: number }> {
+    await this.conversations.get(ownerId, conversationId);
+    const local = this.running.get(conversationId);
+    const turn = local && !local.done ? local : await this.followElsewhere(ownerId, conversationId);
     const from = lastEventId === 0 ? 0 : turn.indexAfter(lastEventId);
-    if (from === undefined || from > turn.events.length) {
+    const known = turn instanceof Turn ? turn.events.length : Infinity;
+    if (from === undefined || from > known) {
       throw new AppException(
         'invalid_last_event_id',
         `Last-Event-ID ${lastEventId} is not an event of this conversation's turns so far; resume without it to get the running turn from its start`,
@@ -126,11 +133,10 @@ export class ChatService implements BeforeApplicationShutdown {
     return { turn, from };
   }
 
-  private async active(ownerId: string, conversationId: string): Promise<Turn> {
-    await this.conversations.get(ownerId, conversationId);
-    const turn = this.running.get(conversationId);
-    if (!turn || turn.done) throw new NoActiveGenerationException();
-    return turn;
+  private async followElsewhere(ownerId: string, conversationId: string): Promise<RemoteTurn> {
+    const running = await this.turns.findRunning(ownerId, conversationId);
+    if (!running) throw new NoActiveGenerationException();
+    return this.relay.follow(running);
   }
 
   /** Checks that cost nothing, before the turn claims anything. */

@@ -21,6 +21,12 @@ export class TurnRegistry {
     return this.byConversation.get(conversationId);
   }
 
+  byTurnId(turnId: string): Turn | undefined {
+    for (const turn of this.byConversation.values())
+      if (turn.assistantMessageId === turnId) return turn;
+    return undefined;
+  }
+
   get size(): number {
     return this.byConversation.size;
   }

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
-import { isErrorCode } from '../common/errors/error-codes';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
@@ -15,7 +14,11 @@ import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservatively } from '../prompts/token-counter';
-import { ConversationBusyException, TooManyGenerationsException } from './chat.errors';
+import {
+  ConversationBusyException,
+  storedFailure,
+  TooManyGenerationsException,
+} from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
@@ -384,13 +387,4 @@ export class TurnRunner {
       'chat turn',
     );
   }
-}
-
-/** The failure a stored reply ended with, as it was answered the first time. */
-function storedFailure(message: Message): AppException {
-  const code = message.errorCode ?? 'internal_error';
-  return new AppException(
-    isErrorCode(code) ? code : 'provider_error',
-    message.errorMessage ?? 'The original request failed',
-  );
 }

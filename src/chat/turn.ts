@@ -18,6 +18,22 @@ export interface TurnOutcome {
 /** Ids reserved for each turn's events (one per upstream chunk, so never reached in practice). */
 const EVENTS_PER_TURN = 1_000_000;
 
+/** The id of a turn's event: unique and increasing across the turns of a conversation. */
+export function eventId(turnSeq: number, index: number): number {
+  return turnSeq * EVENTS_PER_TURN + index + 1;
+}
+
+/**
+ * Where a turn's events resume after `lastEventId`: 0 for an id of an earlier turn,
+ * undefined for an id of no turn up to this one.
+ */
+export function eventIndexAfter(turnSeq: number, lastEventId: number): number | undefined {
+  const seq = Math.floor((lastEventId - 1) / EVENTS_PER_TURN);
+  if (seq < turnSeq) return 0;
+  if (seq > turnSeq) return undefined;
+  return lastEventId - eventId(turnSeq, 0) + 1;
+}
+
 /**
  * One running turn. It runs on its own, whoever listens: the HTTP layer subscribes to its
  * events and may go away (a disconnect is not a cancel). Events are kept for the turn's
@@ -52,15 +68,11 @@ export class Turn {
    * resuming with an id from an earlier turn is given this turn from its start.
    */
   eventId(index: number): number {
-    return this.seq * EVENTS_PER_TURN + index + 1;
+    return eventId(this.seq, index);
   }
 
-  /** Where to resume after `lastEventId`; undefined when the id is from no turn up to this one. */
   indexAfter(lastEventId: number): number | undefined {
-    const seq = Math.floor((lastEventId - 1) / EVENTS_PER_TURN);
-    if (seq < this.seq) return 0;
-    if (seq > this.seq) return undefined;
-    return lastEventId - this.eventId(0) + 1;
+    return eventIndexAfter(this.seq, lastEventId);
   }
 
   /** Aborted when the turn is stopped from outside; its reason is the failure to store. */

@@ -1,0 +1,50 @@
+import type { SseEvent, SseSource } from './sse-writer';
+import { eventIndexAfter } from './turn';
+
+/**
+ * A turn running on another process, mirrored here from the events that process
+ * publishes while someone follows it from elsewhere: the same frames, the same ids.
+ */
+export class RemoteTurn {
+  readonly frames: SseEvent[] = [];
+  private readonly listeners = new Set<(frame: SseEvent) => void>();
+  private finish!: () => void;
+  readonly done = new Promise<void>((resolve) => (this.finish = resolve));
+  ended = false;
+
+  constructor(
+    readonly assistantMessageId: string,
+    readonly seq: number,
+  ) {}
+
+  push(frame: SseEvent): void {
+    if (this.ended) return;
+    this.frames.push(frame);
+    for (const listener of this.listeners) listener(frame);
+    if (frame.event === 'message.completed' || frame.event === 'error') {
+      this.ended = true;
+      this.listeners.clear();
+      this.finish();
+    }
+  }
+
+  /** Frames from index `from` on, then live ones until the turn ends. */
+  source(from: number): SseSource {
+    return {
+      listen: (write) => {
+        this.frames.slice(from).forEach(write);
+        if (this.ended) return () => undefined;
+        const live = (frame: SseEvent): void => {
+          if (this.frames.length > from) write(frame);
+        };
+        this.listeners.add(live);
+        return () => this.listeners.delete(live);
+      },
+      done: this.done,
+    };
+  }
+
+  indexAfter(lastEventId: number): number | undefined {
+    return eventIndexAfter(this.seq, lastEventId);
+  }
+}

@@ -1,0 +1,181 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { sql } from 'kysely';
+
+import { ClusterService } from '../cluster/cluster.service';
+import { Db } from '../database/db';
+import { Message, MESSAGE_COLUMNS } from '../messages/message';
+import { storedFailure } from './chat.errors';
+import { toSseData, toSseSource } from './chat-event.mapper';
+import type { SseEvent } from './sse-writer';
+import { RemoteTurn } from './remote-turn';
+import { ChatEvent, eventId } from './turn';
+import { TurnRegistry } from './turn-registry';
+
+const FOLLOW_CHANNEL = 'chat_follow';
+const EVENTS_CHANNEL = 'chat_events';
+/** How often a followed turn's new events are published: batched, never per token. */
+const PUBLISH_EVERY_MS = 50;
+/** A follower's fallback poll, for signals missed while a connection was away. */
+const POLL_EVERY_MS = 1000;
+/** Relay rows outlive their turn by this much, for late resumes. */
+const KEEP_EVENTS_MS = 10 * 60_000;
+
+/**
+ * Lets any process follow a turn that runs on another: the follower signals the turn's
+ * id; the process running it publishes the turn's frames (all so far, then new ones every
+ * PUBLISH_EVERY_MS) to a relay table and signals each batch. Nothing is published unless
+ * someone follows from elsewhere.
+ */
+@Injectable()
+export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TurnRelay.name);
+  private readonly publishing = new Set<string>();
+  private readonly mirrors = new Map<string, RemoteTurn>();
+  private poller?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Db,
+    private readonly cluster: ClusterService,
+    private readonly running: TurnRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.cluster.on(FOLLOW_CHANNEL, (turnId) => this.publish(turnId));
+    this.cluster.on(EVENTS_CHANNEL, (turnId) => void this.pull(turnId));
+    this.poller = setInterval(() => void this.poll(), POLL_EVERY_MS);
+    this.poller.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.poller);
+  }
+
+  /** Mirrors the running reply `message` (running elsewhere) and asks for its events. */
+  async follow(message: Message): Promise<RemoteTurn> {
+    let mirror = this.mirrors.get(message.id);
+    if (!mirror) {
+      mirror = new RemoteTurn(message.id, message.seq);
+      this.mirrors.set(message.id, mirror);
+      void mirror.done.then(() => this.mirrors.delete(message.id));
+      await this.cluster.notify(FOLLOW_CHANNEL, message.id);
+    }
+    return mirror;
+  }
+
+  /** On the process running the turn: publish its frames while it runs. */
+  private publish(turnId: string): void {
+    const turn = this.running.byTurnId(turnId);
+    if (!turn || this.publishing.has(turnId)) return;
+    this.publishing.add(turnId);
+    const pending: SseEvent[] = [];
+    let next = 0;
+    const stop = toSseSource(turn, 0).listen((frame) => pending.push(frame));
+    const flush = async (): Promise<void> => {
+      const batch = pending.splice(0);
+      if (batch.length > 0) await this.write(turnId, next, batch);
+      next += batch.length;
+    };
+    const timer = setInterval(() => {
+      flush().catch((error: unknown) => this.logger.warn({ err: error }, 'could not relay events'));
+    }, PUBLISH_EVERY_MS);
+    void turn.outcome.then(async () => {
+      clearInterval(timer);
+      stop();
+      await flush().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'could not relay the last events'),
+      );
+      this.publishing.delete(turnId);
+    });
+  }
+
+  private async write(turnId: string, first: number, frames: SseEvent[]): Promise<void> {
+    const column = <T>(values: T[], type: string) => sql`unnest(${values}::${sql.raw(type)}[])`;
+    await this.db
+      .with('relayed', (db) =>
+        db
+          .insertInto('turnEvents')
+          .columns(['turnId', 'idx', 'event', 'eventId', 'data'])
+          .expression(
+            db.selectNoFrom([
+              sql<string>`${turnId}::uuid`.as('turnId'),
+              column(
+                frames.map((_, i) => first + i),
+                'int',
+              ).as('idx'),
+              column(
+                frames.map((f) => f.event),
+                'text',
+              ).as('event'),
+              column(
+                frames.map((f) => String(f.id)),
+                'bigint',
+              ).as('eventId'),
+              column(
+                frames.map((f) => JSON.stringify(f.data)),
+                'text',
+              ).as('data'),
+            ]),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .returning('idx'),
+      )
+      .selectNoFrom(sql`pg_notify(${EVENTS_CHANNEL}, ${turnId})`.as('notified'))
+      .execute();
+  }
+
+  /** On a follower: reads the frames it has not seen yet. */
+  private async pull(turnId: string): Promise<void> {
+    const mirror = this.mirrors.get(turnId);
+    if (!mirror) return;
+    const rows = await this.db
+      .selectFrom('turnEvents')
+      .select(['event', 'eventId', 'data'])
+      .where('turnId', '=', turnId)
+      .where('idx', '>=', mirror.frames.length)
+      .orderBy('idx')
+      .execute();
+    for (const row of rows)
+      mirror.push({ id: Number(row.eventId), event: row.event, data: JSON.parse(row.data) });
+  }
+
+  /**
+   * Catches up every mirror (a missed signal), asks again for turns that sent nothing
+   * yet, and ends mirrors whose turn was finalised without publishing its end (its process
+   * died): they end with the reply as stored.
+   */
+  private async poll(): Promise<void> {
+    try {
+      for (const [turnId, mirror] of this.mirrors) {
+        await this.pull(turnId);
+        if (mirror.ended) continue;
+        if (mirror.frames.length === 0) await this.cluster.notify(FOLLOW_CHANNEL, turnId);
+        await this.endIfFinalised(mirror);
+      }
+      if (Math.random() < 0.01)
+        await this.db
+          .deleteFrom('turnEvents')
+          .where('createdAt', '<', sql<Date>`now() - ${KEEP_EVENTS_MS} * interval '1 millisecond'`)
+          .execute();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not poll followed turns');
+    }
+  }
+
+  private async endIfFinalised(mirror: RemoteTurn): Promise<void> {
+    const stored = await this.db
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('id', '=', mirror.assistantMessageId)
+      .executeTakeFirst();
+    if (!stored || stored.status === 'streaming') return;
+    // Its last batch may still be on its way.
+    await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS * 4));
+    await this.pull(mirror.assistantMessageId);
+    if (mirror.ended) return;
+    const event: ChatEvent = stored.errorCode
+      ? { type: 'error', failure: storedFailure(stored), assistantMessage: stored }
+      : { type: 'message.completed', assistantMessage: stored };
+    const last = mirror.frames.at(-1)?.id ?? eventId(mirror.seq, -1);
+    mirror.push({ id: last + 1, event: event.type, data: toSseData(event) });
+  }
+}
