@@ -19,7 +19,7 @@
  *
  * Env: PORT, DATABASE_URL, UPSTREAM_BASE_URL (…/v1), UPSTREAM_MODEL, DB_POOL_SIZE.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -40,7 +40,9 @@ const REPLY_TOKENS = 1024;
 const REPLY_PRIMING_TOKENS = 3;
 const MESSAGE_OVERHEAD_TOKENS = 4;
 const HISTORY_MAX_ROWS = 1000;
-const CLAIM_TTL_MS = 60_000;
+/** Claims are held while their process beats, as in the service (its PROCESS_DEAD_AFTER_MS). */
+const DEAD_AFTER_MS = 4000;
+const PROCESS_ID = randomUUID();
 const BODY_LIMIT = 1024 * 1024;
 
 const pool = new Pool({
@@ -64,9 +66,11 @@ function uuidv7(): string {
 
 const CLAIM_SQL = `
 UPDATE conversations
-SET active_turn_id = $2, active_turn_expires_at = now() + $3 * interval '1 millisecond',
+SET active_turn_id = $2, active_process_id = $3,
     next_seq = next_seq + 2, last_message_at = now(), updated_at = now()
-WHERE id = $1 AND (active_turn_id IS NULL OR active_turn_expires_at < now())
+WHERE id = $1 AND (active_turn_id IS NULL OR NOT EXISTS (
+  SELECT 1 FROM processes p WHERE p.id = active_process_id
+    AND p.heartbeat_at > now() - ${DEAD_AFTER_MS} * interval '1 millisecond'))
 RETURNING next_seq - 2 AS seq, system_prompt`;
 
 const BEGIN_SQL = `
@@ -91,13 +95,13 @@ WITH reply AS (
   RETURNING created_at
 ), released AS (
   UPDATE conversations
-  SET active_turn_id = NULL, active_turn_expires_at = NULL, last_message_at = now(), updated_at = now()
+  SET active_turn_id = NULL, active_process_id = NULL, last_message_at = now(), updated_at = now()
   WHERE id = $2 AND active_turn_id = $1
 )
 SELECT created_at FROM reply`;
 
 const RELEASE_SQL = `
-UPDATE conversations SET active_turn_id = NULL, active_turn_expires_at = NULL
+UPDATE conversations SET active_turn_id = NULL, active_process_id = NULL
 WHERE id = $1 AND active_turn_id = $2`;
 
 interface ChatMessage {
@@ -291,7 +295,7 @@ async function beginTurn(conversationId: string, message: string): Promise<Turn>
   const claim = await pool.query<{ seq: number; system_prompt: string | null }>(CLAIM_SQL, [
     conversationId,
     turnId,
-    CLAIM_TTL_MS,
+    PROCESS_ID,
   ]);
   if (claim.rowCount === 0) {
     const exists = await pool.query('SELECT 1 FROM conversations WHERE id = $1', [conversationId]);
@@ -482,7 +486,19 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.listen(PORT, '127.0.0.1', () => process.stdout.write(`floor listening on ${PORT}\n`));
+// Registered once, like the service's process row (its heartbeat runs on its own connection).
+void pool
+  .query(`INSERT INTO processes (id, host, pid) VALUES ($1, 'floor', $2)`, [
+    PROCESS_ID,
+    process.pid,
+  ])
+  .then(() =>
+    server.listen(PORT, '127.0.0.1', () => process.stdout.write(`floor listening on ${PORT}\n`)),
+  );
+setInterval(
+  () => void pool.query('UPDATE processes SET heartbeat_at = now() WHERE id = $1', [PROCESS_ID]),
+  1000,
+).unref();
 
 const stop = (): void => {
   server.close();
