@@ -3,21 +3,32 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 
 import { AppConfig } from '../config/app-config';
+import { Db } from '../database/db';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { OwnerThrottlerGuard } from './owner-throttler.guard';
+import { PostgresThrottlerStorage } from './postgres-throttler.storage';
 
 @Module({})
 export class AuthModule {
   /**
-   * Guards run in this order: who is asking, then how often they may. The limiter's
-   * storage is in memory; pass a shared ThrottlerStorage (e.g. Redis) for replicas.
+   * Guards run in this order: who is asking, then how often they may. The limiter counts
+   * in memory, or in PostgreSQL for replicas (RATE_LIMIT_STORE=postgres).
    */
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AuthModule,
       imports: [
-        ThrottlerModule.forRoot([{ ttl: 60_000, limit: config.get('RATE_LIMIT_PER_MINUTE') }]),
+        ThrottlerModule.forRootAsync({
+          inject: [Db],
+          useFactory: (db: Db) => ({
+            throttlers: [{ ttl: 60_000, limit: config.get('RATE_LIMIT_PER_MINUTE') }],
+            storage:
+              config.get('RATE_LIMIT_STORE') === 'postgres'
+                ? new PostgresThrottlerStorage(db)
+                : undefined,
+          }),
+        }),
       ],
       providers: [
         AuthService,

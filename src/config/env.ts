@@ -18,6 +18,7 @@ import {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const AUTH_MODES = ['none', 'jwt', 'api-key'] as const;
+const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -147,6 +148,9 @@ export class Env {
 
   /** Requests per minute per owner (per client IP when anonymous). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Where the rate limiter counts: this process's memory, or PostgreSQL (shared by replicas). */
+  @IsIn(RATE_LIMIT_STORES) RATE_LIMIT_STORE: (typeof RATE_LIMIT_STORES)[number] = 'memory';
 
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_CONCURRENT_GENERATIONS_PER_OWNER = 8;
 
