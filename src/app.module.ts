@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenAiModule } from './openai/openai.module';
 import { DatabaseModule } from './database/database.module';
 
 export interface AppOptions {
@@ -34,6 +35,7 @@ export class AppModule {
         ConversationsModule,
         MessagesModule,
         ChatModule,
+        OpenAiModule,
       ],
     };
   }

@@ -8,6 +8,8 @@ import { FieldError, ValidationFailedException } from './common/errors/app.excep
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { AppConfig } from './config/app-config';
+import { openAiMiddlewareErrors } from './openai/openai-error';
+import { OPENAI_ROUTES } from './openai/openai.controller';
 
 export const API_PREFIX = 'api/v1';
 
@@ -60,6 +62,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
         'X-RateLimit-Limit',
         'X-RateLimit-Remaining',
         'X-RateLimit-Reset',
+        'X-Cache',
       ],
       maxAge: 600,
     });
@@ -67,7 +70,11 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(correlationId);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
+  // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
+  app.use('/v1', openAiMiddlewareErrors);
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: ['health', 'health/ready', 'metrics', ...OPENAI_ROUTES],
+  });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 
 import { AuthService } from './auth.service';
-import { IS_PUBLIC } from './current-owner.decorator';
+import { API_KEY_AS_BEARER, IS_PUBLIC } from './current-owner.decorator';
 
 /** Global: every route but @Public() ones needs credentials per AUTH_MODE. */
 @Injectable()
@@ -14,15 +14,11 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (
-      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-        context.getHandler(),
-        context.getClass(),
-      ])
-    )
-      return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    req.owner = await this.auth.authenticate(req);
+    const bearerApiKey = this.reflector.getAllAndOverride<boolean>(API_KEY_AS_BEARER, targets);
+    req.owner = await this.auth.authenticate(req, { bearerApiKey: bearerApiKey === true });
     return true;
   }
 }

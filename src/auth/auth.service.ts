@@ -15,6 +15,15 @@ export class UnauthorizedException extends AppException {
   }
 }
 
+export interface AuthOptions {
+  /** AUTH_MODE=api-key also takes the key as `Authorization: Bearer <key>`. */
+  bearerApiKey?: boolean;
+}
+
+function bearerToken(req: Request): string | undefined {
+  return req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+}
+
 /** Decides who a request acts for, per AUTH_MODE. */
 @Injectable()
 export class AuthService {
@@ -33,23 +42,25 @@ export class AuthService {
     else if (secret) this.jwtKey = new TextEncoder().encode(secret);
   }
 
-  async authenticate(req: Request): Promise<string> {
+  async authenticate(req: Request, options: AuthOptions = {}): Promise<string> {
     switch (this.config.get('AUTH_MODE')) {
       case 'none':
         return LOCAL_OWNER;
       case 'api-key':
-        return this.fromApiKey(req);
+        return this.fromApiKey(req, options.bearerApiKey === true);
       case 'jwt':
         return this.fromJwt(req);
     }
   }
 
-  private fromApiKey(req: Request): string {
-    const key = req.header('x-api-key');
+  private fromApiKey(req: Request, bearer: boolean): string {
+    const key = req.header('x-api-key') ?? (bearer ? bearerToken(req) : undefined);
     if (!key)
       throw new UnauthorizedException(
         'missing_credentials',
-        'Send your API key in the X-API-Key header',
+        bearer
+          ? 'Send your API key as Authorization: Bearer <key> or in the X-API-Key header'
+          : 'Send your API key in the X-API-Key header',
       );
     const owner = ownerOfApiKey(key, this.apiKeys);
     if (!owner) throw new UnauthorizedException('invalid_api_key', 'This API key is not valid');
@@ -57,8 +68,7 @@ export class AuthService {
   }
 
   private async fromJwt(req: Request): Promise<string> {
-    const header = req.header('authorization');
-    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const token = bearerToken(req);
     if (!token)
       throw new UnauthorizedException(
         'missing_credentials',

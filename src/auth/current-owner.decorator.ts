@@ -14,3 +14,11 @@ export const CurrentOwner = createParamDecorator(
 export const IS_PUBLIC = 'auth:public';
 /** Routes anyone may call (health, metrics). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+export const API_KEY_AS_BEARER = 'auth:api-key-as-bearer';
+/**
+ * Routes where AUTH_MODE=api-key also takes the key as `Authorization: Bearer <key>`, the
+ * way OpenAI clients send it (the OpenAI-compatible door).
+ */
+export const ApiKeyAsBearer = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(API_KEY_AS_BEARER, true);

@@ -156,6 +156,15 @@ export class Env {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) MAX_CONVERSATIONS_PER_OWNER = 100_000;
 
+  /**
+   * How long a deterministic stateless reply (temperature 0 or a seed; the OpenAI-compatible
+   * door) is served from the response cache; 0 turns the cache off.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 24 * 3600) RESPONSE_CACHE_TTL_S = 0;
+
+  /** Most replies the response cache holds; the oldest are evicted first. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) RESPONSE_CACHE_MAX_ENTRIES = 10_000;
+
   /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
 

@@ -2,7 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
 import { LlmException, UnknownModelException } from './llm.errors';
-import { ChatMessage, GenerationParams, LLM_PROVIDERS, LlmChunk, LlmProvider } from './llm.types';
+import {
+  ChatMessage,
+  GenerationParams,
+  LLM_PROVIDERS,
+  LlmChunk,
+  LlmProvider,
+  ResponseFormat,
+} from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
 import { nextRetryDelay } from './retry-policy';
 
@@ -14,6 +21,8 @@ export interface GenerateRequest {
   model: ResolvedModel;
   messages: ChatMessage[];
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
+  stop?: string[];
   /** `complete` asks for the whole reply at once, `stream` for chunks as they come. */
   mode: 'complete' | 'stream';
   /** Aborting it ends the request upstream; its reason is what `generate` throws. */
@@ -127,6 +136,8 @@ export class LlmService {
           model: upstreamModel,
           messages: request.messages,
           params: request.params,
+          responseFormat: request.responseFormat,
+          stop: request.stop,
           signal: attemptAbort.signal,
         };
         if (request.mode === 'complete') {

@@ -14,11 +14,17 @@ export interface GenerationParams {
   seed?: number;
 }
 
+/** `json_object` asks the provider for a JSON reply, where it supports that. */
+export type ResponseFormat = 'json_object';
+
 export interface LlmRequest {
   /** Upstream model id, already resolved from the alias. */
   model: string;
   messages: ChatMessage[];
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
+  /** Sequences at which the provider stops generating. */
+  stop?: string[];
   signal: AbortSignal;
 }
 

@@ -68,8 +68,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly cacheLookups = new Counter({
+    name: 'response_cache_lookups_total',
+    help: 'Response cache lookups of deterministic stateless requests, by result (hit, miss)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
+    // Both series exist from the start, so a rate over them is defined before the first lookup.
+    for (const result of ['hit', 'miss']) this.cacheLookups.inc({ result }, 0);
     this.watchPool(() => ({
       total: prisma.pool.totalCount,
       idle: prisma.pool.idleCount,
@@ -115,6 +124,10 @@ export class MetricsService {
     if (turn.ttftMs !== null) this.ttft.observe({ alias: turn.alias }, turn.ttftMs / 1000);
     this.tokens.inc({ alias: turn.alias, kind: 'prompt' }, turn.promptTokens);
     this.tokens.inc({ alias: turn.alias, kind: 'completion' }, turn.completionTokens);
+  }
+
+  recordCacheLookup(result: 'hit' | 'miss'): void {
+    this.cacheLookups.inc({ result });
   }
 
   recordProviderError(provider: string, code: string): void {

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   not_found: { status: 404 },
   conversation_not_found: { status: 404 },
   no_active_generation: { status: 404 },
+  // The OpenAI-compatible door answers an unknown alias as OpenAI does.
+  model_not_found: { status: 404 },
   conflict: { status: 409 },
   conversation_busy: { status: 409 },
   conversation_limit_reached: { status: 409 },
@@ -61,6 +63,8 @@ export const ERROR_CODES = {
   turn_claim_lost: { status: 409 },
   turn_interrupted: { status: 503 },
   generation_timeout: { status: 504 },
+  // The client went away (nginx's 499); only ever logged, nobody is left to answer.
+  client_closed_request: { status: 499 },
   server_shutdown: { status: 503 },
   // This service
   not_ready: { status: 503 },

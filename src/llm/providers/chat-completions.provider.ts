@@ -29,6 +29,8 @@ export interface ChatBody {
   top_p?: number;
   max_tokens?: number;
   seed?: number;
+  stop?: string[];
+  response_format?: { type: 'json_object' };
 }
 
 /** The error classes of a Stainless-generated SDK (openai and groq-sdk share the shape). */
@@ -133,6 +135,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
 
   private body(request: LlmRequest): ChatBody {
     const { temperature, topP, maxTokens, seed } = request.params;
+    const { stop, responseFormat } = request;
     return {
       model: request.model,
       messages: request.messages,
@@ -140,6 +143,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       ...(topP !== undefined && { top_p: topP }),
       ...(maxTokens !== undefined && { max_tokens: maxTokens }),
       ...(seed !== undefined && { seed }),
+      ...(stop !== undefined && stop.length > 0 && { stop }),
+      ...(responseFormat && { response_format: { type: responseFormat } }),
     };
   }
 

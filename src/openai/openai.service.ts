@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+
+import { Injectable } from '@nestjs/common';
+
+import { AppException } from '../common/errors/app.exception';
+import { LlmException } from '../llm/llm.errors';
+import { LlmService, ResolvedModel } from '../llm/llm.service';
+import type { LlmUsage } from '../llm/llm.types';
+import { MetricsService } from '../metrics/metrics.service';
+import { ThinkSplitter } from '../prompts/think-splitter';
+import { countTokensConservatively } from '../prompts/token-counter';
+import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import type {
+  ChatCompletionDto,
+  OpenAiModelDto,
+  OpenAiModelListDto,
+} from './dto/chat-completion-response.dto';
+import {
+  cacheKeyMaterial,
+  CompletionEvent,
+  CompletionInput,
+  CompletionMeta,
+  CompletionReply,
+  CompletionUsage,
+  isDeterministic,
+  toChatCompletion,
+  toCompletionInput,
+  toOpenAiModel,
+} from './openai.mapper';
+import { OwnerSlots } from './owner-slots';
+import { ResponseCache } from './response-cache';
+
+export type CacheStatus = 'HIT' | 'MISS';
+
+export interface CompletionRun {
+  meta: CompletionMeta;
+  /** Set when the response cache was consulted. */
+  cache: CacheStatus | null;
+  /** Lazy: the provider is called when the first event is asked for, so errors come first. */
+  events: AsyncIterable<CompletionEvent>;
+}
+
+type Mode = 'complete' | 'stream';
+
+/** A cached reply told again as a stream: reasoning, then the answer word by word. */
+function* replayEvents(reply: CompletionReply): Generator<CompletionEvent> {
+  if (reply.reasoning) yield { type: 'delta', content: '', reasoning: reply.reasoning };
+  for (const piece of reply.content.match(/\s*\S+|\s+$/g) ?? [])
+    yield { type: 'delta', content: piece, reasoning: '' };
+  yield { type: 'done', reply };
+}
+
+function replay(reply: CompletionReply): AsyncIterable<CompletionEvent> {
+  const events = replayEvents(reply);
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(events.next()) }) };
+}
+
+async function lastReply(events: AsyncIterable<CompletionEvent>): Promise<CompletionReply> {
+  for await (const event of events) if (event.type === 'done') return event.reply;
+  throw new Error('the reply ended without its done event');
+}
+
+function usageOf(
+  input: CompletionInput,
+  reply: string,
+  reported: LlmUsage | null,
+): CompletionUsage {
+  if (reported) return { ...reported, estimated: false };
+  return {
+    promptTokens: input.messages.reduce((n, m) => n + countTokensConservatively(m.content), 0),
+    completionTokens: countTokensConservatively(reply),
+    estimated: true,
+  };
+}
+
+/**
+ * The OpenAI-compatible door: stateless completions by alias through LlmService (retries,
+ * timeouts), reasoning split off as in a chat turn, deterministic replies cached per owner.
+ */
+@Injectable()
+export class OpenAiService {
+  /** What /v1/models gives as every alias's `created`. */
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+
+  constructor(
+    private readonly llm: LlmService,
+    private readonly cache: ResponseCache,
+    private readonly slots: OwnerSlots,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  listModels(): OpenAiModelListDto {
+    const data = this.llm.registry.all().map((alias) => toOpenAiModel(alias, this.startedAt));
+    return { object: 'list', data };
+  }
+
+  getModel(id: string): OpenAiModelDto {
+    return toOpenAiModel(this.model(id), this.startedAt);
+  }
+
+  async complete(
+    owner: string,
+    dto: ChatCompletionRequestDto,
+    signal: AbortSignal,
+  ): Promise<{ cache: CacheStatus | null; completion: ChatCompletionDto }> {
+    const run = await this.start(owner, dto, 'complete', signal);
+    return {
+      cache: run.cache,
+      completion: toChatCompletion(run.meta, await lastReply(run.events)),
+    };
+  }
+
+  stream(
+    owner: string,
+    dto: ChatCompletionRequestDto,
+    signal: AbortSignal,
+  ): Promise<CompletionRun> {
+    return this.start(owner, dto, 'stream', signal);
+  }
+
+  private async start(
+    owner: string,
+    dto: ChatCompletionRequestDto,
+    mode: Mode,
+    signal: AbortSignal,
+  ): Promise<CompletionRun> {
+    const model = this.model(dto.model);
+    const input = toCompletionInput(dto, model);
+    const meta = {
+      id: `chatcmpl-${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+      model: model.alias,
+    };
+    if (!this.cache.enabled || !isDeterministic(input.params))
+      return { meta, cache: null, events: this.generate(owner, model, input, mode, signal) };
+    const key = this.cache.keyOf(cacheKeyMaterial(owner, input));
+    const cached = await this.cache.get(key);
+    if (cached) return { meta, cache: 'HIT', events: replay(cached) };
+    return { meta, cache: 'MISS', events: this.generate(owner, model, input, mode, signal, key) };
+  }
+
+  private model(alias: string): ResolvedModel {
+    if (!this.llm.isKnown(alias)) {
+      throw new AppException(
+        'model_not_found',
+        `The model '${alias}' does not exist; GET /v1/models lists the aliases served here`,
+      );
+    }
+    return this.llm.resolve(alias);
+  }
+
+  /** Calls the provider, forwarding its text as it comes, and caches the whole reply under `cacheKey`. */
+  private async *generate(
+    owner: string,
+    model: ResolvedModel,
+    input: CompletionInput,
+    mode: Mode,
+    signal: AbortSignal,
+    cacheKey?: string,
+  ): AsyncGenerator<CompletionEvent> {
+    const release = this.slots.take(owner);
+    const splitter = new ThinkSplitter();
+    let done: { finishReason: string | null; usage: LlmUsage | null } | undefined;
+    try {
+      const chunks = this.llm.generate({
+        model,
+        messages: input.messages,
+        params: input.params,
+        responseFormat: input.responseFormat,
+        stop: input.stop,
+        mode,
+        signal,
+      });
+      for await (const chunk of chunks) {
+        if (chunk.type === 'done') done = chunk;
+        else {
+          const piece = splitter.push(chunk.text);
+          if (piece.content || piece.reasoning) yield { type: 'delta', ...piece };
+        }
+      }
+      const tail = splitter.end();
+      if (tail.content || tail.reasoning) yield { type: 'delta', ...tail };
+    } catch (error) {
+      if (error instanceof LlmException)
+        this.metrics.recordProviderError(model.provider, error.code);
+      throw error;
+    } finally {
+      release();
+    }
+    const { content, reasoning } = splitter.result;
+    const reply: CompletionReply = {
+      content,
+      reasoning,
+      // Every OpenAI-compatible server sends one; should one not, the reply simply ended.
+      finishReason: done?.finishReason ?? 'stop',
+      usage: usageOf(input, content + (reasoning ?? ''), done?.usage ?? null),
+    };
+    if (cacheKey) await this.cache.put(cacheKey, reply);
+    yield { type: 'done', reply };
+  }
+}
