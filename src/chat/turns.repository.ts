@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 
 import { Db } from '../database/db';
+import { preparedQuery } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../messages/message';
 import type { HistoryMessage, HistoryWindow } from '../prompts/prompt-manager';
 
@@ -108,7 +109,15 @@ const holderAlive = (deadAfterMs: number) =>
  */
 @Injectable()
 export class TurnsRepository {
-  constructor(private readonly db: Db) {}
+  private readonly claimQuery;
+  private readonly beginQuery;
+  private readonly finishQuery;
+
+  constructor(private readonly db: Db) {
+    this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
+    this.beginQuery = preparedQuery(db, (input: BeginTurn) => this.buildBegin(input));
+    this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
+  }
 
   /**
    * Takes the conversation for one turn unless another live turn holds it. The condition
@@ -116,66 +125,7 @@ export class TurnsRepository {
    * one wins. A claim whose holder stopped renewing it (crash) expires.
    */
   async claim(input: ClaimTurn): Promise<ClaimOutcome> {
-    const { ownerId, conversationId, turnId, idempotencyKey, processId, deadAfterMs } = input;
-    const row = await this.db
-      .with('target', (db) =>
-        db
-          .selectFrom('conversations')
-          .select(['id', 'activeTurnId'])
-          .where('id', '=', conversationId)
-          .where('ownerId', '=', ownerId),
-      )
-      .with('existing', (db) =>
-        db
-          .selectFrom('messages')
-          .select(['id', 'requestHash'])
-          .where('conversationId', '=', conversationId)
-          .where('idempotencyKey', '=', idempotencyKey),
-      )
-      .with('running', (db) =>
-        db
-          .selectFrom('conversations as c')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
-          .where('ownerId', '=', ownerId)
-          .where('activeTurnId', 'is not', null)
-          .where(holderAlive(deadAfterMs)),
-      )
-      .with('claimed', (db) =>
-        db
-          .updateTable('conversations as c')
-          .from('target as t')
-          .set((eb) => ({
-            activeTurnId: turnId,
-            activeProcessId: processId,
-            nextSeq: eb('c.nextSeq', '+', 2),
-            lastMessageAt: now,
-            updatedAt: now,
-          }))
-          .whereRef('c.id', '=', 't.id')
-          .where((eb) =>
-            eb.or([eb('c.activeTurnId', 'is', null), eb.not(holderAlive(deadAfterMs))]),
-          )
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
-          .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
-          .returning((eb) => [
-            eb('c.nextSeq', '-', 2).as('userSeq'),
-            'c.systemPrompt',
-            'c.model',
-            'c.temperature',
-            'c.topP',
-            'c.maxTokens',
-            'c.seed',
-            't.activeTurnId as previousTurnId',
-          ]),
-      )
-      .selectNoFrom((eb) => [
-        eb.exists(eb.selectFrom('target').select('id')).as('found'),
-        jsonObjectFrom(eb.selectFrom('claimed').selectAll()).as('claim'),
-        eb.selectFrom('existing').select('id').as('replayId'),
-        eb.selectFrom('existing').select('requestHash').as('replayHash'),
-        eb.selectFrom('running').select('count').as('running'),
-      ])
-      .executeTakeFirstOrThrow();
+    const [row] = await this.claimQuery(input);
     if (!row.found) return { kind: 'not_found' };
     if (row.replayId)
       return { kind: 'replay', userMessageId: row.replayId, requestHash: row.replayHash };
@@ -202,62 +152,7 @@ export class TurnsRepository {
   private async store(
     input: BeginTurn,
   ): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
-    const { conversationId, userSeq, window } = input;
-    const row = await this.db
-      .with('orphan', (db) =>
-        db
-          .updateTable('messages')
-          .set({ ...INTERRUPTED, completedAt: now })
-          .where('id', '=', input.previousTurnId)
-          .where('status', '=', 'streaming')
-          .returning('id'),
-      )
-      .with('inserted', (db) =>
-        db
-          .insertInto('messages')
-          .values([
-            {
-              id: input.userMessageId,
-              conversationId,
-              seq: userSeq,
-              role: 'user',
-              content: input.content,
-              status: 'complete',
-              tokenCount: input.tokenCount,
-              idempotencyKey: input.idempotencyKey,
-              requestHash: input.requestHash,
-            },
-            {
-              id: input.turnId,
-              conversationId,
-              seq: userSeq + 1,
-              role: 'assistant',
-              content: '',
-              status: 'streaming',
-              model: input.alias,
-            },
-          ])
-          .returning(MESSAGE_COLUMNS),
-      )
-      .with('kept', () => this.historyWindow(conversationId, userSeq, window))
-      .selectFrom('inserted')
-      .select(MESSAGE_COLUMNS)
-      .where('role', '=', 'user')
-      .select((eb) =>
-        jsonArrayFrom(
-          eb
-            .selectFrom('kept')
-            .select(['role', 'content', 'tokenCount'])
-            .where('seq', '>=', (sub) =>
-              sub
-                .selectFrom('kept')
-                .select((k) => k.fn.min('seq').as('seq'))
-                .where('role', '=', 'user'),
-            )
-            .orderBy('seq'),
-        ).as('history'),
-      )
-      .executeTakeFirstOrThrow();
+    const [row] = await this.beginQuery(input);
     const { history, ...userMessage } = row;
     return { userMessage, history };
   }
@@ -289,26 +184,8 @@ export class TurnsRepository {
 
   /** Stores how the turn ended and releases the claim if this turn still holds it. */
   async finish(input: FinishTurn): Promise<Message> {
-    const { conversationId, turnId, ...reply } = input;
-    return this.db
-      .with('released', (db) =>
-        db
-          .updateTable('conversations')
-          .set({
-            activeTurnId: null,
-            activeProcessId: null,
-            lastMessageAt: now,
-            updatedAt: now,
-          })
-          .where('id', '=', conversationId)
-          .where('activeTurnId', '=', turnId)
-          .returning('id'),
-      )
-      .updateTable('messages')
-      .set({ ...reply, completedAt: now })
-      .where('id', '=', turnId)
-      .returning(MESSAGE_COLUMNS)
-      .executeTakeFirstOrThrow();
+    const [row] = await this.finishQuery(input);
+    return row;
   }
 
   /**
@@ -484,5 +361,163 @@ export class TurnsRepository {
       .deleteFrom('processes')
       .where('heartbeatAt', '<', sql<Date>`now() - ${olderThanMs} * interval '1 millisecond'`)
       .execute();
+  }
+
+  // The turn's three statements, built and compiled once (see preparedQuery).
+  private buildClaim(input: ClaimTurn) {
+    const { ownerId, conversationId, turnId, idempotencyKey, processId, deadAfterMs } = input;
+    return this.db
+      .with('target', (db) =>
+        db
+          .selectFrom('conversations')
+          .select(['id', 'activeTurnId'])
+          .where('id', '=', conversationId)
+          .where('ownerId', '=', ownerId),
+      )
+      .with('existing', (db) =>
+        db
+          .selectFrom('messages')
+          .select(['id', 'requestHash'])
+          .where('conversationId', '=', conversationId)
+          .where('idempotencyKey', '=', idempotencyKey),
+      )
+      .with('running', (db) =>
+        db
+          .selectFrom('conversations as c')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('ownerId', '=', ownerId)
+          .where('activeTurnId', 'is not', null)
+          .where(holderAlive(deadAfterMs)),
+      )
+      .with('claimed', (db) =>
+        db
+          .updateTable('conversations as c')
+          .from('target as t')
+          .set((eb) => ({
+            activeTurnId: turnId,
+            activeProcessId: processId,
+            nextSeq: eb('c.nextSeq', '+', 2),
+            lastMessageAt: now,
+            updatedAt: now,
+          }))
+          .whereRef('c.id', '=', 't.id')
+          .where((eb) =>
+            eb.or([eb('c.activeTurnId', 'is', null), eb.not(holderAlive(deadAfterMs))]),
+          )
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
+          .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
+          .returning((eb) => [
+            eb('c.nextSeq', '-', 2).as('userSeq'),
+            'c.systemPrompt',
+            'c.model',
+            'c.temperature',
+            'c.topP',
+            'c.maxTokens',
+            'c.seed',
+            't.activeTurnId as previousTurnId',
+          ]),
+      )
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom('target').select('id')).as('found'),
+        jsonObjectFrom(eb.selectFrom('claimed').selectAll()).as('claim'),
+        eb.selectFrom('existing').select('id').as('replayId'),
+        eb.selectFrom('existing').select('requestHash').as('replayHash'),
+        eb.selectFrom('running').select('count').as('running'),
+      ]);
+  }
+
+  private buildBegin(input: BeginTurn) {
+    const { conversationId, userSeq, window } = input;
+    return this.db
+      .with('orphan', (db) =>
+        db
+          .updateTable('messages')
+          .set({ ...INTERRUPTED, completedAt: now })
+          .where('id', '=', input.previousTurnId)
+          .where('status', '=', 'streaming')
+          .returning('id'),
+      )
+      .with('inserted', (db) =>
+        db
+          .insertInto('messages')
+          .values([
+            {
+              id: input.userMessageId,
+              conversationId,
+              seq: userSeq,
+              role: 'user',
+              content: input.content,
+              status: 'complete',
+              tokenCount: input.tokenCount,
+              idempotencyKey: input.idempotencyKey,
+              requestHash: input.requestHash,
+            },
+            {
+              id: input.turnId,
+              conversationId,
+              seq: sql<number>`${userSeq}::int + 1`,
+              role: 'assistant',
+              content: '',
+              status: 'streaming',
+              model: input.alias,
+            },
+          ])
+          .returning(MESSAGE_COLUMNS),
+      )
+      .with('kept', () => this.historyWindow(conversationId, userSeq, window))
+      .selectFrom('inserted')
+      .select(MESSAGE_COLUMNS)
+      .where('role', '=', 'user')
+      .select((eb) =>
+        jsonArrayFrom(
+          eb
+            .selectFrom('kept')
+            .select(['role', 'content', 'tokenCount'])
+            .where('seq', '>=', (sub) =>
+              sub
+                .selectFrom('kept')
+                .select((k) => k.fn.min('seq').as('seq'))
+                .where('role', '=', 'user'),
+            )
+            .orderBy('seq'),
+        ).as('history'),
+      );
+  }
+
+  private buildFinish(input: FinishTurn) {
+    const { conversationId, turnId } = input;
+    const reply = {
+      status: input.status,
+      content: input.content,
+      reasoning: input.reasoning,
+      tokenCount: input.tokenCount,
+      upstreamModel: input.upstreamModel,
+      promptTokens: input.promptTokens,
+      completionTokens: input.completionTokens,
+      usageEstimated: input.usageEstimated,
+      latencyMs: input.latencyMs,
+      ttftMs: input.ttftMs,
+      finishReason: input.finishReason,
+      errorCode: input.errorCode,
+      errorMessage: input.errorMessage,
+    };
+    return this.db
+      .with('released', (db) =>
+        db
+          .updateTable('conversations')
+          .set({
+            activeTurnId: null,
+            activeProcessId: null,
+            lastMessageAt: now,
+            updatedAt: now,
+          })
+          .where('id', '=', conversationId)
+          .where('activeTurnId', '=', turnId)
+          .returning('id'),
+      )
+      .updateTable('messages')
+      .set({ ...reply, completedAt: now })
+      .where('id', '=', turnId)
+      .returning(MESSAGE_COLUMNS);
   }
 }
