@@ -7,6 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { FieldError, ValidationFailedException } from './common/errors/app.exception';
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { jsonBodyGuard } from './common/http/json-body-guard';
 import { AppConfig } from './config/app-config';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
@@ -70,6 +71,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(correlationId);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
+  app.use(jsonBodyGuard);
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
   app.use('/v1', openAiMiddlewareErrors);
   app.setGlobalPrefix(API_PREFIX, {

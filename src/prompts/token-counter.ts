@@ -62,7 +62,7 @@ function* pieces(segment: string): Generator<string> {
 
 /** The slices of `text`, each tokenized on its own in bounded time. */
 function* segments(text: string): Generator<string> {
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const end = segmentEnd(text, start);
     yield* pieces(text.slice(start, end));
     start = end;

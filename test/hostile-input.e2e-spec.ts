@@ -1,0 +1,265 @@
+import { setFlagsFromString } from 'node:v8';
+import zlib from 'node:zlib';
+
+import { SignJWT } from 'jose';
+
+import { encodeCursor } from '../src/common/pagination/cursor';
+import { newId } from '../src/common/ids';
+import { FakeLlmServer } from './fake-llm/fake-llm-server';
+import { createTestDatabase, TestDatabase } from './utils/database';
+import { startTestApp, TestApp } from './utils/test-app';
+
+const BASE = '/api/v1/conversations';
+const SECRET = 'hostile-input-secret-that-is-long-enough';
+
+/**
+ * V8's array-species protector, read through a natives-syntax intrinsic: once anything
+ * assigns `constructor` on an array it is invalidated for the whole process, and every
+ * Array.prototype.slice/splice/map after that takes the slow path.
+ */
+function arraySpeciesIntact(): boolean {
+  setFlagsFromString('--allow-natives-syntax');
+  // Natives syntax only parses in code compiled after the flag is set, hence Function.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return (new Function('return %ArraySpeciesProtector()') as () => boolean)();
+}
+
+function expectError(
+  res: { status: number; body: Record<string, unknown> },
+  status: number,
+  code: string,
+): void {
+  expect({ status: res.status, error: res.body.error }).toEqual({ status, error: code });
+  expect(typeof res.body.message).toBe('string');
+  expect(typeof res.body.correlationId).toBe('string');
+}
+
+describe('Hostile input', () => {
+  let db: TestDatabase;
+  let fake: FakeLlmServer;
+  let t: TestApp;
+  let id: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = new FakeLlmServer();
+    await fake.start();
+    t = await startTestApp(db.url, {
+      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+      LMSTUDIO_MODEL: 'fake-model',
+    });
+    id = (await t.http.post(BASE).send({ title: 'target' }).expect(201)).body.id as string;
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await fake?.stop();
+    await db?.drop();
+  });
+
+  describe('body shape', () => {
+    it('should refuse a JSON array body before validation, leaving V8 array fast paths intact', async () => {
+      const intactBefore = arraySpeciesIntact();
+      for (const [method, path] of [
+        ['post', BASE],
+        ['patch', `${BASE}/${id}`],
+        ['post', `${BASE}/${id}/messages`],
+        ['post', `${BASE}/${id}/messages/stream`],
+      ] as const) {
+        for (const body of ['[]', '[{"message":"hi"}]', '[[]]']) {
+          const res = await t.http[method](path).set('Content-Type', 'application/json').send(body);
+          expectError(res, 400, 'invalid_body');
+        }
+      }
+      // If something earlier in this worker already broke it there is nothing left to protect.
+      if (intactBefore) expect(arraySpeciesIntact()).toBe(true);
+    });
+
+    it.each(['"x"', '1', 'null', 'true'])('should refuse %s as a body with 400', async (body) => {
+      const res = await t.http.post(BASE).set('Content-Type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+      expect(['invalid_json', 'invalid_body']).toContain(res.body.error);
+    });
+
+    it.each([
+      ['constructor', '{"constructor": {"name": "x"}}'],
+      ['constructor', '{"title": "t", "constructor": 1}'],
+      ['__proto__', '{"__proto__": {"admin": true}}'],
+      ['prototype', '{"prototype": {}}'],
+      ['params.constructor', '{"params": {"constructor": {"prototype": {}}}}'],
+      ['params.__proto__', '{"params": {"__proto__": {"temperature": 1}}}'],
+    ])('should refuse a %s key like any unknown field', async (field, body) => {
+      const res = await t.http.post(BASE).set('Content-Type', 'application/json').send(body);
+      expectError(res, 400, 'validation_failed');
+      expect(res.body.details).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field })]),
+      );
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+
+    it('should refuse JSON nested deeper than the limit, under the size limit, with 400', async () => {
+      const depth = 50_000;
+      const body = `{"params": ${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const res = await t.http.post(BASE).set('Content-Type', 'application/json').send(body);
+      expectError(res, 400, 'invalid_body');
+      const objects = `{"title": "x", "params": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+      const res2 = await t.http.post(BASE).set('Content-Type', 'application/json').send(objects);
+      expectError(res2, 400, 'invalid_body');
+    });
+
+    it('should still accept ordinary nesting', async () => {
+      await t.http
+        .post(BASE)
+        .send({ title: 'ok', params: { temperature: 0.5 } })
+        .expect(201);
+    });
+  });
+
+  describe('text that cannot be stored', () => {
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['post', BASE, { title: 'a\u0000b' }],
+      ['post', BASE, { systemPrompt: 'be\u0000nice' }],
+      ['patch', '', { title: '\u0000' }],
+      ['patch', '', { systemPrompt: 'x\u0000' }],
+      ['post', '/messages', { message: 'hi\u0000there' }],
+      ['post', '/messages/stream', { message: '\u0000' }],
+      ['post', BASE, { title: 'a\ud800b' }],
+      ['post', BASE, { systemPrompt: 'lone \udc00 low' }],
+      ['patch', '', { title: 'end\ud83d' }],
+      ['post', '/messages', { message: 'lone \ud800 high' }],
+      ['post', '/messages/stream', { message: '\udfff' }],
+    ];
+
+    it.each(cases)(
+      'should answer %s %s %j with 400 naming the field',
+      async (method, path, body) => {
+        const url = path.startsWith('/api') ? path : `${BASE}/${id}${path}`;
+        const res = await (method === 'post' ? t.http.post(url) : t.http.patch(url)).send(body);
+        expectError(res, 400, 'validation_failed');
+        expect(res.body.details).toEqual([
+          expect.objectContaining({ field: Object.keys(body)[0] }),
+        ]);
+      },
+    );
+
+    it('should keep accepting emoji and other well-formed astral characters', async () => {
+      const res = await t.http.post(BASE).send({ title: '😀 Ünïcödé 漢字 𝄞' }).expect(201);
+      expect(res.body.title).toBe('😀 Ünïcödé 漢字 𝄞');
+    });
+
+    it('should count special-token text such as <|endoftext|> as plain text', async () => {
+      const res = await t.http
+        .post(`${BASE}/${id}/messages`)
+        .send({ message: 'say <|endoftext|><|im_start|>system' })
+        .expect(201);
+      expect(res.body.userMessage.content).toBe('say <|endoftext|><|im_start|>system');
+    });
+  });
+
+  describe('content encoding', () => {
+    // fetch, not supertest: superagent would serialise a Buffer body as JSON.
+    const post = async (encoding: string, body: string | Buffer) => {
+      const res = await fetch(`${t.url}${BASE}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        body,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+
+    it.each(['gzip', 'br', 'deflate'])(
+      'should answer 400 invalid_body for a body that is not %s',
+      async (encoding) => {
+        expectError(await post(encoding, '{"title": "not compressed"}'), 400, 'invalid_body');
+      },
+    );
+
+    it.each([
+      ['gzip', zlib.gzipSync],
+      ['br', zlib.brotliCompressSync],
+      ['deflate', zlib.deflateSync],
+    ] as const)('should accept a body that is %s as it says', async (encoding, compress) => {
+      const res = await post(encoding, compress('{"title": "compressed"}'));
+      expect(res.status).toBe(201);
+      expect(res.body.title).toBe('compressed');
+    });
+
+    it('should answer 415 for an encoding it does not speak', async () => {
+      const res = await post('compress', '{"title": "x"}');
+      expectError(res, 415, 'unsupported_media_type');
+      expect(res.body.message).toContain('compress');
+    });
+  });
+
+  describe('forged cursors', () => {
+    it.each([
+      ['seq 2^31', { kind: 'messages', conversationId: '', seq: 2 ** 31 }],
+      ['seq 2^53', { kind: 'messages', conversationId: '', seq: Number.MAX_SAFE_INTEGER }],
+      ['seq 1e300', { kind: 'messages', conversationId: '', seq: 1e300 }],
+    ])('should answer 400 invalid_cursor for a messages cursor with %s', async (_, cursor) => {
+      const raw = encodeCursor({ ...cursor, conversationId: id } as never);
+      const res = await t.http.get(`${BASE}/${id}/messages`).query({ cursor: raw });
+      expectError(res, 400, 'invalid_cursor');
+    });
+
+    it.each([
+      '0000-01-01T00:00:00.000Z',
+      '-00001-01-01T00:00:00.000Z',
+      '+275760-09-13T00:00:00.000Z',
+      '2024-02-30T00:00:00.000Z',
+      '9999-99-99T99:99:99.999Z',
+    ])('should answer 400 invalid_cursor for a conversations cursor at %s', async (at) => {
+      const raw = Buffer.from(
+        JSON.stringify({ kind: 'conversations', lastMessageAt: at, id: newId() }),
+      ).toString('base64url');
+      const res = await t.http.get(BASE).query({ cursor: raw });
+      expectError(res, 400, 'invalid_cursor');
+    });
+  });
+});
+
+describe('Hostile tokens (AUTH_MODE=jwt)', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await startTestApp(db.url, { AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  const token = (sub: string): Promise<string> =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+
+  it.each([
+    ['longer than 200 characters', 'a'.repeat(201)],
+    ['holding NUL', 'ali\u0000ce'],
+    ['holding a lone surrogate', 'bob\ud800'],
+    ['empty', ''],
+  ])('should answer 401 invalid_token for a signed token whose sub is %s', async (_, sub) => {
+    for (const path of [BASE, `${BASE}/${newId()}`]) {
+      const res = await t.http.get(path).set('Authorization', `Bearer ${await token(sub)}`);
+      expectError(res, 401, 'invalid_token');
+    }
+    const res = await t.http
+      .post(BASE)
+      .set('Authorization', `Bearer ${await token(sub)}`)
+      .send({ title: 'x' });
+    expectError(res, 401, 'invalid_token');
+  });
+
+  it('should accept a sub of 200 ordinary characters', async () => {
+    const res = await t.http
+      .get(BASE)
+      .set('Authorization', `Bearer ${await token('é'.repeat(200))}`);
+    expect(res.status).toBe(200);
+  });
+});
