@@ -5,8 +5,10 @@ import { SignJWT } from 'jose';
 
 import { encodeCursor } from '../src/common/pagination/cursor';
 import { newId } from '../src/common/ids';
+import { loadEnv } from '../src/config/env';
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { createTestDatabase, TestDatabase } from './utils/database';
+import { freePort } from './utils/free-port';
 import { startTestApp, TestApp } from './utils/test-app';
 
 const BASE = '/api/v1/conversations';
@@ -261,5 +263,92 @@ describe('Hostile tokens (AUTH_MODE=jwt)', () => {
       .get(BASE)
       .set('Authorization', `Bearer ${await token('é'.repeat(200))}`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe('Credentials in provider URLs', () => {
+  const PASSWORD = 'pa55-w0rd-never-shown';
+  const QUERY_KEY = 'query-key-never-shown';
+  let db: TestDatabase;
+  let fake: FakeLlmServer;
+  let t: TestApp;
+  let logs: string[];
+  let closedPort: number;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = new FakeLlmServer({ models: ['llama-3.3-70b-versatile'] });
+    await fake.start();
+    closedPort = await freePort();
+    logs = [];
+    t = await startTestApp(
+      db.url,
+      {
+        LOG_LEVEL: 'debug',
+        LMSTUDIO_BASE_URL: `http://lm:${PASSWORD}@127.0.0.1:${closedPort}/v1?api_key=${QUERY_KEY}`,
+        LMSTUDIO_MODEL: 'fake-model',
+        GROQ_API_KEY: 'groq-key',
+        GROQ_BASE_URL: fake.url.replace('http://', `http://groq:${PASSWORD}@`),
+        DEFAULT_MODEL: 'lmstudio/default',
+        LLM_MAX_RETRIES: '0',
+      },
+      { logDestination: { write: (line: string) => void logs.push(line) } },
+    );
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await fake?.stop();
+    await db?.drop();
+  });
+
+  const expectNoSecret = (text: string): void => {
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(QUERY_KEY);
+  };
+
+  it('should redact them in turn errors, stored messages, models and logs', async () => {
+    const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
+    const whole = await t.http.post(`${BASE}/${id}/messages`).send({ message: 'hi' });
+    expectError(whole, 503, 'provider_unavailable');
+    expect(whole.body.message).toContain(`http://***@127.0.0.1:${closedPort}/v1?api_key=***`);
+
+    const stream = await t.http.post(`${BASE}/${id}/messages/stream`).send({ message: 'again' });
+    expect(stream.text).toContain('event: error');
+
+    const stored = await t.http.get(`${BASE}/${id}/messages`).expect(200);
+    expect(JSON.stringify(stored.body)).toContain('***@127.0.0.1');
+    const models = await t.http.get('/api/v1/models').expect(200);
+    for (const text of [whole.text, stream.text, stored.text, models.text, logs.join('\n')])
+      expectNoSecret(text);
+  });
+
+  it('should leave upstream URLs out of /health/ready altogether', async () => {
+    const res = await t.http.get('/health/ready').expect(200);
+    expect(res.body.checks['provider:lmstudio']).toMatchObject({ status: 'down' });
+    expect(res.text).not.toMatch(/https?:\/\//);
+    expectNoSecret(res.text);
+  });
+
+  it('should say the upstream status once in provider errors', async () => {
+    fake.script({ kind: 'error', status: 429 });
+    const id = (await t.http.post(BASE).send({ model: 'groq/llama-3.3-70b' }).expect(201)).body
+      .id as string;
+    const res = await t.http.post(`${BASE}/${id}/messages`).send({ message: 'hi' });
+    expectError(res, 429, 'provider_rate_limited');
+    expect(res.body.message).toContain('Groq answered 429: Fake 429 error');
+    expect(res.body.message).not.toMatch(/429: 429/);
+    expectNoSecret(res.text);
+  });
+
+  it('should not print them when the configuration is refused at start-up', () => {
+    let message = '';
+    try {
+      loadEnv({ LMSTUDIO_BASE_URL: `http://lm:${PASSWORD}@bad host/v1?api_key=${QUERY_KEY}` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('LMSTUDIO_BASE_URL');
+    expectNoSecret(message);
   });
 });

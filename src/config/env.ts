@@ -16,6 +16,8 @@ import {
   ValidationError,
 } from 'class-validator';
 
+import { redactUrl } from '../common/text/redact-url';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const AUTH_MODES = ['none', 'jwt', 'api-key'] as const;
 const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
@@ -180,7 +182,9 @@ const SECRETS = new Set(['JWT_SECRET', 'API_KEYS', 'GROQ_API_KEY', 'DATABASE_URL
 function describe(errors: ValidationError[]): string[] {
   return errors.map((error) => {
     const reasons = Object.values(error.constraints ?? {}).join('; ');
-    const shown = SECRETS.has(error.property) ? '(value hidden)' : JSON.stringify(error.value);
+    const shown = SECRETS.has(error.property)
+      ? '(value hidden)'
+      : JSON.stringify(typeof error.value === 'string' ? redactUrl(error.value) : error.value);
     return `${error.property}=${shown}: ${reasons}`;
   });
 }
