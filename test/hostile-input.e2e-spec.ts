@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import zlib from 'node:zlib';
 
@@ -350,5 +351,126 @@ describe('Credentials in provider URLs', () => {
     }
     expect(message).toContain('LMSTUDIO_BASE_URL');
     expectNoSecret(message);
+  });
+});
+
+describe('Limits and timeouts', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('should answer 429 after AUTH_FAILURES_PER_MINUTE failed authentications from one address', async () => {
+    const t = await startTestApp(db.url, {
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
+      AUTH_FAILURES_PER_MINUTE: '5',
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await t.http.get(BASE).set('Authorization', `Bearer forged.token.${i}`);
+        expectError(res, 401, 'invalid_token');
+      }
+      const limited = await t.http.get(BASE).set('Authorization', 'Bearer forged.token.6');
+      expectError(limited, 429, 'rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      // Refused before any credential is checked, valid ones included, for the window.
+      const valid = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(SECRET));
+      expectError(
+        await t.http.get(BASE).set('Authorization', `Bearer ${valid}`),
+        429,
+        'rate_limited',
+      );
+      await t.http.get('/health').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('should send X-RateLimit-Limit, -Remaining and -Reset with 429 rate_limited', async () => {
+    const t = await startTestApp(db.url, { RATE_LIMIT_PER_MINUTE: '2' });
+    try {
+      const ok = await t.http.get(BASE).expect(200);
+      expect(ok.headers['x-ratelimit-remaining']).toBe('1');
+      await t.http.get(BASE).expect(200);
+      const res = await t.http.get(BASE);
+      expectError(res, 429, 'rate_limited');
+      expect(res.headers['x-ratelimit-limit']).toBe('2');
+      expect(res.headers['x-ratelimit-remaining']).toBe('0');
+      expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  describe('slow clients', () => {
+    let fake: FakeLlmServer;
+    let t: TestApp;
+
+    beforeAll(async () => {
+      fake = new FakeLlmServer();
+      await fake.start();
+      t = await startTestApp(db.url, {
+        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+        LMSTUDIO_MODEL: 'fake-model',
+        HTTP_HEADERS_TIMEOUT_MS: '500',
+        HTTP_REQUEST_TIMEOUT_MS: '1000',
+      });
+    });
+
+    afterAll(async () => {
+      await t?.close();
+      await fake?.stop();
+    });
+
+    /** Sends `raw` and resolves with what the server answered once it closes the connection. */
+    function rawRequest(raw: string): Promise<string> {
+      const { port } = new URL(t.url);
+      return new Promise((resolve, reject) => {
+        let answer = '';
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(raw));
+        // A hang guard for the test itself, far above the configured timeouts.
+        socket.setTimeout(15_000, () => {
+          socket.destroy();
+          reject(new Error(`still open; received ${JSON.stringify(answer)}`));
+        });
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    }
+
+    it('should close a request whose body never arrives in full', async () => {
+      const answer = await rawRequest(
+        `POST ${BASE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":`,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    });
+
+    it('should close a connection whose headers never end', async () => {
+      const answer = await rawRequest(`GET ${BASE} HTTP/1.1\r\nHost: x\r\nX-Slow: 1`);
+      expect(answer).toMatch(/^(HTTP\/1\.1 408|$)/);
+    });
+
+    it('should not cut a stream that runs longer than the request timeout', async () => {
+      fake.script({ kind: 'streamSlow', chunkDelayMs: 250 });
+      const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
+      const res = await t.http
+        .post(`${BASE}/${id}/messages/stream`)
+        .send({ message: 'one two three four five six seven eight' })
+        .expect(200);
+      expect(res.text).toContain('event: message.completed');
+      expect(fake.requests[0].completed).toBe(true);
+    });
   });
 });
