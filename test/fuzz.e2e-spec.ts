@@ -4,10 +4,8 @@ import { setFlagsFromString } from 'node:v8';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 
-import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { FuzzRequest, KnownValues, OpenApiDocument, requestsFor } from './fuzz/openapi-arbitraries';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
+import { withTestApp } from './utils/harness';
 
 /**
  * Requests generated from /docs-json, well-formed and hostile, against the real app on the
@@ -79,30 +77,16 @@ describe.each([
   ['none', {}],
   ['jwt', { AUTH_MODE: 'jwt', JWT_SECRET: SECRET }],
 ] as const)('Fuzz from /docs-json (AUTH_MODE=%s)', (_, authEnv) => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer({ models: UPSTREAM_MODELS });
-    await fake.start();
-    t = await startTestApp(db.url, {
+  const t = withTestApp({
+    fake: { models: UPSTREAM_MODELS },
+    groq: 'same-fake',
+    env: {
       ...authEnv,
-      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
       LMSTUDIO_MODEL: 'fake-model',
-      GROQ_API_KEY: 'fuzz-groq-key',
-      GROQ_BASE_URL: fake.url,
       RATE_LIMIT_PER_MINUTE: '1000000',
       AUTH_FAILURES_PER_MINUTE: '1000000',
       LLM_MAX_RETRIES: '0',
-    });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-    await db?.drop();
+    },
   });
 
   it(

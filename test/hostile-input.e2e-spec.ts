@@ -7,10 +7,7 @@ import { SignJWT } from 'jose';
 import { encodeCursor } from '../src/common/pagination/cursor';
 import { newId } from '../src/common/ids';
 import { loadEnv } from '../src/config/env';
-import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { freePort } from './utils/free-port';
-import { startTestApp, TestApp } from './utils/test-app';
+import { CLOSED_PROVIDER_URL, withTestApp } from './utils/harness';
 
 const BASE = '/api/v1/conversations';
 const SECRET = 'hostile-input-secret-that-is-long-enough';
@@ -38,26 +35,11 @@ function expectError(
 }
 
 describe('Hostile input', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-  let t: TestApp;
+  const t = withTestApp();
   let id: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer();
-    await fake.start();
-    t = await startTestApp(db.url, {
-      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-      LMSTUDIO_MODEL: 'fake-model',
-    });
-    id = (await t.http.post(BASE).send({ title: 'target' }).expect(201)).body.id as string;
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-    await db?.drop();
+    id = await t.createConversation({ title: 'target' });
   });
 
   describe('body shape', () => {
@@ -222,18 +204,7 @@ describe('Hostile input', () => {
 });
 
 describe('Hostile tokens (AUTH_MODE=jwt)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await startTestApp(db.url, { AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const t = withTestApp({ fake: false, env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET } });
 
   const token = (sub: string): Promise<string> =>
     new SignJWT({})
@@ -270,37 +241,17 @@ describe('Hostile tokens (AUTH_MODE=jwt)', () => {
 describe('Credentials in provider URLs', () => {
   const PASSWORD = 'pa55-w0rd-never-shown';
   const QUERY_KEY = 'query-key-never-shown';
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-  let t: TestApp;
-  let logs: string[];
-  let closedPort: number;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer({ models: ['llama-3.3-70b-versatile'] });
-    await fake.start();
-    closedPort = await freePort();
-    logs = [];
-    t = await startTestApp(
-      db.url,
-      {
-        LOG_LEVEL: 'debug',
-        LMSTUDIO_BASE_URL: `http://lm:${PASSWORD}@127.0.0.1:${closedPort}/v1?api_key=${QUERY_KEY}`,
-        LMSTUDIO_MODEL: 'fake-model',
-        GROQ_API_KEY: 'groq-key',
-        GROQ_BASE_URL: fake.url.replace('http://', `http://groq:${PASSWORD}@`),
-        DEFAULT_MODEL: 'lmstudio/default',
-        LLM_MAX_RETRIES: '0',
-      },
-      { logDestination: { write: (line: string) => void logs.push(line) } },
-    );
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await fake?.stop();
-    await db?.drop();
+  const lmStudioUrl = CLOSED_PROVIDER_URL.replace('http://', `http://lm:${PASSWORD}@`);
+  const t = withTestApp({
+    groq: 'same-fake',
+    logs: true,
+    env: () => ({
+      LOG_LEVEL: 'debug',
+      LMSTUDIO_BASE_URL: `${lmStudioUrl}?api_key=${QUERY_KEY}`,
+      LMSTUDIO_MODEL: 'fake-model',
+      GROQ_BASE_URL: t.fake.url.replace('http://', `http://groq:${PASSWORD}@`),
+      LLM_MAX_RETRIES: '0',
+    }),
   });
 
   const expectNoSecret = (text: string): void => {
@@ -309,10 +260,10 @@ describe('Credentials in provider URLs', () => {
   };
 
   it('should redact them in turn errors, stored messages, models and logs', async () => {
-    const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
-    const whole = await t.http.post(`${BASE}/${id}/messages`).send({ message: 'hi' });
+    const id = await t.createConversation();
+    const whole = await t.send(id, 'hi', { expect: 503 });
     expectError(whole, 503, 'provider_unavailable');
-    expect(whole.body.message).toContain(`http://***@127.0.0.1:${closedPort}/v1?api_key=***`);
+    expect(whole.body.message).toContain('http://***@127.0.0.1:9/v1?api_key=***');
 
     const stream = await t.http.post(`${BASE}/${id}/messages/stream`).send({ message: 'again' });
     expect(stream.text).toContain('event: error');
@@ -320,7 +271,7 @@ describe('Credentials in provider URLs', () => {
     const stored = await t.http.get(`${BASE}/${id}/messages`).expect(200);
     expect(JSON.stringify(stored.body)).toContain('***@127.0.0.1');
     const models = await t.http.get('/api/v1/models').expect(200);
-    for (const text of [whole.text, stream.text, stored.text, models.text, logs.join('\n')])
+    for (const text of [whole.text, stream.text, stored.text, models.text, t.logText])
       expectNoSecret(text);
   });
 
@@ -332,10 +283,9 @@ describe('Credentials in provider URLs', () => {
   });
 
   it('should say the upstream status once in provider errors', async () => {
-    fake.script({ kind: 'error', status: 429 });
-    const id = (await t.http.post(BASE).send({ model: 'groq/llama-3.3-70b' }).expect(201)).body
-      .id as string;
-    const res = await t.http.post(`${BASE}/${id}/messages`).send({ message: 'hi' });
+    t.fake.script({ kind: 'error', status: 429 });
+    const id = await t.createConversation({ model: 'groq/llama-3.3-70b' });
+    const res = await t.send(id, 'hi', { expect: 429 });
     expectError(res, 429, 'provider_rate_limited');
     expect(res.body.message).toContain('Groq answered 429: Fake 429 error');
     expect(res.body.message).not.toMatch(/429: 429/);
@@ -355,28 +305,20 @@ describe('Credentials in provider URLs', () => {
 });
 
 describe('Limits and timeouts', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
+  const t = withTestApp({
+    env: { HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000' },
   });
 
   it('should answer 429 after AUTH_FAILURES_PER_MINUTE failed authentications from one address', async () => {
-    const t = await startTestApp(db.url, {
-      AUTH_MODE: 'jwt',
-      JWT_SECRET: SECRET,
-      AUTH_FAILURES_PER_MINUTE: '5',
+    const app = await t.startApp({
+      env: { AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_FAILURES_PER_MINUTE: '5' },
     });
     try {
       for (let i = 0; i < 5; i++) {
-        const res = await t.http.get(BASE).set('Authorization', `Bearer forged.token.${i}`);
+        const res = await app.http.get(BASE).set('Authorization', `Bearer forged.token.${i}`);
         expectError(res, 401, 'invalid_token');
       }
-      const limited = await t.http.get(BASE).set('Authorization', 'Bearer forged.token.6');
+      const limited = await app.http.get(BASE).set('Authorization', 'Bearer forged.token.6');
       expectError(limited, 429, 'rate_limited');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       // Refused before any credential is checked, valid ones included, for the window.
@@ -386,53 +328,34 @@ describe('Limits and timeouts', () => {
         .setExpirationTime('1h')
         .sign(new TextEncoder().encode(SECRET));
       expectError(
-        await t.http.get(BASE).set('Authorization', `Bearer ${valid}`),
+        await app.http.get(BASE).set('Authorization', `Bearer ${valid}`),
         429,
         'rate_limited',
       );
-      await t.http.get('/health').expect(200);
+      await app.http.get('/health').expect(200);
     } finally {
-      await t.close();
+      await app.close();
     }
   });
 
   it('should send X-RateLimit-Limit, -Remaining and -Reset with 429 rate_limited', async () => {
-    const t = await startTestApp(db.url, { RATE_LIMIT_PER_MINUTE: '2' });
+    const app = await t.startApp({ env: { RATE_LIMIT_PER_MINUTE: '2' } });
     try {
-      const ok = await t.http.get(BASE).expect(200);
+      const ok = await app.http.get(BASE).expect(200);
       expect(ok.headers['x-ratelimit-remaining']).toBe('1');
-      await t.http.get(BASE).expect(200);
-      const res = await t.http.get(BASE);
+      await app.http.get(BASE).expect(200);
+      const res = await app.http.get(BASE);
       expectError(res, 429, 'rate_limited');
       expect(res.headers['x-ratelimit-limit']).toBe('2');
       expect(res.headers['x-ratelimit-remaining']).toBe('0');
       expect(Number(res.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     } finally {
-      await t.close();
+      await app.close();
     }
   });
 
   describe('slow clients', () => {
-    let fake: FakeLlmServer;
-    let t: TestApp;
-
-    beforeAll(async () => {
-      fake = new FakeLlmServer();
-      await fake.start();
-      t = await startTestApp(db.url, {
-        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-        LMSTUDIO_MODEL: 'fake-model',
-        HTTP_HEADERS_TIMEOUT_MS: '500',
-        HTTP_REQUEST_TIMEOUT_MS: '1000',
-      });
-    });
-
-    afterAll(async () => {
-      await t?.close();
-      await fake?.stop();
-    });
-
     /** Sends `raw` and resolves with what the server answered once it closes the connection. */
     function rawRequest(raw: string): Promise<string> {
       const { port } = new URL(t.url);
@@ -463,14 +386,14 @@ describe('Limits and timeouts', () => {
     });
 
     it('should not cut a stream that runs longer than the request timeout', async () => {
-      fake.script({ kind: 'streamSlow', chunkDelayMs: 250 });
+      t.fake.script({ kind: 'streamSlow', chunkDelayMs: 250 });
       const id = (await t.http.post(BASE).send({}).expect(201)).body.id as string;
       const res = await t.http
         .post(`${BASE}/${id}/messages/stream`)
         .send({ message: 'one two three four five six seven eight' })
         .expect(200);
       expect(res.text).toContain('event: message.completed');
-      expect(fake.requests[0].completed).toBe(true);
+      expect(t.fake.requests[0].completed).toBe(true);
     });
   });
 });
