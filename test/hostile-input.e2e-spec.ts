@@ -60,6 +60,23 @@ describe('Hostile input', () => {
       if (intactBefore) expect(arraySpeciesIntact()).toBe(true);
     });
 
+    it('should refuse hostile bodies on the OpenAI-compatible door too, in its error shape', async () => {
+      for (const [body, code] of [
+        ['[]', 'invalid_body'],
+        [
+          '{"model": "lmstudio/default", "messages": [{"role": "user", "content": "a\\u0000b"}]}',
+          'validation_failed',
+        ],
+      ] as const) {
+        const res = await t.http
+          .post('/v1/chat/completions')
+          .set('Content-Type', 'application/json')
+          .send(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code });
+      }
+    });
+
     it.each(['"x"', '1', 'null', 'true'])('should refuse %s as a body with 400', async (body) => {
       const res = await t.http.post(BASE).set('Content-Type', 'application/json').send(body);
       expect(res.status).toBe(400);
@@ -335,6 +352,24 @@ describe('Limits and timeouts', () => {
       await app.http.get('/health').expect(200);
     } finally {
       await app.close();
+    }
+  });
+
+  it('should count failed authentications across replicas with RATE_LIMIT_STORE=postgres', async () => {
+    const env = {
+      AUTH_MODE: 'api-key',
+      API_KEYS: `ops:${'0'.repeat(64)}`,
+      AUTH_FAILURES_PER_MINUTE: '3',
+      RATE_LIMIT_STORE: 'postgres',
+    };
+    const [a, b] = [await t.startApp({ env }), await t.startApp({ env })];
+    try {
+      for (let i = 0; i < 3; i++)
+        expectError(await a.http.get(BASE).set('X-API-Key', `wrong-${i}`), 401, 'invalid_api_key');
+      // The other replica has seen no failure itself: the shared count says this is one too many.
+      expectError(await b.http.get(BASE).set('X-API-Key', 'wrong-b'), 429, 'rate_limited');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
