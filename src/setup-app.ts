@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+
 import { INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,6 +9,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { FieldError, ValidationFailedException } from './common/errors/app.exception';
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { jsonBodyGuard } from './common/http/json-body-guard';
 import { AppConfig } from './config/app-config';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
@@ -25,6 +28,20 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 function trustProxy(value: string): boolean | number | string {
   if (value === 'true' || value === 'false') return value === 'true';
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * A client gets HTTP_HEADERS_TIMEOUT_MS for its headers and HTTP_REQUEST_TIMEOUT_MS for the
+ * whole request (Node's defaults let a body shorter than its Content-Length hold a
+ * connection for minutes). Neither limits a response, so streams run as long as needed.
+ */
+function applyServerTimeouts(server: Server, config: AppConfig): void {
+  server.headersTimeout = config.get('HTTP_HEADERS_TIMEOUT_MS');
+  server.requestTimeout = config.get('HTTP_REQUEST_TIMEOUT_MS');
+  // Node enforces both only when it checks its connections, every 30 s by default; it reads
+  // this (a createServer option, which Nest does not pass) when the server starts listening.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+    Math.min(1000, server.headersTimeout);
 }
 
 /** Everything main.ts and the tests share: prefix, parsing limits, validation, errors, docs. */
@@ -70,6 +87,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(correlationId);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
+  app.use(jsonBodyGuard);
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
   app.use('/v1', openAiMiddlewareErrors);
   app.setGlobalPrefix(API_PREFIX, {
@@ -85,6 +103,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   app.disable('x-powered-by');
+  applyServerTimeouts(app.getHttpServer(), config);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 
 import { AppConfig } from '../config/app-config';
 import { Db } from '../database/db';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { OwnerThrottlerGuard } from './owner-throttler.guard';
@@ -32,6 +33,7 @@ export class AuthModule {
       ],
       providers: [
         AuthService,
+        AuthFailureLimiter,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: OwnerThrottlerGuard },
       ],

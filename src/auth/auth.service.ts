@@ -3,9 +3,13 @@ import type { Request } from 'express';
 import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
 
 import { AppException } from '../common/errors/app.exception';
+import { unstorableTextReason } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyEntry, ownerOfApiKey, parseApiKeys } from './api-keys';
 import { LOCAL_OWNER } from './current-owner.decorator';
+
+/** Longest owner id (a token's sub) accepted; API_KEYS owners are held to the same. */
+export const MAX_OWNER_LENGTH = 200;
 
 type AuthErrorCode = 'missing_credentials' | 'invalid_token' | 'token_expired' | 'invalid_api_key';
 
@@ -95,6 +99,12 @@ export class AuthService {
       throw new UnauthorizedException(
         'invalid_token',
         'The token has no sub claim to identify its owner',
+      );
+    // The owner is stored with every conversation: it must be text PostgreSQL can keep.
+    if (payload.sub.length > MAX_OWNER_LENGTH || unstorableTextReason(payload.sub))
+      throw new UnauthorizedException(
+        'invalid_token',
+        `The token's sub claim must be at most ${MAX_OWNER_LENGTH} characters of well-formed text`,
       );
     return payload.sub;
   }

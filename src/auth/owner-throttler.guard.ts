@@ -21,6 +21,15 @@ export class OwnerThrottlerGuard extends ThrottlerGuard {
     throw new AppException(
       'rate_limited',
       `More than ${detail.limit} requests in ${detail.ttl / 1000} s; retry after ${detail.timeToBlockExpire} s`,
+      {
+        retryAfter: detail.timeToBlockExpire,
+        // The guard sets these on answers it lets through, not on the one it refuses.
+        headers: {
+          'X-RateLimit-Limit': String(detail.limit),
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': String(detail.timeToBlockExpire),
+        },
+      },
     );
   }
 }

@@ -11,10 +11,13 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
   validateSync,
   ValidationError,
 } from 'class-validator';
+
+import { redactUrl } from '../common/text/redact-url';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const AUTH_MODES = ['none', 'jwt', 'api-key'] as const;
@@ -32,6 +35,17 @@ const toBool = ({ value }: { value: unknown }): unknown => {
 };
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A number no smaller than another variable's (Node refuses headers timeouts above request ones). */
+const AtLeast = (other: keyof Env): PropertyDecorator =>
+  ValidateBy({
+    name: 'atLeast',
+    validator: {
+      validate: (value: unknown, args) =>
+        typeof value === 'number' && value >= Number((args?.object as Env)[other]),
+      defaultMessage: (args) => `${args?.property} must be at least ${other}`,
+    },
+  });
 
 /**
  * Every environment variable the service reads, with its default. Validated once at
@@ -152,6 +166,9 @@ export class Env {
   /** Where the rate limiter counts: this process's memory, or PostgreSQL (shared by replicas). */
   @IsIn(RATE_LIMIT_STORES) RATE_LIMIT_STORE: (typeof RATE_LIMIT_STORES)[number] = 'memory';
 
+  /** Failed authentications per minute per client IP before its requests get 429 for the rest of the minute. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) AUTH_FAILURES_PER_MINUTE = 30;
+
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000) MAX_CONCURRENT_GENERATIONS_PER_OWNER = 8;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) MAX_CONVERSATIONS_PER_OWNER = 100_000;
@@ -170,6 +187,20 @@ export class Env {
 
   /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
   @IsString() TRUST_PROXY = 'false';
+
+  /** How long a client may take to send a request's headers. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  /**
+   * How long a client may take to send a whole request, headers and body. Responses are
+   * not limited by it: a stream runs as long as its reply.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  @AtLeast('HTTP_HEADERS_TIMEOUT_MS')
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
 }
 
 export class ConfigError extends Error {}
@@ -180,7 +211,9 @@ const SECRETS = new Set(['JWT_SECRET', 'API_KEYS', 'GROQ_API_KEY', 'DATABASE_URL
 function describe(errors: ValidationError[]): string[] {
   return errors.map((error) => {
     const reasons = Object.values(error.constraints ?? {}).join('; ');
-    const shown = SECRETS.has(error.property) ? '(value hidden)' : JSON.stringify(error.value);
+    const shown = SECRETS.has(error.property)
+      ? '(value hidden)'
+      : JSON.stringify(typeof error.value === 'string' ? redactUrl(error.value) : error.value);
     return `${error.property}=${shown}: ${reasons}`;
   });
 }

@@ -24,8 +24,9 @@ export class CheckDto {
 
   @ApiProperty({
     required: false,
-    description: 'Why it is not up',
-    example: 'Could not reach LM Studio at …',
+    description: 'Why it is not up (upstream URLs left out; GET /api/v1/models names them)',
+    example:
+      'Could not reach LM Studio at (URL hidden): start its local server or set LMSTUDIO_BASE_URL',
   })
   reason?: string;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
+import { withoutUrls } from '../common/text/redact-url';
 import { LlmService } from '../llm/llm.service';
 import { PrismaService } from '../database/prisma.service';
 import type { ReadinessDto } from './health.controller';
@@ -26,7 +27,8 @@ export class HealthService {
       checks[`provider:${p.name}`] = {
         status: p.status,
         latencyMs: p.latencyMs,
-        ...(p.reason && { reason: p.reason }),
+        // Anyone may read this: no upstream URL, even redacted (GET /api/v1/models has it).
+        ...(p.reason && { reason: withoutUrls(p.reason) }),
       };
     }
     if (database.status !== 'up') {

@@ -1,4 +1,5 @@
 import { AppException } from '../common/errors/app.exception';
+import { redactUrls } from '../common/text/redact-url';
 import type { ErrorCode } from '../common/errors/error-codes';
 
 export type LlmErrorCode = Extract<
@@ -24,7 +25,8 @@ export class LlmException extends AppException {
       llmCode === 'provider_rate_limited' && retry.retryAfterMs !== undefined
         ? Math.max(1, Math.ceil(retry.retryAfterMs / 1000))
         : undefined;
-    super(llmCode, message, { retryAfter });
+    // SDK and fetch errors name the URL they tried, credentials and all.
+    super(llmCode, redactUrls(message), { retryAfter });
   }
 }
 

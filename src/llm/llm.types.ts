@@ -49,7 +49,10 @@ export interface LlmProvider {
   readonly name: string;
   /** How users know it, for messages ("LM Studio"). */
   readonly label: string;
-  /** Where requests go, shown in errors so users can check it. */
+  /**
+   * Where requests go, as shown in errors so users can check it: credentials and secret
+   * query values redacted (redactUrl). Only the SDK client holds the URL as configured.
+   */
   readonly baseUrl: string;
   /** Whether it can be called at all (e.g. an API key is present). */
   readonly configured: boolean;

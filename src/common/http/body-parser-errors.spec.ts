@@ -38,6 +38,23 @@ describe(translateBodyParserError.name, () => {
     });
   });
 
+  it('should turn a stream error body-parser passes on, such as zlib on a bad gzip body, into 400 invalid_body', () => {
+    const zlibError = Object.assign(new Error('incorrect header check'), {
+      code: 'Z_DATA_ERROR',
+      status: 400,
+      expose: true,
+    });
+    expect(translateBodyParserError(zlibError)).toMatchObject({
+      status: 400,
+      code: 'invalid_body',
+    });
+  });
+
+  it('should name an unsupported Content-Encoding', () => {
+    const error = Object.assign(bodyParserError('encoding.unsupported', 415), { encoding: 'zip' });
+    expect((translateBodyParserError(error) as AppException).message).toContain('"zip"');
+  });
+
   it('should pass errors that are not from body-parser through unchanged', () => {
     const plain = new Error('something else');
     expect(translateBodyParserError(plain)).toBe(plain);

@@ -4,18 +4,19 @@ import { AppException } from '../errors/app.exception';
 
 /** What body-parser attaches to the errors it raises before any route runs. */
 interface BodyParserError {
-  type: string;
+  /** Absent when body-parser passes on a stream's own error, e.g. zlib's on a bad gzip body. */
+  type?: string;
   status: number;
+  /** Set by http-errors, which body-parser raises every error with, on 4xx. */
+  expose?: boolean;
   limit?: number;
+  encoding?: string;
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as BodyParserError).type === 'string' &&
-    typeof (error as BodyParserError).status === 'number'
-  );
+  if (typeof error !== 'object' || error === null) return false;
+  const { type, status, expose } = error as BodyParserError;
+  return typeof status === 'number' && (typeof type === 'string' || expose === true);
 }
 
 export function translateBodyParserError(error: unknown): unknown {
@@ -32,12 +33,16 @@ export function translateBodyParserError(error: unknown): unknown {
         `The request body exceeds the limit of ${error.limit} bytes`,
       );
     case 'encoding.unsupported':
+      return new AppException(
+        'unsupported_media_type',
+        `Content-Encoding "${String(error.encoding).slice(0, 40)}" is not supported; send the body uncompressed or as gzip, deflate or br`,
+      );
     case 'charset.unsupported':
       return new AppException('unsupported_media_type', 'Send the body as UTF-8 JSON');
     default:
       return new AppException(
         'invalid_body',
-        'The request body could not be read; send UTF-8 JSON',
+        'The request body could not be read (is it compressed as its Content-Encoding says?); send UTF-8 JSON',
       );
   }
 }

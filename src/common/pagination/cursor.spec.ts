@@ -76,7 +76,7 @@ describe(decodeConversationsCursor.name, () => {
 
 describe(decodeMessagesCursor.name, () => {
   it('should round-trip an encoded messages cursor', () => {
-    for (const seq of [-1, 0, 1, 41, 2 ** 31]) {
+    for (const seq of [-1, 0, 1, 41, 2 ** 31 - 1]) {
       const cursor: Cursor = { kind: 'messages', conversationId, seq };
       expect(decodeMessagesCursor(encodeCursor(cursor), conversationId)).toEqual(cursor);
     }
@@ -104,7 +104,7 @@ describe(decodeMessagesCursor.name, () => {
   });
 
   it('should refuse a bad seq', () => {
-    for (const seq of ['5', 1.5, -2, null, undefined, Number.NaN]) {
+    for (const seq of ['5', 1.5, -2, null, undefined, Number.NaN, 2 ** 31, 2 ** 53, 1e300]) {
       expectInvalid(() =>
         decodeMessagesCursor(raw({ kind: 'messages', conversationId, seq }), conversationId),
       );
@@ -114,7 +114,16 @@ describe(decodeMessagesCursor.name, () => {
 
 describe('decodeConversationsCursor (dates)', () => {
   it('should refuse dates that are not the ISO timestamps it issues', () => {
-    for (const lastMessageAt of ['1', 'x 2020', '2020-01-01']) {
+    for (const lastMessageAt of [
+      '1',
+      'x 2020',
+      '2020-01-01',
+      // Outside what PostgreSQL stores, or days that do not exist.
+      '0000-01-01T00:00:00.000Z',
+      '2024-02-30T00:00:00.000Z',
+      '2023-13-01T00:00:00.000Z',
+      '2023-01-01T24:00:00.000Z',
+    ]) {
       const raw = Buffer.from(
         JSON.stringify({
           kind: 'conversations',
@@ -123,6 +132,13 @@ describe('decodeConversationsCursor (dates)', () => {
         }),
       ).toString('base64url');
       expect(() => decodeConversationsCursor(raw)).toThrow(InvalidCursorException);
+    }
+  });
+
+  it('should accept the earliest and latest timestamps it can issue', () => {
+    for (const lastMessageAt of ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      const cursor: Cursor = { kind: 'conversations', lastMessageAt, id: conversationId };
+      expect(decodeConversationsCursor(encodeCursor(cursor))).toEqual(cursor);
     }
   });
 });

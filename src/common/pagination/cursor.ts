@@ -19,6 +19,21 @@ export class InvalidCursorException extends AppException {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** messages.seq is a PostgreSQL integer. */
+const MAX_SEQ = 2 ** 31 - 1;
+const ISO_MS = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * A timestamp as encodeCursor writes it: one that exists (no 30 February: it must come
+ * back unchanged from Date) and that PostgreSQL stores (it has no year 0).
+ */
+function isCursorTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const year = ISO_MS.exec(value)?.[1];
+  if (!year || Number(year) < 1) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
@@ -39,13 +54,7 @@ export function decodeConversationsCursor(raw: string): Extract<Cursor, { kind: 
   const value = parse(raw);
   const { kind, lastMessageAt, id } = value;
   if (kind !== 'conversations') throw new InvalidCursorException('it belongs to another list');
-  if (
-    typeof id !== 'string' ||
-    !UUID.test(id) ||
-    typeof lastMessageAt !== 'string' ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(lastMessageAt) ||
-    Number.isNaN(Date.parse(lastMessageAt))
-  ) {
+  if (typeof id !== 'string' || !UUID.test(id) || !isCursorTimestamp(lastMessageAt)) {
     throw new InvalidCursorException('malformed');
   }
   return { kind, lastMessageAt, id };
@@ -60,7 +69,7 @@ export function decodeMessagesCursor(
   if (kind !== 'messages' || value.conversationId !== conversationId) {
     throw new InvalidCursorException('it belongs to another list');
   }
-  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < -1)
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < -1 || seq > MAX_SEQ)
     throw new InvalidCursorException('malformed');
   return { kind, conversationId, seq };
 }

@@ -56,6 +56,24 @@ function header(headers: unknown, name: string): string | undefined {
 }
 
 /**
+ * What the upstream said, once. The SDKs start an error's message with its status ("429
+ * Rate limit…"), which ours names already, and groq-sdk puts the whole JSON body there.
+ */
+function upstreamSaid(message: string, status: number): string {
+  const text = message.startsWith(`${status} `)
+    ? message.slice(String(status).length + 1)
+    : message;
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown }; message?: unknown };
+    const said = body.error?.message ?? body.message;
+    if (typeof said === 'string') return said;
+  } catch {
+    // not JSON: the text as it is
+  }
+  return text;
+}
+
+/**
  * Shared behaviour of adapters over OpenAI-style chat-completion SDKs: request shaping,
  * response reading and, above all, translating SDK errors into our own codes.
  */
@@ -169,7 +187,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     if (error instanceof APIError && error.status !== undefined) {
       return this.translateStatus(
         error.status,
-        error.message,
+        upstreamSaid(error.message, error.status),
         header(error.headers, 'retry-after'),
       );
     }

@@ -1,5 +1,6 @@
 import Groq, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'groq-sdk';
 
+import { redactUrl } from '../../common/text/redact-url';
 import type {
   ChatBody,
   SdkChunk,
@@ -36,12 +37,13 @@ export class GroqProvider extends ChatCompletionsProvider {
 
   constructor(options: GroqProviderOptions) {
     super();
-    this.baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+    this.baseUrl = redactUrl(baseUrl);
     this.configured = Boolean(options.apiKey);
     // Retries and timeouts are ours (LlmService), so the SDK makes exactly one attempt.
     this.client = new Groq({
       apiKey: options.apiKey ?? 'unset',
-      baseURL: this.baseUrl,
+      baseURL: baseUrl,
       maxRetries: 0,
       fetch: keepAliveFetch,
       timeout: options.timeoutMs + 1000,

@@ -1,5 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 
+import { redactUrl } from '../../common/text/redact-url';
 import type {
   ChatBody,
   SdkChunk,
@@ -40,7 +41,7 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
     super();
     this.name = options.name;
     this.label = options.label;
-    this.baseUrl = options.baseUrl;
+    this.baseUrl = redactUrl(options.baseUrl);
     this.unreachableHint = `start its local server or set ${options.baseUrlVariable}`;
     this.authHint = `check the server's API key settings`;
     // Local servers ignore the key, but the SDK insists on one.
