@@ -1,0 +1,82 @@
+import { EmbeddedDatabase } from '../src/database/embedded-database';
+import { FakeLlmServer } from './fake-llm/fake-llm-server';
+import { buildApp, removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
+import { freePort } from './utils/free-port';
+import { postSse } from './utils/sse-client';
+
+const BASE = '/api/v1/conversations';
+
+describe('Stopping the service (node dist/main.js)', () => {
+  let main: string;
+  let fake: FakeLlmServer;
+
+  beforeAll(async () => {
+    main = await buildApp();
+    fake = new FakeLlmServer();
+    await fake.start();
+  }, 120_000);
+
+  afterAll(async () => fake?.stop());
+
+  it('should drain on Ctrl-C (SIGINT to the process group), store the running reply complete and exit 0', async () => {
+    const dataDir = tempDataDir();
+    const dbPort = await freePort();
+    const app = await startAppProcess(main, {
+      env: {
+        EMBEDDED_DB_DIR: dataDir,
+        EMBEDDED_DB_PORT: String(dbPort),
+        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+        LMSTUDIO_MODEL: 'fake-model',
+      },
+    });
+    try {
+      await app.waitUntilHealthy(90_000);
+      const created = await fetch(`${app.url}${BASE}`, { method: 'POST' });
+      const { id } = (await created.json()) as { id: string };
+      fake.script({ kind: 'streamSlow', chunkDelayMs: 150 });
+      const stream = await postSse(`${app.url}${BASE}/${id}/messages/stream`, {
+        message: 'one two three four five',
+      });
+      await stream.waitFor('message.delta');
+
+      // What a terminal does on Ctrl-C: SIGINT to every process of the foreground job.
+      app.signalGroup('SIGINT');
+
+      await stream.ended;
+      const last = stream.events.at(-1)!;
+      expect(last.event).toBe('message.completed');
+      const reply = 'Echo: one two three four five [messages=2]';
+      expect(JSON.parse(last.data).assistantMessage).toMatchObject({
+        status: 'complete',
+        content: reply,
+      });
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+      const output = app.output();
+      expect(output.match(/"msg":"stopped"/g)).toHaveLength(1);
+      expect(output).not.toMatch(/57P01|secretKey|terminating connection/);
+
+      // The reply is in the database, not only in the stream.
+      const database = new EmbeddedDatabase({ dataDir, port: dbPort });
+      await database.start();
+      try {
+        const { Client } = await import('pg');
+        const client = new Client({ connectionString: database.url('chat') });
+        await client.connect();
+        const rows = await client.query(
+          'SELECT role, status, content FROM messages WHERE conversation_id = $1 ORDER BY seq',
+          [id],
+        );
+        await client.end();
+        expect(rows.rows).toEqual([
+          { role: 'user', status: 'complete', content: 'one two three four five' },
+          { role: 'assistant', status: 'complete', content: reply },
+        ]);
+      } finally {
+        await database.stop();
+      }
+    } finally {
+      app.kill();
+      await removeDataDir(dataDir);
+    }
+  }, 180_000);
+});
