@@ -8,6 +8,8 @@ import { FieldError, ValidationFailedException } from './common/errors/app.excep
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { AppConfig } from './config/app-config';
+import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
+import { ShutdownState } from './lifecycle/shutdown-state';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
 
@@ -68,6 +70,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
     });
   }
   app.use(correlationId);
+  app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.

@@ -1,8 +1,10 @@
 import { EmbeddedDatabase } from '../src/database/embedded-database';
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { buildApp, removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
+import { createTestDatabase, TestDatabase } from './utils/database';
 import { freePort } from './utils/free-port';
 import { postSse } from './utils/sse-client';
+import { startTestApp } from './utils/test-app';
 
 const BASE = '/api/v1/conversations';
 
@@ -79,4 +81,62 @@ describe('Stopping the service (node dist/main.js)', () => {
       await removeDataDir(dataDir);
     }
   }, 180_000);
+});
+
+describe('Draining', () => {
+  let db: TestDatabase;
+  let fake: FakeLlmServer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = new FakeLlmServer();
+    await fake.start();
+  });
+
+  afterAll(async () => {
+    await fake?.stop();
+    await db?.drop();
+  });
+
+  it('should refuse new work with 503 shutting_down and fail readiness at once, while the running turn finishes', async () => {
+    const t = await startTestApp(db.url, {
+      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+      LMSTUDIO_MODEL: 'fake-model',
+    });
+    const [first, second] = await Promise.all(
+      [1, 2].map(async () => (await t.http.post(BASE).send({}).expect(201)).body.id as string),
+    );
+    fake.script({ kind: 'streamSlow', chunkDelayMs: 200 });
+    const stream = await postSse(`${t.url}${BASE}/${first}/messages/stream`, {
+      message: 'one two three four five',
+    });
+    await stream.waitFor('message.delta');
+
+    const closed = t.close();
+    let ready: Response;
+    do ready = await fetch(`${t.url}/health/ready`);
+    while (ready.status === 200 && stream.events.at(-1)?.event === 'message.delta');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ error: 'shutting_down' });
+
+    for (const res of [
+      await fetch(`${t.url}${BASE}`, { method: 'POST' }),
+      await fetch(`${t.url}${BASE}/${second}/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: 'too late' }),
+      }),
+    ]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('connection')).toBe('close');
+      expect(await res.json()).toMatchObject({ statusCode: 503, error: 'shutting_down' });
+    }
+    // Liveness stays up: the process is alive and finishing its work.
+    expect((await fetch(`${t.url}/health`)).status).toBe(200);
+
+    await stream.ended;
+    expect(stream.events.at(-1)?.event).toBe('message.completed');
+    await closed;
+    expect(fake.requests).toHaveLength(1);
+  });
 });
