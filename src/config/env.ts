@@ -13,8 +13,8 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
   ValidateBy,
+  ValidateIf,
   validateSync,
   ValidationError,
 } from 'class-validator';
