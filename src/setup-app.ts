@@ -7,6 +7,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { FieldError, ValidationFailedException } from './common/errors/app.exception';
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { requireJsonBody } from './common/http/require-json.middleware';
 import { AppConfig } from './config/app-config';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
 import { ShutdownState } from './lifecycle/shutdown-state';
@@ -71,6 +72,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   }
   app.use(correlationId);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
+  app.use(requireJsonBody);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
