@@ -1,6 +1,6 @@
 import { INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -13,6 +13,7 @@ import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middlewar
 import { ShutdownState } from './lifecycle/shutdown-state';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
+import { createOpenApiDocument } from './openapi';
 
 export const API_PREFIX = 'api/v1';
 
@@ -42,6 +43,9 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
           scriptSrc: ["'self'"],
+          // helmet's default would make browsers fetch Swagger UI's assets over https, which a
+          // plain-http deployment (http://server:3000/docs) does not serve: a blank page.
+          upgradeInsecureRequests: null,
         },
       },
     }),
@@ -91,27 +95,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.useGlobalFilters(new AllExceptionsFilter());
   app.disable('x-powered-by');
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Chat backend')
-      .setDescription(
-        'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events. ' +
-          'Every error answers `{ statusCode, error, message, correlationId }`.',
-      )
-      .setVersion('1')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'AUTH_MODE=jwt (npm run token -- --sub alice)',
-      })
-      .addApiKey(
-        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'AUTH_MODE=api-key' },
-        'api-key',
-      )
-      .build(),
-  );
+  const document = createOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Chat backend API',
