@@ -13,6 +13,12 @@ export interface EmbeddedDatabaseOptions {
   port: number;
   /** Throw the data away on stop (tests). */
   persistent?: boolean;
+  /**
+   * Run the server in its own session, out of reach of the terminal's Ctrl-C, for a
+   * process that stops it itself after draining (the service). Otherwise it shares the
+   * caller's process group and a Ctrl-C stops it with the caller (the test runner).
+   */
+  ownSession?: boolean;
   onLog?: (message: unknown) => void;
 }
 
@@ -76,9 +82,9 @@ function isRunning(pid: number): boolean {
 
 /**
  * A real PostgreSQL server run from node_modules, for development and tests. The package
- * initialises the data directory; the server itself is spawned here, detached in its own
- * session, so the terminal's Ctrl-C reaches only the service, which drains its requests
- * and stops the database last.
+ * initialises the data directory; the server itself is spawned here so that it can run in
+ * its own session (`ownSession`): the terminal's Ctrl-C then reaches only the service,
+ * which drains its requests and stops the database last.
  */
 export class EmbeddedDatabase {
   private server?: EmbeddedPostgres;
@@ -140,7 +146,7 @@ export class EmbeddedDatabase {
         ...postgresUser(),
         env: { ...process.env, LC_MESSAGES: 'C' },
         stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
+        detached: this.options.ownSession ?? false,
       },
     );
     this.process = child;

@@ -28,7 +28,11 @@ export async function prepareDatabase(env: Env, log: Logger): Promise<PreparedDa
     const { host, pathname } = new URL(url);
     description = `PostgreSQL at ${host}${pathname} (DATABASE_URL)`;
   } else {
-    embedded = new EmbeddedDatabase({ dataDir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT });
+    embedded = new EmbeddedDatabase({
+      dataDir: env.EMBEDDED_DB_DIR,
+      port: env.EMBEDDED_DB_PORT,
+      ownSession: true,
+    });
     log.debug(`DATABASE_URL is unset: starting the embedded PostgreSQL in ${embedded.dataDir}`);
     await embedded.start();
     await embedded.createDatabase(EMBEDDED_DB_NAME);
