@@ -75,7 +75,8 @@ function transient(error: LlmException): boolean {
 function notListed(provider: LlmProvider, model: string, ids: string[]): string {
   const named = ids.slice(0, MODELS_NAMED).join(', ') + (ids.length > MODELS_NAMED ? ', …' : '');
   const has = ids.length > 0 ? `it lists: ${named}` : 'it lists none';
-  return `${provider.label} at ${provider.baseUrl} does not list model "${model}"; ${has}; ${provider.modelHint}`;
+  const hint = provider.modelHint ? `; ${provider.modelHint}` : '';
+  return `${provider.label} at ${provider.baseUrl} does not list model "${model}"; ${has}${hint}`;
 }
 
 /** Dispatches generations to provider adapters with retries, timeouts and model resolution. */

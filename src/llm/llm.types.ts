@@ -56,7 +56,7 @@ export interface LlmProvider {
   /** Why not, when it is not configured, in words a user can act on. */
   readonly configHint: string;
   /** How to pick a model it has, when an alias names one it does not list. */
-  readonly modelHint: string;
+  readonly modelHint?: string;
   complete(request: LlmRequest): Promise<LlmResult>;
   stream(request: LlmRequest): AsyncIterable<LlmChunk>;
   listModels(signal: AbortSignal): Promise<string[]>;
