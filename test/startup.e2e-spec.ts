@@ -52,6 +52,8 @@ describe('Starting the service (node dist/main.js)', () => {
         },
       });
       await first.waitUntilHealthy(90_000);
+      // Logged once the providers have been probed, a moment after it listens.
+      await first.waitForOutput(/"msg":"listening on/);
     }, 120_000);
 
     afterAll(async () => {
