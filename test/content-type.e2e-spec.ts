@@ -1,23 +1,7 @@
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
-
-const BASE = '/api/v1/conversations';
+import { CONVERSATIONS, withTestApp } from './utils/harness';
 
 describe('Request bodies that are not JSON', () => {
-  let db: TestDatabase;
-  let t: TestApp;
-  let id: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await startTestApp(db.url);
-    id = (await t.http.post(BASE).expect(201)).body.id as string;
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
-  });
+  const t = withTestApp({ fake: false });
 
   it.each([
     ['text/plain', '{"message":"hi"}'],
@@ -27,11 +11,12 @@ describe('Request bodies that are not JSON', () => {
   ])(
     'should answer 415 unsupported_media_type naming application/json for %s',
     async (type, body) => {
+      const id = await t.createConversation();
       for (const [method, path] of [
-        ['post', `${BASE}/${id}/messages`],
-        ['post', `${BASE}/${id}/messages/stream`],
-        ['post', BASE],
-        ['patch', `${BASE}/${id}`],
+        ['post', `${CONVERSATIONS}/${id}/messages`],
+        ['post', `${CONVERSATIONS}/${id}/messages/stream`],
+        ['post', CONVERSATIONS],
+        ['patch', `${CONVERSATIONS}/${id}`],
       ] as const) {
         const res = await t.http[method](path).set('Content-Type', type).send(body);
         expect({ path, status: res.status }).toEqual({ path, status: 415 });
@@ -39,17 +24,18 @@ describe('Request bodies that are not JSON', () => {
         expect(res.body.message).toContain('Content-Type: application/json');
         expect(res.body.message).toContain(type);
       }
-      expect(await t.prisma.message.count()).toBe(0);
+      expect(await t.storedMessages(id)).toEqual([]);
     },
   );
 
   it('should still take JSON with a charset, and requests without a body', async () => {
+    const id = await t.createConversation();
     await t.http
-      .patch(`${BASE}/${id}`)
+      .patch(`${CONVERSATIONS}/${id}`)
       .set('Content-Type', 'application/json; charset=utf-8')
       .send('{"title":"ok"}')
       .expect(200);
-    await t.http.post(BASE).expect(201);
-    await t.http.post(`${BASE}/${id}/cancel`).expect(404);
+    await t.http.post(CONVERSATIONS).expect(201);
+    await t.http.post(`${CONVERSATIONS}/${id}/cancel`).expect(404);
   });
 });

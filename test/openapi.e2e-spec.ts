@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { createTestDatabase, TestDatabase } from './utils/database';
-import { startTestApp, TestApp } from './utils/test-app';
+import { withTestApp } from './utils/harness';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -26,19 +25,11 @@ interface OpenApiDocument {
 }
 
 describe('OpenAPI document (/docs-json)', () => {
-  let db: TestDatabase;
-  let t: TestApp;
+  const t = withTestApp({ fake: false });
   let doc: OpenApiDocument;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    t = await startTestApp(db.url);
     doc = (await t.http.get('/docs-json').expect(200)).body as OpenApiDocument;
-  });
-
-  afterAll(async () => {
-    await t?.close();
-    await db?.drop();
   });
 
   const operations = (): [string, Operation][] =>

@@ -1,29 +1,32 @@
+import { Client } from 'pg';
+
 import { EmbeddedDatabase } from '../src/database/embedded-database';
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import { buildApp, removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
-import { createTestDatabase, TestDatabase } from './utils/database';
+import { removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
 import { freePort } from './utils/free-port';
-import { postSse } from './utils/sse-client';
-import { startTestApp } from './utils/test-app';
-
-const BASE = '/api/v1/conversations';
+import { CONVERSATIONS, withTestApp } from './utils/harness';
+import { ProductionBuild } from './utils/production-build';
+import { openSse } from './utils/sse';
 
 describe('Stopping the service (node dist/main.js)', () => {
-  let main: string;
+  let build: ProductionBuild;
   let fake: FakeLlmServer;
 
   beforeAll(async () => {
-    main = await buildApp();
+    build = ProductionBuild.start();
     fake = new FakeLlmServer();
     await fake.start();
-  }, 120_000);
+  });
 
-  afterAll(async () => fake?.stop());
+  afterAll(async () => {
+    build?.stop();
+    await fake?.stop();
+  });
 
   it('should drain on Ctrl-C (SIGINT to the process group), store the running reply complete and exit 0', async () => {
     const dataDir = tempDataDir();
     const dbPort = await freePort();
-    const app = await startAppProcess(main, {
+    const app = await startAppProcess(build, {
       env: {
         EMBEDDED_DB_DIR: dataDir,
         EMBEDDED_DB_PORT: String(dbPort),
@@ -33,11 +36,11 @@ describe('Stopping the service (node dist/main.js)', () => {
     });
     try {
       await app.waitUntilHealthy(90_000);
-      const created = await fetch(`${app.url}${BASE}`, { method: 'POST' });
+      const created = await fetch(`${app.url}${CONVERSATIONS}`, { method: 'POST' });
       const { id } = (await created.json()) as { id: string };
       fake.script({ kind: 'streamSlow', chunkDelayMs: 150 });
-      const stream = await postSse(`${app.url}${BASE}/${id}/messages/stream`, {
-        message: 'one two three four five',
+      const stream = await openSse(`${app.url}${CONVERSATIONS}/${id}/messages/stream`, {
+        body: { message: 'one two three four five' },
       });
       await stream.waitFor('message.delta');
 
@@ -61,7 +64,6 @@ describe('Stopping the service (node dist/main.js)', () => {
       const database = new EmbeddedDatabase({ dataDir, port: dbPort });
       await database.start();
       try {
-        const { Client } = await import('pg');
         const client = new Client({ connectionString: database.url('chat') });
         await client.connect();
         const rows = await client.query(
@@ -84,44 +86,25 @@ describe('Stopping the service (node dist/main.js)', () => {
 });
 
 describe('Draining', () => {
-  let db: TestDatabase;
-  let fake: FakeLlmServer;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = new FakeLlmServer();
-    await fake.start();
-  });
-
-  afterAll(async () => {
-    await fake?.stop();
-    await db?.drop();
-  });
+  const t = withTestApp();
 
   it('should refuse new work with 503 shutting_down and fail readiness at once, while the running turn finishes', async () => {
-    const t = await startTestApp(db.url, {
-      LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
-      LMSTUDIO_MODEL: 'fake-model',
-    });
-    const [first, second] = await Promise.all(
-      [1, 2].map(async () => (await t.http.post(BASE).send({}).expect(201)).body.id as string),
-    );
-    fake.script({ kind: 'streamSlow', chunkDelayMs: 200 });
-    const stream = await postSse(`${t.url}${BASE}/${first}/messages/stream`, {
-      message: 'one two three four five',
-    });
+    const app = await t.startApp();
+    const [first, second] = await Promise.all([app.createConversation(), app.createConversation()]);
+    t.fake.script({ kind: 'streamSlow', chunkDelayMs: 200 });
+    const stream = await app.openStream(first, 'one two three four five');
     await stream.waitFor('message.delta');
 
-    const closed = t.close();
+    const closed = app.close();
     let ready: Response;
-    do ready = await fetch(`${t.url}/health/ready`);
+    do ready = await fetch(`${app.url}/health/ready`);
     while (ready.status === 200 && stream.events.at(-1)?.event === 'message.delta');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ error: 'shutting_down' });
 
     for (const res of [
-      await fetch(`${t.url}${BASE}`, { method: 'POST' }),
-      await fetch(`${t.url}${BASE}/${second}/messages`, {
+      await fetch(`${app.url}${CONVERSATIONS}`, { method: 'POST' }),
+      await fetch(`${app.url}${CONVERSATIONS}/${second}/messages`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ message: 'too late' }),
@@ -132,11 +115,11 @@ describe('Draining', () => {
       expect(await res.json()).toMatchObject({ statusCode: 503, error: 'shutting_down' });
     }
     // Liveness stays up: the process is alive and finishing its work.
-    expect((await fetch(`${t.url}/health`)).status).toBe(200);
+    expect((await fetch(`${app.url}/health`)).status).toBe(200);
 
     await stream.ended;
     expect(stream.events.at(-1)?.event).toBe('message.completed');
     await closed;
-    expect(fake.requests).toHaveLength(1);
+    expect(t.fake.requests).toHaveLength(1);
   });
 });

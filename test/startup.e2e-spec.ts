@@ -3,15 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
-import {
-  AppProcess,
-  buildApp,
-  removeDataDir,
-  startAppProcess,
-  tempDataDir,
-} from './utils/app-process';
+import { AppProcess, removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
 import { createTestDatabase, TestDatabase } from './utils/database';
 import { freePort } from './utils/free-port';
+import { ProductionBuild } from './utils/production-build';
 
 type LogLine = Record<string, unknown> & { msg?: string };
 
@@ -23,16 +18,19 @@ function jsonLines(output: string): LogLine[] {
 }
 
 describe('Starting the service (node dist/main.js)', () => {
-  let main: string;
+  let build: ProductionBuild;
   let fake: FakeLlmServer;
 
   beforeAll(async () => {
-    main = await buildApp();
+    build = ProductionBuild.start();
     fake = new FakeLlmServer();
     await fake.start();
-  }, 120_000);
+  });
 
-  afterAll(async () => fake?.stop());
+  afterAll(async () => {
+    build?.stop();
+    await fake?.stop();
+  });
 
   describe('beside one already running', () => {
     const dataDir = tempDataDir();
@@ -43,7 +41,7 @@ describe('Starting the service (node dist/main.js)', () => {
     beforeAll(async () => {
       dbPort = await freePort();
       port = await freePort();
-      first = await startAppProcess(main, {
+      first = await startAppProcess(build, {
         port,
         env: {
           EMBEDDED_DB_DIR: dataDir,
@@ -54,7 +52,7 @@ describe('Starting the service (node dist/main.js)', () => {
       await first.waitUntilHealthy(90_000);
       // Logged once the providers have been probed, a moment after it listens.
       await first.waitForOutput(/"msg":"listening on/);
-    }, 120_000);
+    }, 180_000);
 
     afterAll(async () => {
       first?.signalGroup('SIGTERM');
@@ -63,7 +61,7 @@ describe('Starting the service (node dist/main.js)', () => {
     }, 60_000);
 
     async function second(env: Record<string, string>, secondPort = port): Promise<string> {
-      const app = await startAppProcess(main, { port: secondPort, env });
+      const app = await startAppProcess(build, { port: secondPort, env });
       try {
         expect((await app.exited).code).toBe(1);
         return app.output();
@@ -132,7 +130,7 @@ describe('Starting the service (node dist/main.js)', () => {
           'LOG_LEVEL=silent',
         ].join('\n'),
       );
-      const app = await startAppProcess(main, {
+      const app = await startAppProcess(build, {
         cwd: dir,
         env: { LOG_LEVEL: 'info', LMSTUDIO_BASE_URL: fake.openAiBaseUrl },
       });
@@ -150,6 +148,6 @@ describe('Starting the service (node dist/main.js)', () => {
       } finally {
         app.kill();
       }
-    });
+    }, 120_000);
   });
 });

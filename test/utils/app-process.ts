@@ -1,54 +1,12 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { freePort } from './free-port';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-/** Builds live here, never in dist/: the developer's running server keeps its files. */
-const BUILDS = path.join(ROOT, 'node_modules', '.cache', 'e2e-build');
-
-function sourceHash(): string {
-  const hash = createHash('sha256');
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const file = path.join(dir, name);
-      if (statSync(file).isDirectory()) walk(file);
-      else if (file.endsWith('.ts')) hash.update(file).update(readFileSync(file));
-    }
-  };
-  walk(path.join(ROOT, 'src'));
-  for (const file of ['tsconfig.json', 'tsconfig.build.json'])
-    hash.update(readFileSync(path.join(ROOT, file)));
-  return hash.digest('hex').slice(0, 16);
-}
-
-/**
- * The production build (`node main.js`) of the current sources, compiled once per change of
- * src/ and shared by the spec files that run it as a real process.
- */
-export async function buildApp(): Promise<string> {
-  const out = path.join(BUILDS, sourceHash());
-  const main = path.join(out, 'main.js');
-  if (existsSync(main)) return main;
-  // Compiled aside and renamed into place, so a concurrent spec never sees half a build.
-  const staging = `${out}.${randomBytes(4).toString('hex')}`;
-  await mkdir(BUILDS, { recursive: true });
-  await promisify(execFile)(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', staging],
-    { cwd: ROOT },
-  );
-  await rename(staging, out).catch(async (error: NodeJS.ErrnoException) => {
-    await rm(staging, { recursive: true, force: true });
-    if (!existsSync(main)) throw error;
-  });
-  return main;
-}
+import { ProductionBuild } from './production-build';
 
 export interface AppProcess {
   child: ChildProcess;
@@ -69,21 +27,24 @@ export interface AppProcess {
 
 export interface StartAppProcessOptions {
   env?: Record<string, string>;
+  /** Default: the build's stand-in repository root, as `npm start` runs from the checkout. */
   cwd?: string;
   port?: number;
 }
 
 /**
- * Runs `node main.js` of a build in its own process group (like a shell job), with only
- * the given environment on top of PATH and HOME, so the developer's settings stay out.
+ * Runs `node dist/main.js` of the production build in its own process group (like a shell
+ * job), with only the given environment on top of PATH and HOME, so the developer's
+ * settings stay out.
  */
 export async function startAppProcess(
-  main: string,
+  build: ProductionBuild,
   options: StartAppProcessOptions = {},
 ): Promise<AppProcess> {
+  await build.ready();
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [main], {
-    cwd: options.cwd ?? ROOT,
+  const child = spawn(process.execPath, [build.main], {
+    cwd: options.cwd ?? build.root,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
