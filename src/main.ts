@@ -1,16 +1,20 @@
 import 'reflect-metadata';
 
-import pino from 'pino';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import pino, { Logger } from 'pino';
 
 import { AppConfig } from './config/app-config';
-import { ConfigError, loadEnv } from './config/env';
-import { prepareDatabase } from './database/prepare-database';
+import { ConfigError, Env, loadEnv } from './config/env';
+import { loadEnvFile } from './config/env-file';
+import { prepareDatabase, PreparedDatabase } from './database/prepare-database';
+import { prettyTransport } from './logging/pretty';
 import { createServer } from './server';
+import { assertPortFree } from './startup/assert-port-free';
+import { startupSummary } from './startup/startup-summary';
 
-async function main(): Promise<void> {
-  let env;
+function readConfig(): Env {
   try {
-    env = loadEnv(process.env);
+    return loadEnv(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -18,18 +22,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = pino({ level: env.LOG_LEVEL, name: 'bootstrap' });
-  const database = await prepareDatabase(env, log);
-  const app = await createServer(new AppConfig(env, database.url));
-  await app.listen(env.PORT, env.HOST);
-  log.info(`listening on http://${env.HOST}:${env.PORT} (Swagger UI at /docs)`);
-  if (env.AUTH_MODE === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(env.HOST)) {
-    log.warn(
-      `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +
-        'set AUTH_MODE=jwt or api-key, or HOST=127.0.0.1',
-    );
-  }
+}
 
+/** SIGTERM and Ctrl-C alike: stop taking work, let running replies finish, database last. */
+function stopOnSignals(
+  app: NestExpressApplication,
+  database: PreparedDatabase,
+  env: Env,
+  log: Logger,
+): void {
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       await app.close();
       await database.stop();
       log.info('stopped');
+      log.flush();
       process.exit(0);
     } catch (error) {
       log.error({ err: error }, 'shutdown failed');
@@ -53,9 +55,31 @@ async function main(): Promise<void> {
   process.on('SIGINT', (signal) => void shutdown(signal));
 }
 
+async function main(): Promise<void> {
+  const envFile = loadEnvFile();
+  const env = readConfig();
+  const log = pino({
+    level: env.LOG_LEVEL,
+    name: 'bootstrap',
+    transport: prettyTransport(env.LOG_PRETTY),
+  });
+  if (envFile) log.debug(`read ${envFile}; variables set in the environment win`);
+  await assertPortFree(env.PORT, env.HOST);
+  const database = await prepareDatabase(env, log);
+  const app = await createServer(new AppConfig(env, database.url));
+  await app.listen(env.PORT, env.HOST);
+  stopOnSignals(app, database, env, log);
+  log.info(await startupSummary(app, env, database.description));
+  if (env.AUTH_MODE === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(env.HOST)) {
+    log.warn(
+      `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +
+        'set AUTH_MODE=jwt or api-key, or HOST=127.0.0.1',
+    );
+  }
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `Failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  const reason = error instanceof Error ? error.message : JSON.stringify(error);
+  process.stderr.write(`Failed to start: ${reason}\n`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 
 import { AppModule, AppOptions } from './app.module';
 import { AppConfig } from './config/app-config';
+import { FrameworkLogger } from './logging/framework-logger';
 import { setupApp } from './setup-app';
 
 /** Builds the fully configured application without listening (main.ts and tests). */
@@ -15,7 +16,7 @@ export async function createServer(
     bodyParser: false,
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new FrameworkLogger(app.get(Logger)));
   setupApp(app, config);
   return app;
 }

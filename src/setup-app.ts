@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 
 import { INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -10,9 +10,13 @@ import { FieldError, ValidationFailedException } from './common/errors/app.excep
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { jsonBodyGuard } from './common/http/json-body-guard';
+import { requireJsonBody } from './common/http/require-json.middleware';
 import { AppConfig } from './config/app-config';
+import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
+import { ShutdownState } from './lifecycle/shutdown-state';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
+import { createOpenApiDocument } from './openapi';
 
 export const API_PREFIX = 'api/v1';
 
@@ -56,6 +60,9 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
           scriptSrc: ["'self'"],
+          // helmet's default would make browsers fetch Swagger UI's assets over https, which a
+          // plain-http deployment (http://server:3000/docs) does not serve: a blank page.
+          upgradeInsecureRequests: null,
         },
       },
     }),
@@ -85,6 +92,8 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
     });
   }
   app.use(correlationId);
+  app.use(refuseWhileDraining(app.get(ShutdownState)));
+  app.use(requireJsonBody);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
   app.use(bodyParserErrors);
   app.use(jsonBodyGuard);
@@ -105,27 +114,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.disable('x-powered-by');
   applyServerTimeouts(app.getHttpServer(), config);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Chat backend')
-      .setDescription(
-        'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events. ' +
-          'Every error answers `{ statusCode, error, message, correlationId }`.',
-      )
-      .setVersion('1')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'AUTH_MODE=jwt (npm run token -- --sub alice)',
-      })
-      .addApiKey(
-        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'AUTH_MODE=api-key' },
-        'api-key',
-      )
-      .build(),
-  );
+  const document = createOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Chat backend API',

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -13,6 +13,7 @@ import type { Response } from 'express';
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
+import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
 import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
 import { ChatService } from './chat.service';
@@ -41,7 +42,7 @@ A disconnect is not a cancel: the reply is generated and stored anyway (see GET 
 @ApiTags('chat')
 @ApiBearerAuth()
 @ApiSecurity('api-key')
-@ApiErrors(401, 429)
+@ApiErrors(401, 429, 503)
 @Controller('conversations/:id')
 export class ChatController {
   constructor(
@@ -57,12 +58,12 @@ export class ChatController {
     description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
   @ApiCreatedResponse({ type: TurnResponseDto })
-  @ApiErrors(400, 404, 409, 413, 422, 429, 502, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 422, 429, 502, 503, 504)
   async send(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,
     @Body() body: SendMessageDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
     const turn = await this.chat.startTurn(owner, id, {
       ...body,
@@ -87,13 +88,13 @@ export class ChatController {
     description: STREAM_DESCRIPTION,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ApiErrors(400, 404, 409, 413, 422)
+  @ApiErrors(400, 404, 409, 413, 415, 422)
   async stream(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,
     @Body() body: SendMessageDto,
     @Res() res: Response,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<void> {
     const turn = await this.chat.startTurn(owner, id, {
       ...body,
@@ -128,7 +129,7 @@ export class ChatController {
     @Param() { id }: ConversationIdParam,
     @Query() query: ResumeQueryDto,
     @Res() res: Response,
-    @Headers('last-event-id') lastEventId?: string,
+    @OptionalHeader('Last-Event-ID') lastEventId?: string,
   ): Promise<void> {
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
     const { turn, from } = await this.chat.follow(owner, id, after);

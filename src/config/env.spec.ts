@@ -126,6 +126,28 @@ describe(loadEnv.name, () => {
     expect(env.MODELS_FILE).toBeUndefined();
   });
 
+  it('should refuse a TRUST_PROXY that Express cannot use, naming it', () => {
+    for (const value of ['maybe', '10.0.0.0/33', '1.2.3.4, nope', '-1', '']) {
+      const error = configErrorOf({ TRUST_PROXY: value });
+      expect(error.message).toContain('TRUST_PROXY');
+      expect(error.message).toContain('true, false, a hop count');
+    }
+  });
+
+  it('should accept every TRUST_PROXY form Express takes', () => {
+    for (const value of [
+      'true',
+      'false',
+      '2',
+      'loopback',
+      '10.0.0.1',
+      'loopback, 10.0.0.0/8, fc00::/7',
+      '192.168.0.0/255.255.0.0',
+    ]) {
+      expect(loadEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+    }
+  });
+
   it('should throw a ConfigError that is an Error', () => {
     expect(() => loadEnv({ PORT: 'abc' })).toThrow(ConfigError);
     expect(configErrorOf({ PORT: 'abc' })).toBeInstanceOf(Error);

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -46,6 +48,35 @@ const AtLeast = (other: keyof Env): PropertyDecorator =>
       defaultMessage: (args) => `${args?.property} must be at least ${other}`,
     },
   });
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One entry of an Express "trust proxy" list: a name, an address, or a subnet. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+/** Express compiles any other string into a TypeError at start-up; refuse it here instead. */
+function IsTrustProxy(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' &&
+        (/^(true|false|\d+)$/.test(value) ||
+          value.split(',').every((entry) => isProxyEntry(entry.trim()))),
+      defaultMessage: () =>
+        'must be true, false, a hop count, or comma-separated addresses, subnets ' +
+        'and loopback/linklocal/uniquelocal',
+    },
+  });
+}
 
 /**
  * Every environment variable the service reads, with its default. Validated once at
@@ -186,7 +217,7 @@ export class Env {
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
 
   /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */
-  @IsString() TRUST_PROXY = 'false';
+  @IsTrustProxy() TRUST_PROXY = 'false';
 
   /** How long a client may take to send a request's headers. */
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000) HTTP_HEADERS_TIMEOUT_MS = 10_000;

@@ -23,7 +23,7 @@ import { UpdateConversationDto } from './dto/update-conversation.dto';
 @ApiTags('conversations')
 @ApiBearerAuth()
 @ApiSecurity('api-key')
-@ApiErrors(401, 429)
+@ApiErrors(401, 429, 503)
 @Controller('conversations')
 export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
@@ -32,7 +32,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Create a conversation (every field optional)' })
   @ApiBody({ type: CreateConversationDto, required: false })
   @ApiCreatedResponse({ type: ConversationResponseDto })
-  @ApiErrors(400, 413)
+  @ApiErrors(400, 413, 415)
   async create(
     @CurrentOwner() owner: string,
     @Body() body: CreateConversationDto,
@@ -66,7 +66,7 @@ export class ConversationsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change title, system prompt, model or params; null resets a field' })
   @ApiOkResponse({ type: ConversationResponseDto })
-  @ApiErrors(400, 404, 413)
+  @ApiErrors(400, 404, 413, 415)
   async update(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,

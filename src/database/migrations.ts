@@ -1,7 +1,17 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const PRISMA_WRAPPER = path.join('scripts', 'prisma.js');
+
+/** The package root (prisma/, prisma.config.ts), wherever the compiled code was put. */
+function packageRoot(from = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, PRISMA_WRAPPER))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`${PRISMA_WRAPPER} not found above ${from}`);
+  }
+}
+
 /** The CLI's last line on success, whether or not there was anything to apply. */
 const DONE = /All migrations have been successfully applied|No pending migrations to apply/;
 /**
@@ -15,17 +25,14 @@ const LINGER_GRACE_MS = 500;
  * downloads). Resolves with the CLI's output; rejects with it when the CLI fails.
  */
 export function applyMigrations(databaseUrl: string): Promise<string> {
+  const root = packageRoot();
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'scripts', 'prisma.js'), 'migrate', 'deploy'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
+    const child = spawn(process.execPath, [path.join(root, PRISMA_WRAPPER), 'migrate', 'deploy'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     let done = false;
     let grace: NodeJS.Timeout | undefined;

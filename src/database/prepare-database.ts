@@ -8,6 +8,8 @@ import { applyMigrations } from './migrations';
 
 export interface PreparedDatabase {
   url: string;
+  /** Where it is, for the start-up line; never credentials. */
+  description: string;
   /** Stops the embedded server, if one was started. */
   stop(): Promise<void>;
 }
@@ -21,25 +23,29 @@ const EMBEDDED_DB_NAME = 'chat';
 export async function prepareDatabase(env: Env, log: Logger): Promise<PreparedDatabase> {
   let url = env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
+  let description: string;
   if (url) {
-    log.info({ database: new URL(url).host }, 'using the PostgreSQL server named by DATABASE_URL');
+    const { host, pathname } = new URL(url);
+    description = `PostgreSQL at ${host}${pathname} (DATABASE_URL)`;
   } else {
-    embedded = new EmbeddedDatabase({ dataDir: env.EMBEDDED_DB_DIR, port: env.EMBEDDED_DB_PORT });
+    embedded = new EmbeddedDatabase({
+      dataDir: env.EMBEDDED_DB_DIR,
+      port: env.EMBEDDED_DB_PORT,
+      ownSession: true,
+    });
+    log.debug(`DATABASE_URL is unset: starting the embedded PostgreSQL in ${embedded.dataDir}`);
     await embedded.start();
     await embedded.createDatabase(EMBEDDED_DB_NAME);
     url = embedded.url(EMBEDDED_DB_NAME);
-    log.info(
-      `DATABASE_URL is unset: embedded PostgreSQL on 127.0.0.1:${env.EMBEDDED_DB_PORT}, data in ${path.resolve(env.EMBEDDED_DB_DIR)}`,
-    );
+    description = `embedded PostgreSQL on 127.0.0.1:${env.EMBEDDED_DB_PORT}, data in ${path.resolve(env.EMBEDDED_DB_DIR)}`;
   }
   try {
     const output = await applyMigrations(url);
-    log.info(
-      /No pending migrations/.test(output) ? 'schema up to date' : 'applied pending migrations',
-    );
+    if (/No pending migrations/.test(output)) log.debug('schema up to date');
+    else log.info('applied pending migrations');
   } catch (error) {
     await embedded?.stop();
     throw error;
   }
-  return { url, stop: async () => embedded?.stop() };
+  return { url, description, stop: async () => embedded?.stop() };
 }

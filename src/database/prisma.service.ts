@@ -1,9 +1,10 @@
-import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 
 import { AppConfig } from '../config/app-config';
 import { PrismaClient } from '../generated/prisma/client';
+import { describeDatabaseError } from './database-errors';
 
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
@@ -17,6 +18,12 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     });
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
+    // An idle client whose server went away must never crash the process (an unhandled
+    // 'error' event would, dumping the client, secrets included); the pool replaces it.
+    const logger = new Logger(PrismaService.name);
+    pool.on('error', (error) =>
+      logger.warn(`idle database connection lost: ${describeDatabaseError(error)}`),
+    );
   }
 
   async onModuleInit(): Promise<void> {

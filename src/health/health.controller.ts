@@ -53,7 +53,7 @@ export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOperation({ summary: 'Liveness: the process is up', security: [] })
   @ApiOkResponse({ type: LivenessDto })
   live(): LivenessDto {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
@@ -62,6 +62,7 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({
     summary: 'Readiness: database (503 `not_ready` when down) and provider reachability',
+    security: [],
   })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiErrors(503)

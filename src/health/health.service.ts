@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
 import { withoutUrls } from '../common/text/redact-url';
 import { LlmService } from '../llm/llm.service';
+import { describeDatabaseError } from '../database/database-errors';
 import { PrismaService } from '../database/prisma.service';
 import type { ReadinessDto } from './health.controller';
 
@@ -52,7 +53,7 @@ export class HealthService {
       ]);
       return { status: 'up', latencyMs: Math.round(performance.now() - started) };
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = describeDatabaseError(error);
       return { status: 'down', latencyMs: Math.round(performance.now() - started), reason };
     } finally {
       clearTimeout(timer);

@@ -22,6 +22,7 @@ function createProviders(config: AppConfig): LlmProvider[] {
       label: 'LM Studio',
       baseUrl: config.get('LMSTUDIO_BASE_URL'),
       baseUrlVariable: 'LMSTUDIO_BASE_URL',
+      modelVariable: 'LMSTUDIO_MODEL',
       timeoutMs,
     }),
   ];

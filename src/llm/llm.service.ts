@@ -43,9 +43,13 @@ export interface ProviderHealth {
   status: 'up' | 'down' | 'configured' | 'not_configured';
   latencyMs: number | null;
   reason: string | null;
+  /** What a probed server lists; null when not asked. */
+  models: string[] | null;
 }
 
-const FIRST_MODEL_TTL_MS = 30_000;
+/** How long a server's model list is trusted before it is asked again. */
+const MODEL_LIST_TTL_MS = 30_000;
+const MODELS_NAMED = 20;
 const PROBE_TIMEOUT_MS = 2000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -63,12 +67,24 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+function transient(error: LlmException): boolean {
+  return error.retry.retryable || error.llmCode === 'provider_timeout';
+}
+
+/** An alias names a model the server does not have: say which it has and how to pick one. */
+function notListed(provider: LlmProvider, model: string, ids: string[]): string {
+  const named = ids.slice(0, MODELS_NAMED).join(', ') + (ids.length > MODELS_NAMED ? ', …' : '');
+  const has = ids.length > 0 ? `it lists: ${named}` : 'it lists none';
+  const hint = provider.modelHint ? `; ${provider.modelHint}` : '';
+  return `${provider.label} at ${provider.baseUrl} does not list model "${model}"; ${has}${hint}`;
+}
+
 /** Dispatches generations to provider adapters with retries, timeouts and model resolution. */
 @Injectable()
 export class LlmService {
   private readonly logger = new Logger(LlmService.name);
   private readonly providers: Map<string, LlmProvider>;
-  private readonly firstModel = new Map<string, { id: string; expires: number }>();
+  private readonly listed = new Map<string, { ids: string[]; expires: number }>();
 
   constructor(
     readonly registry: ModelRegistry,
@@ -90,22 +106,51 @@ export class LlmService {
     return this.registry.find(alias) !== undefined;
   }
 
-  /** The upstream model id, asking the server for its first model when the alias names none. */
+  /**
+   * The upstream model id: the alias's, checked against what a local server lists, or the
+   * server's first model when the alias names none.
+   */
   async upstreamModel(model: ResolvedModel, signal: AbortSignal): Promise<string> {
-    if (model.model) return model.model;
-    const cached = this.firstModel.get(model.provider);
-    if (cached && cached.expires > Date.now()) return cached.id;
     const provider = this.provider(model.provider);
-    const ids = await this.withTimeout(signal, (s) => provider.listModels(s), provider);
-    const id = ids[0];
-    if (!id) {
+    if (model.model && !this.probed(provider)) return model.model;
+    let ids: string[];
+    try {
+      ids = await this.listedModels(provider, signal);
+    } catch (error) {
+      // A server that is down or slow is left to the call itself, which retries.
+      if (model.model && error instanceof LlmException && transient(error)) return model.model;
+      throw error;
+    }
+    if (!model.model) {
+      if (ids[0]) return ids[0];
       throw new LlmException(
         'provider_model_not_found',
         `${provider.label} at ${provider.baseUrl} has no model loaded; load one or set LMSTUDIO_MODEL`,
       );
     }
-    this.firstModel.set(model.provider, { id, expires: Date.now() + FIRST_MODEL_TTL_MS });
-    return id;
+    // A model loaded since the list was cached counts.
+    if (!ids.includes(model.model)) ids = await this.listedModels(provider, signal, true);
+    if (!ids.includes(model.model))
+      throw new LlmException('provider_model_not_found', notListed(provider, model.model, ids));
+    return model.model;
+  }
+
+  /** Local servers are asked what they serve; a cloud key is only checked for presence. */
+  private probed(provider: LlmProvider): boolean {
+    return provider.name !== 'groq';
+  }
+
+  private async listedModels(
+    provider: LlmProvider,
+    signal: AbortSignal,
+    fresh = false,
+    timeoutMs?: number,
+  ): Promise<string[]> {
+    const cached = this.listed.get(provider.name);
+    if (!fresh && cached && cached.expires > Date.now()) return cached.ids;
+    const ids = await this.withTimeout(signal, (s) => provider.listModels(s), provider, timeoutMs);
+    this.listed.set(provider.name, { ids, expires: Date.now() + MODEL_LIST_TTL_MS });
+    return ids;
   }
 
   /**
@@ -185,7 +230,12 @@ export class LlmService {
   async providerHealth(): Promise<ProviderHealth[]> {
     return Promise.all(
       [...this.providers.values()].map(async (provider): Promise<ProviderHealth> => {
-        const base = { name: provider.name, label: provider.label, baseUrl: provider.baseUrl };
+        const base = {
+          name: provider.name,
+          label: provider.label,
+          baseUrl: provider.baseUrl,
+          models: null,
+        };
         if (!provider.configured) {
           return {
             ...base,
@@ -195,18 +245,19 @@ export class LlmService {
           };
         }
         // Cloud providers are not probed on every check: a configured key is what can be known cheaply.
-        if (provider.name === 'groq')
+        if (!this.probed(provider))
           return { ...base, status: 'configured', latencyMs: null, reason: null };
         const started = performance.now();
         try {
-          await this.withTimeout(
-            new AbortController().signal,
-            (s) => provider.listModels(s),
+          const models = await this.listedModels(
             provider,
+            new AbortController().signal,
+            true,
             PROBE_TIMEOUT_MS,
           );
           return {
             ...base,
+            models,
             status: 'up',
             latencyMs: Math.round(performance.now() - started),
             reason: null,
@@ -224,18 +275,19 @@ export class LlmService {
     );
   }
 
-  /** Every alias with whether it can be used now: key present, server reachable. */
+  /** Every alias with whether it can be used now: key present, server reachable, model listed. */
   async availability(): Promise<ModelAvailability[]> {
     const health = new Map((await this.providerHealth()).map((p) => [p.name, p]));
     return this.registry.all().map((alias) => {
       const provider = health.get(alias.provider)!;
-      const available = provider.status === 'up' || provider.status === 'configured';
-      return {
-        alias,
-        providerLabel: provider.label,
-        available,
-        reason: available ? null : provider.reason,
-      };
+      const reachable = provider.status === 'up' || provider.status === 'configured';
+      const missing = alias.model !== null && provider.models?.includes(alias.model) === false;
+      const reason = !reachable
+        ? provider.reason
+        : missing
+          ? notListed(this.provider(alias.provider), alias.model!, provider.models!)
+          : null;
+      return { alias, providerLabel: provider.label, available: reason === null, reason };
     });
   }
 

@@ -58,6 +58,8 @@ export interface LlmProvider {
   readonly configured: boolean;
   /** Why not, when it is not configured, in words a user can act on. */
   readonly configHint: string;
+  /** How to pick a model it has, when an alias names one it does not list. */
+  readonly modelHint?: string;
   complete(request: LlmRequest): Promise<LlmResult>;
   stream(request: LlmRequest): AsyncIterable<LlmChunk>;
   listModels(signal: AbortSignal): Promise<string[]>;

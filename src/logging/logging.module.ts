@@ -6,6 +6,7 @@ import type { Options } from 'pino-http';
 import type { DestinationStream } from 'pino';
 
 import { AppConfig } from '../config/app-config';
+import { prettyTransport } from './pretty';
 
 @Module({})
 export class LoggingModule {
@@ -13,10 +14,7 @@ export class LoggingModule {
   static forRoot(config: AppConfig, destination?: DestinationStream): DynamicModule {
     const options: Options = {
       level: config.get('LOG_LEVEL'),
-      transport:
-        config.get('LOG_PRETTY') && !destination
-          ? { target: 'pino-pretty', options: { singleLine: true } }
-          : undefined,
+      transport: destination ? undefined : prettyTransport(config.get('LOG_PRETTY')),
       // The correlation-id middleware has run first and set req.id.
       genReqId: (req) => req.id,
       // On every line logged while serving the request, chat-turn lines included.

@@ -12,7 +12,7 @@ import { MessagesService } from './messages.service';
 @ApiTags('messages')
 @ApiBearerAuth()
 @ApiSecurity('api-key')
-@ApiErrors(401, 429)
+@ApiErrors(401, 429, 503)
 @Controller('conversations/:id')
 export class MessagesController {
   constructor(private readonly messages: MessagesService) {}

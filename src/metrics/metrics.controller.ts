@@ -15,7 +15,7 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics' })
+  @ApiOperation({ summary: 'Prometheus metrics', security: [] })
   @ApiOkResponse({
     description: 'Prometheus text exposition format',
     content: { 'text/plain': {} },

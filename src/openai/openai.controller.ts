@@ -119,9 +119,11 @@ export class OpenAiController {
     },
     content: {
       'application/json': { schema: { $ref: getSchemaPath(ChatCompletionDto) } },
+      // The sequence of chunks, each sent as one frame: the schema names what a frame carries.
       'text/event-stream': {
         schema: {
-          type: 'string',
+          type: 'array',
+          items: { $ref: getSchemaPath(ChatCompletionChunkDto) },
           description:
             'Frames `data: <ChatCompletionChunkDto as JSON>`, ending with `data: [DONE]`',
         },

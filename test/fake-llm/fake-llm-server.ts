@@ -85,8 +85,12 @@ export type ScriptStep =
   | { kind: 'slow'; delayMs: number }
   /** Wait until `until` settles, then the default reply: holds requests in flight together. */
   | { kind: 'held'; until: Promise<unknown> }
-  /** Streaming: send `afterChunks` content chunks, then destroy the socket. Non-streaming: destroy at once. */
-  | { kind: 'drop'; afterChunks: number }
+  /**
+   * Streaming: send `afterChunks` content chunks, then destroy the socket. Non-streaming:
+   * destroy at once. `burst`: headers and chunks go out in one write and the connection is
+   * reset right after it, as a crashing server or a proxy does: they arrive with the reset.
+   */
+  | { kind: 'drop'; afterChunks: number; burst?: boolean }
   /** Default reply streamed with this delay between chunks. */
   | { kind: 'streamSlow'; chunkDelayMs: number };
 
@@ -96,6 +100,7 @@ interface ReplyPlan {
   usage?: Usage | null;
   chunkDelayMs: number;
   dropAfterChunks?: number;
+  burst?: boolean;
 }
 
 const ROUTE = /^(?:\/openai)?\/v1\/(chat\/completions|models(?:\/(.+))?)$/;
@@ -340,6 +345,7 @@ export class FakeLlmServer {
           return;
         }
         plan.dropAfterChunks = step.afterChunks;
+        plan.burst = step.burst;
         break;
       case 'streamSlow':
         plan.chunkDelayMs = step.chunkDelayMs;
@@ -389,7 +395,7 @@ export class FakeLlmServer {
       'Cache-Control': 'no-cache',
       ...requestId,
     });
-    res.flushHeaders();
+    if (!plan.burst) res.flushHeaders();
     const includeUsage = body.stream_options?.include_usage === true;
     // Like OpenAI: with include_usage every chunk carries `usage: null` until the final usage chunk.
     const chunk = (delta: object, finish: string | null) => ({
@@ -403,6 +409,18 @@ export class FakeLlmServer {
       await writeEvent(res, payload === '[DONE]' ? '[DONE]' : JSON.stringify(payload));
     };
 
+    if (plan.burst) {
+      const sent = [chunk({ role: 'assistant', content: '' }, null)];
+      for (const piece of pieces.slice(0, plan.dropAfterChunks))
+        sent.push(chunk({ content: piece }, null));
+      selfClosed = true;
+      // Reset once the bytes are on the wire: destroying at once would discard them unsent
+      // (the response corks its socket until the next tick).
+      res.write(sent.map((c) => `data: ${JSON.stringify(c)}\n\n`).join(''), () =>
+        res.socket?.resetAndDestroy(),
+      );
+      return;
+    }
     await send(chunk({ role: 'assistant', content: '' }, null), false);
     for (const [i, piece] of pieces.entries()) {
       if (i === plan.dropAfterChunks) break;

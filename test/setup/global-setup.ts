@@ -9,14 +9,6 @@ import { applyMigrations } from '../../src/database/migrations';
 import { TEMPLATE_DATABASE } from '../utils/database';
 import { freePort } from '../utils/free-port';
 
-async function reachable(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A throw-away server needs no crash safety: without fsync, dropping and cloning the
  * per-spec databases and committing each statement cost a fraction of the time.
@@ -45,7 +37,4 @@ export default async function globalSetup(): Promise<void> {
   await applyMigrations(database.url(TEMPLATE_DATABASE));
   // Test workers are forked after this and inherit the environment.
   process.env.TEST_DATABASE_SERVER_URL = database.url('postgres');
-  process.env.TEST_LMSTUDIO_REACHABLE = String(
-    await reachable(`${process.env.LMSTUDIO_BASE_URL ?? 'http://localhost:1234/v1'}/models`),
-  );
 }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
+import { toDatabaseUnavailable } from '../../database/database-errors';
 import { AppException } from './app.exception';
 import { ErrorResponseDto } from './error-response.dto';
 
@@ -28,6 +29,8 @@ export interface RenderedError {
 
 /** Maps anything thrown to the design's error body. Pure, so it is unit-tested directly. */
 export function renderError(error: unknown): RenderedError | undefined {
+  const outage = toDatabaseUnavailable(error);
+  if (outage) return renderError(outage);
   if (error instanceof AppException) {
     const body = { statusCode: error.status, error: error.code, message: error.message };
     return {
@@ -72,7 +75,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: `Something went wrong on our side; report correlation id ${correlationId}`,
       },
     };
-    if (rendered.status >= 500) {
+    if (rendered.body.error === 'database_unavailable') {
+      // One line: a driver error can carry its connection object, secrets included.
+      this.logger.warn({ correlationId }, rendered.body.message);
+    } else if (rendered.status >= 500) {
       this.logger.error({ err: exception, correlationId }, 'request failed');
     }
     if (response.headersSent) {

@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   server_shutdown: { status: 503 },
   // This service
   not_ready: { status: 503 },
+  database_unavailable: { status: 503 },
+  shutting_down: { status: 503 },
   service_unavailable: { status: 503 },
   internal_error: { status: 500 },
 } as const satisfies Record<string, ErrorSpec>;

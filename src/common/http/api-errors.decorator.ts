@@ -31,6 +31,11 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     code: 'payload_too_large',
     message: 'The request body exceeds the limit of 1048576 bytes',
   },
+  415: {
+    description: 'A body that is not JSON (`unsupported_media_type`)',
+    code: 'unsupported_media_type',
+    message: 'The body must be JSON sent with Content-Type: application/json (got text/plain)',
+  },
   422: {
     description: 'Cannot be processed (`message_too_long`, `idempotency_key_reused`)',
     code: 'message_too_long',
@@ -50,7 +55,9 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     message: 'Groq refused the credentials (401): check GROQ_API_KEY',
   },
   503: {
-    description: 'Provider unreachable (`provider_unavailable`) or not ready (`not_ready`)',
+    description:
+      'Provider unreachable (`provider_unavailable`), database down (`database_unavailable`, see Retry-After), ' +
+      'server shutting down (`shutting_down`) or not ready (`not_ready`)',
     code: 'provider_unavailable',
     message:
       'Could not reach LM Studio at http://localhost:1234/v1: start its local server or set LMSTUDIO_BASE_URL',

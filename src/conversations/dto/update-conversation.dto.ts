@@ -28,6 +28,7 @@ export class UpdateConversationDto {
   title?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     maxLength: SYSTEM_PROMPT_MAX,
     nullable: true,
     example: 'Answer in Portuguese.',

@@ -83,9 +83,12 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
   abstract readonly baseUrl: string;
   abstract readonly configured: boolean;
   abstract readonly configHint: string;
+  abstract readonly modelHint: string;
   /** What to tell a user who cannot reach the server. */
   protected abstract readonly unreachableHint: string;
   protected abstract readonly authHint: string;
+  /** What to tell a user whose server has no /models under the base URL. */
+  protected abstract readonly wrongUrlHint: string;
   protected abstract readonly errors: SdkErrorClasses;
 
   protected abstract createCompletion(body: ChatBody, signal: AbortSignal): Promise<SdkCompletion>;
@@ -139,6 +142,12 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     try {
       return await this.fetchModels(signal);
     } catch (error) {
+      // Every OpenAI-compatible server lists models: a 404 means the base URL is wrong.
+      if (!signal.aborted && error instanceof this.errors.APIError && error.status === 404)
+        throw new LlmException(
+          'provider_unavailable',
+          `${this.label} at ${this.baseUrl} answered 404 for /models: ${this.wrongUrlHint}`,
+        );
       throw this.translate(error, signal);
     }
   }

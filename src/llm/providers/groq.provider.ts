@@ -26,8 +26,10 @@ export class GroqProvider extends ChatCompletionsProvider {
   readonly baseUrl: string;
   readonly configured: boolean;
   readonly configHint = 'set GROQ_API_KEY to a key from console.groq.com';
+  readonly modelHint = "point the alias's upstream model at one of them (MODELS_FILE)";
   protected readonly unreachableHint = 'check the network or GROQ_BASE_URL';
   protected readonly authHint = 'check GROQ_API_KEY';
+  protected readonly wrongUrlHint = 'GROQ_BASE_URL is the origin, without /openai/v1';
   protected readonly errors: SdkErrorClasses = {
     APIError,
     APIConnectionError,

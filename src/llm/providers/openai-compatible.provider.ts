@@ -19,6 +19,8 @@ export interface OpenAiCompatibleProviderOptions {
   timeoutMs: number;
   /** The variable that sets baseUrl, named in error messages. */
   baseUrlVariable: string;
+  /** The variable that sets the default alias's model, named in error messages. */
+  modelVariable: string;
 }
 
 /** Any OpenAI-compatible server (LM Studio, Ollama, llama.cpp, vLLM) through the openai SDK. */
@@ -28,8 +30,10 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
   readonly baseUrl: string;
   readonly configured = true;
   readonly configHint = '';
+  readonly modelHint: string;
   protected readonly unreachableHint: string;
   protected readonly authHint: string;
+  protected readonly wrongUrlHint: string;
   protected readonly errors: SdkErrorClasses = {
     APIError,
     APIConnectionError,
@@ -44,6 +48,11 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
     this.baseUrl = redactUrl(options.baseUrl);
     this.unreachableHint = `start its local server or set ${options.baseUrlVariable}`;
     this.authHint = `check the server's API key settings`;
+    this.modelHint = `load it, or set ${options.modelVariable} (or the alias's upstream model) to one of them`;
+    const base = options.baseUrl.replace(/\/+$/, '');
+    this.wrongUrlHint = base.endsWith('/v1')
+      ? `check ${options.baseUrlVariable}`
+      : `${options.baseUrlVariable} probably lacks /v1: try ${base}/v1`;
     // Local servers ignore the key, but the SDK insists on one.
     this.client = new OpenAI({
       apiKey: options.apiKey ?? 'not-needed',

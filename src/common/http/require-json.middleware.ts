@@ -1,0 +1,23 @@
+import type { NextFunction, Request, Response } from 'express';
+
+import { AppException } from '../errors/app.exception';
+
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * A body in any other type than JSON is refused with 415 before validation, which would
+ * otherwise see no body at all and blame the fields ("message must be a string").
+ * Requests without a body pass: several routes take none or an optional one.
+ */
+export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const empty = req.headers['content-length'] === '0';
+  // req.is(): null without a body, false when the body is of another type.
+  if (!WITH_BODY.has(req.method) || empty || req.is('application/json') !== false) return next();
+  const type = req.headers['content-type'] ?? 'none';
+  next(
+    new AppException(
+      'unsupported_media_type',
+      `The body must be JSON sent with Content-Type: application/json (got ${type})`,
+    ),
+  );
+}

@@ -1,0 +1,153 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { FakeLlmServer } from './fake-llm/fake-llm-server';
+import { AppProcess, removeDataDir, startAppProcess, tempDataDir } from './utils/app-process';
+import { createTestDatabase, TestDatabase } from './utils/database';
+import { freePort } from './utils/free-port';
+import { ProductionBuild } from './utils/production-build';
+
+type LogLine = Record<string, unknown> & { msg?: string };
+
+function jsonLines(output: string): LogLine[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+describe('Starting the service (node dist/main.js)', () => {
+  let build: ProductionBuild;
+  let fake: FakeLlmServer;
+
+  beforeAll(async () => {
+    build = ProductionBuild.start();
+    fake = new FakeLlmServer();
+    await fake.start();
+  });
+
+  afterAll(async () => {
+    build?.stop();
+    await fake?.stop();
+  });
+
+  describe('beside one already running', () => {
+    const dataDir = tempDataDir();
+    let dbPort: number;
+    let first: AppProcess | undefined;
+    let port: number;
+
+    beforeAll(async () => {
+      dbPort = await freePort();
+      port = await freePort();
+      first = await startAppProcess(build, {
+        port,
+        env: {
+          EMBEDDED_DB_DIR: dataDir,
+          EMBEDDED_DB_PORT: String(dbPort),
+          LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+        },
+      });
+      await first.waitUntilHealthy(90_000);
+      // Logged once the providers have been probed, a moment after it listens.
+      await first.waitForOutput(/"msg":"listening on/);
+    }, 180_000);
+
+    afterAll(async () => {
+      first?.signalGroup('SIGTERM');
+      await first?.exited;
+      await removeDataDir(dataDir);
+    }, 60_000);
+
+    async function second(env: Record<string, string>, secondPort = port): Promise<string> {
+      const app = await startAppProcess(build, { port: secondPort, env });
+      try {
+        expect((await app.exited).code).toBe(1);
+        return app.output();
+      } finally {
+        app.kill();
+      }
+    }
+
+    it('should log one summary line: where it listens, the database, and each provider', () => {
+      const lines = jsonLines(first!.output());
+      expect(lines.filter((l) => /Mapped \{|dependencies initialized/.test(l.msg ?? ''))).toEqual(
+        [],
+      );
+      const summary = lines.filter((l) => l.msg?.startsWith('listening on'));
+      expect(summary).toHaveLength(1);
+      expect(summary[0].msg).toContain(`http://127.0.0.1:${port}`);
+      expect(summary[0].msg).toContain(`embedded PostgreSQL on 127.0.0.1:${dbPort}`);
+      expect(summary[0].msg).toContain('lmstudio: up');
+      expect(summary[0].msg).toContain('groq: not configured');
+    });
+
+    it('should refuse to start on a port in use, saying so, and leave the running one alone', async () => {
+      const output = await second({
+        EMBEDDED_DB_DIR: dataDir,
+        EMBEDDED_DB_PORT: String(dbPort),
+      });
+      expect(output).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+      expect(output).not.toContain('undefined');
+      expect((await fetch(`${first!.url}/health/ready`)).status).toBe(200);
+    });
+
+    it('should refuse an embedded data directory in use, naming the PID that holds it', async () => {
+      const output = await second(
+        { EMBEDDED_DB_DIR: dataDir, EMBEDDED_DB_PORT: String(await freePort()) },
+        await freePort(),
+      );
+      expect(output).toMatch(/data directory .* is locked by PID \d+/);
+      expect((await fetch(`${first!.url}/api/v1/conversations`, { method: 'POST' })).status).toBe(
+        201,
+      );
+    });
+  });
+
+  describe('with a .env file', () => {
+    let db: TestDatabase;
+    let dir: string;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      dir = await mkdtemp(path.join(os.tmpdir(), 'chat-env-'));
+    });
+
+    afterAll(async () => {
+      await db?.drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('should read .env from the working directory, with environment variables winning', async () => {
+      await writeFile(
+        path.join(dir, '.env'),
+        [
+          '# as copied from .env.example and adjusted',
+          `DATABASE_URL=${db.url}`,
+          'LOG_PRETTY=true',
+          'PORT=1',
+          'LOG_LEVEL=silent',
+        ].join('\n'),
+      );
+      const app = await startAppProcess(build, {
+        cwd: dir,
+        env: { LOG_LEVEL: 'info', LMSTUDIO_BASE_URL: fake.openAiBaseUrl },
+      });
+      try {
+        // PORT and LOG_LEVEL from the environment, the database and LOG_PRETTY from the file.
+        await app.waitUntilHealthy();
+        await app.waitForOutput(/listening on/);
+        const lines = app.output().split('\n').filter(Boolean);
+        expect(lines.length).toBeGreaterThan(0);
+        // Pretty everywhere, bootstrap lines included: no JSON line at all.
+        expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
+        app.signalGroup('SIGTERM');
+        expect((await app.exited).code).toBe(0);
+        expect(app.output()).toContain('stopped');
+      } finally {
+        app.kill();
+      }
+    }, 120_000);
+  });
+});
