@@ -5,6 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
+import { toDatabaseUnavailable } from '../database/database-errors';
 import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
@@ -13,7 +14,7 @@ import type { Message } from '../messages/message';
 import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
-import { countTokensConservatively } from '../prompts/token-counter';
+import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import {
   ConversationBusyException,
   storedFailure,
@@ -131,7 +132,7 @@ export class TurnRunner {
     let plan: TurnPlan;
     let begun: Awaited<ReturnType<TurnsRepository['begin']>>;
     try {
-      plan = this.plan(conversation, input);
+      plan = await this.plan(conversation, input);
       begun = await this.turns.begin({
         conversationId,
         turnId,
@@ -172,13 +173,16 @@ export class TurnRunner {
     return turn;
   }
 
-  /** Model, params and prompt budget; the message is tokenized only once the turn is ours. */
-  private plan(conversation: ClaimedConversation, input: TurnInput): TurnPlan {
+  /**
+   * Model, params and prompt budget. The message is tokenized only once the turn is ours,
+   * and in slices that yield to the event loop, so a huge message delays no other request.
+   */
+  private async plan(conversation: ClaimedConversation, input: TurnInput): Promise<TurnPlan> {
     const model = this.llm.resolve(input.model ?? conversation.model);
     const { temperature, topP, maxTokens, seed } = conversation;
     const stored = { temperature, topP, maxTokens, seed };
     const params = mergeParams(model.params, stored, input.params);
-    const tokenCount = countTokensConservatively(input.message);
+    const tokenCount = await countTokensConservativelyAsync(input.message);
     const replyTokens = params.maxTokens ?? model.maxOutputTokens;
     const prompt = this.prompts.plan({
       contextWindow: model.contextWindow,
@@ -303,7 +307,8 @@ export class TurnRunner {
     request: GenerateRequest,
   ): Promise<TurnOutcome> {
     const { failure } = reply;
-    const tokenCount = countTokensConservatively(reply.content);
+    const tokenCount = await countTokensConservativelyAsync(reply.content);
+    const reasoningTokens = await countTokensConservativelyAsync(reply.reasoning ?? '');
     const record: FinishTurn = {
       conversationId: turn.conversationId,
       turnId: turn.assistantMessageId,
@@ -313,9 +318,7 @@ export class TurnRunner {
       tokenCount,
       upstreamModel: reply.upstreamModel,
       promptTokens: reply.usage?.promptTokens ?? request.promptTokens,
-      completionTokens:
-        reply.usage?.completionTokens ??
-        tokenCount + countTokensConservatively(reply.reasoning ?? ''),
+      completionTokens: reply.usage?.completionTokens ?? tokenCount + reasoningTokens,
       usageEstimated: reply.usage === null,
       latencyMs: Math.round(performance.now() - request.startedAt),
       ttftMs: reply.ttftMs,
@@ -330,7 +333,9 @@ export class TurnRunner {
         { err: error, conversationId: record.conversationId },
         'could not store the reply; giving up',
       );
-      const lost = new AppException('internal_error', 'The reply could not be stored');
+      const lost =
+        toDatabaseUnavailable(error) ??
+        new AppException('internal_error', 'The reply could not be stored');
       return { userMessage, assistantMessage: null, failure: failure ?? lost };
     }
   }

@@ -8,7 +8,7 @@ import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { LlmUsage } from '../llm/llm.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
-import { countTokensConservatively } from '../prompts/token-counter';
+import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type {
   ChatCompletionDto,
@@ -60,15 +60,19 @@ async function lastReply(events: AsyncIterable<CompletionEvent>): Promise<Comple
   throw new Error('the reply ended without its done event');
 }
 
-function usageOf(
+/** The provider's usage, else our count (in slices that yield: a 1 MiB prompt blocks nothing). */
+async function usageOf(
   input: CompletionInput,
   reply: string,
   reported: LlmUsage | null,
-): CompletionUsage {
+): Promise<CompletionUsage> {
   if (reported) return { ...reported, estimated: false };
+  let promptTokens = 0;
+  for (const message of input.messages)
+    promptTokens += await countTokensConservativelyAsync(message.content);
   return {
-    promptTokens: input.messages.reduce((n, m) => n + countTokensConservatively(m.content), 0),
-    completionTokens: countTokensConservatively(reply),
+    promptTokens,
+    completionTokens: await countTokensConservativelyAsync(reply),
     estimated: true,
   };
 }
@@ -193,7 +197,7 @@ export class OpenAiService {
       reasoning,
       // Every OpenAI-compatible server sends one; should one not, the reply simply ended.
       finishReason: done?.finishReason ?? 'stop',
-      usage: usageOf(input, content + (reasoning ?? ''), done?.usage ?? null),
+      usage: await usageOf(input, content + (reasoning ?? ''), done?.usage ?? null),
     };
     if (cacheKey) await this.cache.put(cacheKey, reply);
     yield { type: 'done', reply };
