@@ -49,8 +49,8 @@ function applyServerTimeouts(server: Server, config: AppConfig): void {
 }
 
 /** Everything main.ts and the tests share: prefix, parsing limits, validation, errors, docs. */
-export function setupApp(app: NestExpressApplication, config: AppConfig): INestApplication {
-  app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
+/** helmet's headers, and CORS for the configured origins only. */
+function useSecurityHeaders(app: NestExpressApplication, config: AppConfig): void {
   app.use(
     helmet({
       // Swagger UI needs inline styles and data: images; everything else stays same-origin.
@@ -91,6 +91,11 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
       maxAge: 600,
     });
   }
+}
+
+export function setupApp(app: NestExpressApplication, config: AppConfig): INestApplication {
+  app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
+  useSecurityHeaders(app, config);
   app.use(correlationId);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requireJsonBody);

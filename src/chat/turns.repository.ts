@@ -381,14 +381,7 @@ export class TurnsRepository {
           .where('conversationId', '=', conversationId)
           .where('idempotencyKey', '=', idempotencyKey),
       )
-      .with('running', (db) =>
-        db
-          .selectFrom('conversations as c')
-          .select((eb) => eb.fn.countAll<number>().as('count'))
-          .where('ownerId', '=', ownerId)
-          .where('activeTurnId', 'is not', null)
-          .where(holderAlive(deadAfterMs)),
-      )
+      .with('running', () => this.liveClaims(ownerId, deadAfterMs))
       .with('claimed', (db) =>
         db
           .updateTable('conversations as c')
@@ -424,6 +417,16 @@ export class TurnsRepository {
         eb.selectFrom('existing').select('requestHash').as('replayHash'),
         eb.selectFrom('running').select('count').as('running'),
       ]);
+  }
+
+  /** How many live claims the owner holds (a partial index serves it). */
+  private liveClaims(ownerId: string, deadAfterMs: number) {
+    return this.db
+      .selectFrom('conversations as c')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('ownerId', '=', ownerId)
+      .where('activeTurnId', 'is not', null)
+      .where(holderAlive(deadAfterMs));
   }
 
   private buildBegin(input: BeginTurn) {

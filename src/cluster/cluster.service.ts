@@ -26,6 +26,8 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
   private client?: Client;
   private heartbeat?: NodeJS.Timeout;
   private stopped = false;
+  /** The dedicated client runs one query at a time (pg deprecates overlapping ones). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly prisma: PrismaService,
@@ -49,7 +51,7 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     this.stopped = true;
     clearInterval(this.heartbeat);
     try {
-      await this.client?.query('DELETE FROM processes WHERE id = $1', [this.processId]);
+      await this.run('DELETE FROM processes WHERE id = $1', [this.processId]);
       await this.client?.end();
     } catch (error) {
       this.logger.warn({ err: error }, 'could not sign off from the database');
@@ -59,7 +61,7 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
   /** Calls `handler` with the payload of every notification on `channel`. */
   on(channel: string, handler: Handler): void {
     this.handlers.set(channel, handler);
-    void this.client?.query(`LISTEN ${this.quote(channel)}`).catch((error: unknown) => {
+    void this.run(`LISTEN ${this.quote(channel)}`).catch((error: unknown) => {
       this.logger.warn({ err: error, channel }, 'could not listen');
     });
   }
@@ -112,7 +114,7 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
   private async beat(): Promise<void> {
     try {
       // Re-inserts the row if a long outage got this process swept as dead.
-      await this.client?.query(
+      await this.run(
         `INSERT INTO processes (id, host, pid) VALUES ($1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
         [this.processId, os.hostname().slice(0, 200), process.pid],
@@ -120,6 +122,14 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       this.logger.warn({ err: error }, 'heartbeat failed');
     }
+  }
+
+  private run(text: string, values: unknown[] = []): Promise<unknown> {
+    const client = this.client;
+    if (!client) return Promise.resolve();
+    const next = this.queue.then(() => client.query(text, values));
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   private quote(channel: string): string {

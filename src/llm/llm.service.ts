@@ -8,6 +8,7 @@ import {
   LLM_PROVIDERS,
   LlmChunk,
   LlmProvider,
+  LlmRequest,
   ResponseFormat,
 } from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
@@ -185,22 +186,10 @@ export class LlmService {
           stop: request.stop,
           signal: attemptAbort.signal,
         };
-        if (request.mode === 'complete') {
-          const result = await provider.complete(llmRequest);
-          started = true;
-          yield { type: 'delta', text: result.content };
-          yield {
-            type: 'done',
-            upstreamModel: result.upstreamModel,
-            finishReason: result.finishReason,
-            usage: result.usage,
-          };
-        } else {
-          for await (const chunk of provider.stream(llmRequest)) {
-            touch();
-            started ||= chunk.type === 'delta';
-            yield chunk;
-          }
+        for await (const chunk of this.attempt(provider, request.mode, llmRequest)) {
+          touch();
+          started ||= chunk.type === 'delta';
+          yield chunk;
         }
         return;
       } catch (error) {
@@ -224,6 +213,22 @@ export class LlmService {
         request.signal.removeEventListener('abort', onOuterAbort);
       }
     }
+  }
+
+  /** One call to the provider, whole or streamed, as chunks either way. */
+  private async *attempt(
+    provider: LlmProvider,
+    mode: GenerateRequest['mode'],
+    request: LlmRequest,
+  ): AsyncGenerator<LlmChunk> {
+    if (mode === 'stream') {
+      yield* provider.stream(request);
+      return;
+    }
+    const result = await provider.complete(request);
+    yield { type: 'delta', text: result.content };
+    const { upstreamModel, finishReason, usage } = result;
+    yield { type: 'done', upstreamModel, finishReason, usage };
   }
 
   /** Each provider: configured, reachable (local servers are probed), how fast it answered. */
