@@ -14,6 +14,15 @@ export class OwnerThrottlerGuard extends ThrottlerGuard {
     );
   }
 
+  /** One count per owner (or IP) across every route, as RATE_LIMIT_PER_MINUTE promises. */
+  protected override generateKey(
+    _context: ExecutionContext,
+    tracker: string,
+    name: string,
+  ): string {
+    return `${name}:${tracker}`;
+  }
+
   protected override throwThrottlingException(
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
