@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 
-import { INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
+import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
-import { FieldError, ValidationFailedException } from './common/errors/app.exception';
+import { ValidationFailedException } from './common/errors/app.exception';
+import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { jsonBodyGuard } from './common/http/json-body-guard';
@@ -19,14 +20,6 @@ import { OPENAI_ROUTES } from './openai/openai.controller';
 import { createOpenApiDocument } from './openapi';
 
 export const API_PREFIX = 'api/v1';
-
-function flatten(errors: ValidationError[], parent = ''): FieldError[] {
-  return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = error.constraints ? [{ field, errors: Object.values(error.constraints) }] : [];
-    return [...own, ...flatten(error.children ?? [], field)];
-  });
-}
 
 /** TRUST_PROXY as Express takes it: a boolean, a hop count, or addresses and subnets. */
 function trustProxy(value: string): boolean | number | string {
@@ -109,10 +102,9 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   });
   app.useGlobalPipes(
     new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
+      ...VALIDATION_OPTIONS,
       transform: true,
-      exceptionFactory: (errors) => new ValidationFailedException(flatten(errors)),
+      exceptionFactory: (errors) => new ValidationFailedException(toFieldErrors(errors)),
     }),
   );
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -19,6 +19,8 @@ export class AuthModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AuthModule,
+      // Every door authenticates (HTTP through the guard, the WebSocket on upgrade).
+      global: true,
       imports: [
         ThrottlerModule.forRootAsync({
           inject: [Db],

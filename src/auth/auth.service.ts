@@ -24,9 +24,15 @@ export interface AuthOptions {
   bearerApiKey?: boolean;
 }
 
-function bearerToken(req: Request): string | undefined {
-  return req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+/** What a client presented: a bearer token (AUTH_MODE=jwt) and/or an API key (api-key). */
+export interface Credentials {
+  bearer?: string;
+  apiKey?: string;
 }
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export const bearerToken = (authorization: string | undefined): string | undefined =>
+  authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
 
 /** Decides who a request acts for, per AUTH_MODE. */
 @Injectable()
@@ -46,19 +52,29 @@ export class AuthService {
     else if (secret) this.jwtKey = new TextEncoder().encode(secret);
   }
 
-  async authenticate(req: Request, options: AuthOptions = {}): Promise<string> {
+  /** Who an HTTP request acts for: `Authorization: Bearer` or `X-API-Key`, per AUTH_MODE. */
+  authenticate(req: Request, options: AuthOptions = {}): Promise<string> {
+    const bearer = bearerToken(req.header('authorization'));
+    const apiKey = req.header('x-api-key') ?? (options.bearerApiKey ? bearer : undefined);
+    return this.authenticateCredentials({ bearer, apiKey }, options);
+  }
+
+  /** Who the credentials act for; doors other than HTTP find them where their clients can put them. */
+  async authenticateCredentials(
+    credentials: Credentials,
+    options: AuthOptions = {},
+  ): Promise<string> {
     switch (this.config.get('AUTH_MODE')) {
       case 'none':
         return LOCAL_OWNER;
       case 'api-key':
-        return this.fromApiKey(req, options.bearerApiKey === true);
+        return this.fromApiKey(credentials.apiKey, options.bearerApiKey === true);
       case 'jwt':
-        return this.fromJwt(req);
+        return this.fromJwt(credentials.bearer);
     }
   }
 
-  private fromApiKey(req: Request, bearer: boolean): string {
-    const key = req.header('x-api-key') ?? (bearer ? bearerToken(req) : undefined);
+  private fromApiKey(key: string | undefined, bearer: boolean): string {
     if (!key)
       throw new UnauthorizedException(
         'missing_credentials',
@@ -71,8 +87,7 @@ export class AuthService {
     return owner;
   }
 
-  private async fromJwt(req: Request): Promise<string> {
-    const token = bearerToken(req);
+  private async fromJwt(token: string | undefined): Promise<string> {
     if (!token)
       throw new UnauthorizedException(
         'missing_credentials',
