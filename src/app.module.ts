@@ -14,6 +14,7 @@ import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenAiModule } from './openai/openai.module';
 import { DatabaseModule } from './database/database.module';
+import { WebSocketModule } from './websocket/websocket.module';
 
 export interface AppOptions {
   /** Where logs go; stdout when unset. */
@@ -38,6 +39,7 @@ export class AppModule {
         MessagesModule,
         ChatModule,
         OpenAiModule,
+        WebSocketModule,
       ],
     };
   }

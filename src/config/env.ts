@@ -159,6 +159,15 @@ export class Env {
 
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000) SSE_HEARTBEAT_MS = 15_000;
 
+  /** How often each WebSocket is pinged; a peer that has not answered the previous ping is dropped. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) WS_PING_MS = 30_000;
+
+  /**
+   * Bytes a WebSocket may have queued unsent before its streams pause until it reads (and
+   * twice this before it is closed with 1013): a slow client holds at most this much memory.
+   */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) WS_MAX_BUFFERED_BYTES = 1024 * 1024;
+
   /** none: one local owner (development); jwt: bearer tokens; api-key: static keys. */
   @IsIn(AUTH_MODES) AUTH_MODE: AuthMode = 'none';
 

@@ -12,6 +12,11 @@ export interface TurnRecord {
   completionTokens: number;
 }
 
+export interface WebSocketStats {
+  connections: number;
+  bufferedBytes: number;
+}
+
 export interface PoolStats {
   total: number;
   idle: number;
@@ -94,6 +99,26 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.set(count());
+      },
+    });
+  }
+
+  /** Read on each scrape. */
+  watchWebSockets(stats: () => WebSocketStats): void {
+    new Gauge({
+      name: 'ws_connections',
+      help: 'Open WebSocket connections',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().connections);
+      },
+    });
+    new Gauge({
+      name: 'ws_buffered_bytes',
+      help: 'Bytes queued for WebSocket clients and not yet sent, summed over connections',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().bufferedBytes);
       },
     });
   }

@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   invalid_cursor: { status: 400 },
   invalid_idempotency_key: { status: 400 },
   invalid_last_event_id: { status: 400 },
+  /** A WebSocket frame that is not a JSON message of a known type. */
+  invalid_message: { status: 400 },
   unknown_model: { status: 400 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
@@ -28,6 +30,7 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405 },
   not_acceptable: { status: 406 },
   request_timeout: { status: 408 },
+  upgrade_required: { status: 426 },
   // Who is asking
   unauthorized: { status: 401 },
   missing_credentials: { status: 401 },
@@ -35,6 +38,7 @@ export const ERROR_CODES = {
   token_expired: { status: 401 },
   invalid_api_key: { status: 401 },
   forbidden: { status: 403 },
+  origin_not_allowed: { status: 403 },
   auth_unavailable: { status: 503 },
   // What it names
   not_found: { status: 404 },

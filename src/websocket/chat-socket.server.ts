@@ -1,0 +1,165 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { WebSocket, WebSocketServer } from 'ws';
+
+import { AuthService } from '../auth/auth.service';
+import { LOCAL_OWNER } from '../auth/current-owner.decorator';
+import { ChatService } from '../chat/chat.service';
+import { AppException } from '../common/errors/app.exception';
+import { correlationIdFrom } from '../common/http/correlation-id.middleware';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { API_PREFIX } from '../setup-app';
+import { ChatSocket, CLOSE_GRACE_MS, SocketContext } from './chat-socket';
+import { MessageLimiter } from './message-limiter';
+import { originAllowed, selectProtocol, socketCredentials } from './socket-credentials';
+import { refuseUpgrade } from './upgrade-refusal';
+
+export const WEBSOCKET_PATH = `/${API_PREFIX}/ws`;
+
+/**
+ * The WebSocket door: `GET /api/v1/ws` upgraded on the HTTP server's own port. It decides
+ * who connects before upgrading (a refused client gets the HTTP error), keeps the sockets
+ * alive with pings, and closes them (1001) when the app stops, after their turns ended.
+ */
+@Injectable()
+export class ChatSocketServer
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger('WebSocket');
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<ChatSocket>();
+  private readonly allowedOrigins: string[];
+  private context?: SocketContext;
+  private httpServer?: Server;
+  private pinger?: NodeJS.Timeout;
+  private deadline?: NodeJS.Timeout;
+  private stopping = false;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly moduleRef: ModuleRef,
+    private readonly auth: AuthService,
+    private readonly limiter: MessageLimiter,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: config.get('BODY_LIMIT_BYTES'),
+      handleProtocols: selectProtocol,
+    });
+    this.allowedOrigins = (config.get('CORS_ORIGINS') ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
+    metrics.watchWebSockets(() => ({
+      connections: this.sockets.size,
+      bufferedBytes: [...this.sockets].reduce((sum, socket) => sum + socket.bufferedBytes, 0),
+    }));
+  }
+
+  onApplicationBootstrap(): void {
+    this.context = {
+      // ChatModule does not export ChatService; it is looked up across modules instead.
+      chat: this.moduleRef.get(ChatService, { strict: false }),
+      limiter: this.limiter,
+      logger: this.logger,
+      maxBufferedBytes: this.config.get('WS_MAX_BUFFERED_BYTES'),
+      shuttingDown: () => this.stopping,
+    };
+    this.httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    this.httpServer.on('upgrade', this.onUpgrade);
+    this.pinger = setInterval(() => {
+      for (const socket of this.sockets) socket.heartbeat();
+    }, this.config.get('WS_PING_MS')).unref();
+  }
+
+  /**
+   * Runs before the turns are drained. Idle sockets close now; streaming ones once their
+   * turns end (ChatService finishes or stops them within SHUTDOWN_TIMEOUT_MS), since the
+   * HTTP server cannot close while a socket is open. One too slow to take its last events
+   * is cut off after that.
+   */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    for (const socket of this.sockets) socket.shutdown();
+    this.deadline = setTimeout(
+      () => this.sockets.forEach((socket) => socket.terminate()),
+      this.config.get('SHUTDOWN_TIMEOUT_MS') + CLOSE_GRACE_MS,
+    ).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.pinger);
+    clearTimeout(this.deadline);
+    this.httpServer?.off('upgrade', this.onUpgrade);
+    this.sockets.forEach((socket) => socket.terminate());
+    this.wss.close();
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void this.upgrade(req, socket, head);
+  };
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
+    // Until ws takes the socket over, its errors (a client gone mid-handshake) are ours.
+    const destroy = (): void => void socket.destroy();
+    socket.on('error', destroy);
+    let owner: string;
+    try {
+      owner = await this.admit(req);
+    } catch (error) {
+      refuseUpgrade(socket, this.asAppException(error, correlationId), correlationId);
+      return;
+    }
+    socket.off('error', destroy);
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, owner, correlationId));
+  }
+
+  /** Who may open this socket: the right path, a running server, an allowed page, credentials. */
+  private async admit(req: IncomingMessage): Promise<string> {
+    const url = req.url ?? '/';
+    if (new URL(url, 'http://localhost').pathname !== WEBSOCKET_PATH)
+      throw new AppException('not_found', `No WebSocket here; connect to ${WEBSOCKET_PATH}`);
+    if (this.stopping)
+      throw new AppException('service_unavailable', 'The server is shutting down; reconnect');
+    if (!originAllowed(req.headers.origin, req.headers.host, this.allowedOrigins))
+      throw new AppException(
+        'origin_not_allowed',
+        `Origin ${req.headers.origin} may not open this WebSocket; add it to CORS_ORIGINS`,
+      );
+    return this.auth.authenticateCredentials(socketCredentials(req.headers, url));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, owner: string, connectionId: string): void {
+    if (!this.context) throw new Error('the WebSocket door accepts sockets once the app started');
+    const limitKey =
+      owner === LOCAL_OWNER ? `ip:${req.socket.remoteAddress ?? ''}` : `owner:${owner}`;
+    const socket = new ChatSocket(ws, { owner, limitKey, connectionId }, this.context);
+    this.sockets.add(socket);
+    ws.on('close', () => this.sockets.delete(socket));
+    if (this.stopping) socket.shutdown();
+  }
+
+  private asAppException(error: unknown, correlationId: string): AppException {
+    if (error instanceof AppException) return error;
+    this.logger.error({ err: error, correlationId }, 'websocket upgrade failed');
+    return new AppException(
+      'internal_error',
+      `Something went wrong on our side; report correlation id ${correlationId}`,
+    );
+  }
+}

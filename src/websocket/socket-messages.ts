@@ -1,0 +1,87 @@
+import { AppException, FieldError } from '../common/errors/app.exception';
+import { renderError } from '../common/errors/all-exceptions.filter';
+import type { MessageResponseDto } from '../messages/dto/message-response.dto';
+
+/** What a failed request is answered with: the HTTP error body's fields, named as in SSE. */
+export interface RequestErrorData {
+  code: string;
+  statusCode: number;
+  message: string;
+  details?: FieldError[];
+  retryAfter?: number;
+}
+
+/** What the server sends: a turn's events exactly as SSE carries them, and request answers. */
+export type ServerMessage =
+  | { type: string; id: number; conversationId: string; data: unknown }
+  | { type: 'error'; conversationId?: string; requestId?: string; data: RequestErrorData }
+  | {
+      type: 'cancelled';
+      conversationId: string;
+      requestId?: string;
+      data: { assistantMessage: MessageResponseDto | null };
+    };
+
+/** What a failed request echoes of itself, so the client can tell which one it was. */
+export interface Echo {
+  conversationId?: string;
+  requestId?: string;
+}
+
+const ECHO_MAX = 200;
+
+const echoable = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length <= ECHO_MAX ? value : undefined;
+
+/** The echo of a message that may not have passed validation. */
+export function echoOf(raw: Record<string, unknown> | undefined): Echo {
+  return { conversationId: echoable(raw?.conversationId), requestId: echoable(raw?.requestId) };
+}
+
+export function requestError(error: AppException, echo: Echo): ServerMessage {
+  const { body } = renderError(error) as NonNullable<ReturnType<typeof renderError>>;
+  const data: RequestErrorData = {
+    code: body.error,
+    statusCode: body.statusCode,
+    message: body.message,
+  };
+  if (body.details) data.details = body.details;
+  if (error.retryAfter !== undefined) data.retryAfter = error.retryAfter;
+  return { type: 'error', ...echo, data };
+}
+
+export type ClientMessage = Record<string, unknown> & { type: string };
+
+/**
+ * A client message: a JSON object with a string `type`. Anything else is answered with
+ * `invalid_message` (the socket stays open).
+ */
+export function parseClientMessage(
+  data: Buffer | ArrayBuffer | Buffer[],
+  isBinary: boolean,
+): { message: ClientMessage } | { error: AppException } {
+  if (isBinary) return { error: invalidMessage('Send JSON text messages, not binary ones') };
+  const text = Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Buffer.from(data).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { error: invalidMessage('The message is not valid JSON') };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { error: invalidMessage('The message must be a JSON object with a "type"') };
+  const message = parsed as Record<string, unknown>;
+  if (typeof message.type !== 'string')
+    return {
+      error: invalidMessage('The message must have a "type": message.send, cancel or resume'),
+    };
+  return { message: message as ClientMessage };
+}
+
+export function invalidMessage(message: string): AppException {
+  return new AppException('invalid_message', message);
+}
