@@ -166,6 +166,24 @@ describe('WebSocket streaming', () => {
     });
   });
 
+  it('should resume on another replica a turn that runs on this one', async () => {
+    const other = await t.startApp();
+    t.fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
+    const id = await t.createConversation();
+    const first = await open();
+    first.send({ type: 'message.send', conversationId: id, message: 'a b c d e f g' });
+    await first.waitFor((m) => m.type === 'message.delta' && m.data.delta.trim() === 'a');
+    await first.close();
+    const before = first.events(id);
+
+    const second = await open(other);
+    second.send({ type: 'resume', conversationId: id, lastEventId: before.at(-1)!.id });
+    expect((await second.turnEnd(id)).type).toBe('message.completed');
+    expectConsecutive(ids([...before, ...second.events(id)]));
+    expect(first.text(id) + second.text(id)).toBe('Echo: a b c d e f g [messages=2]');
+    await other.close();
+  });
+
   it('should answer a send on a busy conversation with a 409 error event and leave the running turn alone', async () => {
     t.fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
     const id = await t.createConversation();
