@@ -78,7 +78,10 @@ export class ChatSocketServer
       maxBufferedBytes: this.config.get('WS_MAX_BUFFERED_BYTES'),
       shuttingDown: () => this.stopping,
     };
-    this.httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    // An application context without HTTP (a script, a service-level test) has no door.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+    if (!adapter) return;
+    this.httpServer = adapter.getHttpServer() as Server;
     this.httpServer.on('upgrade', this.onUpgrade);
     this.pinger = setInterval(() => {
       for (const socket of this.sockets) socket.heartbeat();
