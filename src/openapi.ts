@@ -8,7 +8,9 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     new DocumentBuilder()
       .setTitle('Chat backend')
       .setDescription(
-        'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events. ' +
+        'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events, ' +
+          'or over a WebSocket at `/api/v1/ws` with the same events (OpenAPI cannot describe it; ' +
+          'see the README, "WebSocket"). ' +
           'Every error answers `{ statusCode, error, message, correlationId }`.',
       )
       .setVersion('1')

@@ -402,6 +402,21 @@ describe('WebSocket streaming', () => {
     await streaming.waitForType('message.delta', id);
     const closing = app.close();
     expect((await idle.closed).code).toBe(1001);
+    // While draining, no new sockets and no new turns, as HTTP answers.
+    const refused = await refusedUpgrade(app.url);
+    expect([refused.status, refused.body.error]).toEqual([503, 'shutting_down']);
+    const other = await app.createConversation().catch(() => UNKNOWN_ID);
+    streaming.send({
+      type: 'message.send',
+      conversationId: other,
+      message: 'x',
+      requestId: 'late',
+    });
+    expect((await streaming.waitFor((m) => m.requestId === 'late')).data).toMatchObject({
+      code: 'shutting_down',
+      statusCode: 503,
+      retryAfter: 1,
+    });
     expect((await streaming.closed).code).toBe(1001);
     expect(streaming.events(id).at(-1)!.type).toBe('message.completed');
     expect(streaming.text(id)).toBe('Echo: one two three four [messages=2]');
@@ -423,6 +438,19 @@ describe('WebSocket with AUTH_MODE=jwt', () => {
     expect(none.headers['www-authenticate']).toContain('missing_credentials');
     const forged = await refusedUpgrade(t.url, { protocols: ['chat.v1', 'bearer.not.a.jwt'] });
     expect([forged.status, forged.body.error]).toEqual([401, 'invalid_token']);
+  });
+
+  it('should count failed upgrades per address like failed HTTP authentications', async () => {
+    const app = await t.startApp({ env: { AUTH_FAILURES_PER_MINUTE: '2' } });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await refusedUpgrade(app.url)).status);
+    expect(statuses).toEqual([401, 401, 429]);
+    const blocked = await refusedUpgrade(app.url, {
+      protocols: [`bearer.${await token('alice')}`],
+    });
+    expect([blocked.status, blocked.body.error]).toEqual([429, 'rate_limited']);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    await app.close();
   });
 
   it('should take the token as subprotocol, header or query parameter, and answer the subprotocol', async () => {

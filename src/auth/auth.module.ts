@@ -39,7 +39,7 @@ export class AuthModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: OwnerThrottlerGuard },
       ],
-      exports: [AuthService],
+      exports: [AuthService, AuthFailureLimiter],
     };
   }
 }

@@ -9,22 +9,32 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { Application } from 'express';
+import proxyAddr from 'proxy-addr';
 import { WebSocket, WebSocketServer } from 'ws';
 
-import { AuthService } from '../auth/auth.service';
+import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
+import { AuthService, UnauthorizedException } from '../auth/auth.service';
 import { LOCAL_OWNER } from '../auth/current-owner.decorator';
 import { ChatService } from '../chat/chat.service';
 import { AppException } from '../common/errors/app.exception';
 import { correlationIdFrom } from '../common/http/correlation-id.middleware';
 import { AppConfig } from '../config/app-config';
+import { ShutdownState } from '../lifecycle/shutdown-state';
 import { MetricsService } from '../metrics/metrics.service';
 import { API_PREFIX } from '../setup-app';
-import { ChatSocket, CLOSE_GRACE_MS, SocketContext } from './chat-socket';
+import { ChatSocket, CLOSE_GRACE_MS, shuttingDown, SocketContext } from './chat-socket';
 import { MessageLimiter } from './message-limiter';
 import { originAllowed, selectProtocol, socketCredentials } from './socket-credentials';
 import { refuseUpgrade } from './upgrade-refusal';
 
 export const WEBSOCKET_PATH = `/${API_PREFIX}/ws`;
+
+/** Who opened a socket, and from where. */
+interface Client {
+  owner: string;
+  ip: string;
+}
 
 /**
  * The WebSocket door: `GET /api/v1/ws` upgraded on the HTTP server's own port. It decides
@@ -49,7 +59,9 @@ export class ChatSocketServer
     private readonly adapterHost: HttpAdapterHost,
     private readonly moduleRef: ModuleRef,
     private readonly auth: AuthService,
+    private readonly authFailures: AuthFailureLimiter,
     private readonly limiter: MessageLimiter,
+    private readonly lifecycle: ShutdownState,
     private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -76,7 +88,7 @@ export class ChatSocketServer
       limiter: this.limiter,
       logger: this.logger,
       maxBufferedBytes: this.config.get('WS_MAX_BUFFERED_BYTES'),
-      shuttingDown: () => this.stopping,
+      draining: () => this.lifecycle.isDraining,
     };
     // An application context without HTTP (a script, a service-level test) has no door.
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
@@ -120,37 +132,51 @@ export class ChatSocketServer
     // Until ws takes the socket over, its errors (a client gone mid-handshake) are ours.
     const destroy = (): void => void socket.destroy();
     socket.on('error', destroy);
-    let owner: string;
+    let client: Client;
     try {
-      owner = await this.admit(req);
+      client = await this.admit(req);
     } catch (error) {
       refuseUpgrade(socket, this.asAppException(error, correlationId), correlationId);
       return;
     }
     socket.off('error', destroy);
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, owner, correlationId));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, client, correlationId));
   }
 
   /** Who may open this socket: the right path, a running server, an allowed page, credentials. */
-  private async admit(req: IncomingMessage): Promise<string> {
+  private async admit(req: IncomingMessage): Promise<Client> {
     const url = req.url ?? '/';
     if (new URL(url, 'http://localhost').pathname !== WEBSOCKET_PATH)
       throw new AppException('not_found', `No WebSocket here; connect to ${WEBSOCKET_PATH}`);
-    if (this.stopping)
-      throw new AppException('service_unavailable', 'The server is shutting down; reconnect');
+    if (this.lifecycle.isDraining) throw shuttingDown();
     if (!originAllowed(req.headers.origin, req.headers.host, this.allowedOrigins))
       throw new AppException(
         'origin_not_allowed',
         `Origin ${req.headers.origin} may not open this WebSocket; add it to CORS_ORIGINS`,
       );
-    return this.auth.authenticateCredentials(socketCredentials(req.headers, url));
+    // Failed authentications are limited per address, as over HTTP.
+    const ip = this.clientAddress(req);
+    this.authFailures.assertAllowed(ip);
+    try {
+      const owner = await this.auth.authenticateCredentials(socketCredentials(req.headers, url));
+      return { owner, ip };
+    } catch (error) {
+      if (error instanceof UnauthorizedException)
+        throw (await this.authFailures.recordFailure(ip)) ?? error;
+      throw error;
+    }
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, owner: string, connectionId: string): void {
+  /** The client's address as Express's req.ip gives it, behind TRUST_PROXY proxies. */
+  private clientAddress(req: IncomingMessage): string {
+    const express = this.adapterHost.httpAdapter.getInstance<Application>();
+    return proxyAddr(req, express.get('trust proxy fn') as (addr: string, i: number) => boolean);
+  }
+
+  private accept(ws: WebSocket, { owner, ip }: Client, connectionId: string): void {
     if (!this.context) throw new Error('the WebSocket door accepts sockets once the app started');
-    const limitKey =
-      owner === LOCAL_OWNER ? `ip:${req.socket.remoteAddress ?? ''}` : `owner:${owner}`;
+    const limitKey = owner === LOCAL_OWNER ? `ip:${ip}` : `owner:${owner}`;
     const socket = new ChatSocket(ws, { owner, limitKey, connectionId }, this.context);
     this.sockets.add(socket);
     ws.on('close', () => this.sockets.delete(socket));

@@ -35,7 +35,17 @@ export interface SocketContext {
   limiter: MessageLimiter;
   logger: Logger;
   maxBufferedBytes: number;
-  shuttingDown(): boolean;
+  /** The process is shutting down: no new turns. */
+  draining(): boolean;
+}
+
+/** What HTTP answers while draining, for a new socket or a new turn. */
+export function shuttingDown(): AppException {
+  return new AppException(
+    'shutting_down',
+    'This server is shutting down and takes no new work; reconnect and retry in a moment',
+    { retryAfter: 1 },
+  );
 }
 
 export interface SocketIdentity {
@@ -211,13 +221,12 @@ export class ChatSocket implements Outlet {
 
   private async receive(data: RawData, isBinary: boolean): Promise<void> {
     this.received++;
-    const parsed = parseClientMessage(data, isBinary);
-    const message = 'message' in parsed ? parsed.message : undefined;
+    const { message, error: invalid } = parseClientMessage(data, isBinary);
     try {
       // Invalid messages count against the limit too.
       await this.context.limiter.take(this.identity.limitKey);
-      if ('error' in parsed) throw parsed.error;
-      await this.handle(parsed.message);
+      if (invalid) throw invalid;
+      if (message) await this.handle(message);
     } catch (error) {
       this.reply(requestError(this.asAppException(error), echoOf(message)));
     }
@@ -239,11 +248,7 @@ export class ChatSocket implements Outlet {
   }
 
   private async send(request: SendMessageFrameDto): Promise<void> {
-    if (this.context.shuttingDown())
-      throw new AppException(
-        'service_unavailable',
-        'The server is shutting down; reconnect and send the message again',
-      );
+    if (this.context.draining()) throw shuttingDown();
     const { conversationId, message, model, params, idempotencyKey } = request;
     const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
       message,

@@ -1,5 +1,6 @@
 import { AppException, FieldError } from '../common/errors/app.exception';
 import { renderError } from '../common/errors/all-exceptions.filter';
+import { checkJsonBody } from '../common/http/json-body-guard';
 import type { MessageResponseDto } from '../messages/dto/message-response.dto';
 
 /** What a failed request is answered with: the HTTP error body's fields, named as in SSE. */
@@ -52,23 +53,30 @@ export function requestError(error: AppException, echo: Echo): ServerMessage {
 
 export type ClientMessage = Record<string, unknown> & { type: string };
 
+/** A parsed client message, what is wrong with it, or both (echoed, then refused). */
+export interface ParsedMessage {
+  message?: ClientMessage;
+  error?: AppException;
+}
+
+function text(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
 /**
- * A client message: a JSON object with a string `type`. Anything else is answered with
- * `invalid_message` (the socket stays open).
+ * A client message: a JSON object with a string `type`, else `invalid_message` (the
+ * socket stays open). Its content is held to the HTTP body rules (depth, keys, text
+ * PostgreSQL can store) before any DTO sees it.
  */
 export function parseClientMessage(
   data: Buffer | ArrayBuffer | Buffer[],
   isBinary: boolean,
-): { message: ClientMessage } | { error: AppException } {
+): ParsedMessage {
   if (isBinary) return { error: invalidMessage('Send JSON text messages, not binary ones') };
-  const text = Array.isArray(data)
-    ? Buffer.concat(data).toString('utf8')
-    : Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Buffer.from(data).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text(data));
   } catch {
     return { error: invalidMessage('The message is not valid JSON') };
   }
@@ -79,7 +87,7 @@ export function parseClientMessage(
     return {
       error: invalidMessage('The message must have a "type": message.send, cancel or resume'),
     };
-  return { message: message as ClientMessage };
+  return { message: message as ClientMessage, error: checkJsonBody(message) };
 }
 
 export function invalidMessage(message: string): AppException {
