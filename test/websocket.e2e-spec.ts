@@ -214,6 +214,7 @@ describe('WebSocket streaming', () => {
       { message: '   ' },
       { message: 'x', model: 'not an alias' },
       { message: 'x', model: 'nobody/knows' },
+      { message: 'NUL \u0000 is not storable' },
     ];
     for (const [i, body] of cases.entries()) {
       const res = await t.http.post(`${BASE}/${id}/messages/stream`).send(body).expect(400);
