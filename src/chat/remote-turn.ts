@@ -17,8 +17,10 @@ export class RemoteTurn {
     readonly seq: number,
   ) {}
 
+  /** Appends a frame; one already held (a batch read twice: signal and poll) is dropped. */
   push(frame: SseEvent): void {
-    if (this.ended) return;
+    const last = this.frames.at(-1);
+    if (this.ended || (last && frame.id <= last.id)) return;
     this.frames.push(frame);
     for (const listener of this.listeners) listener(frame);
     if (frame.event === 'message.completed' || frame.event === 'error') {
