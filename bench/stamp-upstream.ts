@@ -7,7 +7,9 @@
  * The last user message steers it: `stamp chunks=<n> delay=<ms>` streams n chunks, one every
  * `delay` ms (defaults 20 and 5). With `gate=<name>` it streams on, a chunk every `delay` ms,
  * until `POST /gates/<name>/open` (so many streams can be held open together for as long as
- * it takes to open them all). Non-streaming requests get a short fixed reply.
+ * it takes to open them all); `GET /aborts/<name>` tells when that stream's client went away
+ * before its end (the same clock), to time a cancel. Non-streaming requests get a short
+ * fixed reply.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -57,6 +59,8 @@ export class StampUpstream {
   private server?: Server;
   private seq = 0;
   private readonly openGates = new Set<string>();
+  /** When a gated stream's client went away before its end (hrtime ns), by gate. */
+  private readonly aborts = new Map<string, bigint>();
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => void this.handle(req, res));
@@ -87,6 +91,13 @@ export class StampUpstream {
       res.writeHead(204).end();
       return;
     }
+    const aborted = /^\/aborts\/([\w-]+)$/.exec(path);
+    if (req.method === 'GET' && aborted) {
+      const ns = this.aborts.get(aborted[1]);
+      res.writeHead(ns === undefined ? 404 : 200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ ns: ns?.toString() ?? null }));
+      return;
+    }
     if (req.method !== 'POST' || !/\/v1\/chat\/completions$/.test(path)) {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
@@ -106,7 +117,10 @@ export class StampUpstream {
   private async stream(res: ServerResponse, body: ChatBody, base: ReplyBase): Promise<void> {
     const plan = planOf(body);
     const abort = new AbortController();
-    res.on('close', () => abort.abort());
+    res.on('close', () => {
+      if (!res.writableFinished && plan.gate) this.aborts.set(plan.gate, process.hrtime.bigint());
+      abort.abort();
+    });
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     res.flushHeaders();
     const chunk = (delta: object, finish: string | null): string =>

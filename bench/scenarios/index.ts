@@ -5,6 +5,7 @@ import { history } from './history';
 import { hostile } from './hostile';
 import { memory } from './memory';
 import { reads } from './reads';
+import { replicas } from './replicas';
 import { ttft } from './ttft';
 import { whole } from './whole';
 
@@ -20,5 +21,6 @@ export const SCENARIOS: readonly Scenario[] = [
   memory,
   db,
   reads,
+  replicas,
   hostile,
 ];
