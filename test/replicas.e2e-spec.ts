@@ -1,43 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
-
 import { Client } from 'pg';
 
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
+import { AppProcess, startAppProcess } from './utils/app-process';
 import { createTestDatabase, TestDatabase } from './utils/database';
-import { freePort } from './utils/free-port';
 import { ProductionBuild } from './utils/production-build';
-import { openSse } from './utils/sse';
+import { openSse, SseEvent } from './utils/sse';
 
 const BASE = '/api/v1/conversations';
-
-interface Replica {
-  url: string;
-  child: ChildProcess;
-  output: string[];
-}
-
-async function startReplica(build: ProductionBuild, env: Record<string, string>): Promise<Replica> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [build.main], {
-    cwd: build.root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`replica exited: ${output.join('')}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, child, output };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`replica did not start: ${output.join('')}`);
-}
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
@@ -62,8 +31,8 @@ describe('Several replicas on one database (real processes)', () => {
   let db: TestDatabase;
   let fake: FakeLlmServer;
   const build = ProductionBuild.start();
-  let a: Replica;
-  let b: Replica;
+  let a: AppProcess;
+  let b: AppProcess;
   let sql: Client;
 
   const env = (): Record<string, string> => ({
@@ -71,9 +40,12 @@ describe('Several replicas on one database (real processes)', () => {
     LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
     LMSTUDIO_MODEL: 'fake-model',
     DEFAULT_MODEL: 'lmstudio/default',
+    LOG_LEVEL: 'warn',
     CHECKPOINT_MS: '200',
     PROCESS_HEARTBEAT_MS: '250',
     PROCESS_DEAD_AFTER_MS: '1500',
+    // One test user plays the 20 users of a busy replica.
+    MAX_CONCURRENT_GENERATIONS_PER_OWNER: '50',
   });
 
   beforeAll(async () => {
@@ -81,13 +53,13 @@ describe('Several replicas on one database (real processes)', () => {
     fake = new FakeLlmServer();
     await fake.start();
     await build.ready();
-    [a, b] = await Promise.all([startReplica(build, env()), startReplica(build, env())]);
+    [a, b] = await Promise.all([startReplica(), startReplica()]);
     sql = new Client({ connectionString: db.url });
     await sql.connect();
   }, 120_000);
 
   afterAll(async () => {
-    for (const replica of [a, b]) replica?.child.kill('SIGKILL');
+    for (const replica of [a, b]) replica?.kill();
     await sql?.end();
     await fake?.stop();
     await db?.drop();
@@ -95,7 +67,13 @@ describe('Several replicas on one database (real processes)', () => {
 
   beforeEach(() => fake.reset());
 
-  const conversation = async (replica: Replica): Promise<string> =>
+  async function startReplica(extra: Record<string, string> = {}): Promise<AppProcess> {
+    const replica = await startAppProcess(build, { env: { ...env(), ...extra } });
+    await replica.waitUntilHealthy();
+    return replica;
+  }
+
+  const conversation = async (replica: AppProcess): Promise<string> =>
     (await post(`${replica.url}${BASE}`, {})).body.id as string;
 
   const stored = async (id: string) =>
@@ -106,15 +84,20 @@ describe('Several replicas on one database (real processes)', () => {
       )
     ).rows;
 
-  /** Starts a slow streamed reply on `replica` and waits until some of it was checkpointed. */
-  async function slowTurn(replica: Replica, id: string): Promise<void> {
-    fake.script({ kind: 'streamSlow', chunkDelayMs: 400 });
-    void fetch(`${replica.url}${BASE}/${id}/messages/stream`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ message: 'one two three four five six seven eight nine ten' }),
-    }).then((res) => res.text().catch(() => ''));
-    await until(async () => ((await stored(id))[1]?.content.length ?? 0) > 0 || undefined);
+  const SLOW_MESSAGE = 'one two three four five six seven eight nine ten';
+
+  /** Starts a slow streamed reply on `replica` in each conversation; waits until each checkpointed. */
+  async function slowTurns(replica: AppProcess, ids: string[]): Promise<void> {
+    fake.script(...ids.map(() => ({ kind: 'streamSlow' as const, chunkDelayMs: 400 })));
+    for (const id of ids) {
+      void fetch(`${replica.url}${BASE}/${id}/messages/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: SLOW_MESSAGE }),
+      }).then((res) => res.text().catch(() => ''));
+    }
+    for (const id of ids)
+      await until(async () => ((await stored(id))[1]?.content.length ?? 0) > 0 || undefined);
   }
 
   it('should run exactly one of two concurrent turns on one conversation across replicas', async () => {
@@ -130,7 +113,7 @@ describe('Several replicas on one database (real processes)', () => {
 
   it('should show the checkpointed text and cancel a turn from the replica not running it', async () => {
     const id = await conversation(a);
-    await slowTurn(a, id);
+    await slowTurns(a, [id]);
 
     const status = await fetch(`${b.url}${BASE}/${id}/generation`);
     expect(status.status).toBe(200);
@@ -187,22 +170,83 @@ describe('Several replicas on one database (real processes)', () => {
     expect(text).toBe('Echo: a b c d e f g h i j [messages=2]');
   });
 
-  it('should free the conversations of a killed replica within seconds, keeping the checkpointed text', async () => {
-    const ids = await Promise.all([1, 2, 3].map(() => conversation(a)));
-    for (const id of ids) await slowTurn(a, id);
-    a.child.kill('SIGKILL');
+  it('should free the conversations of a replica killed during 20 streams within seconds, keeping every message', async () => {
+    const ids = await Promise.all(Array.from({ length: 20 }, () => conversation(a)));
+    await slowTurns(a, ids);
+    a.kill();
+    const killedAt = Date.now();
 
-    for (const id of ids) {
-      const row = await until(async () => {
-        const assistant = (await stored(id))[1];
-        return assistant.status === 'streaming' ? undefined : assistant;
-      }, 10_000);
-      expect(row).toMatchObject({ status: 'failed', error_code: 'turn_interrupted' });
-      expect(row.content.length).toBeGreaterThan(0);
-      expect((await stored(id))[0]).toMatchObject({ role: 'user', status: 'complete' });
-      const next = await post(`${b.url}${BASE}/${id}/messages`, { message: 'again' });
-      expect(next.status).toBe(201);
+    const replies = await Promise.all(
+      ids.map((id) =>
+        until(async () => {
+          const assistant = (await stored(id))[1];
+          return assistant.status === 'streaming' ? undefined : assistant;
+        }, 10_000),
+      ),
+    );
+    for (const reply of replies) {
+      expect(reply).toMatchObject({ status: 'failed', error_code: 'turn_interrupted' });
+      expect(reply.content.length).toBeGreaterThan(0);
     }
-    a = await startReplica(build, env());
+    const next = await Promise.all(
+      ids.map((id) => post(`${b.url}${BASE}/${id}/messages`, { message: 'again' })),
+    );
+    // PROCESS_DEAD_AFTER_MS is 1.5 s here: all 20 are free again well within 5 s.
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(next.map((r) => r.status)).toEqual(ids.map(() => 201));
+    for (const id of ids)
+      expect((await stored(id)).map((m) => `${m.role}:${m.status}`)).toEqual([
+        'user:complete',
+        'assistant:failed',
+        'user:complete',
+        'assistant:complete',
+      ]);
+    a = await startReplica();
+  });
+
+  it('should drain on SIGTERM: a short reply finishes, a long one is stored with its text, and its follower resumes on the other replica', async () => {
+    const draining = await startReplica({ SHUTDOWN_TIMEOUT_MS: '1500' });
+    const [short, long] = await Promise.all([conversation(draining), conversation(draining)]);
+    fake.script(
+      { kind: 'streamSlow', chunkDelayMs: 100 },
+      { kind: 'streamSlow', chunkDelayMs: 300 },
+    );
+    const shortStream = await openSse(`${draining.url}${BASE}/${short}/messages/stream`, {
+      body: { message: 'one two' },
+    });
+    await shortStream.waitFor('message.delta');
+    const longStream = await openSse(`${draining.url}${BASE}/${long}/messages/stream`, {
+      body: { message: `${SLOW_MESSAGE} ${SLOW_MESSAGE}` },
+    });
+    await longStream.waitFor('message.delta');
+    // The load balancer drops the client of the long turn as the replica goes away.
+    longStream.disconnect();
+    draining.signalGroup('SIGTERM');
+    const lastSeen = longStream.events.at(-1)!.id!;
+
+    const resumed = await openSse(`${b.url}${BASE}/${long}/generation/events`, {
+      method: 'GET',
+      headers: { 'Last-Event-ID': lastSeen },
+    });
+    await Promise.all([shortStream.ended, resumed.ended]);
+    expect(await draining.exited).toMatchObject({ code: 0 });
+
+    expect(shortStream.events.at(-1)!.event).toBe('message.completed');
+    expect((await stored(short))[1]).toMatchObject({ status: 'complete' });
+    expect(resumed.status).toBe(200);
+    expect(Number(resumed.events[0].id)).toBe(Number(lastSeen) + 1);
+    expect(resumed.events.at(-1)).toMatchObject({ event: 'error' });
+    expect(JSON.parse(resumed.events.at(-1)!.data)).toMatchObject({ code: 'server_shutdown' });
+    const reply = (await stored(long))[1];
+    expect(reply).toMatchObject({ status: 'failed', error_code: 'server_shutdown' });
+    expect(reply.content).toBe(deltas([...longStream.events, ...resumed.events]));
+    expect(reply.content.length).toBeGreaterThan(0);
   });
 });
+
+function deltas(events: SseEvent[]): string {
+  return events
+    .filter((e) => e.event === 'message.delta')
+    .map((e) => (JSON.parse(e.data) as { delta: string }).delta)
+    .join('');
+}
