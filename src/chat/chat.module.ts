@@ -16,5 +16,6 @@ import { TurnsRepository } from './turns.repository';
   imports: [ConversationsModule, LlmModule, PromptsModule],
   controllers: [ChatController],
   providers: [ChatService, TurnRunner, TurnLease, TurnRelay, TurnsRepository, TurnRegistry],
+  exports: [ChatService],
 })
 export class ChatModule {}

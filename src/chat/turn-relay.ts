@@ -69,21 +69,31 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     this.publishing.add(turnId);
     const pending: SseEvent[] = [];
     let next = 0;
+    let writing = Promise.resolve();
+    // One write at a time, in order (a slow write must not let the next batch take its
+    // indexes); a batch that failed goes out again with the next.
+    const flush = (): Promise<void> =>
+      (writing = writing
+        .then(async () => {
+          const batch = pending.splice(0);
+          if (batch.length === 0) return;
+          try {
+            await this.write(turnId, next, batch);
+            next += batch.length;
+          } catch (error) {
+            pending.unshift(...batch);
+            throw error;
+          }
+        })
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not relay events')));
     const stop = toSseSource(turn, 0).listen((frame) => pending.push(frame));
-    const flush = async (): Promise<void> => {
-      const batch = pending.splice(0);
-      if (batch.length > 0) await this.write(turnId, next, batch);
-      next += batch.length;
-    };
-    const timer = setInterval(() => {
-      flush().catch((error: unknown) => this.logger.warn({ err: error }, 'could not relay events'));
-    }, PUBLISH_EVERY_MS);
+    // What the turn sent so far goes out at once: the follower is waiting for it.
+    void flush();
+    const timer = setInterval(() => void flush(), PUBLISH_EVERY_MS);
     void turn.outcome.then(async () => {
       clearInterval(timer);
       stop();
-      await flush().catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'could not relay the last events'),
-      );
+      await flush();
       this.publishing.delete(turnId);
     });
   }

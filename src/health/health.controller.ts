@@ -1,49 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { ApiErrors } from '../common/http/api-errors.decorator';
+import { LivenessDto, ReadinessDto } from './dto/health.dto';
 import { HealthService } from './health.service';
 import { SkipThrottle } from '@nestjs/throttler';
 
 import { Public } from '../auth/current-owner.decorator';
-
-export class LivenessDto {
-  @ApiProperty({ example: 'ok' })
-  status!: 'ok';
-
-  @ApiProperty({ example: 3600 })
-  uptimeSeconds!: number;
-}
-
-export class CheckDto {
-  @ApiProperty({ enum: ['up', 'down', 'configured', 'not_configured'], example: 'up' })
-  status!: 'up' | 'down' | 'configured' | 'not_configured';
-
-  @ApiProperty({ type: Number, nullable: true, example: 2 })
-  latencyMs!: number | null;
-
-  @ApiProperty({
-    required: false,
-    description: 'Why it is not up (upstream URLs left out; GET /api/v1/models names them)',
-    example:
-      'Could not reach LM Studio at (URL hidden): start its local server or set LMSTUDIO_BASE_URL',
-  })
-  reason?: string;
-}
-
-export class ReadinessDto {
-  @ApiProperty({ example: 'ok' })
-  status!: 'ok';
-
-  @ApiProperty({
-    description: 'database (fails readiness when down) and provider:<name> (reported only)',
-    example: {
-      database: { status: 'up', latencyMs: 2 },
-      'provider:lmstudio': { status: 'up', latencyMs: 4 },
-    },
-  })
-  checks!: Record<string, CheckDto>;
-}
 
 @ApiTags('health')
 @Public()

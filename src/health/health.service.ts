@@ -5,7 +5,7 @@ import { withoutUrls } from '../common/text/redact-url';
 import { LlmService } from '../llm/llm.service';
 import { describeDatabaseError } from '../database/database-errors';
 import { PrismaService } from '../database/prisma.service';
-import type { ReadinessDto } from './health.controller';
+import type { ReadinessDto } from './dto/health.dto';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -8,7 +8,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { Application } from 'express';
 import proxyAddr from 'proxy-addr';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -57,7 +57,7 @@ export class ChatSocketServer
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly moduleRef: ModuleRef,
+    private readonly chat: ChatService,
     private readonly auth: AuthService,
     private readonly authFailures: AuthFailureLimiter,
     private readonly limiter: MessageLimiter,
@@ -83,8 +83,7 @@ export class ChatSocketServer
 
   onApplicationBootstrap(): void {
     this.context = {
-      // ChatModule does not export ChatService; it is looked up across modules instead.
-      chat: this.moduleRef.get(ChatService, { strict: false }),
+      chat: this.chat,
       limiter: this.limiter,
       logger: this.logger,
       maxBufferedBytes: this.config.get('WS_MAX_BUFFERED_BYTES'),

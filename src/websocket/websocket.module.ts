@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 
+import { ChatModule } from '../chat/chat.module';
 import { ChatSocketServer } from './chat-socket.server';
 import { MessageLimiter } from './message-limiter';
 import { WebSocketController } from './websocket.controller';
 
 /** Streaming over a WebSocket: a thin door onto ChatService, with the same events as SSE. */
 @Module({
+  imports: [ChatModule],
   controllers: [WebSocketController],
   providers: [ChatSocketServer, MessageLimiter],
 })
