@@ -105,6 +105,35 @@ describe('Starting the service (node dist/main.js)', () => {
     });
   });
 
+  describe('after a kill -9', () => {
+    const dataDir = tempDataDir();
+    afterAll(() => removeDataDir(dataDir), 60_000);
+
+    it('should stop the embedded PostgreSQL the killed service left running, and start afresh with its data', async () => {
+      const env = {
+        EMBEDDED_DB_DIR: dataDir,
+        EMBEDDED_DB_PORT: String(await freePort()),
+        LMSTUDIO_BASE_URL: fake.openAiBaseUrl,
+      };
+      const killed = await startAppProcess(build, { env });
+      await killed.waitUntilHealthy(90_000);
+      const created = await fetch(`${killed.url}/api/v1/conversations`, { method: 'POST' });
+      const { id } = (await created.json()) as { id: string };
+      killed.kill();
+      await killed.exited;
+
+      const next = await startAppProcess(build, { env });
+      try {
+        await next.waitUntilHealthy(90_000);
+        expect(next.output()).toMatch(/stopped the embedded PostgreSQL \(PID \d+\) left running/);
+        expect((await fetch(`${next.url}/api/v1/conversations/${id}`)).status).toBe(200);
+      } finally {
+        next.signalGroup('SIGTERM');
+        await next.exited;
+      }
+    }, 240_000);
+  });
+
   describe('with a .env file', () => {
     let db: TestDatabase;
     let dir: string;

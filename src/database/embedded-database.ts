@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ export interface EmbeddedDatabaseOptions {
    */
   ownSession?: boolean;
   onLog?: (message: unknown) => void;
+  /** Told when a server left running by a process that died is stopped to start afresh. */
+  onOrphanStopped?: (pid: number, ownerPid: number) => void;
 }
 
 /** Another server already runs on this data directory; starting a second would fail. */
@@ -126,15 +128,42 @@ export class EmbeddedDatabase {
     return Number.isInteger(pid) && pid > 0 && isRunning(pid) ? pid : undefined;
   }
 
-  async start(): Promise<void> {
-    const pid = this.runningPid();
-    if (pid !== undefined) {
+  /**
+   * Holds the PID of the process that started the server. The server runs in its own
+   * session, so a `kill -9` of that process leaves it running: the next start finds it
+   * here with its owner gone, and stops it instead of refusing.
+   */
+  private get ownerFile(): string {
+    return `${this.dataDir}.owner`;
+  }
+
+  private ownerPid(): number | undefined {
+    if (!existsSync(this.ownerFile)) return undefined;
+    const pid = Number(readFileSync(this.ownerFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
+  /** Stops a server whose owner died; refuses one whose owner runs (or is unknown). */
+  private async takeOver(pid: number): Promise<void> {
+    const owner = this.ownerPid();
+    if (owner === undefined || isRunning(owner)) {
       throw new DataDirectoryInUseError(
         `The embedded PostgreSQL data directory ${this.dataDir} is locked by PID ${pid}: ` +
           'another instance of the service is running on it. Stop that one, or give this one ' +
           'its own EMBEDDED_DB_DIR and EMBEDDED_DB_PORT',
       );
     }
+    process.kill(pid, 'SIGINT');
+    for (let waited = 0; isRunning(pid); waited += 100) {
+      if (waited > 60_000) throw new DataDirectoryInUseError(`PostgreSQL PID ${pid} did not stop`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    this.options.onOrphanStopped?.(pid, owner);
+  }
+
+  async start(): Promise<void> {
+    const pid = this.runningPid();
+    if (pid !== undefined) await this.takeOver(pid);
     if (!existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
       await mkdir(path.dirname(this.dataDir), { recursive: true });
       await (await this.load()).initialise();
@@ -152,6 +181,7 @@ export class EmbeddedDatabase {
     this.process = child;
     process.on('exit', this.killOnExit);
     await this.untilReady(child);
+    await writeFile(this.ownerFile, String(process.pid));
   }
 
   private untilReady(child: ChildProcess): Promise<void> {
@@ -204,6 +234,7 @@ export class EmbeddedDatabase {
         child.kill('SIGINT');
       });
     }
+    await rm(this.ownerFile, { force: true });
     if (this.options.persistent === false) {
       await rm(this.dataDir, { recursive: true, force: true });
     }

@@ -32,6 +32,10 @@ export async function prepareDatabase(env: Env, log: Logger): Promise<PreparedDa
       dataDir: env.EMBEDDED_DB_DIR,
       port: env.EMBEDDED_DB_PORT,
       ownSession: true,
+      onOrphanStopped: (pid, owner) =>
+        log.warn(
+          `stopped the embedded PostgreSQL (PID ${pid}) left running by a service that died (PID ${owner}); starting it afresh`,
+        ),
     });
     log.debug(`DATABASE_URL is unset: starting the embedded PostgreSQL in ${embedded.dataDir}`);
     await embedded.start();

@@ -141,4 +141,5 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     }
   }
   await rm(dataDir, { recursive: true, force: true });
+  await rm(`${dataDir}.owner`, { force: true });
 }
