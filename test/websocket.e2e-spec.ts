@@ -339,6 +339,24 @@ describe('WebSocket streaming', () => {
     await app.close();
   });
 
+  it('should refuse a socket past WS_MAX_SOCKETS_PER_CLIENT with 429 too_many_sockets, and take one again once a socket closed', async () => {
+    const app = await t.startApp({ env: { WS_MAX_SOCKETS_PER_CLIENT: '2' } });
+    const first = await open(app);
+    await open(app);
+    const refused = await refusedUpgrade(app.url);
+    expect([refused.status, refused.body.error]).toEqual([429, 'too_many_sockets']);
+    expect(refused.headers['retry-after']).toBe('1');
+
+    first.ws.close();
+    await first.closed;
+    await waitUntil(async () => {
+      const socket = await TestSocket.open(app.url).catch(() => undefined);
+      socket?.ws.terminate();
+      return socket !== undefined;
+    });
+    await app.close();
+  });
+
   it('should ping every WS_PING_MS and drop a peer that does not answer', async () => {
     const app = await t.startApp({ env: { WS_PING_MS: '100' } });
     const silent = await open(app, { autoPong: false });

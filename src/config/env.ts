@@ -168,6 +168,9 @@ export class Env {
    */
   @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024) WS_MAX_BUFFERED_BYTES = 1024 * 1024;
 
+  /** WebSockets one owner (an anonymous client: one address) may hold open at once, per process. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000) WS_MAX_SOCKETS_PER_CLIENT = 32;
+
   /** none: one local owner (development); jwt: bearer tokens; api-key: static keys. */
   @IsIn(AUTH_MODES) AUTH_MODE: AuthMode = 'none';
 

@@ -34,6 +34,8 @@ export const WEBSOCKET_PATH = `/${API_PREFIX}/ws`;
 interface Client {
   owner: string;
   ip: string;
+  /** Whom limits count: the owner, or the address of an anonymous client. */
+  limitKey: string;
 }
 
 /**
@@ -48,6 +50,8 @@ export class ChatSocketServer
   private readonly logger = new Logger('WebSocket');
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<ChatSocket>();
+  /** Open sockets (and upgrades under way) per limit key, for WS_MAX_SOCKETS_PER_CLIENT. */
+  private readonly openPerClient = new Map<string, number>();
   private readonly allowedOrigins: string[];
   private context?: SocketContext;
   private httpServer?: Server;
@@ -140,6 +144,16 @@ export class ChatSocketServer
     }
     socket.off('error', destroy);
     if (socket.destroyed) return;
+    if (!this.takeSlot(client.limitKey, socket)) {
+      const max = this.config.get('WS_MAX_SOCKETS_PER_CLIENT');
+      const error = new AppException(
+        'too_many_sockets',
+        `At most ${max} WebSockets may be open at once per user; close one, or stream several conversations over one socket`,
+        { retryAfter: 1 },
+      );
+      refuseUpgrade(socket, error, correlationId);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, client, correlationId));
   }
 
@@ -159,7 +173,7 @@ export class ChatSocketServer
     this.authFailures.assertAllowed(ip);
     try {
       const owner = await this.auth.authenticateCredentials(socketCredentials(req.headers, url));
-      return { owner, ip };
+      return { owner, ip, limitKey: owner === LOCAL_OWNER ? `ip:${ip}` : `owner:${owner}` };
     } catch (error) {
       if (error instanceof UnauthorizedException)
         throw (await this.authFailures.recordFailure(ip)) ?? error;
@@ -173,9 +187,24 @@ export class ChatSocketServer
     return proxyAddr(req, express.get('trust proxy fn') as (addr: string, i: number) => boolean);
   }
 
-  private accept(ws: WebSocket, { owner, ip }: Client, connectionId: string): void {
+  /**
+   * Counts the socket against its client's limit until the connection closes (whether the
+   * handshake completes or not); false when the client has no slot left.
+   */
+  private takeSlot(limitKey: string, connection: Duplex): boolean {
+    const open = this.openPerClient.get(limitKey) ?? 0;
+    if (open >= this.config.get('WS_MAX_SOCKETS_PER_CLIENT')) return false;
+    this.openPerClient.set(limitKey, open + 1);
+    connection.once('close', () => {
+      const left = (this.openPerClient.get(limitKey) ?? 1) - 1;
+      if (left > 0) this.openPerClient.set(limitKey, left);
+      else this.openPerClient.delete(limitKey);
+    });
+    return true;
+  }
+
+  private accept(ws: WebSocket, { owner, limitKey }: Client, connectionId: string): void {
     if (!this.context) throw new Error('the WebSocket door accepts sockets once the app started');
-    const limitKey = owner === LOCAL_OWNER ? `ip:${ip}` : `owner:${owner}`;
     const socket = new ChatSocket(ws, { owner, limitKey, connectionId }, this.context);
     this.sockets.add(socket);
     ws.on('close', () => this.sockets.delete(socket));

@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   rate_limited: { status: 429 },
   too_many_requests: { status: 429 },
   too_many_generations: { status: 429 },
+  too_many_sockets: { status: 429 },
   // The provider
   provider_error: { status: 502 },
   provider_auth_failed: { status: 502 },
