@@ -31,12 +31,19 @@ export const ERROR_CODES = {
   not_acceptable: { status: 406 },
   request_timeout: { status: 408 },
   upgrade_required: { status: 426 },
+  /** AUTH_MODE=local's token endpoint takes grant_type=password only. */
+  unsupported_grant_type: { status: 400 },
   // Who is asking
   unauthorized: { status: 401 },
   missing_credentials: { status: 401 },
   invalid_token: { status: 401 },
   token_expired: { status: 401 },
   invalid_api_key: { status: 401 },
+  // AUTH_MODE=local
+  invalid_credentials: { status: 401 },
+  invalid_refresh_token: { status: 401 },
+  registration_closed: { status: 403 },
+  username_taken: { status: 409 },
   forbidden: { status: 403 },
   origin_not_allowed: { status: 403 },
   auth_unavailable: { status: 503 },
