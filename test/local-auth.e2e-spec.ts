@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
-
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { SignJWT } from 'jose';
 import OpenAI from 'openai';
@@ -378,7 +380,23 @@ describe('Built-in users (AUTH_MODE=local)', () => {
       expect.arrayContaining(['200', '400', '401', '429']),
     );
     expect(doc.paths['/api/v1/auth/register'].post.responses['409']).toBeDefined();
-  });
+    for (const route of ['register', 'token', 'refresh', 'logout'])
+      expect(doc.paths[`/api/v1/auth/${route}`].post.security).toEqual([]);
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'chat-openapi-'));
+    try {
+      const file = path.join(dir, 'openapi.json');
+      await writeFile(file, JSON.stringify(doc));
+      const lint = await promisify(execFile)(
+        process.execPath,
+        [require.resolve('@redocly/cli/bin/cli.js'), 'lint', file, '--format=stylish'],
+        { env: { ...process.env, REDOCLY_TELEMETRY: 'off' } },
+      ).catch((error: { stdout: string; stderr: string }) => error);
+      expect(`${lint.stdout}\n${lint.stderr}`).toContain('Woohoo! Your API description is valid');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   describe('with AUTH_REGISTRATION=closed', () => {
     it('should refuse sign-ups, and take accounts made with `npm run users`', async () => {

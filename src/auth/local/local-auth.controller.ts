@@ -45,7 +45,7 @@ export class LocalAuthController {
   constructor(private readonly auth: LocalAuthService) {}
 
   @Post('register')
-  @ApiOperation({ summary: 'Create an account (unless AUTH_REGISTRATION=closed)' })
+  @ApiOperation({ summary: 'Create an account (unless AUTH_REGISTRATION=closed)', security: [] })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiAuthError(400, ['validation_failed'], 'Invalid request: username: username must be 3 to …')
   @ApiAuthError(403, ['registration_closed'], 'Registration is closed on this server; …')
@@ -64,6 +64,7 @@ export class LocalAuthController {
     description:
       'JSON, or the OAuth2 password grant as a form (what Swagger UI’s **Authorize** sends). ' +
       'A wrong password and an unknown username get the same 401.',
+    security: [],
   })
   @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
@@ -92,6 +93,7 @@ export class LocalAuthController {
     description:
       'A spent refresh token presented again ends the whole sign-in it belongs to: every ' +
       'refresh token issued from it is revoked.',
+    security: [],
   })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiAuthError(400, ['validation_failed'], 'Invalid request: refresh_token: …')
@@ -106,6 +108,7 @@ export class LocalAuthController {
   @ApiOperation({
     summary: 'Sign out: revoke the refresh token and every one of its sign-in',
     description: 'Answers 204 for unknown tokens too. Access tokens run until they expire.',
+    security: [],
   })
   @ApiNoContentResponse({ description: 'Signed out' })
   @ApiAuthError(400, ['validation_failed'], 'Invalid request: refresh_token: …')
