@@ -6,8 +6,6 @@
  *   npm run users -- delete alice          (revokes its refresh tokens; its conversations stay)
  * With the embedded database, use it while the server runs, or on its own (it starts it).
  */
-import { createInterface } from 'node:readline/promises';
-import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 import { plainToInstance } from 'class-transformer';
@@ -17,6 +15,7 @@ import pino from 'pino';
 import { CredentialsDto } from '../src/auth/local/dto/credentials.dto';
 import { PasswordHasher } from '../src/auth/local/password-hasher';
 import { UsersRepository } from '../src/auth/local/users.repository';
+import { readPassword } from '../src/cli/password-prompt';
 import { AppException } from '../src/common/errors/app.exception';
 import { AppConfig } from '../src/config/app-config';
 import { Env, loadEnv } from '../src/config/env';
@@ -31,27 +30,6 @@ import {
 import { PrismaService } from '../src/database/prisma.service';
 
 const USAGE = 'usage: npm run users -- create <username> | delete <username>';
-
-/** The password typed without echo on a terminal, else stdin without its final newline. */
-async function readPassword(): Promise<string> {
-  if (!process.stdin.isTTY) {
-    let text = '';
-    for await (const chunk of process.stdin) text += String(chunk);
-    return text.replace(/\r?\n$/, '');
-  }
-  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const ask = async (prompt: string): Promise<string> => {
-    process.stderr.write(prompt);
-    const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
-    const answer = await rl.question('');
-    rl.close();
-    process.stderr.write('\n');
-    return answer;
-  };
-  const password = await ask('Password: ');
-  if ((await ask('Again: ')) !== password) throw new Error('the two passwords differ');
-  return password;
-}
 
 const asIs = (url: string): PreparedDatabase => ({
   url,
@@ -92,7 +70,7 @@ async function main(): Promise<void> {
   const [command, username] = positionals;
   if (!['create', 'delete'].includes(command) || !username || positionals.length > 2)
     throw new Error(USAGE);
-  const password = command === 'create' ? await readPassword() : '';
+  const password = command === 'create' ? await readPassword({ confirm: true }) : '';
   if (command === 'create') checkCredentials(username, password);
   loadEnvFile();
   const env = loadEnv(process.env);
