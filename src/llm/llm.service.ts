@@ -234,16 +234,19 @@ export class LlmService {
     }
   }
 
-  /** One call to the provider, whole or streamed, as chunks either way. */
-  private async *attempt(
+  /**
+   * One call to the provider, whole or streamed, as chunks either way. A stream is passed on
+   * as the adapter yields it: one async generator fewer between each chunk and the socket.
+   */
+  private attempt(
     provider: LlmProvider,
     mode: GenerateRequest['mode'],
     request: LlmRequest,
-  ): AsyncGenerator<LlmChunk> {
-    if (mode === 'stream') {
-      yield* provider.stream(request);
-      return;
-    }
+  ): AsyncIterable<LlmChunk> {
+    return mode === 'stream' ? provider.stream(request) : this.whole(provider, request);
+  }
+
+  private async *whole(provider: LlmProvider, request: LlmRequest): AsyncGenerator<LlmChunk> {
     const result = await provider.complete(request);
     yield { type: 'delta', text: result.content };
     const { upstreamModel, finishReason, usage } = result;
