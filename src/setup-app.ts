@@ -111,6 +111,8 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   app.disable('x-powered-by');
+  // Express would hash every JSON body (SHA-1) for an ETag no client of this API revalidates with.
+  app.set('etag', false);
   applyServerTimeouts(app.getHttpServer(), config);
 
   const document = createOpenApiDocument(app);

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
 import { newId } from '../common/ids';
+import { Db } from '../database/db';
+import { preparedQuery } from '../database/prepared-query';
 import type { Conversation } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../database/prisma.service';
@@ -28,9 +30,31 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
 }
 
+interface OwnedConversation {
+  ownerId: string;
+  id: string;
+}
+
 @Injectable()
 export class ConversationsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  /**
+   * Every read of a conversation goes through the owner check, so it is typed SQL prepared
+   * once: Prisma compiles each call's query anew, which cost several times the query itself.
+   */
+  private readonly findOwnedQuery;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    db: Db,
+  ) {
+    this.findOwnedQuery = preparedQuery(db, (input: OwnedConversation) =>
+      db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', '=', input.id)
+        .where('ownerId', '=', input.ownerId),
+    );
+  }
 
   create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
     const data = toColumns(fields) as Prisma.ConversationCreateInput;
@@ -41,8 +65,9 @@ export class ConversationsRepository {
     return this.prisma.conversation.count({ where: { ownerId } });
   }
 
-  findOwned(ownerId: string, id: string): Promise<Conversation | null> {
-    return this.prisma.conversation.findFirst({ where: { id, ownerId } });
+  async findOwned(ownerId: string, id: string): Promise<Conversation | null> {
+    const [row] = await this.findOwnedQuery({ ownerId, id });
+    return row ?? null;
   }
 
   /** Newest activity first; keyset pagination on (lastMessageAt, id), both descending. */
