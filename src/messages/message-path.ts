@@ -17,6 +17,14 @@ export interface PathWalk {
   afterSeq?: number;
 }
 
+/**
+ * The first message of a walk must be in the conversation; checked as a filter no index
+ * can serve, so the message is found by its primary key even on tables without statistics
+ * (where a planner may prefer an index on conversation_id alone and scan the conversation).
+ */
+const inConversation = (conversationId: string) =>
+  sql<boolean>`(messages.conversation_id = ${conversationId}) is true`;
+
 /** No token budget, or no row limit: walk until the root. */
 export const NO_LIMIT = 2_147_483_647;
 
@@ -44,7 +52,7 @@ export function messagePath(db: Kysely<DB>, walk: PathWalk) {
         .select(['messages.id', 'messages.parentId as parent', sql<number>`1`.as('depth')])
         .select(cost('messages').as('running'))
         .where('messages.id', '=', walk.lastId)
-        .where('messages.conversationId', '=', walk.conversationId)
+        .where(inConversation(walk.conversationId))
         .where('messages.seq', '>', afterSeq)
         .unionAll(
           qc
@@ -53,7 +61,9 @@ export function messagePath(db: Kysely<DB>, walk: PathWalk) {
             .select(['m.id', 'm.parentId as parent'])
             .select(sql<number>`path.depth + 1`.as('depth'))
             .select(sql<number>`path.running + ${cost('m')}`.as('running'))
-            .where('m.conversationId', '=', walk.conversationId)
+            // By id alone: the parent key keeps a parent in its conversation, and a condition
+            // on conversation_id here lets a planner without statistics pick an index on it
+            // and scan the conversation once per step.
             .where('m.seq', '>', afterSeq)
             .where(sql<boolean>`path.depth < ${walk.maxRows}::int`)
             .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`),
@@ -80,13 +90,12 @@ export function newestBelow(db: Kysely<DB>, conversationId: string, messageId: s
         .selectFrom('messages')
         .select(['messages.id', 'messages.seq'])
         .where('messages.id', '=', messageId)
-        .where('messages.conversationId', '=', conversationId)
+        .where(inConversation(conversationId))
         .unionAll(
           qc
             .selectFrom('below')
             .innerJoin('messages as m', 'm.parentId', 'below.id')
-            .select(['m.id', 'm.seq'])
-            .where('m.conversationId', '=', conversationId),
+            .select(['m.id', 'm.seq']),
         ),
     )
     .selectFrom('below')

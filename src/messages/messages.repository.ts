@@ -65,23 +65,20 @@ export class MessagesRepository {
       .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
       .orderBy('messages.seq')
       .limit(limit);
+    // Two plain lookups on the (parent, conversation) index, never one OR a planner may scan
+    // instead; a parent id names one conversation already, roots need the conversation.
+    const siblings = (parent: 'root' | 'child') =>
+      sql<string[] | null>`(select array_agg(s.id::text order by s.seq) from messages s where ${
+        parent === 'root'
+          ? sql`s.parent_id is null and s.conversation_id = ${conversationId}`
+          : sql`s.parent_id = page.parent_id`
+      })`;
     return this.db
       .selectFrom(page.as('page'))
       .selectAll('page')
-      .select((eb) =>
-        eb
-          .selectFrom('messages as s')
-          .select(sql<string[]>`array_agg(s.id::text order by s.seq)`.as('ids'))
-          .where('s.conversationId', '=', conversationId)
-          .where((w) =>
-            w.or([
-              w('s.parentId', '=', w.ref('page.parentId')),
-              w.and([w('s.parentId', 'is', null), w('page.parentId', 'is', null)]),
-            ]),
-          )
-          .$asScalar()
-          .$notNull()
-          .as('siblingIds'),
+      .select(
+        sql<string[]>`case when page.parent_id is null then ${siblings('root')}
+          else ${siblings('child')} end`.as('siblingIds'),
       )
       .orderBy('page.seq')
       .execute();

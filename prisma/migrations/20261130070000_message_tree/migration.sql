@@ -33,8 +33,9 @@ WHERE c."id" = last."conversation_id";
 CREATE UNIQUE INDEX "messages_conversation_id_key" ON "messages"("conversation_id", "id");
 
 -- CreateIndex
--- Children and siblings of a message in creation order, and the cascade of the parent key
-CREATE INDEX "messages_conversation_parent_idx" ON "messages"("conversation_id", "parent_id", "seq");
+-- Children and siblings of a message in creation order, and the cascade of the parent key.
+-- The parent leads, so a lookup by parent alone has this index and no other to choose
+CREATE INDEX "messages_parent_idx" ON "messages"("parent_id", "conversation_id", "seq");
 
 -- AddForeignKey
 ALTER TABLE "messages" ADD CONSTRAINT "messages_parent_fkey"
