@@ -14,7 +14,7 @@ const TREE_MIGRATION = '20261130070000_message_tree';
 const ROOT = path.join(__dirname, '..');
 
 /**
- * A copy of the package as it was before the tree: every migration but this one, with the
+ * A copy of the package as it was before the tree: the migrations before this one, with the
  * CLI wrapper, the config and the dependencies linked from the real package.
  */
 function packageBeforeTree(): string {
@@ -24,7 +24,10 @@ function packageBeforeTree(): string {
   cpSync(path.join(ROOT, 'prisma.config.ts'), path.join(dir, 'prisma.config.ts'));
   cpSync(path.join(ROOT, 'prisma', 'schema.prisma'), path.join(dir, 'prisma', 'schema.prisma'));
   const migrations = path.join(ROOT, 'prisma', 'migrations');
-  for (const entry of readdirSync(migrations).filter((name) => name !== TREE_MIGRATION))
+  // The migrations before this one (named by timestamp), and the lock file.
+  for (const entry of readdirSync(migrations).filter(
+    (name) => name < TREE_MIGRATION || name === 'migration_lock.toml',
+  ))
     cpSync(path.join(migrations, entry), path.join(dir, 'prisma', 'migrations', entry), {
       recursive: true,
     });
