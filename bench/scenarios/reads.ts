@@ -148,7 +148,7 @@ const uuidOf = (seed: string): string =>
 /**
  * `count` conversations of owner `local` (the service's owner under AUTH_MODE=none), the
  * newest at `base`, one a millisecond older each; the first with `longMessages` messages, the
- * others 2. Every field a response shows is filled somewhere (params partly null, a
+ * others 2, each one linear path ending at its current leaf. Every field a response shows is filled somewhere (params partly null, a
  * failed reply with its error, reasoning, estimated usage), deterministically, so the
  * floor's database gets exactly the service's rows.
  */
@@ -161,21 +161,23 @@ async function seedReads(
   const result = await pool.query<{ id: string }>(
     `WITH c AS (
        INSERT INTO conversations (id, owner_id, title, system_prompt, model, temperature, top_p,
-         max_tokens, seed, next_seq, created_at, updated_at, last_message_at)
+         max_tokens, seed, next_seq, created_at, updated_at, last_message_at, current_leaf_id)
        SELECT ${uuidOf("'bench-reads/' || i")}, 'local', 'Reads conversation ' || i,
               'You are a concise assistant. Conversation ' || i || ' of the read benchmark.',
               'lmstudio/default', 0.7, CASE WHEN i % 2 = 0 THEN 0.9 END, 512,
               CASE WHEN i % 3 = 0 THEN i END, CASE WHEN i = 0 THEN $3::int ELSE 2 END,
               $1::timestamptz - interval '1 day' - i * interval '1 millisecond',
               $1::timestamptz - i * interval '1 millisecond',
-              $1::timestamptz - i * interval '1 millisecond'
+              $1::timestamptz - i * interval '1 millisecond',
+              ${uuidOf(`(${uuidOf("'bench-reads/' || i")})::text || '/' || (CASE WHEN i = 0 THEN $3::int ELSE 2 END - 1)`)}
        FROM generate_series(0, $2::int - 1) i
        RETURNING id, next_seq, created_at
      ), m AS (
-       INSERT INTO messages (id, conversation_id, seq, role, content, reasoning, status,
+       INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, reasoning, status,
          token_count, model, upstream_model, prompt_tokens, completion_tokens, usage_estimated,
          latency_ms, ttft_ms, finish_reason, error_code, error_message, created_at, completed_at)
-       SELECT ${uuidOf("c.id::text || '/' || s")}, c.id, s,
+       SELECT ${uuidOf("c.id::text || '/' || s")}, c.id,
+              CASE WHEN s > 0 THEN ${uuidOf("c.id::text || '/' || (s - 1)")} END, s,
               (CASE WHEN a THEN 'assistant' ELSE 'user' END)::"MessageRole",
               (SELECT string_agg(md5(c.id::text || s || '/' || w), ' ')
                FROM generate_series(1, CASE WHEN a THEN 24 ELSE 6 END) w),

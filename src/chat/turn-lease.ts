@@ -42,7 +42,10 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   claim(
-    input: Pick<ClaimTurn, 'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey'>,
+    input: Pick<
+      ClaimTurn,
+      'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey' | 'anchor' | 'anchorId'
+    >,
   ): Promise<ClaimOutcome> {
     return this.turns.claim({
       ...input,

@@ -1,11 +1,13 @@
 import type { Message } from './message';
-import { MessageResponseDto } from './dto/message-response.dto';
+import { MessageResponseDto, PathMessageResponseDto } from './dto/message-response.dto';
+import type { PathMessage } from './messages.repository';
 
 export function toMessageResponse(row: Message): MessageResponseDto {
   const hasUsage = row.promptTokens !== null || row.completionTokens !== null;
   return {
     id: row.id,
     conversationId: row.conversationId,
+    parentId: row.parentId,
     seq: row.seq,
     role: row.role,
     content: row.content,
@@ -27,5 +29,15 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function toPathMessageResponse(row: PathMessage): PathMessageResponseDto {
+  const { siblingIds } = row;
+  return {
+    ...toMessageResponse(row),
+    siblingCount: siblingIds.length,
+    siblingIndex: siblingIds.indexOf(row.id) + 1,
+    siblingIds,
   };
 }

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415 },
   message_too_long: { status: 422 },
   idempotency_key_reused: { status: 422 },
+  /** An edit of a reply, or a regenerate of a message that answers nothing. */
+  wrong_message_role: { status: 422 },
   unprocessable_entity: { status: 422 },
   method_not_allowed: { status: 405 },
   not_acceptable: { status: 406 },
@@ -51,6 +53,7 @@ export const ERROR_CODES = {
   not_found: { status: 404 },
   conversation_not_found: { status: 404 },
   no_active_generation: { status: 404 },
+  message_not_found: { status: 404 },
   // The OpenAI-compatible door answers an unknown alias as OpenAI does.
   model_not_found: { status: 404 },
   conflict: { status: 409 },
