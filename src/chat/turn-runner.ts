@@ -152,18 +152,17 @@ export class TurnRunner {
     let plan: TurnPlan;
     let begun: Awaited<ReturnType<TurnsRepository['begin']>>;
     try {
-      plan = await this.plan(conversation, input, message, answered);
+      // The limit's second count goes with the planning, not after it.
+      [plan] = await Promise.all([
+        this.plan(conversation, input, message, answered),
+        this.lease.confirmWithinLimit(ownerId, turnId),
+      ]);
       const { userSeq, replySeq, parentId, previousTurnId } = conversation;
-      const begin = { conversationId, turnId, userSeq, replySeq, parentId, previousTurnId };
       begun = await this.turns.begin(
         {
-          ...begin,
-          userMessageId: newId(),
-          content: message,
-          tokenCount: plan.tokenCount,
-          alias: plan.model.alias,
-          idempotencyKey,
-          requestHash: hash,
+          ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
+          ...{ userMessageId: newId(), content: message, tokenCount: plan.tokenCount },
+          ...{ alias: plan.model.alias, idempotencyKey, requestHash: hash },
           window: plan.prompt.window,
         },
         answered,
