@@ -94,7 +94,12 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = new AppConfig(
-      loadEnv({ LOG_LEVEL: 'silent', DEFAULT_MODEL: 'lmstudio/default', LLM_MAX_RETRIES: '0' }),
+      loadEnv({
+        LOG_LEVEL: 'silent',
+        DEFAULT_MODEL: 'lmstudio/default',
+        LLM_MAX_RETRIES: '0',
+        TITLES: 'off',
+      }),
       db.url,
     );
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })

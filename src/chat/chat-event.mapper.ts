@@ -19,6 +19,10 @@ export function toSseData(event: ChatEvent): unknown {
       const assistantMessage = toMessageResponse(event.assistantMessage);
       return { assistantMessage, usage: assistantMessage.usage };
     }
+    case 'conversation.updated': {
+      const { id, title, topics } = event.conversation;
+      return { id, title, topics };
+    }
     case 'error': {
       const { code, message, retryAfter } = event.failure;
       return {

@@ -7,6 +7,7 @@ import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { toDatabaseUnavailable } from '../database/database-errors';
 import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
+import { TitleWriter } from '../conversations/titles/title-writer';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
@@ -130,6 +131,7 @@ export class TurnRunner {
     private readonly running: TurnRegistry,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
+    private readonly titles: TitleWriter,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -312,6 +314,29 @@ export class TurnRunner {
     const outcome = await this.finish(turn, userMessage, reply, request);
     this.report(turn, outcome, reply, request);
     turn.end(outcome);
+    this.nameConversation(turn, outcome);
+  }
+
+  /**
+   * After a stored reply, an untitled conversation is named in the background; the title
+   * is announced on the conversation's stream if one is open then (else it is in the list).
+   */
+  private nameConversation(turn: Turn, outcome: TurnOutcome): void {
+    const { userMessage, assistantMessage, failure } = outcome;
+    if (failure || !assistantMessage) return;
+    const { conversationId } = turn;
+    this.titles.afterReply(
+      {
+        conversationId,
+        alias: turn.alias,
+        userText: userMessage.content,
+        replyText: assistantMessage.content,
+      },
+      (conversation) => {
+        const open = this.running.get(conversationId);
+        if (open && !open.done) open.push({ type: 'conversation.updated', conversation });
+      },
+    );
   }
 
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */

@@ -1,4 +1,5 @@
 import { AppException } from '../common/errors/app.exception';
+import type { ConversationUpdate } from '../conversations/titles/titles.repository';
 import type { Message } from '../messages/message';
 
 export type ChatEvent =
@@ -6,6 +7,8 @@ export type ChatEvent =
   | { type: 'message.delta'; delta: string }
   | { type: 'message.reasoning'; delta: string }
   | { type: 'message.completed'; assistantMessage: Message }
+  /** The conversation got a generated title while this turn's stream was open. */
+  | { type: 'conversation.updated'; conversation: ConversationUpdate }
   | { type: 'error'; failure: AppException; assistantMessage: Message | null };
 
 /** How a turn ended: the stored messages, and the failure if it did not complete. */

@@ -4,6 +4,10 @@ import { toMarkdown } from './export-format';
 const conversation: Conversation = {
   id: 'c1',
   title: null,
+  titleSource: null,
+  topics: [],
+  archived: false,
+  pinned: false,
   systemPrompt: 'Be brief.',
   model: null,
   params: {},
@@ -32,6 +36,7 @@ function message(fields: Partial<Message>): Message {
     error: null,
     createdAt: '2026-11-21T10:00:00.000Z',
     completedAt: null,
+    feedback: null,
     ...fields,
   };
 }

@@ -249,6 +249,26 @@ export class Env {
   /** Most replies the response cache holds; the oldest are evicted first. */
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) RESPONSE_CACHE_MAX_ENTRIES = 10_000;
 
+  /** Generated titles and topics for untitled conversations after their first reply. */
+  @Transform(toBool) @IsBoolean() TITLES = true;
+
+  /** Alias that writes titles; unset = the alias that answered the conversation. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MaxLength(100) TITLE_MODEL?: string;
+
+  /** Longest a title call may take, retries included; it never holds up a reply. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) TITLE_TIMEOUT_MS = 15_000;
+
+  /** Conversations inactive longer than this many days are deleted; unset = kept forever. */
+  @Transform((arg) => toInt({ value: emptyToUndefined(arg) }))
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(36_500)
+  RETENTION_DAYS?: number;
+
+  /** How often each process looks for conversations past RETENTION_DAYS. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_MS = 3_600_000;
+
   /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
 

@@ -1,5 +1,6 @@
 import type { Conversation } from '../generated/prisma/client';
-import { ConversationResponseDto } from './dto/conversation-response.dto';
+import type { ConversationListItem } from './conversations.service';
+import { ConversationListItemDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { GenerationParamsDto } from '../llm/dto/generation-params.dto';
 
 export function toParams(
@@ -13,10 +14,18 @@ export function toParams(
   return params;
 }
 
-export function toConversationResponse(row: Conversation): ConversationResponseDto {
+/** The columns a response shows, whichever query read them. */
+export type ConversationRow = Omit<Conversation, 'titleSource'> & { titleSource: string | null };
+
+export function toConversationResponse(row: ConversationRow): ConversationResponseDto {
   return {
     id: row.id,
     title: row.title,
+    titleSource:
+      row.titleSource === 'user' || row.titleSource === 'generated' ? row.titleSource : null,
+    topics: row.topics,
+    archived: row.archived,
+    pinned: row.pinned,
     systemPrompt: row.systemPrompt,
     model: row.model,
     params: toParams(row),
@@ -25,4 +34,10 @@ export function toConversationResponse(row: Conversation): ConversationResponseD
     lastMessageAt: row.lastMessageAt.toISOString(),
     currentLeafId: row.currentLeafId,
   };
+}
+
+export function toConversationListItem(item: ConversationListItem): ConversationListItemDto {
+  const response: ConversationListItemDto = toConversationResponse(item.row);
+  if (item.match) response.match = item.match;
+  return response;
 }

@@ -12,12 +12,12 @@ import {
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { PageQueryDto } from '../common/pagination/page.dto';
-import { toConversationResponse } from './conversation.mapper';
+import { toConversationListItem, toConversationResponse } from './conversation.mapper';
 import { ConversationsService } from './conversations.service';
 import { ConversationIdParam } from './dto/conversation-id.param';
 import { ConversationPageDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
+import { ListConversationsQueryDto } from './dto/list-conversations.query';
 import { UpdateConversationDto } from './dto/update-conversation.dto';
 
 @ApiTags('conversations')
@@ -41,15 +41,21 @@ export class ConversationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List conversations, most recent activity first' })
+  @ApiOperation({
+    summary: 'List conversations: pinned first, then most recent activity; or search them (?q=)',
+    description:
+      'Without q: not archived ones by default (?archived=true for the archive), pinned first, ' +
+      'then latest activity. With q: full-text search over titles and message text, best match ' +
+      'first, each item with match.snippet and match.rank; archived and pinned filter it too.',
+  })
   @ApiOkResponse({ type: ConversationPageDto })
   @ApiErrors(400)
   async list(
     @CurrentOwner() owner: string,
-    @Query() query: PageQueryDto,
+    @Query() query: ListConversationsQueryDto,
   ): Promise<ConversationPageDto> {
-    const page = await this.conversations.list(owner, query.limit, query.cursor);
-    return { data: page.data.map(toConversationResponse), nextCursor: page.nextCursor };
+    const page = await this.conversations.list(owner, query);
+    return { data: page.data.map(toConversationListItem), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
@@ -66,7 +72,7 @@ export class ConversationsController {
   @Patch(':id')
   @ApiOperation({
     summary:
-      'Change title, system prompt, model or params (null resets a field), or switch branch with currentLeafId',
+      'Change title, system prompt, model, params, archived or pinned (null resets a field), or switch branch with currentLeafId',
   })
   @ApiOkResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 404, 409, 413, 415)

@@ -4,11 +4,25 @@ import { LlmModule } from '../llm/llm.module';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
+import { ConversationExportController } from './export/conversation-export.controller';
+import { ConversationExportService } from './export/conversation-export.service';
+import { RetentionService } from './retention/retention.service';
+import { ConversationSearchRepository } from './search/conversation-search.repository';
+import { TitleWriter } from './titles/title-writer';
+import { TitlesRepository } from './titles/titles.repository';
 
 @Module({
   imports: [LlmModule],
-  controllers: [ConversationsController],
-  providers: [ConversationsService, ConversationsRepository],
-  exports: [ConversationsService, ConversationsRepository],
+  controllers: [ConversationsController, ConversationExportController],
+  providers: [
+    ConversationsService,
+    ConversationsRepository,
+    ConversationSearchRepository,
+    ConversationExportService,
+    RetentionService,
+    TitleWriter,
+    TitlesRepository,
+  ],
+  exports: [ConversationsService, ConversationsRepository, TitleWriter],
 })
 export class ConversationsModule {}

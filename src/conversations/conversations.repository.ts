@@ -8,16 +8,24 @@ import type { Conversation } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../database/prisma.service';
 import { newestBelow } from '../messages/message-path';
+import type { ConversationRow } from './conversation.mapper';
 
 export interface ConversationFields {
   title?: string | null;
   systemPrompt?: string | null;
   model?: string | null;
   params?: { temperature?: number; topP?: number; maxTokens?: number; seed?: number } | null;
+  archived?: boolean;
+  pinned?: boolean;
 }
 
 function toColumns(fields: ConversationFields): Prisma.ConversationUpdateInput {
-  const { params, ...rest } = fields;
+  const { params, ...given } = fields;
+  // A title given here is the user's: generated titles never replace it.
+  const rest =
+    given.title === undefined
+      ? given
+      : { ...given, titleSource: given.title === null ? null : 'user' };
   if (params === undefined) return rest;
   return {
     ...rest,
@@ -37,6 +45,21 @@ function isNotFound(error: unknown): boolean {
 
 interface OwnedConversation {
   ownerId: string;
+  id: string;
+}
+
+/** Which of an owner's conversations a list shows. */
+export interface ListFilter {
+  ownerId: string;
+  archived: boolean;
+  /** Undefined: pinned and unpinned, pinned first. */
+  pinned?: boolean;
+}
+
+/** The last row of the previous page. */
+export interface ListPosition {
+  pinned: boolean;
+  lastMessageAt: Date;
   id: string;
 }
 
@@ -113,25 +136,33 @@ export class ConversationsRepository {
     return row ?? null;
   }
 
-  /** Newest activity first; keyset pagination on (lastMessageAt, id), both descending. */
+  /**
+   * Pinned first, then newest activity; keyset pagination on (pinned, lastMessageAt, id),
+   * all descending, served by conversations_owner_list_idx.
+   */
   listByActivity(
-    ownerId: string,
+    filter: ListFilter,
     limit: number,
-    after?: { lastMessageAt: Date; id: string },
-  ): Promise<Conversation[]> {
-    return this.prisma.conversation.findMany({
-      where: {
-        ownerId,
-        ...(after && {
-          OR: [
-            { lastMessageAt: { lt: after.lastMessageAt } },
-            { lastMessageAt: after.lastMessageAt, id: { lt: after.id } },
-          ],
-        }),
-      },
-      orderBy: [{ lastMessageAt: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
+    after?: ListPosition,
+  ): Promise<ConversationRow[]> {
+    let query = this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('ownerId', '=', filter.ownerId)
+      .where('archived', '=', filter.archived);
+    if (filter.pinned !== undefined) query = query.where('pinned', '=', filter.pinned);
+    if (after)
+      query = query.where(
+        (eb) => eb.tuple(eb.ref('pinned'), eb.ref('lastMessageAt'), eb.ref('id')),
+        '<',
+        (eb) => eb.tuple(eb.val(after.pinned), eb.val(after.lastMessageAt), eb.val(after.id)),
+      );
+    return query
+      .orderBy('pinned', 'desc')
+      .orderBy('lastMessageAt', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   /** Returns null when the conversation does not exist for this owner. */

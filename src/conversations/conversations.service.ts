@@ -3,7 +3,11 @@ import { Injectable } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 
-import { decodeConversationsCursor, encodeCursor } from '../common/pagination/cursor';
+import {
+  decodeConversationsCursor,
+  decodeSearchCursor,
+  encodeCursor,
+} from '../common/pagination/cursor';
 import { Page } from '../common/pagination/page.dto';
 import type { Conversation } from '../generated/prisma/client';
 import { UnknownModelException } from '../llm/llm.errors';
@@ -11,12 +15,26 @@ import { LlmService } from '../llm/llm.service';
 import { ConversationBusyException } from '../chat/chat.errors';
 import { MessageNotFoundException } from '../messages/message-not-found.exception';
 import { ConversationNotFoundException } from './conversation-not-found.exception';
-import { ConversationFields, ConversationsRepository } from './conversations.repository';
+import type { ConversationRow } from './conversation.mapper';
+import {
+  ConversationFields,
+  ConversationsRepository,
+  ListFilter,
+} from './conversations.repository';
+import { ListConversationsQueryDto } from './dto/list-conversations.query';
+import { ConversationSearchRepository, SCORE_SCALE } from './search/conversation-search.repository';
+
+/** A row of a list: the conversation, and where a search matched it. */
+export interface ConversationListItem {
+  row: ConversationRow;
+  match?: { snippet: string; rank: number; messageId: string | null };
+}
 
 @Injectable()
 export class ConversationsService {
   constructor(
     private readonly conversations: ConversationsRepository,
+    private readonly searches: ConversationSearchRepository,
     private readonly llm: LlmService,
     private readonly config: AppConfig,
   ) {}
@@ -39,25 +57,60 @@ export class ConversationsService {
     return conversation;
   }
 
-  async list(ownerId: string, limit: number, cursor?: string): Promise<Page<Conversation>> {
-    const after = cursor ? decodeConversationsCursor(cursor) : undefined;
+  /** The owner's conversations, pinned first then by activity; ranked search with `q`. */
+  async list(
+    ownerId: string,
+    query: ListConversationsQueryDto,
+  ): Promise<Page<ConversationListItem>> {
+    const filter: ListFilter = { ownerId, archived: query.archived, pinned: query.pinned };
+    if (query.q !== undefined)
+      return this.search(filter, query.q.trim(), query.limit, query.cursor);
+    const after = query.cursor ? decodeConversationsCursor(query.cursor) : undefined;
     // One extra row tells whether another page exists without a count query.
     const rows = await this.conversations.listByActivity(
-      ownerId,
-      limit + 1,
-      after && { lastMessageAt: new Date(after.lastMessageAt), id: after.id },
+      filter,
+      query.limit + 1,
+      after && {
+        pinned: after.pinned ?? false,
+        lastMessageAt: new Date(after.lastMessageAt),
+        id: after.id,
+      },
     );
-    const data = rows.slice(0, limit);
+    const data = rows.slice(0, query.limit);
     const last = data.at(-1);
     const nextCursor =
-      rows.length > limit && last
+      rows.length > query.limit && last
         ? encodeCursor({
             kind: 'conversations',
+            pinned: last.pinned,
             lastMessageAt: last.lastMessageAt.toISOString(),
             id: last.id,
           })
         : null;
-    return { data, nextCursor };
+    return { data: data.map((row) => ({ row })), nextCursor };
+  }
+
+  private async search(
+    filter: ListFilter,
+    q: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<ConversationListItem>> {
+    const after = cursor ? decodeSearchCursor(cursor, q) : undefined;
+    const hits = await this.searches.search(filter, q, limit + 1, after);
+    const data = hits.slice(0, limit);
+    const last = data.at(-1);
+    const nextCursor =
+      hits.length > limit && last
+        ? encodeCursor({ kind: 'search', q, score: last.score, id: last.id })
+        : null;
+    return {
+      data: data.map(({ score, snippet, messageId, ...row }) => ({
+        row,
+        match: { snippet, messageId, rank: score / SCORE_SCALE },
+      })),
+      nextCursor,
+    };
   }
 
   /** Changes settings; `currentLeafId` switches the branch first (see switchBranch). */

@@ -1,6 +1,18 @@
 import type { Message } from './message';
-import { MessageResponseDto, PathMessageResponseDto } from './dto/message-response.dto';
+import {
+  FeedbackDto,
+  MessageResponseDto,
+  PathMessageResponseDto,
+} from './dto/message-response.dto';
 import type { PathMessage } from './messages.repository';
+
+export function toFeedback(
+  row: Pick<Message, 'feedbackRating' | 'feedbackComment' | 'feedbackAt'>,
+): FeedbackDto | null {
+  const { feedbackRating: rating, feedbackComment: comment, feedbackAt } = row;
+  if ((rating !== 'up' && rating !== 'down') || !feedbackAt) return null;
+  return { rating, comment, updatedAt: feedbackAt.toISOString() };
+}
 
 export function toMessageResponse(row: Message): MessageResponseDto {
   const hasUsage = row.promptTokens !== null || row.completionTokens !== null;
@@ -29,6 +41,7 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
+    feedback: toFeedback(row),
   };
 }
 

@@ -29,6 +29,10 @@ export interface Message {
   errorMessage: string | null;
   createdAt: Date;
   completedAt: Date | null;
+  /** The owner's rating of an assistant reply: `up` or `down`; null when unrated. */
+  feedbackRating: string | null;
+  feedbackComment: string | null;
+  feedbackAt: Date | null;
 }
 
 /** The columns that make a Message, for typed queries. */
@@ -54,4 +58,7 @@ export const MESSAGE_COLUMNS = [
   'errorMessage',
   'createdAt',
   'completedAt',
+  'feedbackRating',
+  'feedbackComment',
+  'feedbackAt',
 ] as const satisfies readonly (keyof Message)[];

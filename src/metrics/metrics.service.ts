@@ -80,6 +80,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly titles = new Counter({
+    name: 'conversation_titles_total',
+    help: 'Title calls by outcome: written, kept (a user title won the race), or the failure code',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly feedback = new Counter({
+    name: 'message_feedback_total',
+    help: 'Ratings given to replies, by the model alias that wrote the reply and the rating',
+    labelNames: ['alias', 'rating'],
+    registers: [this.registry],
+  });
+
+  private readonly retention = new Counter({
+    name: 'conversations_retention_deleted_total',
+    help: 'Conversations deleted for being inactive longer than RETENTION_DAYS',
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
     // Both series exist from the start, so a rate over them is defined before the first lookup.
@@ -153,6 +173,18 @@ export class MetricsService {
 
   recordCacheLookup(result: 'hit' | 'miss'): void {
     this.cacheLookups.inc({ result });
+  }
+
+  recordTitle(outcome: string): void {
+    this.titles.inc({ outcome });
+  }
+
+  recordFeedback(alias: string, rating: string): void {
+    this.feedback.inc({ alias, rating });
+  }
+
+  recordRetentionDeleted(count: number): void {
+    this.retention.inc(count);
   }
 
   recordProviderError(provider: string, code: string): void {

@@ -12,6 +12,10 @@
  * where N counts every message in the request, system ones included. If the last user
  * message starts with `/think`, the reply is instead
  *   `<think>reasoning here</think>The answer.`
+ * A title request (system message starting `You name conversations.`, as the service sends
+ * after a first reply) is answered
+ *   `Title: "<first 6 words the user wrote>"\nTopics: <up to 3 distinct words of 4+ letters>`
+ * (the quotes are there for the service to clean off).
  *
  * Token accounting: the reply is split into word pieces, each keeping its leading
  * whitespace; one piece = one completion token = one streamed content chunk.
@@ -468,7 +472,22 @@ function textOf(message: ChatMessage): string {
   return '';
 }
 
+const TITLE_REQUEST = 'You name conversations.';
+
+/** The deterministic answer to a title request: built from the `User:` line of its transcript. */
+function titleReply(prompt: string): string {
+  const user = /^User: (.*)$/m.exec(prompt)?.[1] ?? prompt;
+  const words = user.split(/\s+/).filter(Boolean);
+  const topics = [
+    ...new Set(words.map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]/gu, ''))),
+  ].filter((w) => w.length >= 4);
+  return `Title: "${words.slice(0, 6).join(' ')}"\nTopics: ${topics.slice(0, 3).join(', ')}`;
+}
+
 export function defaultReply(messages: ChatMessage[]): string {
+  const system = messages.find((m) => m.role === 'system');
+  if (system && textOf(system).startsWith(TITLE_REQUEST))
+    return titleReply(textOf(messages.at(-1) ?? system));
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const text = lastUser ? textOf(lastUser) : '';
   if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';

@@ -37,4 +37,6 @@ export default async function globalSetup(): Promise<void> {
   await applyMigrations(database.url(TEMPLATE_DATABASE));
   // Test workers are forked after this and inherit the environment.
   process.env.TEST_DATABASE_SERVER_URL = database.url('postgres');
+  // Apps a spec starts from this environment make no title calls unless it asks for them.
+  process.env.TITLES ??= 'off';
 }

@@ -51,6 +51,7 @@ export async function startAppProcess(
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'info',
+      TITLES: 'off',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

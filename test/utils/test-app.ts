@@ -24,7 +24,11 @@ export async function startTestApp(
   env: Record<string, string> = {},
   options: AppOptions = {},
 ): Promise<TestApp> {
-  const config = new AppConfig(loadEnv({ LOG_LEVEL: 'silent', ...env }), databaseUrl);
+  // Titles off unless a spec asks: a title call would be one more request to the fakes.
+  const config = new AppConfig(
+    loadEnv({ LOG_LEVEL: 'silent', TITLES: 'off', ...env }),
+    databaseUrl,
+  );
   const app = await createServer(config, options);
   await app.listen(0, '127.0.0.1');
   const server: Server = app.getHttpServer();

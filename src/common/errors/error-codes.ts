@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 422 },
   /** An edit of a reply, or a regenerate of a message that answers nothing. */
   wrong_message_role: { status: 422 },
+  /** Feedback is for assistant replies only. */
+  not_an_assistant_message: { status: 422 },
   unprocessable_entity: { status: 422 },
   method_not_allowed: { status: 405 },
   not_acceptable: { status: 406 },

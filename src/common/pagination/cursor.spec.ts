@@ -2,6 +2,7 @@ import {
   Cursor,
   decodeConversationsCursor,
   decodeMessagesCursor,
+  decodeSearchCursor,
   encodeCursor,
   InvalidCursorException,
 } from './cursor';
@@ -140,5 +141,27 @@ describe('decodeConversationsCursor (dates)', () => {
       const cursor: Cursor = { kind: 'conversations', lastMessageAt, id: conversationId };
       expect(decodeConversationsCursor(encodeCursor(cursor))).toEqual(cursor);
     }
+  });
+});
+
+describe(decodeSearchCursor.name, () => {
+  const cursor: Cursor = { kind: 'search', q: 'lisbon trip', score: 60_795, id: conversationId };
+
+  it('should round-trip a search cursor for the same query', () => {
+    expect(decodeSearchCursor(encodeCursor(cursor), 'lisbon trip')).toEqual(cursor);
+  });
+
+  it('should refuse it for another query, and a list cursor for a search', () => {
+    expectInvalid(() => decodeSearchCursor(encodeCursor(cursor), 'porto'));
+    const list: Cursor = {
+      kind: 'conversations',
+      lastMessageAt: '2025-03-04T05:06:07.890Z',
+      id: conversationId,
+    };
+    expectInvalid(() => decodeSearchCursor(encodeCursor(list), 'lisbon trip'));
+  });
+
+  it('should refuse a score that is not an integer', () => {
+    expectInvalid(() => decodeSearchCursor(raw({ ...cursor, score: 1.5 }), 'lisbon trip'));
   });
 });

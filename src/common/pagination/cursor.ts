@@ -6,8 +6,11 @@ import { AppException } from '../errors/app.exception';
  * paging through the wrong thing.
  */
 export type Cursor =
-  | { kind: 'conversations'; lastMessageAt: string; id: string }
-  | { kind: 'messages'; conversationId: string; seq: number };
+  /** `pinned` is absent from cursors written before pinned conversations came first. */
+  | { kind: 'conversations'; lastMessageAt: string; id: string; pinned?: boolean }
+  | { kind: 'messages'; conversationId: string; seq: number }
+  /** Search results, ranked: bound to the query they page through. */
+  | { kind: 'search'; q: string; score: number; id: string };
 
 export class InvalidCursorException extends AppException {
   constructor(reason: string) {
@@ -52,12 +55,24 @@ function parse(raw: string): Record<string, unknown> {
 
 export function decodeConversationsCursor(raw: string): Extract<Cursor, { kind: 'conversations' }> {
   const value = parse(raw);
-  const { kind, lastMessageAt, id } = value;
+  const { kind, lastMessageAt, id, pinned } = value;
   if (kind !== 'conversations') throw new InvalidCursorException('it belongs to another list');
   if (typeof id !== 'string' || !UUID.test(id) || !isCursorTimestamp(lastMessageAt)) {
     throw new InvalidCursorException('malformed');
   }
-  return { kind, lastMessageAt, id };
+  if (pinned !== undefined && typeof pinned !== 'boolean')
+    throw new InvalidCursorException('malformed');
+  return { kind, lastMessageAt, id, ...(pinned !== undefined && { pinned }) };
+}
+
+export function decodeSearchCursor(raw: string, q: string): Extract<Cursor, { kind: 'search' }> {
+  const value = parse(raw);
+  const { kind, score, id } = value;
+  if (kind !== 'search' || value.q !== q)
+    throw new InvalidCursorException('it belongs to another list or another query');
+  if (typeof id !== 'string' || !UUID.test(id) || !Number.isSafeInteger(score))
+    throw new InvalidCursorException('malformed');
+  return { kind, q, score: score as number, id };
 }
 
 export function decodeMessagesCursor(

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
@@ -8,6 +8,29 @@ export class ConversationResponseDto {
 
   @ApiProperty({ type: String, nullable: true, example: 'Trip to Lisbon' })
   title!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['user', 'generated'],
+    description:
+      'Who wrote the title: user (POST/PATCH; never replaced) or generated (after the first reply)',
+    example: 'generated',
+  })
+  titleSource!: 'user' | 'generated' | null;
+
+  @ApiProperty({
+    type: [String],
+    description: 'Up to 5 topic tags, written with a generated title',
+    example: ['travel', 'lisbon', 'itinerary'],
+  })
+  topics!: string[];
+
+  @ApiProperty({ description: 'Hidden from the default list (see ?archived=)', example: false })
+  archived!: boolean;
+
+  @ApiProperty({ description: 'Listed before the others', example: false })
+  pinned!: boolean;
 
   @ApiProperty({ type: String, nullable: true, example: 'You are a concise travel assistant.' })
   systemPrompt!: string | null;
@@ -46,9 +69,37 @@ export class ConversationResponseDto {
   currentLeafId!: string | null;
 }
 
+export class SearchMatchDto {
+  @ApiProperty({
+    description: 'Where the query matched: the best message, else the title; matches wrapped in **',
+    example: 'Plan one day in **Lisbon**: start at Belém, then the **trip** up to the castle',
+  })
+  snippet!: string;
+
+  @ApiProperty({
+    description: 'Relevance, higher first: title matches count twice, then the best message',
+    example: 0.0608,
+  })
+  rank!: number;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description: 'The message the snippet is from; null when only the title matched',
+    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f81',
+  })
+  messageId!: string | null;
+}
+
+export class ConversationListItemDto extends ConversationResponseDto {
+  @ApiPropertyOptional({ type: SearchMatchDto, description: 'Only with ?q=' })
+  match?: SearchMatchDto;
+}
+
 export class ConversationPageDto {
-  @ApiProperty({ type: [ConversationResponseDto] })
-  data!: ConversationResponseDto[];
+  @ApiProperty({ type: [ConversationListItemDto] })
+  data!: ConversationListItemDto[];
 
   @ApiProperty({
     type: String,

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsObject,
   IsOptional,
   IsString,
@@ -21,6 +22,8 @@ export class UpdateConversationDto {
     type: String,
     maxLength: TITLE_MAX,
     nullable: true,
+    description:
+      'Your title is never replaced by a generated one; null clears it (and lets the next reply name the conversation)',
     example: 'Trip to Porto',
   })
   @ValidateIf((_, v) => v !== null && v !== undefined)
@@ -67,4 +70,17 @@ export class UpdateConversationDto {
   @IsOptional()
   @IsUUID('all', { message: 'currentLeafId must be a UUID' })
   currentLeafId?: string;
+
+  @ApiPropertyOptional({
+    description: 'Archived conversations leave the default list (GET ?archived=true shows them)',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  archived?: boolean;
+
+  @ApiPropertyOptional({ description: 'Pinned conversations are listed first', example: true })
+  @IsOptional()
+  @IsBoolean()
+  pinned?: boolean;
 }

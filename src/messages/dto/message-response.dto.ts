@@ -29,6 +29,17 @@ export class MessageErrorDto {
   message!: string | null;
 }
 
+export class FeedbackDto {
+  @ApiProperty({ enum: ['up', 'down'], example: 'up' })
+  rating!: 'up' | 'down';
+
+  @ApiProperty({ type: String, nullable: true, example: 'Clear and to the point.' })
+  comment!: string | null;
+
+  @ApiProperty({ example: '2026-11-21T10:06:00.000Z' })
+  updatedAt!: string;
+}
+
 export class MessageResponseDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -96,6 +107,13 @@ export class MessageResponseDto {
 
   @ApiProperty({ type: String, nullable: true, example: '2026-11-21T10:00:01.000Z' })
   completedAt!: string | null;
+
+  @ApiProperty({
+    type: FeedbackDto,
+    nullable: true,
+    description: "The owner's rating of an assistant reply (PUT …/feedback); null when unrated",
+  })
+  feedback!: FeedbackDto | null;
 }
 
 /** A message on the path being read, with what a frontend needs for "< 2/3 >". */

@@ -1,0 +1,90 @@
+import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProduces,
+  ApiProperty,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+
+import { CurrentOwner } from '../../auth/current-owner.decorator';
+import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { ConversationIdParam } from '../dto/conversation-id.param';
+import { ConversationExportService } from './conversation-export.service';
+import { EXPORT_FORMATS, ExportFormat } from './export-format';
+
+export class ExportQueryDto {
+  @ApiProperty({
+    enum: EXPORT_FORMATS,
+    required: false,
+    default: 'json',
+    description:
+      'json: { conversation, messages } with every message; markdown: a readable document',
+    example: 'markdown',
+  })
+  @IsOptional()
+  @IsIn(EXPORT_FORMATS, { message: 'format must be json or markdown' })
+  format: ExportFormat = 'json';
+}
+
+const MARKDOWN_EXAMPLE = [
+  '# Trip to Lisbon',
+  '',
+  '- id: 01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80',
+  '- model: lmstudio/default',
+  '- created: 2026-11-21T10:00:00.000Z',
+  '',
+  '## User',
+  '',
+  'Plan one day in Lisbon.',
+  '',
+  '## Assistant (lmstudio/default)',
+  '',
+  'Start at Belém…',
+].join('\n');
+
+@ApiTags('conversations')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiErrors(401, 429, 503)
+@Controller('conversations')
+export class ConversationExportController {
+  constructor(private readonly exports: ConversationExportService) {}
+
+  @Get(':id/export')
+  @ApiOperation({
+    summary: 'Download a conversation as JSON or Markdown',
+    description:
+      'Streamed as it is read from the database (any length), with Content-Disposition: ' +
+      'attachment and a file name from the title.',
+  })
+  @ApiProduces('application/json', 'text/markdown')
+  @ApiResponse({
+    status: 200,
+    description: 'The document',
+    content: {
+      'application/json': {
+        example: {
+          conversation: { id: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80', title: 'Trip to Lisbon' },
+          messages: [{ role: 'user', content: 'Plan one day in Lisbon.' }],
+        },
+      },
+      'text/markdown': { example: MARKDOWN_EXAMPLE },
+    },
+  })
+  @ApiErrors(400, 404)
+  async export(
+    @CurrentOwner() owner: string,
+    @Param() { id }: ConversationIdParam,
+    @Query() { format }: ExportQueryDto,
+  ): Promise<StreamableFile> {
+    const document = await this.exports.open(owner, id, format);
+    return new StreamableFile(document.body, {
+      type: document.contentType,
+      disposition: `attachment; filename="${document.fileName}"`,
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import type { ConversationResponseDto } from '../dto/conversation-response.dto';
+import type { MessageResponseDto } from '../../messages/dto/message-response.dto';
+
+export const EXPORT_FORMATS = ['json', 'markdown'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const HEADINGS: Record<MessageResponseDto['role'], string> = {
+  system: 'System',
+  user: 'User',
+  assistant: 'Assistant',
+};
+
+/**
+ * A document written piece by piece: the head, each batch of messages, the tail, so a long
+ * conversation never sits whole in memory. The layouts are the CLI's (src/cli/export-format.ts):
+ * `{ conversation, messages }` for json; a heading per message for markdown.
+ */
+export interface ExportWriter {
+  contentType: string;
+  extension: string;
+  head(conversation: ConversationResponseDto): string;
+  messages(batch: MessageResponseDto[], first: boolean): string;
+  tail(): string;
+}
+
+const json: ExportWriter = {
+  contentType: 'application/json; charset=utf-8',
+  extension: 'json',
+  head: (conversation) => `{"conversation":${JSON.stringify(conversation)},"messages":[`,
+  messages: (batch, first) => (first ? '' : ',') + batch.map((m) => JSON.stringify(m)).join(','),
+  tail: () => ']}\n',
+};
+
+const markdown: ExportWriter = {
+  contentType: 'text/markdown; charset=utf-8',
+  extension: 'md',
+  head: (conversation) => {
+    const lines = [`# ${conversation.title ?? `Conversation ${conversation.id}`}`, ''];
+    lines.push(`- id: ${conversation.id}`);
+    lines.push(`- model: ${conversation.model ?? 'the server default'}`);
+    lines.push(`- created: ${conversation.createdAt}`);
+    if (conversation.topics.length > 0) lines.push(`- topics: ${conversation.topics.join(', ')}`);
+    if (conversation.systemPrompt)
+      lines.push('', '## System prompt', '', conversation.systemPrompt);
+    return lines.join('\n');
+  },
+  messages: (batch) => batch.map(markdownMessage).join(''),
+  tail: () => '\n',
+};
+
+function markdownMessage(message: MessageResponseDto): string {
+  const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
+  const lines = ['', '', `## ${HEADINGS[message.role]}${model}`, '', message.content];
+  if (message.status !== 'complete') {
+    const code = message.error ? `: ${message.error.code}` : '';
+    lines.push('', `_${message.status}${code}_`);
+  }
+  return lines.join('\n');
+}
+
+export const EXPORT_WRITERS: Record<ExportFormat, ExportWriter> = { json, markdown };
+
+/** An ASCII file name from the title, e.g. `trip-to-lisbon-0193….md`. */
+export function exportFileName(conversation: ConversationResponseDto, extension: string): string {
+  const slug = (conversation.title ?? '')
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase()
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return `${slug || 'conversation'}-${conversation.id}.${extension}`;
+}

@@ -1,0 +1,84 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { sql } from 'kysely';
+
+import { AppConfig } from '../../config/app-config';
+import { Db } from '../../database/db';
+import { MetricsService } from '../../metrics/metrics.service';
+
+/** Conversations deleted per statement: short transactions, short row locks. */
+export const RETENTION_BATCH = 500;
+/** Batches per sweep; the rest waits for the next sweep so one sweep never runs for long. */
+const MAX_BATCHES_PER_SWEEP = 100;
+
+/**
+ * Deletes conversations (with their messages) inactive for longer than RETENTION_DAYS, on
+ * a timer in every replica. Replicas share the work without waiting on each other: each
+ * batch locks its rows with SKIP LOCKED, so two sweeps never take the same rows and a
+ * conversation a turn is claiming right now is skipped. A conversation with a turn running
+ * (a claim held) is never deleted: the condition is re-checked on the locked row.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(RetentionService.name);
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<number>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const days = this.config.get('RETENTION_DAYS');
+    if (days === undefined) return;
+    const tick = (): void => {
+      this.sweeping ??= this.sweep(days)
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'retention sweep failed; retrying at the next one');
+          return 0;
+        })
+        .finally(() => (this.sweeping = undefined));
+    };
+    this.timer = setInterval(tick, this.config.get('RETENTION_SWEEP_MS'));
+    this.timer.unref();
+    tick();
+  }
+
+  /** Deletes what is past retention, batch after batch; returns how many conversations went. */
+  async sweep(days: number): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
+      const deleted = await this.deleteBatch(days);
+      total += deleted;
+      if (deleted > 0) this.metrics.recordRetentionDeleted(deleted);
+      if (deleted < RETENTION_BATCH || !this.timer) break;
+    }
+    if (total > 0)
+      this.logger.log({ deleted: total, retentionDays: days }, 'deleted inactive conversations');
+    return total;
+  }
+
+  private async deleteBatch(days: number): Promise<number> {
+    const result = await sql`
+      delete from conversations where id in (
+        select id from conversations
+        where last_message_at < now() - make_interval(days => ${days}::int)
+          and active_turn_id is null
+        order by last_message_at
+        limit ${RETENTION_BATCH}
+        for update skip locked)`.execute(this.db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+  }
+}

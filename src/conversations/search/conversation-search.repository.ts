@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
+
+import { Db } from '../../database/db';
+import type { ConversationRow } from '../conversation.mapper';
+import type { ListFilter } from '../conversations.repository';
+
+/** Ranks are reals; scaled to integers they page by keyset without float surprises. */
+export const SCORE_SCALE = 1_000_000;
+
+/** Plain text with the matched words wrapped in **, at most two fragments. */
+const HEADLINE_OPTIONS =
+  'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "';
+
+export interface SearchHit extends ConversationRow {
+  score: number;
+  snippet: string;
+  messageId: string | null;
+}
+
+/** The last hit of the previous page. */
+export interface SearchPosition {
+  score: number;
+  id: string;
+}
+
+/**
+ * Full-text search over an owner's conversations: titles and the text of complete messages,
+ * with PostgreSQL's `simple` configuration (no stemming, no stop words: the same for every
+ * language) and web-search syntax. The expressions match the GIN indexes of the migration
+ * (conversations_title_search_idx, messages_content_search_idx) word for word.
+ */
+@Injectable()
+export class ConversationSearchRepository {
+  constructor(private readonly db: Db) {}
+
+  async search(
+    filter: ListFilter,
+    q: string,
+    limit: number,
+    after?: SearchPosition,
+  ): Promise<SearchHit[]> {
+    const pinned = filter.pinned === undefined ? sql`true` : sql`c.pinned = ${filter.pinned}`;
+    const owned = sql`c.owner_id = ${filter.ownerId} and c.archived = ${filter.archived} and ${pinned}`;
+    const keyset = after
+      ? sql`(s.score, s.id) < (${after.score}::bigint, ${after.id}::uuid)`
+      : sql`true`;
+    const result = await sql<SearchHit>`
+      with q as (select websearch_to_tsquery('simple', ${q}) as query),
+      titles as (
+        select c.id, ts_rank(to_tsvector('simple', coalesce(c.title, '')), q.query) as rank
+        from conversations c, q
+        where ${owned} and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
+      ),
+      contents as (
+        select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id,
+          ts_rank(to_tsvector('simple', m.content), q.query) as rank
+        from messages m join conversations c on c.id = m.conversation_id, q
+        where ${owned} and m.status = 'complete'
+          and to_tsvector('simple', m.content) @@ q.query
+        order by m.conversation_id, rank desc, m.seq
+      ),
+      scored as (
+        select coalesce(t.id, m.id) as id, m.message_id,
+          round((2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * ${SCORE_SCALE})::bigint as score
+        from titles t full join contents m on m.id = t.id
+      ),
+      page as (
+        select s.* from scored s where ${keyset} order by s.score desc, s.id desc limit ${limit}
+      )
+      select c.*, p.score::float8 as score, p.message_id,
+        ts_headline('simple', coalesce(m.content, c.title, ''), q.query, ${HEADLINE_OPTIONS}) as snippet
+      from page p join conversations c on c.id = p.id
+        left join messages m on m.id = p.message_id, q
+      order by p.score desc, p.id desc`.execute(this.db);
+    return result.rows;
+  }
+}
