@@ -32,8 +32,8 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'off') return false;
   return value;
 };
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
