@@ -231,7 +231,7 @@ describe('Command line (chat-cli)', () => {
     expect(result.stderr).toContain(`cannot reach ${url}: is the server running (npm start)?`);
   });
 
-  it('should export a conversation as json and markdown, built from its messages when the server has no export route', async () => {
+  it('should export a conversation as json and markdown through the server export route', async () => {
     const id = await createConversation({ title: 'Export me' });
     const reply = (await run(['chat', '-c', id, 'what is up'])).stdout.trimEnd();
     expect(reply).toMatch(echo('what is up'));
