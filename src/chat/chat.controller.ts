@@ -34,6 +34,7 @@ export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`i
 - \`message.reasoning\` — \`{ delta }\` reasoning the model emits in \`<think>\` tags, never part of the answer
 - \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk
 - \`message.completed\` — \`{ assistantMessage, usage }\` the stored reply
+- \`conversation.updated\` — \`{ id, title, topics }\` a generated title arrived while the stream was open
 - \`error\` — \`{ code, message, assistantMessage }\`, then the stream ends
 - \`: heartbeat\` comment lines while the provider is silent
 

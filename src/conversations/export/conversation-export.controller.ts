@@ -3,32 +3,16 @@ import {
   ApiBearerAuth,
   ApiOperation,
   ApiProduces,
-  ApiProperty,
   ApiResponse,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
 
 import { CurrentOwner } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { ConversationIdParam } from '../dto/conversation-id.param';
 import { ConversationExportService } from './conversation-export.service';
-import { EXPORT_FORMATS, ExportFormat } from './export-format';
-
-export class ExportQueryDto {
-  @ApiProperty({
-    enum: EXPORT_FORMATS,
-    required: false,
-    default: 'json',
-    description:
-      'json: { conversation, messages } with every message; markdown: a readable document',
-    example: 'markdown',
-  })
-  @IsOptional()
-  @IsIn(EXPORT_FORMATS, { message: 'format must be json or markdown' })
-  format: ExportFormat = 'json';
-}
+import { ExportQueryDto } from './dto/export-query.dto';
 
 const MARKDOWN_EXAMPLE = [
   '# Trip to Lisbon',

@@ -1,0 +1,18 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+
+import { EXPORT_FORMATS, ExportFormat } from '../export-format';
+
+export class ExportQueryDto {
+  @ApiProperty({
+    enum: EXPORT_FORMATS,
+    required: false,
+    default: 'json',
+    description:
+      'json: { conversation, messages } with every message; markdown: a readable document',
+    example: 'markdown',
+  })
+  @IsOptional()
+  @IsIn(EXPORT_FORMATS, { message: 'format must be json or markdown' })
+  format: ExportFormat = 'json';
+}
