@@ -28,7 +28,13 @@ CREATE INDEX "conversations_last_message_at_idx" ON "conversations"("last_messag
 CREATE INDEX "conversations_title_search_idx" ON "conversations"
   USING GIN (to_tsvector('simple'::regconfig, coalesce("title", '')));
 
+-- Stored, so ranking a match reads the vector instead of parsing the text again (a common
+-- word matches many messages). Not in schema.prisma: no query of the application reads it
+-- but the search (raw SQL).
+ALTER TABLE "messages" ADD COLUMN "search_vector" tsvector
+  GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, "content")) STORED;
+
 -- Only complete messages are searchable: a streaming reply, rewritten by every
 -- checkpoint, then costs the GIN index nothing until it is stored.
 CREATE INDEX "messages_content_search_idx" ON "messages"
-  USING GIN (to_tsvector('simple'::regconfig, "content")) WHERE "status" = 'complete';
+  USING GIN ("search_vector") WHERE "status" = 'complete';

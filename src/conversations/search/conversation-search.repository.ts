@@ -27,8 +27,8 @@ export interface SearchPosition {
 /**
  * Full-text search over an owner's conversations: titles and the text of complete messages,
  * with PostgreSQL's `simple` configuration (no stemming, no stop words: the same for every
- * language) and web-search syntax. The expressions match the GIN indexes of the migration
- * (conversations_title_search_idx, messages_content_search_idx) word for word.
+ * language) and web-search syntax. Titles: the expression of conversations_title_search_idx,
+ * word for word. Messages: their stored search_vector (messages_content_search_idx).
  */
 @Injectable()
 export class ConversationSearchRepository {
@@ -54,10 +54,9 @@ export class ConversationSearchRepository {
       ),
       contents as (
         select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id,
-          ts_rank(to_tsvector('simple', m.content), q.query) as rank
+          ts_rank(m.search_vector, q.query) as rank
         from messages m join conversations c on c.id = m.conversation_id, q
-        where ${owned} and m.status = 'complete'
-          and to_tsvector('simple', m.content) @@ q.query
+        where ${owned} and m.status = 'complete' and m.search_vector @@ q.query
         order by m.conversation_id, rank desc, m.seq
       ),
       scored as (
