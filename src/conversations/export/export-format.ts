@@ -64,6 +64,7 @@ export const EXPORT_WRITERS: Record<ExportFormat, ExportWriter> = { json, markdo
 export function exportFileName(conversation: ConversationResponseDto, extension: string): string {
   const slug = (conversation.title ?? '')
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
     .replace(/[^A-Za-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .toLowerCase()
