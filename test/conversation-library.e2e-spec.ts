@@ -297,6 +297,38 @@ describe('Conversation library: feedback, search, archive and pin, export', () =
       expect(bad.body.error).toBe('validation_failed');
     });
 
+    it('should export the whole tree as json and the current path as markdown', async () => {
+      const id = await chat(ALICE, { title: 'Branches' }, 'one');
+      const [first] = await t.storedMessages(id);
+      await t.http
+        .post(`${CONVERSATIONS}/${id}/messages/${first.id}/edit`)
+        .set(ALICE)
+        .send({ message: 'uno' })
+        .expect(201);
+
+      const json = await t.http.get(`${CONVERSATIONS}/${id}/export`).set(ALICE).expect(200);
+      const messages: { id: string; parentId: string | null; content: string }[] = JSON.parse(
+        json.text,
+      ).messages;
+      expect(messages.map((m) => m.content)).toEqual([
+        'one',
+        'Echo: one [messages=2]',
+        'uno',
+        'Echo: uno [messages=2]',
+      ]);
+      const byContent = new Map(messages.map((m) => [m.content, m]));
+      expect(byContent.get('one')!.parentId).toBeNull();
+      expect(byContent.get('uno')!.parentId).toBeNull();
+      expect(byContent.get('Echo: uno [messages=2]')!.parentId).toBe(byContent.get('uno')!.id);
+
+      const md = await t.http
+        .get(`${CONVERSATIONS}/${id}/export?format=markdown`)
+        .set(ALICE)
+        .expect(200);
+      expect(md.text).toContain('## User\n\nuno\n');
+      expect(md.text).not.toContain('## User\n\none\n');
+    });
+
     it('should stream a long conversation in order, batch after batch', async () => {
       const id = await t.createConversation({}, ALICE);
       const count = 1234;

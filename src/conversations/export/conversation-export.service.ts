@@ -2,8 +2,10 @@ import { Readable } from 'node:stream';
 
 import { Injectable } from '@nestjs/common';
 
+import { Db } from '../../database/db';
 import { PrismaService } from '../../database/prisma.service';
-import type { Message } from '../../messages/message';
+import { Message, MESSAGE_COLUMNS } from '../../messages/message';
+import { messagePath, NO_LIMIT } from '../../messages/message-path';
 import { toMessageResponse } from '../../messages/message.mapper';
 import { toConversationResponse } from '../conversation.mapper';
 import { ConversationsService } from '../conversations.service';
@@ -23,14 +25,18 @@ export class ConversationExportService {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly prisma: PrismaService,
+    private readonly db: Db,
   ) {}
 
   /** The conversation as a document, written as it is read (404 before anything is sent). */
   async open(ownerId: string, id: string, format: ExportFormat): Promise<ExportDocument> {
     const conversation = toConversationResponse(await this.conversations.get(ownerId, id));
     const writer = EXPORT_WRITERS[format];
-    const conversationId = conversation.id;
-    const batches = this.batches(conversationId);
+    // json: the whole tree (each message names its parentId); markdown: what a reader sees.
+    const batches =
+      format === 'json'
+        ? this.allMessages(conversation.id)
+        : this.currentPath(conversation.id, conversation.currentLeafId);
     async function* document(): AsyncGenerator<string> {
       yield writer.head(conversation);
       let first = true;
@@ -47,8 +53,8 @@ export class ConversationExportService {
     };
   }
 
-  /** Every message in order, a batch per query (keyset on seq). */
-  private async *batches(conversationId: string): AsyncGenerator<Message[]> {
+  /** Every message of every branch in seq order, a batch per query (keyset on seq). */
+  private async *allMessages(conversationId: string): AsyncGenerator<Message[]> {
     for (let after = -1; ;) {
       const batch = await this.prisma.message.findMany({
         where: { conversationId, seq: { gt: after } },
@@ -58,6 +64,27 @@ export class ConversationExportService {
       if (batch.length > 0) yield batch;
       if (batch.length < EXPORT_BATCH) return;
       after = batch[batch.length - 1].seq;
+    }
+  }
+
+  /** The path root → current leaf, a batch per query (seq grows along a path). */
+  private async *currentPath(
+    conversationId: string,
+    leafId: string | null,
+  ): AsyncGenerator<Message[]> {
+    for (let afterSeq = -1; leafId !== null;) {
+      const walk = { conversationId, lastId: leafId, afterSeq, messageOverhead: 0 };
+      const path = messagePath(this.db, { ...walk, maxRows: NO_LIMIT, maxTokens: NO_LIMIT });
+      const batch = await this.db
+        .selectFrom(path.as('path'))
+        .innerJoin('messages', 'messages.id', 'path.id')
+        .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
+        .orderBy('messages.seq')
+        .limit(EXPORT_BATCH)
+        .execute();
+      if (batch.length > 0) yield batch;
+      if (batch.length < EXPORT_BATCH) return;
+      afterSeq = batch[batch.length - 1].seq;
     }
   }
 }

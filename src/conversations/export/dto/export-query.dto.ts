@@ -9,7 +9,7 @@ export class ExportQueryDto {
     required: false,
     default: 'json',
     description:
-      'json: { conversation, messages } with every message; markdown: a readable document',
+      'json: { conversation, messages }, the whole tree (every branch, each message with its parentId); markdown: the current path as a readable document',
     example: 'markdown',
   })
   @IsOptional()
