@@ -51,6 +51,8 @@ export interface FuzzRequest {
 /** Values the service knows (ids it issued, aliases it serves), so requests reach deep code. */
 export interface KnownValues {
   ids: string[];
+  /** Ids of messages in those conversations, for `{messageId}` path segments. */
+  messageIds: string[];
   strings: string[];
   /** Authorization header values to pick from (jwt mode); empty = none sent. */
   authorizations: string[];
@@ -315,22 +317,29 @@ function queryFor(
 }
 
 function pathFor(template: string, known: KnownValues): fc.Arbitrary<string> {
-  const segment = fc.oneof(
-    { weight: 6, arbitrary: knownId(known) },
-    { weight: 2, arbitrary: fc.uuid() },
-    {
-      weight: 1,
-      arbitrary: fc.oneof(
-        fc.constantFrom('not-a-uuid', '..', '%00', '%E0%A4%A', '%ED%A0%80', 'x'.repeat(600)),
-        // Buffer first: encodeURIComponent throws on a lone surrogate.
-        hostileString.map((text) => encodeURIComponent(Buffer.from(text).toString())),
-      ),
-    },
-  );
+  const segment = (name: string) =>
+    fc.oneof(
+      {
+        weight: 6,
+        arbitrary:
+          name === 'messageId' && known.messageIds.length > 0
+            ? fc.constantFrom(...known.messageIds)
+            : knownId(known),
+      },
+      { weight: 2, arbitrary: fc.uuid() },
+      {
+        weight: 1,
+        arbitrary: fc.oneof(
+          fc.constantFrom('not-a-uuid', '..', '%00', '%E0%A4%A', '%ED%A0%80', 'x'.repeat(600)),
+          // Buffer first: encodeURIComponent throws on a lone surrogate.
+          hostileString.map((text) => encodeURIComponent(Buffer.from(text).toString())),
+        ),
+      },
+    );
   const names = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   if (names.length === 0) return fc.constant(template);
   return fc
-    .array(segment, { minLength: names.length, maxLength: names.length })
+    .tuple(...names.map(segment))
     .map((values) =>
       names.reduce((path, name, i) => path.replace(`{${name}}`, values[i]), template),
     );
