@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 
 import { ConversationsModule } from '../conversations/conversations.module';
 import { LlmModule } from '../llm/llm.module';
+import { MemoryModule } from '../memory/memory.module';
 import { PromptsModule } from '../prompts/prompts.module';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
@@ -13,7 +14,7 @@ import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule],
+  imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
   controllers: [ChatController],
   providers: [ChatService, TurnRunner, TurnLease, TurnRelay, TurnsRepository, TurnRegistry],
   exports: [ChatService],

@@ -5,7 +5,8 @@ import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../messages/message';
-import type { HistoryMessage, HistoryWindow } from '../prompts/prompt-manager';
+import type { MemoryMark, ReadWindow, WindowMessage } from '../memory/memory-mark';
+import type { HistoryWindow } from '../prompts/prompt-manager';
 
 /** What a successful claim returns: the conversation's settings as of this turn. */
 export interface ClaimedConversation {
@@ -71,6 +72,8 @@ export interface FinishTurn {
   finishReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The reply's ContextManifest (what its prompt held). */
+  context: object;
 }
 
 /** A running reply's text so far, to checkpoint. */
@@ -96,8 +99,23 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 const now = sql<Date>`now()`;
 
+/** The CTEs a window read defines: the memory mark and the messages read after it. */
+type WindowTables = {
+  mark: MemoryMark;
+  kept: WindowMessage & { fits: boolean };
+};
+
+/** A window's columns as read: `read` counts the messages after the mark the window read. */
+function readWindow(
+  history: WindowMessage[],
+  mark: MemoryMark | null,
+  read: string | number | null,
+): ReadWindow {
+  return { history, mark, omitted: Number(read ?? 0) - history.length };
+}
+
 /** Whether the process holding a claim (`c.active_process_id`) is still beating. */
-const holderAlive = (deadAfterMs: number) =>
+export const holderAlive = (deadAfterMs: number) =>
   sql<boolean>`exists (select 1 from processes p where p.id = c.active_process_id
     and p.heartbeat_at > now() - ${deadAfterMs} * interval '1 millisecond')`;
 
@@ -112,11 +130,15 @@ export class TurnsRepository {
   private readonly claimQuery;
   private readonly beginQuery;
   private readonly finishQuery;
+  private readonly previewQuery;
 
   constructor(private readonly db: Db) {
     this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
     this.beginQuery = preparedQuery(db, (input: BeginTurn) => this.buildBegin(input));
     this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
+    this.previewQuery = preparedQuery(db, (input: Parameters<TurnsRepository['buildPreview']>[0]) =>
+      this.buildPreview(input),
+    );
   }
 
   /**
@@ -139,7 +161,7 @@ export class TurnsRepository {
    * claim replaced, and reads the history window — one statement, so the history read sees
    * the conversation as it was before this turn.
    */
-  async begin(input: BeginTurn): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
+  async begin(input: BeginTurn): Promise<{ userMessage: Message } & ReadWindow> {
     try {
       return await this.store(input);
     } catch (error) {
@@ -149,12 +171,20 @@ export class TurnsRepository {
     }
   }
 
-  private async store(
-    input: BeginTurn,
-  ): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
+  private async store(input: BeginTurn): Promise<{ userMessage: Message } & ReadWindow> {
     const [row] = await this.beginQuery(input);
-    const { history, ...userMessage } = row;
-    return { userMessage, history };
+    const { history, mark, read, ...userMessage } = row;
+    return { userMessage, ...readWindow(history, mark, read) };
+  }
+
+  /** The window the next turn would read (GET …/context): the same SQL as `begin`'s. */
+  async previewWindow(
+    conversationId: string,
+    before: number,
+    window: HistoryWindow,
+  ): Promise<ReadWindow> {
+    const [row] = await this.previewQuery({ conversationId, before, window });
+    return readWindow(row.history, row.mark, row.read);
   }
 
   /**
@@ -164,22 +194,85 @@ export class TurnsRepository {
    * alternation reject a prompt whose history opens with a reply).
    */
   private historyWindow(conversationId: string, before: number, window: HistoryWindow) {
+    // Only what follows the memory mark (CTE `mark`); one row more than the window may
+    // hold tells whether any was left out.
     const recent = this.db
       .selectFrom('messages')
-      .select(['role', 'content', 'tokenCount', 'seq'])
+      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
       .where('conversationId', '=', conversationId)
       .where('status', '=', 'complete')
       .where('seq', '<', before)
+      .where('seq', '>', sql<number>`coalesce((select seq from mark), -1)`)
       .orderBy('seq', 'desc')
-      .limit(window.maxRows);
+      .limit(sql<number>`${window.maxRows}::int + 1`);
     const running = sql<number>`sum(token_count + ${window.messageOverhead}) over (order by seq desc)`;
+    const rank = sql<number>`row_number() over (order by seq desc)`;
     const fitting = this.db
       .selectFrom(recent.as('recent'))
-      .select(['role', 'content', 'tokenCount', 'seq', running.as('running')]);
+      .select([
+        'id',
+        'role',
+        'content',
+        'tokenCount',
+        'seq',
+        running.as('running'),
+        rank.as('rank'),
+      ]);
+    // The summary sent before the window comes out of its budget.
+    const budget = sql<number>`${window.maxTokens}::int - coalesce((select token_count + ${window.summaryOverhead}::int from mark where kind = 'summary'), 0)`;
     return this.db
       .selectFrom(fitting.as('fitting'))
-      .select(['role', 'content', 'tokenCount', 'seq'])
-      .where('running', '<=', window.maxTokens);
+      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
+      .select(sql<boolean>`running <= ${budget} and rank <= ${window.maxRows}`.as('fits'));
+  }
+
+  /**
+   * The newest memory mark before seq `before`: a reset always counts, a summary only
+   * with summaries on and if it fits the window's budget.
+   */
+  private memoryMark(conversationId: string, before: number, window: HistoryWindow) {
+    return this.db
+      .selectFrom('memoryMarks')
+      .select(['messageId', 'seq', 'kind', 'content', 'tokenCount', 'summarizedCount'])
+      .where('conversationId', '=', conversationId)
+      .where('seq', '<', before)
+      .where(
+        sql<boolean>`(kind = 'reset' or (${window.summaries}::boolean
+          and token_count + ${window.summaryOverhead}::int <= ${window.maxTokens}::int))`,
+      )
+      .orderBy('seq', 'desc')
+      .limit(1);
+  }
+
+  /**
+   * The window's messages (from its first user message on: chat templates that demand
+   * strict alternation reject a prompt whose history opens with a reply), the mark, and how
+   * many messages after the mark were read: those not in the history were left out.
+   */
+  private windowColumns() {
+    const db = this.db.withTables<WindowTables>();
+    const fits = db
+      .selectFrom('kept')
+      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
+      .where('fits', '=', true);
+    return [
+      jsonArrayFrom(
+        fits
+          .where('seq', '>=', (sub) =>
+            sub
+              .selectFrom('kept')
+              .select((k) => k.fn.min('seq').as('seq'))
+              .where('fits', '=', true)
+              .where('role', '=', 'user'),
+          )
+          .orderBy('seq'),
+      ).as('history'),
+      jsonObjectFrom(db.selectFrom('mark').selectAll()).as('mark'),
+      db
+        .selectFrom('kept')
+        .select((k) => k.fn.countAll<string>().as('read'))
+        .as('read'),
+    ];
   }
 
   /** Stores how the turn ended and releases the claim if this turn still holds it. */
@@ -467,24 +560,20 @@ export class TurnsRepository {
           ])
           .returning(MESSAGE_COLUMNS),
       )
+      .with('mark', () => this.memoryMark(conversationId, userSeq, window))
       .with('kept', () => this.historyWindow(conversationId, userSeq, window))
       .selectFrom('inserted')
       .select(MESSAGE_COLUMNS)
       .where('role', '=', 'user')
-      .select((eb) =>
-        jsonArrayFrom(
-          eb
-            .selectFrom('kept')
-            .select(['role', 'content', 'tokenCount'])
-            .where('seq', '>=', (sub) =>
-              sub
-                .selectFrom('kept')
-                .select((k) => k.fn.min('seq').as('seq'))
-                .where('role', '=', 'user'),
-            )
-            .orderBy('seq'),
-        ).as('history'),
-      );
+      .select(() => this.windowColumns());
+  }
+
+  private buildPreview(input: { conversationId: string; before: number; window: HistoryWindow }) {
+    const { conversationId, before, window } = input;
+    return this.db
+      .with('mark', () => this.memoryMark(conversationId, before, window))
+      .with('kept', () => this.historyWindow(conversationId, before, window))
+      .selectNoFrom(() => this.windowColumns());
   }
 
   private buildFinish(input: FinishTurn) {
@@ -503,6 +592,7 @@ export class TurnsRepository {
       finishReason: input.finishReason,
       errorCode: input.errorCode,
       errorMessage: input.errorMessage,
+      context: input.context,
     };
     return this.db
       .with('released', (db) =>

@@ -25,6 +25,8 @@ export interface Message {
   finishReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** What the prompt of this reply held (a ContextManifest, jsonb); null for other messages. */
+  context: unknown;
   createdAt: Date;
   completedAt: Date | null;
 }
@@ -49,6 +51,7 @@ export const MESSAGE_COLUMNS = [
   'finishReason',
   'errorCode',
   'errorMessage',
+  'context',
   'createdAt',
   'completedAt',
 ] as const satisfies readonly (keyof Message)[];

@@ -12,6 +12,9 @@
  * where N counts every message in the request, system ones included. If the last user
  * message starts with `/think`, the reply is instead
  *   `<think>reasoning here</think>The answer.`
+ * A summary request (the service's memory: a system message starting "Update the running
+ * summary") is answered with a summary that keeps facts verbatim: the lines of the current
+ * summary, then each new `user:` line (assistant lines are dropped), one per line.
  *
  * Token accounting: the reply is split into word pieces, each keeping its leading
  * whitespace; one piece = one completion token = one streamed content chunk.
@@ -468,7 +471,23 @@ function textOf(message: ChatMessage): string {
   return '';
 }
 
+const SUMMARY_REQUEST = 'Update the running summary';
+
+/** The deterministic summary: the summary so far, then the user's new lines. */
+function summaryReply(request: string): string {
+  const [current = '', added = ''] = request.split('\n\nNew messages:\n');
+  const kept = current
+    .replace(/^Current summary:\n/, '')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && line !== '(none yet)');
+  const facts = added.split('\n').filter((line) => line.startsWith('user: '));
+  return [...kept, ...facts].join('\n');
+}
+
 export function defaultReply(messages: ChatMessage[]): string {
+  const first = messages[0];
+  if (first?.role === 'system' && textOf(first).startsWith(SUMMARY_REQUEST))
+    return summaryReply(messages[1] ? textOf(messages[1]) : '');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const text = lastUser ? textOf(lastUser) : '';
   if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';
