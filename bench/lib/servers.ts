@@ -107,6 +107,9 @@ export class Servers {
           RATE_LIMIT_PER_MINUTE: '1000000',
           MAX_CONCURRENT_GENERATIONS_PER_OWNER: '10000',
           MAX_CONVERSATIONS_PER_OWNER: '10000000',
+          // The turn is measured here, not the summary jobs a conversation that outgrows its
+          // window starts after it (the floor writes none): the summary scenario turns them on.
+          SUMMARIES: 'off',
           ...options.env,
         }),
       ),
@@ -182,7 +185,7 @@ function serviceEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) =>
-        !/^(PORT|HOST|DATABASE_URL|EMBEDDED_DB_|DB_POOL|DEFAULT_MODEL|GROQ_|LMSTUDIO_|MODELS_FILE|LLM_|LOG_|BODY_LIMIT|MESSAGE_MAX|SHUTDOWN_|TURN_CLAIM|GENERATION_MAX|SSE_|AUTH_|JWT_|API_KEYS|RATE_LIMIT|MAX_|CORS_|TRUST_PROXY)/.test(
+        !/^(PORT|HOST|DATABASE_URL|EMBEDDED_DB_|DB_POOL|DEFAULT_MODEL|GROQ_|LMSTUDIO_|MODELS_FILE|LLM_|LOG_|BODY_LIMIT|MESSAGE_MAX|SHUTDOWN_|TURN_CLAIM|GENERATION_MAX|SSE_|AUTH_|JWT_|API_KEYS|RATE_LIMIT|MAX_|CORS_|TRUST_PROXY|SUMMAR)/.test(
           key,
         ),
     ),

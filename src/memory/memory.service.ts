@@ -4,10 +4,9 @@ import { AppConfig } from '../config/app-config';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { splitThinking } from '../prompts/think-splitter';
-import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import type { ReadWindow, WindowMessage } from './memory-mark';
 import { MemoryRepository } from './memory.repository';
-import { SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
+import { fitSummary, SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
 
 /**
  * Rounds one job may fold (each one model call): a long backlog (a conversation older
@@ -117,14 +116,15 @@ export class MemoryService implements BeforeApplicationShutdown {
       if (budget <= 0)
         throw new Error(`${model.alias} has too small a context window to write summaries`);
       const batch = takeBatch(pending, budget);
-      const content = await this.write(model, previous?.content ?? null, batch, signal);
+      const written = await this.write(model, previous?.content ?? null, batch, signal);
+      const { content, tokenCount } = await fitSummary(written, maxTokens);
       const last = batch[batch.length - 1];
       const stored = await this.memory.storeSummary({
         conversationId,
         messageId: last.id,
         seq: last.seq,
         content,
-        tokenCount: await countTokensConservativelyAsync(content),
+        tokenCount,
         summarizedCount: (previous?.summarizedCount ?? 0) + batch.length,
         model: model.alias,
       });

@@ -1,5 +1,6 @@
 import type { WindowMessage } from './memory-mark';
-import { SUMMARY_LINE_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
+import { countTokensConservatively } from '../prompts/token-counter';
+import { fitSummary, SUMMARY_LINE_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
 
 const message = (seq: number, content: string, tokenCount: number): WindowMessage => ({
   id: `m${seq}`,
@@ -34,5 +35,19 @@ describe(summaryRequest.name, () => {
       'Current summary:\nuser: I live in Lisbon.\n\nNew messages:\nuser: My name is Ada.\nassistant: Hello Ada.',
     );
     expect(summaryRequest(null, [])[1].content).toContain('(none yet)');
+  });
+});
+
+describe(fitSummary.name, () => {
+  it('should keep a summary within budget as it is, and cut a longer one to fit', async () => {
+    expect(await fitSummary('user: short.', 50)).toEqual({
+      content: 'user: short.',
+      tokenCount: countTokensConservatively('user: short.'),
+    });
+    const long = Array.from({ length: 200 }, (_, i) => `user: fact number ${i}`).join('\n');
+    const fitted = await fitSummary(long, 100);
+    expect(fitted.tokenCount).toBeLessThanOrEqual(100);
+    expect(fitted.tokenCount).toBeGreaterThan(80);
+    expect(long.startsWith(fitted.content)).toBe(true);
   });
 });

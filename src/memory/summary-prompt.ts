@@ -1,5 +1,8 @@
 import type { ChatMessage } from '../llm/llm.types';
-import { countTokensConservatively } from '../prompts/token-counter';
+import {
+  countTokensConservatively,
+  countTokensConservativelyAsync,
+} from '../prompts/token-counter';
 import type { WindowMessage } from './memory-mark';
 
 /**
@@ -51,4 +54,23 @@ export function takeBatch(messages: WindowMessage[], budget: number): WindowMess
     batch.push({ ...messages[0], content: messages[0].content.slice(0, chars) });
   }
   return batch;
+}
+
+/**
+ * The summary cut to `maxTokens` by our count, with that count. max_tokens caps it in the
+ * upstream's tokens, which our conservative count can exceed; a summary over its budget
+ * would take the window's room for messages.
+ */
+export async function fitSummary(
+  text: string,
+  maxTokens: number,
+): Promise<{ content: string; tokenCount: number }> {
+  let content = text;
+  let tokenCount = await countTokensConservativelyAsync(content);
+  while (tokenCount > maxTokens) {
+    const keep = Math.floor((content.length * maxTokens) / tokenCount) - 1;
+    content = content.slice(0, Math.max(0, keep)).trimEnd();
+    tokenCount = await countTokensConservativelyAsync(content);
+  }
+  return { content, tokenCount };
 }
