@@ -1,6 +1,7 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
+import { ConfigError } from '../config/env';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { splitThinking } from '../prompts/think-splitter';
@@ -38,7 +39,7 @@ interface FoldTarget {
  * counted, and turns go on with the summary they had.
  */
 @Injectable()
-export class MemoryService implements BeforeApplicationShutdown {
+export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
   private readonly jobs = new Set<Job>();
 
@@ -48,6 +49,17 @@ export class MemoryService implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
+
+  /** A SUMMARY_MODEL nobody defined stops the start, as an unknown DEFAULT_MODEL does. */
+  onModuleInit(): void {
+    const alias = this.config.get('SUMMARY_MODEL');
+    if (alias !== undefined && !this.llm.isKnown(alias)) {
+      const known = this.llm.registry.all().map((a) => a.alias);
+      throw new ConfigError(
+        `SUMMARY_MODEL=${alias} is not a known alias; known: ${known.join(', ')}`,
+      );
+    }
+  }
 
   /** Called once a turn has ended; returns at once. */
   afterTurn(conversationId: string, alias: string, userSeq: number, window: ReadWindow): void {
