@@ -42,6 +42,8 @@ interface FoldTarget {
 export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
   private readonly jobs = new Set<Job>();
+  /** Set at shutdown: turns still draining start no job the closing database would fail. */
+  private stopping = false;
 
   constructor(
     private readonly memory: MemoryRepository,
@@ -63,7 +65,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Called once a turn has ended; returns at once. */
   afterTurn(conversationId: string, alias: string, userSeq: number, window: ReadWindow): void {
-    if (this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
+    if (this.stopping || this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
     const beforeSeq = window.history[0]?.seq ?? userSeq;
     const abort = new AbortController();
     const job: Job = {
@@ -76,6 +78,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Stops running jobs (their model calls are aborted) before the database goes away. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     for (const job of this.jobs) job.abort.abort(new Error('the server is shutting down'));
     await Promise.allSettled([...this.jobs].map((job) => job.done));
   }
