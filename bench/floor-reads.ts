@@ -5,7 +5,8 @@
  * (fields, order, cursors), so a client could not tell the two apart:
  *   GET /api/v1/conversations?limit=&cursor=      newest activity first, keyset pagination
  *   GET /api/v1/conversations/:id
- *   GET /api/v1/conversations/:id/messages?limit=&cursor=   oldest first, keyset on seq
+ *   GET /api/v1/conversations/:id/messages?limit=&cursor=   the current path (root → leaf),
+ *                                                          oldest first, keyset on seq
  * One statement per read; a page of messages reads the owner check and the rows together,
  * and only an empty page asks again whether the conversation exists.
  */
@@ -27,7 +28,7 @@ export interface ReadAnswer {
 }
 
 const CONVERSATION_COLUMNS = `id, title, system_prompt, model, temperature, top_p, max_tokens,
-  seed, created_at, updated_at, last_message_at`;
+  seed, created_at, updated_at, last_message_at, current_leaf_id`;
 
 const LIST_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = $1
 ORDER BY last_message_at DESC, id DESC LIMIT $2`;
@@ -38,15 +39,29 @@ ORDER BY last_message_at DESC, id DESC LIMIT $2`;
 
 const GET_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND owner_id = $2`;
 
+// The path from the current leaf up to the cursor, then the page's siblings.
 const MESSAGES_SQL = `
-SELECT m.id, m.conversation_id, m.seq, m.role, m.content, m.reasoning, m.status, m.model,
-  m.upstream_model, m.prompt_tokens, m.completion_tokens, m.usage_estimated, m.latency_ms,
-  m.ttft_ms, m.finish_reason, m.error_code, m.error_message, m.created_at, m.completed_at
-FROM conversations c JOIN messages m ON m.conversation_id = c.id
-WHERE c.id = $1 AND c.owner_id = $2 AND m.seq > $3
-ORDER BY m.seq LIMIT $4`;
+WITH RECURSIVE c AS (SELECT current_leaf_id FROM conversations WHERE id = $1 AND owner_id = $2),
+path AS (
+  SELECT m.id, m.parent_id FROM c JOIN messages m ON m.id = c.current_leaf_id
+  WHERE m.conversation_id = $1 AND m.seq > $3
+  UNION ALL
+  SELECT m.id, m.parent_id FROM path p JOIN messages m ON m.id = p.parent_id
+  WHERE m.conversation_id = $1 AND m.seq > $3
+), page AS (
+  SELECT m.id, m.conversation_id, m.parent_id, m.seq, m.role, m.content, m.reasoning, m.status,
+    m.model, m.upstream_model, m.prompt_tokens, m.completion_tokens, m.usage_estimated,
+    m.latency_ms, m.ttft_ms, m.finish_reason, m.error_code, m.error_message, m.created_at,
+    m.completed_at
+  FROM path JOIN messages m ON m.id = path.id ORDER BY m.seq LIMIT $4
+)
+SELECT page.*, (SELECT current_leaf_id FROM c) AS leaf_id,
+  (SELECT array_agg(s.id::text ORDER BY s.seq) FROM messages s WHERE s.conversation_id = $1
+     AND (s.parent_id = page.parent_id OR (s.parent_id IS NULL AND page.parent_id IS NULL))
+  ) AS sibling_ids
+FROM page ORDER BY page.seq`;
 
-const EXISTS_SQL = 'SELECT 1 FROM conversations WHERE id = $1 AND owner_id = $2';
+const EXISTS_SQL = 'SELECT current_leaf_id FROM conversations WHERE id = $1 AND owner_id = $2';
 
 interface ConversationRow {
   id: string;
@@ -60,11 +75,15 @@ interface ConversationRow {
   created_at: Date;
   updated_at: Date;
   last_message_at: Date;
+  current_leaf_id: string | null;
 }
 
 interface MessageRow {
   id: string;
   conversation_id: string;
+  parent_id: string | null;
+  leaf_id: string | null;
+  sibling_ids: string[];
   seq: number;
   role: string;
   content: string;
@@ -104,6 +123,7 @@ function toConversation(row: ConversationRow): object {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     lastMessageAt: row.last_message_at.toISOString(),
+    currentLeafId: row.current_leaf_id,
   };
 }
 
@@ -112,6 +132,7 @@ function toMessage(row: MessageRow): object {
   return {
     id: row.id,
     conversationId: row.conversation_id,
+    parentId: row.parent_id,
     seq: row.seq,
     role: row.role,
     content: row.content,
@@ -133,6 +154,9 @@ function toMessage(row: MessageRow): object {
     error: row.error_code ? { code: row.error_code, message: row.error_message } : null,
     createdAt: row.created_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,
+    siblingCount: row.sibling_ids.length,
+    siblingIndex: row.sibling_ids.indexOf(row.id) + 1,
+    siblingIds: row.sibling_ids,
   };
 }
 
@@ -220,15 +244,20 @@ async function listMessages(pool: Pool, id: string, query: URLSearchParams): Pro
     afterSeq = seq;
   }
   const rows = (await pool.query<MessageRow>(MESSAGES_SQL, [id, OWNER, afterSeq, limit + 1])).rows;
-  if (rows.length === 0 && (await pool.query(EXISTS_SQL, [id, OWNER])).rowCount === 0)
-    return fail(404, 'conversation_not_found');
+  let leafId = rows[0]?.leaf_id;
+  if (rows.length === 0) {
+    const found = (await pool.query<{ current_leaf_id: string | null }>(EXISTS_SQL, [id, OWNER]))
+      .rows;
+    if (found.length === 0) return fail(404, 'conversation_not_found');
+    leafId = found[0].current_leaf_id;
+  }
   const data = rows.slice(0, limit);
   const last = data.at(-1);
   const nextCursor =
     rows.length > limit && last
       ? encodeCursor({ kind: 'messages', conversationId: id, seq: last.seq })
       : null;
-  return { status: 200, body: { data: data.map(toMessage), nextCursor } };
+  return { status: 200, body: { data: data.map(toMessage), nextCursor, leafId } };
 }
 
 /** Answers a GET on one of the read routes; null when `path` is none of them. */

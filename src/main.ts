@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   if (env.AUTH_MODE === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(env.HOST)) {
     log.warn(
       `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +
-        'set AUTH_MODE=jwt or api-key, or HOST=127.0.0.1',
+        'set AUTH_MODE=local, jwt or api-key, or HOST=127.0.0.1',
     );
   }
 }

@@ -1,33 +1,58 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
+import { AppConfig } from './config/app-config';
+
 /** The OpenAPI document served at /docs-json, built from the controllers' decorators. */
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Chat backend')
-      .setDescription(
-        'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events, ' +
-          'or over a WebSocket at `/api/v1/ws` with the same events (OpenAPI cannot describe it; ' +
-          'see the README, "WebSocket"). ' +
-          'Every error answers `{ statusCode, error, message, correlationId }`.',
-      )
-      .setVersion('1')
-      // Relative: Swagger UI and clients call the host that served the document.
-      .addServer('/', 'This server')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'AUTH_MODE=jwt (npm run token -- --sub alice)',
-      })
-      .addApiKey(
-        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'AUTH_MODE=api-key' },
-        'api-key',
-      )
-      .build(),
-  );
+  const builder = new DocumentBuilder()
+    .setTitle('Chat backend')
+    .setDescription(
+      'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events, ' +
+        'or over a WebSocket at `/api/v1/ws` with the same events (OpenAPI cannot describe it; ' +
+        'see the README, "WebSocket"). ' +
+        'Every error answers `{ statusCode, error, message, correlationId }`.',
+    )
+    .setVersion('1')
+    // Relative: Swagger UI and clients call the host that served the document.
+    .addServer('/', 'This server')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'AUTH_MODE=jwt (npm run token -- --sub alice)',
+    })
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'AUTH_MODE=api-key' },
+      'api-key',
+    );
+  const local = app.get(AppConfig).get('AUTH_MODE') === 'local';
+  if (local) builder.addOAuth2(LOCAL_PASSWORD_FLOW, LOCAL_SCHEME);
+  const document = SwaggerModule.createDocument(app, builder.build());
+  if (local) acceptLocalTokens(document);
   document.info.license = { name: 'UNLICENSED (proprietary)' };
   return document;
+}
+
+// The package does not export these interfaces by name.
+type SecuritySchemeObject = NonNullable<Parameters<DocumentBuilder['addOAuth2']>[0]>;
+type OperationObject = NonNullable<OpenAPIObject['paths'][string]['get']>;
+
+const LOCAL_SCHEME = 'local';
+const LOCAL_PASSWORD_FLOW: SecuritySchemeObject = {
+  type: 'oauth2',
+  description:
+    'AUTH_MODE=local: sign in with a username and password (leave the client fields empty)',
+  flows: { password: { tokenUrl: '/api/v1/auth/token', scopes: {} } },
+};
+
+/** Every operation that takes a bearer token also takes the one the password flow gets. */
+function acceptLocalTokens(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as OperationObject[]) {
+      const security = operation?.security;
+      if (security?.some((requirement: Record<string, string[]>) => 'bearer' in requirement))
+        security.push({ [LOCAL_SCHEME]: [] });
+    }
+  }
 }

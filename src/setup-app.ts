@@ -93,6 +93,8 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
+  // Only FORM_BODY_PATHS get this far with a form; every other route refused it with 415.
+  app.useBodyParser('urlencoded', { limit: config.get('BODY_LIMIT_BYTES'), extended: false });
   app.use(bodyParserErrors);
   app.use(jsonBodyGuard);
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
@@ -109,6 +111,8 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   app.disable('x-powered-by');
+  // Express would hash every JSON body (SHA-1) for an ETag no client of this API revalidates with.
+  app.set('etag', false);
   applyServerTimeouts(app.getHttpServer(), config);
 
   const document = createOpenApiDocument(app);

@@ -1,6 +1,7 @@
 import { newId } from '../src/common/ids';
 import { countTokensConservatively } from '../src/prompts/token-counter';
 import { CONVERSATIONS as BASE, CLOSED_PROVIDER_URL, withTestApp } from './utils/harness';
+import { seedPath } from './utils/seed';
 
 describe('ChatService (whole replies)', () => {
   const t = withTestApp({
@@ -67,17 +68,15 @@ describe('ChatService (whole replies)', () => {
 
     it('should trim a 300-turn history to the budget, newest first, keeping the system prompt', async () => {
       const id = await t.createConversation({ model: 'lmstudio/small', systemPrompt: 'Sys.' });
-      await t.prisma.message.createMany({
-        data: Array.from({ length: 600 }, (_, seq) => ({
-          id: newId(),
-          conversationId: id,
-          seq,
+      await seedPath(
+        t.prisma,
+        id,
+        Array.from({ length: 600 }, (_, seq) => ({
           role: seq % 2 === 0 ? ('user' as const) : ('assistant' as const),
           content: `message number ${seq} with a few words`,
           tokenCount: 12,
         })),
-      });
-      await t.prisma.conversation.update({ where: { id }, data: { nextSeq: 600 } });
+      );
 
       await t.send(id, 'latest question');
       const sent = t.fake.requests[0].body.messages;

@@ -383,5 +383,35 @@ describe('Command line (chat-cli)', () => {
         await app.close();
       }
     });
+
+    it('should sign in to built-in users with login (password on stdin) and print a token --token takes', async () => {
+      const app = await t.startApp({
+        env: { AUTH_MODE: 'local', LOCAL_JWT_SECRET: SECRET },
+      });
+      const password = 'correct horse battery staple';
+      const login = (username: string, typed: string) => {
+        const cli = start(['login', username], { CHAT_URL: app.url });
+        cli.write(`${typed}\n`);
+        cli.end();
+        return cli.exited;
+      };
+      try {
+        await app.http
+          .post('/api/v1/auth/register')
+          .send({ username: 'erin', password })
+          .expect(201);
+        const wrong = await login('erin', 'not the password');
+        expect(wrong.code).toBe(1);
+        expect(wrong.stderr).toContain('error: invalid_credentials:');
+        const signedIn = await login('erin', password);
+        expect(signedIn).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ey\S+\n$/) });
+        const token = signedIn.stdout.trim();
+        expect((await run(['--token', token, 'conversations'], { CHAT_URL: app.url })).code).toBe(
+          0,
+        );
+      } finally {
+        await app.close();
+      }
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { newId } from '../src/common/ids';
 import { CONVERSATIONS as BASE, withTestApp } from './utils/harness';
+import { alternating, seedPath } from './utils/seed';
 import { startTestApp } from './utils/test-app';
 
 describe('Conversations API', () => {
@@ -245,15 +246,7 @@ describe('Conversations API', () => {
     it('should list messages in sequence order with cursor pagination', async () => {
       const created = await t.http.post(BASE).send({}).expect(201);
       const id = created.body.id as string;
-      await t.prisma.message.createMany({
-        data: Array.from({ length: 5 }, (_, seq) => ({
-          id: newId(),
-          conversationId: id,
-          seq,
-          role: seq % 2 === 0 ? ('user' as const) : ('assistant' as const),
-          content: `m${seq}`,
-        })),
-      });
+      await seedPath(t.prisma, id, alternating(5));
       const first = await t.http.get(`${BASE}/${id}/messages`).query({ limit: 3 }).expect(200);
       expect(first.body.data.map((m: { content: string }) => m.content)).toEqual([
         'm0',

@@ -242,6 +242,8 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       turnId: crypto.randomUUID(),
       userMessageId: crypto.randomUUID(),
       userSeq: conversation.nextSeq,
+      replySeq: conversation.nextSeq + 1,
+      parentId: conversation.currentLeafId,
       content: 'x',
       tokenCount: 1,
       alias: 'lmstudio/default',
@@ -296,16 +298,22 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
     /** Stores finished messages with chosen token counts, straight in the database. */
     async function seed(messages: { role: 'user' | 'assistant'; tokens: number }[]) {
       const id = await newConversation();
-      await prisma.conversation.update({ where: { id }, data: { nextSeq: messages.length } });
+      // One linear path: each message follows the one before it.
+      const ids = messages.map(() => crypto.randomUUID());
       await prisma.message.createMany({
         data: messages.map((m, seq) => ({
-          id: crypto.randomUUID(),
+          id: ids[seq],
           conversationId: id,
+          parentId: seq === 0 ? null : ids[seq - 1],
           seq,
           role: m.role,
           content: `m${seq}`,
           tokenCount: m.tokens,
         })),
+      });
+      await prisma.conversation.update({
+        where: { id },
+        data: { nextSeq: messages.length, currentLeafId: ids.at(-1) ?? null },
       });
       return id;
     }

@@ -257,7 +257,7 @@ describe('WebSocket streaming', () => {
     const before = socket.messages.length;
     socket.ws.send('{not json');
     socket.ws.send('[1, 2]');
-    socket.ws.send(JSON.stringify({ type: 'message.edit', conversationId: id, requestId: 't' }));
+    socket.ws.send(JSON.stringify({ type: 'message.delete', conversationId: id, requestId: 't' }));
     socket.ws.send(Buffer.from('{}'), { binary: true });
     await waitUntil(() => socket.messages.length === before + 4);
     const invalid = socket.messages.slice(before);
@@ -265,7 +265,7 @@ describe('WebSocket streaming', () => {
       Array(4).fill(['error', 'invalid_message', 400]),
     );
     expect(invalid.find((m) => m.requestId === 't')?.data.message).toMatch(
-      /message\.send, cancel or resume/,
+      /message\.send, message\.regenerate, message\.edit, cancel or resume/,
     );
 
     // Nothing of that closed the socket.
@@ -290,6 +290,40 @@ describe('WebSocket streaming', () => {
     expect(again.text(id)).toBe(socket.text(id));
     expect(t.fake.requests).toHaveLength(1);
     expect(await t.storedMessages(id)).toHaveLength(2);
+  });
+
+  it('should regenerate a reply and edit a message with the same events as their SSE streams', async () => {
+    const id = await t.createConversation();
+    const first = (await t.send(id, 'hello')).body as {
+      userMessage: { id: string };
+      assistantMessage: { id: string };
+    };
+    const socket = await open();
+    socket.send({
+      type: 'message.regenerate',
+      conversationId: id,
+      messageId: first.assistantMessage.id,
+    });
+    expect((await socket.turnEnd(id)).type).toBe('message.completed');
+    const created = socket.events(id)[0];
+    expect(created.type).toBe('message.created');
+    expect(created.data.userMessage.id).toBe(first.userMessage.id);
+    expect(socket.text(id)).toBe('Echo: hello [messages=2]');
+
+    const again = await open();
+    again.send({
+      type: 'message.edit',
+      conversationId: id,
+      messageId: first.userMessage.id,
+      message: 'bonjour',
+    });
+    expect((await again.turnEnd(id)).type).toBe('message.completed');
+    expect(again.text(id)).toBe('Echo: bonjour [messages=2]');
+    const path = await t.http.get(`${BASE}/${id}/messages`).expect(200);
+    expect(path.body.data.map((m: { content: string }) => m.content)).toEqual([
+      'bonjour',
+      'Echo: bonjour [messages=2]',
+    ]);
   });
 
   it('should finish and store the reply when the client disconnects mid-stream', async () => {

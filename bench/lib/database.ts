@@ -85,14 +85,17 @@ export async function createConversations(
   count: number,
   history: number,
 ): Promise<string[]> {
+  // Each conversation one linear path ending at its current leaf (ids derived from the seq).
+  const messageId = (seq: string) => `md5(c.id::text || '/' || ${seq})::uuid`;
   const result = await pool.query<{ id: string }>(
     `WITH c AS (
-       INSERT INTO conversations (id, next_seq)
-       SELECT gen_random_uuid(), $2::int FROM generate_series(1, $1::int)
+       INSERT INTO conversations (id, next_seq, current_leaf_id)
+       SELECT id, $2::int, CASE WHEN $2::int > 0 THEN md5(id::text || '/' || ($2::int - 1))::uuid END
+       FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $1::int)) ids
        RETURNING id
      ), m AS (
-       INSERT INTO messages (id, conversation_id, seq, role, content, status, token_count)
-       SELECT gen_random_uuid(), c.id, s,
+       INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, status, token_count)
+       SELECT ${messageId('s')}, c.id, CASE WHEN s > 0 THEN ${messageId('(s - 1)')} END, s,
               (CASE WHEN s % 2 = 0 THEN 'user' ELSE 'assistant' END)::"MessageRole",
               CASE WHEN s % 2 = 0 THEN 'bench turn' ELSE 'Echo: bench turn [messages=' || (s + 1) || ']' END,
               'complete', 8
@@ -113,12 +116,14 @@ export async function createLongConversation(
   count: number,
   tokens: number,
 ): Promise<string> {
+  // One linear path: each message's parent is the one before it (ids derived from the seq).
+  const messageId = (seq: string) => `md5(c.id::text || '/' || ${seq})::uuid`;
   const result = await pool.query<{ id: string }>(
     `WITH c AS (
        INSERT INTO conversations (id, next_seq) VALUES (gen_random_uuid(), $1::int) RETURNING id
      ), m AS (
-       INSERT INTO messages (id, conversation_id, seq, role, content, status, token_count)
-       SELECT gen_random_uuid(), c.id, s,
+       INSERT INTO messages (id, conversation_id, parent_id, seq, role, content, status, token_count)
+       SELECT ${messageId('s')}, c.id, CASE WHEN s > 0 THEN ${messageId('(s - 1)')} END, s,
               (CASE WHEN s % 2 = 0 THEN 'user' ELSE 'assistant' END)::"MessageRole",
               (SELECT string_agg(md5(s::text || '/' || w::text), ' ') FROM generate_series(1, 64) w),
               'complete', $2::int
@@ -127,7 +132,13 @@ export async function createLongConversation(
      SELECT id FROM c`,
     [count, tokens],
   );
-  return result.rows[0].id;
+  const id = result.rows[0].id;
+  await pool.query(
+    `UPDATE conversations SET current_leaf_id = md5(id::text || '/' || ($2::int - 1))::uuid
+     WHERE id = $1`,
+    [id, count],
+  );
+  return id;
 }
 
 /** The prompt the history of a long conversation gives, as the service would build it. */
@@ -155,6 +166,12 @@ export async function trimConversation(
     conversationId,
     keep,
   ]);
+  // The next turn continues from the last seeded message again.
+  await pool.query(
+    `UPDATE conversations SET current_leaf_id =
+       (SELECT id FROM messages WHERE conversation_id = $1 AND seq = $2::int - 1) WHERE id = $1`,
+    [conversationId, keep],
+  );
 }
 
 export interface DbCounters {

@@ -4,7 +4,7 @@
  * until its gate opens) while RSS is sampled from /proc; then RSS as the server settles,
  * and RSS and live heap after a full GC forced through the inspector.
  *
- * Reports RSS before, at peak (target ≤ 250 MB, every stream open at once, none failed),
+ * Reports RSS before, at peak (target ≤ 200 MB, every stream open at once, none failed),
  * after close with and without GC (≤ 1.25× the baseline after GC), live heap, and the time
  * to open them all.
  */
@@ -221,9 +221,9 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
       floor: mb(floor.peakRss),
       direct: '',
       ratio: times(service.peakRss / floor.peakRss),
-      target: '≤ 250 MB',
+      target: '≤ 200 MB',
       result: verdict(
-        service.peakRss <= 250 * 1024 ** 2 && service.maxOpen === streams && service.failed === 0,
+        service.peakRss <= 200 * 1024 ** 2 && service.maxOpen === streams && service.failed === 0,
       ),
     },
     reportRow(

@@ -7,6 +7,7 @@ import { Db } from '../database/db';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { LocalAuthModule } from './local/local-auth.module';
 import { OwnerThrottlerGuard } from './owner-throttler.guard';
 import { PostgresThrottlerStorage } from './postgres-throttler.storage';
 
@@ -32,6 +33,7 @@ export class AuthModule {
                 : undefined,
           }),
         }),
+        ...(config.get('AUTH_MODE') === 'local' ? [LocalAuthModule] : []),
       ],
       providers: [
         AuthService,

@@ -1,12 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  JWTPayload,
+  jwtVerify,
+  JWTVerifyGetKey,
+  JWTVerifyOptions,
+} from 'jose';
 
 import { AppException } from '../common/errors/app.exception';
 import { unstorableTextReason } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyEntry, ownerOfApiKey, parseApiKeys } from './api-keys';
 import { LOCAL_OWNER } from './current-owner.decorator';
+
+/** The `iss` of the access tokens AUTH_MODE=local signs (and the only one it accepts). */
+export const LOCAL_TOKEN_ISSUER = 'chat-backend';
 
 /** Longest owner id (a token's sub) accepted; API_KEYS owners are held to the same. */
 export const MAX_OWNER_LENGTH = 200;
@@ -42,8 +52,10 @@ export class AuthService {
 
   constructor(private readonly config: AppConfig) {
     this.apiKeys = parseApiKeys(config.get('API_KEYS'));
-    const jwks = config.get('JWT_JWKS_URL');
-    const secret = config.get('JWT_SECRET');
+    const local = config.get('AUTH_MODE') === 'local';
+    // AUTH_MODE=local verifies the access tokens this service signs, as jwt mode does others'.
+    const jwks = local ? undefined : config.get('JWT_JWKS_URL');
+    const secret = local ? config.get('LOCAL_JWT_SECRET') : config.get('JWT_SECRET');
     // jose caches the key set and refetches it when a token names an unknown key id (rotation).
     if (jwks)
       this.jwtKey = createRemoteJWKSet(new URL(jwks), {
@@ -70,6 +82,7 @@ export class AuthService {
       case 'api-key':
         return this.fromApiKey(credentials.apiKey, options.bearerApiKey === true);
       case 'jwt':
+      case 'local':
         return this.fromJwt(credentials.bearer);
     }
   }
@@ -95,11 +108,7 @@ export class AuthService {
       );
     let payload: JWTPayload;
     try {
-      const options = {
-        issuer: this.config.get('JWT_ISSUER'),
-        audience: this.config.get('JWT_AUDIENCE'),
-        algorithms: this.config.get('JWT_JWKS_URL') ? ['RS256', 'ES256'] : ['HS256'],
-      };
+      const options = this.verifyOptions();
       const key = this.jwtKey!;
       // Two calls because jwtVerify's overloads take a key or a key resolver, not a union.
       payload = (
@@ -122,6 +131,16 @@ export class AuthService {
         `The token's sub claim must be at most ${MAX_OWNER_LENGTH} characters of well-formed text`,
       );
     return payload.sub;
+  }
+
+  private verifyOptions(): JWTVerifyOptions {
+    if (this.config.get('AUTH_MODE') === 'local')
+      return { issuer: LOCAL_TOKEN_ISSUER, algorithms: ['HS256'] };
+    return {
+      issuer: this.config.get('JWT_ISSUER'),
+      audience: this.config.get('JWT_AUDIENCE'),
+      algorithms: this.config.get('JWT_JWKS_URL') ? ['RS256', 'ES256'] : ['HS256'],
+    };
   }
 
   private describe(error: unknown): AppException {

@@ -51,6 +51,26 @@ export class PostgresThrottlerStorage implements ThrottlerStorage {
     };
   }
 
+  /** Seconds until every one of `keys` is unblocked (0: none is blocked), without counting. */
+  async blockedSeconds(keys: string[]): Promise<number> {
+    const row = await this.db
+      .selectFrom('rateLimits')
+      .select(
+        sql<number>`coalesce(ceil(extract(epoch from max(blocked_until) - now())), 0)::int`.as(
+          'seconds',
+        ),
+      )
+      .where('key', 'in', keys)
+      .where('blockedUntil', '>', sql<Date>`now()`)
+      .executeTakeFirst();
+    return row?.seconds ?? 0;
+  }
+
+  /** Forgets a key's count (e.g. failures, after a success). */
+  async reset(key: string): Promise<void> {
+    await this.db.deleteFrom('rateLimits').where('key', '=', key).execute();
+  }
+
   private async clean(): Promise<void> {
     await this.db
       .deleteFrom('rateLimits')

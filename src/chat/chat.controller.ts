@@ -29,7 +29,7 @@ import { toMessageResponse } from '../messages/message.mapper';
 import { writeSse } from './sse-writer';
 import { parseLastEventId, ResumeQueryDto } from './dto/resume-query.dto';
 
-const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`id:\`:
+export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`id:\`:
 - \`message.created\` — \`{ userMessage, assistantMessageId }\` (the user message is stored)
 - \`message.reasoning\` — \`{ delta }\` reasoning the model emits in \`<think>\` tags, never part of the answer
 - \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk

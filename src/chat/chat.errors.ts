@@ -11,6 +11,18 @@ export class ConversationBusyException extends AppException {
   }
 }
 
+/** An edit names a reply, or a regenerate a message that answers no user message. */
+export class WrongMessageRoleException extends AppException {
+  constructor(anchor: 'edit' | 'regenerate') {
+    super(
+      'wrong_message_role',
+      anchor === 'edit'
+        ? 'Only a user message can be edited; to get another reply use …/regenerate'
+        : 'Regenerate takes an assistant reply (or the user message it answered)',
+    );
+  }
+}
+
 export class NoActiveGenerationException extends AppException {
   constructor() {
     super('no_active_generation', 'No turn is running on this conversation');

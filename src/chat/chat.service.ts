@@ -141,13 +141,7 @@ export class ChatService implements BeforeApplicationShutdown {
 
   /** Checks that cost nothing, before the turn claims anything. */
   private validate(input: TurnInput): void {
-    const max = this.config.get('MESSAGE_MAX_CHARS');
-    const problems: string[] = [];
-    if (input.message.trim().length === 0) problems.push('message must not be empty');
-    if (input.message.length > max)
-      problems.push(`message must be at most ${max} characters (it has ${input.message.length})`);
-    if (problems.length > 0)
-      throw new ValidationFailedException([{ field: 'message', errors: problems }]);
+    if (input.branch?.anchor !== 'regenerate') this.validateMessage(input.message ?? '');
     if (input.model !== undefined && !this.llm.isKnown(input.model))
       throw new UnknownModelException(input.model);
     if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
@@ -156,5 +150,15 @@ export class ChatService implements BeforeApplicationShutdown {
         'Idempotency-Key must be 1 to 200 printable ASCII characters',
       );
     }
+  }
+
+  private validateMessage(message: string): void {
+    const max = this.config.get('MESSAGE_MAX_CHARS');
+    const problems: string[] = [];
+    if (message.trim().length === 0) problems.push('message must not be empty');
+    if (message.length > max)
+      problems.push(`message must be at most ${max} characters (it has ${message.length})`);
+    if (problems.length > 0)
+      throw new ValidationFailedException([{ field: 'message', errors: problems }]);
   }
 }

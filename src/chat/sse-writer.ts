@@ -17,6 +17,59 @@ export interface SseWriterOptions {
   heartbeatMs: number;
 }
 
+/** An open stream as the heartbeat sees it. */
+interface Beating {
+  lastWrite: number;
+  res: Response;
+}
+
+/**
+ * One timer for every open stream with the same heartbeat period, instead of one each: a
+ * thousand streams cost one tick that walks them, not a thousand timers.
+ */
+class Heartbeat {
+  private readonly streams = new Set<Beating>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly periodMs: number) {}
+
+  join(stream: Beating): () => void {
+    this.streams.add(stream);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.beat(), Math.max(50, Math.floor(this.periodMs / 2)));
+      // Open streams keep the process busy through their sockets, not through this timer.
+      this.timer.unref();
+    }
+    return () => {
+      this.streams.delete(stream);
+      if (this.streams.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    for (const stream of this.streams) {
+      if (now - stream.lastWrite < this.periodMs) continue;
+      stream.res.write(': heartbeat\n\n');
+      stream.lastWrite = now;
+    }
+  }
+}
+
+const heartbeats = new Map<number, Heartbeat>();
+
+function heartbeatFor(periodMs: number): Heartbeat {
+  let heartbeat = heartbeats.get(periodMs);
+  if (!heartbeat) {
+    heartbeat = new Heartbeat(periodMs);
+    heartbeats.set(periodMs, heartbeat);
+  }
+  return heartbeat;
+}
+
 /**
  * Writes events to a text/event-stream response the moment they are pushed (no await
  * between the provider's chunk and the socket), with a heartbeat comment while the source
@@ -38,24 +91,16 @@ export function writeSse(
 
   return new Promise((resolve) => {
     let closed = false;
-    let lastWrite = Date.now();
-    const heartbeat = setInterval(
-      () => {
-        if (Date.now() - lastWrite >= options.heartbeatMs) {
-          res.write(': heartbeat\n\n');
-          lastWrite = Date.now();
-        }
-      },
-      Math.max(50, Math.floor(options.heartbeatMs / 2)),
-    );
+    const stream: Beating = { lastWrite: Date.now(), res };
+    const leave = heartbeatFor(options.heartbeatMs).join(stream);
     const stop = source.listen(({ id, event, data }) => {
       res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      lastWrite = Date.now();
+      stream.lastWrite = Date.now();
     });
     const finish = (): void => {
       if (closed) return;
       closed = true;
-      clearInterval(heartbeat);
+      leave();
       stop();
       res.end();
       resolve();

@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ClusterService } from '../cluster/cluster.service';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
+import { TooManyGenerationsException } from './chat.errors';
 import type { Turn } from './turn';
 import { ClaimOutcome, ClaimTurn, TurnsRepository } from './turns.repository';
 
@@ -42,7 +43,10 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   claim(
-    input: Pick<ClaimTurn, 'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey'>,
+    input: Pick<
+      ClaimTurn,
+      'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey' | 'anchor' | 'anchorId'
+    >,
   ): Promise<ClaimOutcome> {
     return this.turns.claim({
       ...input,
@@ -50,6 +54,19 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
       deadAfterMs: this.config.get('PROCESS_DEAD_AFTER_MS'),
       maxPerOwner: this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
     });
+  }
+
+  /**
+   * The claim counted the owner's running replies from its own snapshot, so claims taken at
+   * the same moment on several conversations all saw room for one more. Counted again once
+   * this one is in, in turn-id order (ids are time-ordered), the earliest win and the rest
+   * are refused: the owner's limit holds across processes.
+   */
+  async confirmWithinLimit(ownerId: string, turnId: string): Promise<void> {
+    const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
+    const deadAfterMs = this.config.get('PROCESS_DEAD_AFTER_MS');
+    if ((await this.turns.claimsUpTo(ownerId, turnId, deadAfterMs)) > max)
+      throw new TooManyGenerationsException(max);
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */

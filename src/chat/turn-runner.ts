@@ -14,6 +14,7 @@ import { buildContextManifest, ContextManifest } from '../memory/context-manifes
 import type { ReadWindow } from '../memory/memory-mark';
 import { MemoryService } from '../memory/memory.service';
 import type { Message } from '../messages/message';
+import { MessageNotFoundException } from '../messages/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
@@ -22,19 +23,33 @@ import {
   ConversationBusyException,
   storedFailure,
   TooManyGenerationsException,
+  WrongMessageRoleException,
 } from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import {
+  AnsweredMessage,
   ClaimedConversation,
+  ClaimOutcome,
   FinishTurn,
   IdempotencyKeyTakenError,
   TurnsRepository,
 } from './turns.repository';
 
+/** Where a turn attaches other than after the current leaf (see TurnAnchor). */
+export interface TurnBranch {
+  /** edit: a new user message beside `messageId` (a user message); regenerate: a new reply to it. */
+  anchor: 'edit' | 'regenerate';
+  /** regenerate: a reply (answered again) or the user message to answer again. */
+  messageId: string;
+}
+
 export interface TurnInput {
-  message: string;
+  /** The new user message; null for a regenerate, which answers a stored one again. */
+  message: string | null;
+  /** Where the turn attaches; after the conversation's current leaf when absent. */
+  branch?: TurnBranch;
   model?: string;
   params?: GenerationParams;
   /** Ask the provider for the whole reply, or for chunks as they come. */
@@ -80,7 +95,9 @@ const STORE_RETRY_MAX_MS = 5000;
 const SETTLE_POLL_MS = 50;
 
 function requestHash(input: TurnInput): string {
-  const canonical = JSON.stringify([input.message, input.model ?? null, input.params ?? {}]);
+  const fields = [input.message, input.model ?? null, input.params ?? {}];
+  // A send hashes as it always has, so keys stored before branches still replay.
+  const canonical = JSON.stringify(input.branch ? [...fields, input.branch] : fields);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -125,33 +142,37 @@ export class TurnRunner {
     const turnId = newId();
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
-    const claim = await this.lease.claim({ ownerId, conversationId, turnId, idempotencyKey });
-    if (claim.kind === 'not_found') throw new ConversationNotFoundException(conversationId);
-    if (claim.kind === 'busy') throw new ConversationBusyException();
-    if (claim.kind === 'limit')
-      throw new TooManyGenerationsException(
-        this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
-      );
-    if (claim.kind === 'replay') return this.replay(claim.userMessageId, claim.requestHash, hash);
+    const claim = await this.lease.claim({
+      ownerId,
+      conversationId,
+      turnId,
+      idempotencyKey,
+      anchor: input.branch?.anchor ?? 'leaf',
+      anchorId: input.branch?.messageId ?? null,
+    });
+    if (claim.kind === 'replay') return this.replay(claim.messageId, claim.requestHash, hash);
+    if (claim.kind !== 'claimed') throw this.refusal(claim.kind, conversationId, input);
 
-    const conversation = claim.conversation;
+    const { conversation, answered } = claim;
+    const message = answered?.content ?? input.message ?? '';
     let plan: TurnPlan;
     let begun: Awaited<ReturnType<TurnsRepository['begin']>>;
     try {
-      plan = await this.plan(conversation, input);
-      begun = await this.turns.begin({
-        conversationId,
-        turnId,
-        userMessageId: newId(),
-        userSeq: conversation.userSeq,
-        content: input.message,
-        tokenCount: plan.tokenCount,
-        alias: plan.model.alias,
-        idempotencyKey,
-        requestHash: hash,
-        previousTurnId: conversation.previousTurnId,
-        window: plan.prompt.window,
-      });
+      // The limit's second count goes with the planning, not after it.
+      [plan] = await Promise.all([
+        this.plan(conversation, input, message, answered),
+        this.lease.confirmWithinLimit(ownerId, turnId),
+      ]);
+      const { userSeq, replySeq, parentId, previousTurnId } = conversation;
+      begun = await this.turns.begin(
+        {
+          ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
+          ...{ userMessageId: newId(), content: message, tokenCount: plan.tokenCount },
+          ...{ alias: plan.model.alias, idempotencyKey, requestHash: hash },
+          window: plan.prompt.window,
+        },
+        answered,
+      );
     } catch (error) {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
@@ -159,8 +180,8 @@ export class TurnRunner {
         return this.replayRace(conversationId, idempotencyKey, hash);
       throw error;
     }
-    const request = this.request(plan, begun, input);
-    const turn = new Turn(conversationId, turnId, conversation.userSeq + 1, plan.model.alias);
+    const request = this.request(plan, begun, message, input.mode);
+    const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
       userMessage: begun.userMessage,
@@ -170,7 +191,7 @@ export class TurnRunner {
     this.lease.hold(turn);
     void this.run(turn, begun.userMessage, request).finally(() =>
       // Folds what this window left out into the summary, in the background.
-      this.memory.afterTurn(conversationId, plan.model.alias, conversation.userSeq, begun),
+      this.memory.afterTurn(conversationId, plan.model.alias, conversation.parentId, begun),
     );
     return turn;
   }
@@ -179,16 +200,17 @@ export class TurnRunner {
   private request(
     plan: TurnPlan,
     begun: { userMessage: Message } & ReadWindow,
-    input: TurnInput,
+    message: string,
+    mode: TurnInput['mode'],
   ): GenerateRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
-    const prompt = this.prompts.build(plan.prompt, begun.history, input.message, summary);
+    const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
     return {
       model: plan.model,
       params: { ...plan.params, maxTokens: plan.replyTokens },
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
-      mode: input.mode,
+      mode,
       startedAt: performance.now(),
       context: buildContextManifest({
         alias: plan.model.alias,
@@ -202,16 +224,44 @@ export class TurnRunner {
     };
   }
 
+  /** Why a claim was not taken, as the error the client gets. */
+  private refusal(
+    kind: Exclude<ClaimOutcome['kind'], 'claimed' | 'replay'>,
+    conversationId: string,
+    input: TurnInput,
+  ): AppException {
+    switch (kind) {
+      case 'not_found':
+        return new ConversationNotFoundException(conversationId);
+      case 'message_not_found':
+        return new MessageNotFoundException(input.branch?.messageId ?? '');
+      case 'wrong_role':
+        return new WrongMessageRoleException(input.branch?.anchor ?? 'edit');
+      case 'busy':
+        return new ConversationBusyException();
+      case 'limit':
+        return new TooManyGenerationsException(
+          this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
+        );
+    }
+  }
+
   /**
    * Model, params and prompt budget. The message is tokenized only once the turn is ours,
-   * and in slices that yield to the event loop, so a huge message delays no other request.
+   * and in slices that yield to the event loop, so a huge message delays no other request;
+   * a regenerate reuses the stored count of the message it answers again.
    */
-  private async plan(conversation: ClaimedConversation, input: TurnInput): Promise<TurnPlan> {
+  private async plan(
+    conversation: ClaimedConversation,
+    input: TurnInput,
+    message: string,
+    answered: AnsweredMessage | null,
+  ): Promise<TurnPlan> {
     const model = this.llm.resolve(input.model ?? conversation.model);
     const { temperature, topP, maxTokens, seed } = conversation;
     const stored = { temperature, topP, maxTokens, seed };
     const params = mergeParams(model.params, stored, input.params);
-    const tokenCount = await countTokensConservativelyAsync(input.message);
+    const tokenCount = answered?.tokenCount ?? (await countTokensConservativelyAsync(message));
     const replyTokens = params.maxTokens ?? model.maxOutputTokens;
     const prompt = this.prompts.plan({
       contextWindow: model.contextWindow,
@@ -236,7 +286,7 @@ export class TurnRunner {
 
   /** The turn an Idempotency-Key already started: live if it runs here, else as stored. */
   private async replay(
-    userMessageId: string,
+    keyedMessageId: string,
     storedHash: string | null,
     hash: string | null,
   ): Promise<Turn> {
@@ -246,7 +296,7 @@ export class TurnRunner {
         'This Idempotency-Key was already used with a different body; use a new key for a new message',
       );
     }
-    const found = await this.turns.findTurn(userMessageId);
+    const found = await this.turns.findTurn(keyedMessageId);
     const assistant = found?.assistantMessage;
     if (!found || !assistant) throw new ConversationBusyException();
     const live = this.running.get(assistant.conversationId);

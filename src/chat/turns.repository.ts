@@ -6,11 +6,30 @@ import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../messages/message';
 import type { MemoryMark, ReadWindow, WindowMessage } from '../memory/memory-mark';
+import { messagePath, NO_LIMIT } from '../messages/message-path';
 import type { HistoryWindow } from '../prompts/prompt-manager';
+
+/**
+ * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
+ * sibling of a user message (edit), or as a new reply to a stored user message (regenerate).
+ */
+export type TurnAnchor = 'leaf' | 'edit' | 'regenerate';
+
+/** The stored user message a regenerated turn answers again. */
+export interface AnsweredMessage {
+  id: string;
+  content: string;
+  tokenCount: number;
+}
 
 /** What a successful claim returns: the conversation's settings as of this turn. */
 export interface ClaimedConversation {
+  /** The new user message's seq (unused by a regenerate, which stores none). */
   userSeq: number;
+  /** The reply's seq. */
+  replySeq: number;
+  /** The message before this turn's user message: its parent, and where the history ends. */
+  parentId: string | null;
   systemPrompt: string | null;
   model: string | null;
   temperature: number | null;
@@ -23,11 +42,22 @@ export interface ClaimedConversation {
 
 export type ClaimOutcome =
   /** `running`: the owner's live claims other than this one when it was taken. */
-  | { kind: 'claimed'; conversation: ClaimedConversation; running: number }
+  | {
+      kind: 'claimed';
+      conversation: ClaimedConversation;
+      /** The user message a regenerate answers again (null otherwise). */
+      answered: AnsweredMessage | null;
+      running: number;
+    }
   | { kind: 'not_found' }
+  /** The anchor message is not in this conversation. */
+  | { kind: 'message_not_found' }
+  /** The anchor message has the wrong role for its anchor (an assistant message to edit). */
+  | { kind: 'wrong_role' }
   | { kind: 'busy' }
   | { kind: 'limit' }
-  | { kind: 'replay'; userMessageId: string; requestHash: string | null };
+  /** `messageId`: the message holding the Idempotency-Key (the user message, or a regenerated reply). */
+  | { kind: 'replay'; messageId: string; requestHash: string | null };
 
 export interface ClaimTurn {
   ownerId: string;
@@ -40,6 +70,9 @@ export interface ClaimTurn {
   deadAfterMs: number;
   /** The owner's replies running at once, across all processes, before this one. */
   maxPerOwner: number;
+  anchor: TurnAnchor;
+  /** The message an edit or a regenerate names; null for a send. */
+  anchorId: string | null;
 }
 
 export interface BeginTurn {
@@ -47,6 +80,9 @@ export interface BeginTurn {
   turnId: string;
   userMessageId: string;
   userSeq: number;
+  replySeq: number;
+  /** The new user message's parent; the history is the path ending here. */
+  parentId: string | null;
   content: string;
   tokenCount: number;
   alias: string;
@@ -114,6 +150,21 @@ function readWindow(
   return { history, mark, omitted: Number(read ?? 0) - history.length };
 }
 
+/**
+ * Whether the claim's anchor (the `anchor` CTE) suits the turn: a send needs none, an
+ * edit a user message, a regenerate a user message or a reply to one.
+ */
+const anchorFits = (anchor: TurnAnchor) =>
+  sql<boolean>`case ${anchor}::text when 'leaf' then true
+    when 'edit' then exists (select 1 from anchor where role = 'user')
+    else exists (select 1 from anchor where answered_id is not null) end`;
+
+/** The parent of the turn's user message (for a regenerate, of the one it answers again). */
+const turnParent = (anchor: TurnAnchor) =>
+  sql<string | null>`case ${anchor}::text when 'leaf' then c.current_leaf_id
+    when 'edit' then (select parent_id from anchor)
+    else (select answered_parent_id from anchor) end`;
+
 /** Whether the process holding a claim (`c.active_process_id`) is still beating. */
 export const holderAlive = (deadAfterMs: number) =>
   sql<boolean>`exists (select 1 from processes p where p.id = c.active_process_id
@@ -129,12 +180,14 @@ export const holderAlive = (deadAfterMs: number) =>
 export class TurnsRepository {
   private readonly claimQuery;
   private readonly beginQuery;
+  private readonly regenerateQuery;
   private readonly finishQuery;
   private readonly previewQuery;
 
   constructor(private readonly db: Db) {
     this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
     this.beginQuery = preparedQuery(db, (input: BeginTurn) => this.buildBegin(input));
+    this.regenerateQuery = preparedQuery(db, (input: BeginTurn) => this.buildRegenerate(input));
     this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
     this.previewQuery = preparedQuery(db, (input: Parameters<TurnsRepository['buildPreview']>[0]) =>
       this.buildPreview(input),
@@ -149,21 +202,29 @@ export class TurnsRepository {
   async claim(input: ClaimTurn): Promise<ClaimOutcome> {
     const [row] = await this.claimQuery(input);
     if (!row.found) return { kind: 'not_found' };
+    if (input.anchorId !== null && !row.anchorFound) return { kind: 'message_not_found' };
+    if (!row.anchorFits) return { kind: 'wrong_role' };
     if (row.replayId)
-      return { kind: 'replay', userMessageId: row.replayId, requestHash: row.replayHash };
-    if (row.claim)
-      return { kind: 'claimed', conversation: row.claim, running: Number(row.running) };
+      return { kind: 'replay', messageId: row.replayId, requestHash: row.replayHash };
+    if (row.claim) {
+      const { claim: conversation, answered } = row;
+      return { kind: 'claimed', conversation, answered, running: Number(row.running) };
+    }
     return Number(row.running) >= input.maxPerOwner ? { kind: 'limit' } : { kind: 'busy' };
   }
 
   /**
-   * Stores the user message and the assistant placeholder (one INSERT), finalises a crashed turn this
-   * claim replaced, and reads the history window — one statement, so the history read sees
-   * the conversation as it was before this turn.
+   * Stores the user message and the assistant placeholder (one INSERT), makes the reply the
+   * conversation's current leaf, finalises a crashed turn this claim replaced, and reads the
+   * history window along the path — one statement, so the history read sees the
+   * conversation as it was before this turn. A regenerate (`answered`) stores only the reply.
    */
-  async begin(input: BeginTurn): Promise<{ userMessage: Message } & ReadWindow> {
+  async begin(
+    input: BeginTurn,
+    answered: AnsweredMessage | null = null,
+  ): Promise<{ userMessage: Message } & ReadWindow> {
     try {
-      return await this.store(input);
+      return await this.store(input, answered);
     } catch (error) {
       if (isUniqueViolation(error, 'messages_conversation_idempotency_key'))
         throw new IdempotencyKeyTakenError();
@@ -171,8 +232,13 @@ export class TurnsRepository {
     }
   }
 
-  private async store(input: BeginTurn): Promise<{ userMessage: Message } & ReadWindow> {
-    const [row] = await this.beginQuery(input);
+  private async store(
+    input: BeginTurn,
+    answered: AnsweredMessage | null,
+  ): Promise<{ userMessage: Message } & ReadWindow> {
+    const [row] = answered
+      ? await this.regenerateQuery({ ...input, userMessageId: answered.id })
+      : await this.beginQuery(input);
     const { history, mark, read, ...userMessage } = row;
     return { userMessage, ...readWindow(history, mark, read) };
   }
@@ -180,67 +246,75 @@ export class TurnsRepository {
   /** The window the next turn would read (GET …/context): the same SQL as `begin`'s. */
   async previewWindow(
     conversationId: string,
-    before: number,
+    lastId: string | null,
     window: HistoryWindow,
   ): Promise<ReadWindow> {
-    const [row] = await this.previewQuery({ conversationId, before, window });
+    const [row] = await this.previewQuery({ conversationId, lastId, window });
     return readWindow(row.history, row.mark, row.read);
   }
 
   /**
-   * The window (PromptManager's HistoryWindow) before seq `before`: the newest complete
-   * messages whose costs add up to at most maxTokens, at most maxRows of them. `begin`
-   * keeps them from the first user message on (chat templates that demand strict
-   * alternation reject a prompt whose history opens with a reply).
+   * The window (PromptManager's HistoryWindow) of the path ending at `lastId`, after the
+   * memory mark (CTE `mark`): its newest complete messages whose costs add up to at most
+   * maxTokens less the summary's cost, at most maxRows walked. The walk stops where the
+   * budget does, so a 10,000-message path reads what a 10-message one does; it reads one
+   * message past the budget (`fits` false), which tells whether any was left out.
    */
-  private historyWindow(conversationId: string, before: number, window: HistoryWindow) {
-    // Only what follows the memory mark (CTE `mark`); one row more than the window may
-    // hold tells whether any was left out.
-    const recent = this.db
-      .selectFrom('messages')
-      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
-      .where('conversationId', '=', conversationId)
-      .where('status', '=', 'complete')
-      .where('seq', '<', before)
-      .where('seq', '>', sql<number>`coalesce((select seq from mark), -1)`)
-      .orderBy('seq', 'desc')
-      .limit(sql<number>`${window.maxRows}::int + 1`);
-    const running = sql<number>`sum(token_count + ${window.messageOverhead}) over (order by seq desc)`;
-    const rank = sql<number>`row_number() over (order by seq desc)`;
-    const fitting = this.db
-      .selectFrom(recent.as('recent'))
-      .select([
-        'id',
-        'role',
-        'content',
-        'tokenCount',
-        'seq',
-        running.as('running'),
-        rank.as('rank'),
-      ]);
+  private historyWindow(conversationId: string, lastId: string | null, window: HistoryWindow) {
+    // Fields named one by one: in a prepared build `window` is a stand-in that cannot be spread.
+    const { maxRows, messageOverhead } = window;
     // The summary sent before the window comes out of its budget.
-    const budget = sql<number>`${window.maxTokens}::int - coalesce((select token_count + ${window.summaryOverhead}::int from mark where kind = 'summary'), 0)`;
+    const budget = sql<number>`(${window.maxTokens}::int - coalesce((select token_count
+      + ${window.summaryOverhead}::int from mark where kind = 'summary'), 0))`;
+    const path = messagePath(this.db, {
+      conversationId,
+      lastId,
+      maxRows: sql<number>`(${maxRows}::int + 1)`,
+      maxTokens: budget,
+      messageOverhead,
+      afterSeq: sql<number>`(coalesce((select seq from mark), -1))`,
+    });
     return this.db
-      .selectFrom(fitting.as('fitting'))
-      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
-      .select(sql<boolean>`running <= ${budget} and rank <= ${window.maxRows}`.as('fits'));
+      .selectFrom(path.as('path'))
+      .innerJoin('messages', 'messages.id', 'path.id')
+      .select(['messages.id', 'messages.role', 'messages.content', 'messages.tokenCount'])
+      .select(['messages.seq'])
+      .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
+      .where('messages.status', '=', 'complete');
   }
 
   /**
-   * The newest memory mark before seq `before`: a reset always counts, a summary only
-   * with summaries on and if it fits the window's budget.
+   * The newest memory mark on the path ending at `lastId` (a mark holds for every path
+   * through its message): a reset always counts, a summary only with summaries on and if it
+   * fits the window's budget. The walk stops at the first such mark (at most maxRows
+   * messages), and is skipped when the conversation has no mark at all.
    */
-  private memoryMark(conversationId: string, before: number, window: HistoryWindow) {
+  private memoryMark(conversationId: string, lastId: string | null, window: HistoryWindow) {
+    const usable = sql<boolean>`(mm.kind = 'reset' or (${window.summaries}::boolean
+      and mm.token_count + ${window.summaryOverhead}::int <= ${window.maxTokens}::int))`;
+    const path = messagePath(this.db, {
+      conversationId,
+      lastId,
+      maxRows: window.maxRows,
+      maxTokens: NO_LIMIT,
+      messageOverhead: 0,
+      stopAfter: (id) =>
+        sql<boolean>`exists (select 1 from memory_marks mm where mm.message_id = ${id} and ${usable})`,
+    });
     return this.db
-      .selectFrom('memoryMarks')
-      .select(['messageId', 'seq', 'kind', 'content', 'tokenCount', 'summarizedCount'])
-      .where('conversationId', '=', conversationId)
-      .where('seq', '<', before)
-      .where(
-        sql<boolean>`(kind = 'reset' or (${window.summaries}::boolean
-          and token_count + ${window.summaryOverhead}::int <= ${window.maxTokens}::int))`,
+      .selectFrom(path.as('path'))
+      .innerJoin('memoryMarks as mm', 'mm.messageId', 'path.id')
+      .select(['mm.messageId', 'mm.seq', 'mm.kind', 'mm.content', 'mm.tokenCount'])
+      .select('mm.summarizedCount')
+      .where(usable)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('memoryMarks')
+            .select('messageId')
+            .where('conversationId', '=', conversationId),
+        ),
       )
-      .orderBy('seq', 'desc')
+      .orderBy('path.depth')
       .limit(1);
   }
 
@@ -396,19 +470,32 @@ export class TurnsRepository {
       .executeTakeFirst();
   }
 
-  /** The user message an Idempotency-Key named and the reply stored right after it. */
+  /**
+   * The turn an Idempotency-Key named, from the message holding the key: a user message and
+   * the reply stored with it (the next seq), or a regenerated reply and the user message it
+   * answered (its parent).
+   */
   async findTurn(
-    userMessageId: string,
+    keyedMessageId: string,
   ): Promise<{ userMessage: Message; assistantMessage: Message | null } | null> {
     const rows = await this.db
-      .selectFrom('messages as u')
+      .selectFrom('messages as k')
       .innerJoin('messages', (join) =>
         join
-          .onRef('messages.conversationId', '=', 'u.conversationId')
-          .on((eb) => eb('messages.seq', 'in', [eb.ref('u.seq'), eb('u.seq', '+', 1)])),
+          .onRef('messages.conversationId', '=', 'k.conversationId')
+          .on((eb) =>
+            eb.or([
+              eb('messages.id', '=', eb.ref('k.id')),
+              eb.and([eb('k.role', '=', 'user'), eb('messages.seq', '=', eb('k.seq', '+', 1))]),
+              eb.and([
+                eb('k.role', '=', 'assistant'),
+                eb('messages.id', '=', eb.ref('k.parentId')),
+              ]),
+            ]),
+          ),
       )
       .select(MESSAGE_COLUMNS.map((c) => `messages.${c}` as const))
-      .where('u.id', '=', userMessageId)
+      .where('k.id', '=', keyedMessageId)
       .orderBy('messages.seq')
       .execute();
     const [userMessage, assistantMessage] = rows;
@@ -459,41 +546,35 @@ export class TurnsRepository {
   // The turn's three statements, built and compiled once (see preparedQuery).
   private buildClaim(input: ClaimTurn) {
     const { ownerId, conversationId, turnId, idempotencyKey, processId, deadAfterMs } = input;
+    const { anchor } = input;
     return this.db
-      .with('target', (db) =>
-        db
-          .selectFrom('conversations')
-          .select(['id', 'activeTurnId'])
-          .where('id', '=', conversationId)
-          .where('ownerId', '=', ownerId),
-      )
-      .with('existing', (db) =>
-        db
-          .selectFrom('messages')
-          .select(['id', 'requestHash'])
-          .where('conversationId', '=', conversationId)
-          .where('idempotencyKey', '=', idempotencyKey),
-      )
+      .with('anchor', () => this.anchorMessage(input))
+      .with('target', () => this.ownedConversation(ownerId, conversationId))
+      .with('existing', () => this.keyedMessage(conversationId, idempotencyKey))
       .with('running', () => this.liveClaims(ownerId, deadAfterMs))
       .with('claimed', (db) =>
         db
           .updateTable('conversations as c')
           .from('target as t')
-          .set((eb) => ({
+          .set({
             activeTurnId: turnId,
             activeProcessId: processId,
-            nextSeq: eb('c.nextSeq', '+', 2),
+            // A regenerate stores one message, the others two.
+            nextSeq: sql<number>`c.next_seq + case when ${anchor}::text = 'regenerate' then 1 else 2 end`,
             lastMessageAt: now,
             updatedAt: now,
-          }))
+          })
           .whereRef('c.id', '=', 't.id')
           .where((eb) =>
             eb.or([eb('c.activeTurnId', 'is', null), eb.not(holderAlive(deadAfterMs))]),
           )
           .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
           .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
+          .where(anchorFits(anchor))
           .returning((eb) => [
             eb('c.nextSeq', '-', 2).as('userSeq'),
+            eb('c.nextSeq', '-', 1).as('replySeq'),
+            turnParent(anchor).as('parentId'),
             'c.systemPrompt',
             'c.model',
             'c.temperature',
@@ -509,7 +590,64 @@ export class TurnsRepository {
         eb.selectFrom('existing').select('id').as('replayId'),
         eb.selectFrom('existing').select('requestHash').as('replayHash'),
         eb.selectFrom('running').select('count').as('running'),
+        eb.exists(eb.selectFrom('anchor').select('id')).as('anchorFound'),
+        anchorFits(anchor).as('anchorFits'),
+        jsonObjectFrom(
+          eb
+            .selectFrom('anchor')
+            .select([
+              'answeredId as id',
+              'answeredContent as content',
+              'answeredTokens as tokenCount',
+            ])
+            .where('answeredId', 'is not', null)
+            .$narrowType<AnsweredMessage>(),
+        ).as('answered'),
       ]);
+  }
+
+  private ownedConversation(ownerId: string, conversationId: string) {
+    return this.db
+      .selectFrom('conversations')
+      .select(['id', 'activeTurnId'])
+      .where('id', '=', conversationId)
+      .where('ownerId', '=', ownerId);
+  }
+
+  /** The message an Idempotency-Key is stored on, if any. */
+  private keyedMessage(conversationId: string, idempotencyKey: string | null) {
+    return this.db
+      .selectFrom('messages')
+      .select(['id', 'requestHash'])
+      .where('conversationId', '=', conversationId)
+      .where('idempotencyKey', '=', idempotencyKey);
+  }
+
+  /**
+   * The message an edit or a regenerate names, if it is in this conversation (none for a
+   * send), and for a regenerate the user message it answers again: the message itself when
+   * it is a user message, else the user message its reply answered.
+   */
+  private anchorMessage(input: ClaimTurn) {
+    const answersTo = sql<string>`case when a.role = 'assistant' then a.parent_id else a.id end`;
+    return this.db
+      .selectFrom('messages as a')
+      .leftJoin('messages as u', (join) =>
+        join
+          .on('u.id', '=', answersTo)
+          .onRef('u.conversationId', '=', 'a.conversationId')
+          .on('u.role', '=', 'user')
+          .on(sql<boolean>`${input.anchor}::text = 'regenerate'`),
+      )
+      .select(['a.id', 'a.role', 'a.parentId'])
+      .select([
+        'u.id as answeredId',
+        'u.parentId as answeredParentId',
+        'u.content as answeredContent',
+        'u.tokenCount as answeredTokens',
+      ])
+      .where('a.id', '=', input.anchorId)
+      .where('a.conversationId', '=', input.conversationId);
   }
 
   /** How many live claims the owner holds (a partial index serves it). */
@@ -523,16 +661,9 @@ export class TurnsRepository {
   }
 
   private buildBegin(input: BeginTurn) {
-    const { conversationId, userSeq, window } = input;
+    const { conversationId, window } = input;
     return this.db
-      .with('orphan', (db) =>
-        db
-          .updateTable('messages')
-          .set({ ...INTERRUPTED, completedAt: now })
-          .where('id', '=', input.previousTurnId)
-          .where('status', '=', 'streaming')
-          .returning('id'),
-      )
+      .with('orphan', () => this.finaliseOrphan(input))
       .with('inserted', (db) =>
         db
           .insertInto('messages')
@@ -540,7 +671,8 @@ export class TurnsRepository {
             {
               id: input.userMessageId,
               conversationId,
-              seq: userSeq,
+              parentId: input.parentId,
+              seq: input.userSeq,
               role: 'user',
               content: input.content,
               status: 'complete',
@@ -548,32 +680,91 @@ export class TurnsRepository {
               idempotencyKey: input.idempotencyKey,
               requestHash: input.requestHash,
             },
-            {
-              id: input.turnId,
-              conversationId,
-              seq: sql<number>`${userSeq}::int + 1`,
-              role: 'assistant',
-              content: '',
-              status: 'streaming',
-              model: input.alias,
-            },
+            { ...this.placeholder(input), parentId: input.userMessageId },
           ])
           .returning(MESSAGE_COLUMNS),
       )
-      .with('mark', () => this.memoryMark(conversationId, userSeq, window))
-      .with('kept', () => this.historyWindow(conversationId, userSeq, window))
+      .with('leaf', () => this.moveLeaf(input))
+      .with('mark', () => this.memoryMark(conversationId, input.parentId, window))
+      .with('kept', () => this.historyWindow(conversationId, input.parentId, window))
       .selectFrom('inserted')
       .select(MESSAGE_COLUMNS)
       .where('role', '=', 'user')
       .select(() => this.windowColumns());
   }
 
-  private buildPreview(input: { conversationId: string; before: number; window: HistoryWindow }) {
-    const { conversationId, before, window } = input;
+  private buildPreview(input: {
+    conversationId: string;
+    lastId: string | null;
+    window: HistoryWindow;
+  }) {
+    const { conversationId, lastId, window } = input;
     return this.db
-      .with('mark', () => this.memoryMark(conversationId, before, window))
-      .with('kept', () => this.historyWindow(conversationId, before, window))
+      .with('mark', () => this.memoryMark(conversationId, lastId, window))
+      .with('kept', () => this.historyWindow(conversationId, lastId, window))
       .selectNoFrom(() => this.windowColumns());
+  }
+
+  /**
+   * A regenerate: only the reply is stored, beside the earlier replies to the user message
+   * (`userMessageId`, which keeps its seq); the Idempotency-Key goes on the reply.
+   */
+  private buildRegenerate(input: BeginTurn) {
+    const { conversationId, window } = input;
+    return this.db
+      .with('orphan', () => this.finaliseOrphan(input))
+      .with('inserted', (db) =>
+        db
+          .insertInto('messages')
+          .values({
+            ...this.placeholder(input),
+            parentId: input.userMessageId,
+            idempotencyKey: input.idempotencyKey,
+            requestHash: input.requestHash,
+          })
+          .returning('id'),
+      )
+      .with('leaf', () => this.moveLeaf(input))
+      .with('mark', () => this.memoryMark(conversationId, input.parentId, window))
+      .with('kept', () => this.historyWindow(conversationId, input.parentId, window))
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('id', '=', input.userMessageId)
+      .where('conversationId', '=', conversationId)
+      .select(() => this.windowColumns());
+  }
+
+  /** The reply's row while it is generated. */
+  private placeholder(input: BeginTurn) {
+    return {
+      id: input.turnId,
+      conversationId: input.conversationId,
+      seq: input.replySeq,
+      role: 'assistant',
+      content: '',
+      status: 'streaming',
+      model: input.alias,
+    } as const;
+  }
+
+  /** Stores as interrupted the reply of the crashed turn whose claim this one replaced. */
+  private finaliseOrphan(input: BeginTurn) {
+    return this.db
+      .updateTable('messages')
+      .set({ ...INTERRUPTED, completedAt: now })
+      .where('id', '=', input.previousTurnId)
+      .where('status', '=', 'streaming')
+      .returning('id');
+  }
+
+  /** The new reply becomes the end of the path the conversation shows. */
+  private moveLeaf(input: BeginTurn) {
+    return this.db
+      .updateTable('conversations')
+      .set({ currentLeafId: input.turnId })
+      .where('id', '=', input.conversationId)
+      .where('activeTurnId', '=', input.turnId)
+      .returning('id');
   }
 
   private buildFinish(input: FinishTurn) {

@@ -10,12 +10,14 @@ const conversation: Conversation = {
   createdAt: '2026-11-21T10:00:00.000Z',
   updatedAt: '2026-11-21T10:00:00.000Z',
   lastMessageAt: '2026-11-21T10:00:00.000Z',
+  currentLeafId: null,
 };
 
 function message(fields: Partial<Message>): Message {
   return {
     id: 'm',
     conversationId: 'c1',
+    parentId: null,
     seq: 0,
     role: 'user',
     content: '',

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { chatCommand } from './commands/chat.command';
 import { conversationsCommand } from './commands/conversations.command';
 import { exportCommand } from './commands/export.command';
+import { loginCommand } from './commands/login.command';
 import { modelsCommand } from './commands/models.command';
 import { parseServerUrl } from './context';
 
@@ -32,5 +33,6 @@ export function buildProgram(): Command {
     .addCommand(modelsCommand())
     .addCommand(conversationsCommand())
     .addCommand(chatCommand())
-    .addCommand(exportCommand());
+    .addCommand(exportCommand())
+    .addCommand(loginCommand());
 }

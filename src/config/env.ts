@@ -22,7 +22,8 @@ import {
 import { redactUrl } from '../common/text/redact-url';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const AUTH_MODES = ['none', 'jwt', 'api-key'] as const;
+const AUTH_MODES = ['none', 'jwt', 'api-key', 'local'] as const;
+const REGISTRATION_MODES = ['open', 'closed'] as const;
 const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
 const SWITCHES = ['on', 'off'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -172,7 +173,7 @@ export class Env {
   /** WebSockets one owner (an anonymous client: one address) may hold open at once, per process. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100_000) WS_MAX_SOCKETS_PER_CLIENT = 32;
 
-  /** none: one local owner (development); jwt: bearer tokens; api-key: static keys. */
+  /** none: one local owner (development); jwt: bearer tokens; api-key: static keys; local: built-in users. */
   @IsIn(AUTH_MODES) AUTH_MODE: AuthMode = 'none';
 
   /** HS256 secret (at least 32 characters) for AUTH_MODE=jwt. */
@@ -203,6 +204,29 @@ export class Env {
     message: 'API_KEYS must be owner:sha256hex[,owner:sha256hex…]',
   })
   API_KEYS?: string;
+
+  /** HS256 secret (at least 32 characters) signing the access tokens of AUTH_MODE=local. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Env) => env.AUTH_MODE === 'local')
+  @IsString({ message: 'LOCAL_JWT_SECRET is required when AUTH_MODE=local' })
+  @MinLength(32, { message: 'LOCAL_JWT_SECRET must be at least 32 characters' })
+  LOCAL_JWT_SECRET?: string;
+
+  /** AUTH_MODE=local: whether anyone may create an account (closed: `npm run users -- create`). */
+  @IsIn(REGISTRATION_MODES) AUTH_REGISTRATION: (typeof REGISTRATION_MODES)[number] = 'open';
+
+  /** Lifetime of an AUTH_MODE=local access token, in seconds. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(86_400) ACCESS_TOKEN_TTL_S = 900;
+
+  /** Lifetime of an AUTH_MODE=local refresh token, in seconds. */
+  @Transform(toInt) @IsInt() @Min(60) @Max(365 * 86_400) REFRESH_TOKEN_TTL_S = 30 * 86_400;
+
+  /** Failed sign-ins per username, and per client IP, within LOGIN_FAILURE_WINDOW_S before 429. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) LOGIN_FAILURES_PER_ACCOUNT = 10;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) LOGIN_FAILURES_PER_IP = 50;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400) LOGIN_FAILURE_WINDOW_S = 900;
 
   /** Requests per minute per owner (per client IP when anonymous). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_PER_MINUTE = 600;
@@ -262,7 +286,13 @@ export class Env {
 export class ConfigError extends Error {}
 
 /** Never echoed in error messages. */
-const SECRETS = new Set(['JWT_SECRET', 'API_KEYS', 'GROQ_API_KEY', 'DATABASE_URL']);
+const SECRETS = new Set([
+  'JWT_SECRET',
+  'LOCAL_JWT_SECRET',
+  'API_KEYS',
+  'GROQ_API_KEY',
+  'DATABASE_URL',
+]);
 
 function describe(errors: ValidationError[]): string[] {
   return errors.map((error) => {

@@ -23,5 +23,6 @@ export function toConversationResponse(row: Conversation): ConversationResponseD
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     lastMessageAt: row.lastMessageAt.toISOString(),
+    currentLeafId: row.currentLeafId,
   };
 }

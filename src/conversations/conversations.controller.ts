@@ -64,9 +64,12 @@ export class ConversationsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change title, system prompt, model or params; null resets a field' })
+  @ApiOperation({
+    summary:
+      'Change title, system prompt, model or params (null resets a field), or switch branch with currentLeafId',
+  })
   @ApiOkResponse({ type: ConversationResponseDto })
-  @ApiErrors(400, 404, 413, 415)
+  @ApiErrors(400, 404, 409, 413, 415)
   async update(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,

@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 
 import { newId } from '../common/ids';
+import { Db } from '../database/db';
+import { preparedQuery } from '../database/prepared-query';
 import type { Conversation } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../database/prisma.service';
+import { newestBelow } from '../messages/message-path';
 
 export interface ConversationFields {
   title?: string | null;
@@ -24,13 +28,76 @@ function toColumns(fields: ConversationFields): Prisma.ConversationUpdateInput {
   };
 }
 
+/** How a branch switch went. */
+export type SwitchOutcome = 'switched' | 'not_found' | 'message_not_found' | 'busy';
+
 function isNotFound(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
 }
 
+interface OwnedConversation {
+  ownerId: string;
+  id: string;
+}
+
 @Injectable()
 export class ConversationsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  /**
+   * Every read of a conversation goes through the owner check, so it is typed SQL prepared
+   * once: Prisma compiles each call's query anew, which cost several times the query itself.
+   */
+  private readonly findOwnedQuery;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly db: Db,
+  ) {
+    this.findOwnedQuery = preparedQuery(db, (input: OwnedConversation) =>
+      db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', '=', input.id)
+        .where('ownerId', '=', input.ownerId),
+    );
+  }
+
+  /**
+   * Makes the newest message below `messageId` the conversation's current leaf, unless a
+   * turn holds the conversation (its claim; a crashed holder's is swept within seconds).
+   * One statement: the claim and the switch cannot interleave.
+   */
+  async switchLeaf(ownerId: string, id: string, messageId: string): Promise<SwitchOutcome> {
+    const row = await this.db
+      .with('target', (db) =>
+        db
+          .selectFrom('conversations')
+          .select('id')
+          .where('id', '=', id)
+          .where('ownerId', '=', ownerId),
+      )
+      .with('leaf', () => newestBelow(this.db, id, messageId))
+      .with('switched', (db) =>
+        db
+          .updateTable('conversations')
+          .set((eb) => ({
+            currentLeafId: eb.selectFrom('leaf').select('id'),
+            updatedAt: sql<Date>`now()`,
+          }))
+          .where('id', 'in', (eb) => eb.selectFrom('target').select('id'))
+          .where('activeTurnId', 'is', null)
+          .where((eb) => eb.exists(eb.selectFrom('leaf').select('id')))
+          .returning('id'),
+      )
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom('target').select('id')).as('found'),
+        eb.exists(eb.selectFrom('leaf').select('id')).as('messageFound'),
+        eb.exists(eb.selectFrom('switched').select('id')).as('switched'),
+      ])
+      .executeTakeFirstOrThrow();
+    if (!row.found) return 'not_found';
+    if (!row.messageFound) return 'message_not_found';
+    return row.switched ? 'switched' : 'busy';
+  }
 
   create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
     const data = toColumns(fields) as Prisma.ConversationCreateInput;
@@ -41,8 +108,9 @@ export class ConversationsRepository {
     return this.prisma.conversation.count({ where: { ownerId } });
   }
 
-  findOwned(ownerId: string, id: string): Promise<Conversation | null> {
-    return this.prisma.conversation.findFirst({ where: { id, ownerId } });
+  async findOwned(ownerId: string, id: string): Promise<Conversation | null> {
+    const [row] = await this.findOwnedQuery({ ownerId, id });
+    return row ?? null;
   }
 
   /** Newest activity first; keyset pagination on (lastMessageAt, id), both descending. */

@@ -8,6 +8,8 @@ import { Page } from '../common/pagination/page.dto';
 import type { Conversation } from '../generated/prisma/client';
 import { UnknownModelException } from '../llm/llm.errors';
 import { LlmService } from '../llm/llm.service';
+import { ConversationBusyException } from '../chat/chat.errors';
+import { MessageNotFoundException } from '../messages/message-not-found.exception';
 import { ConversationNotFoundException } from './conversation-not-found.exception';
 import { ConversationFields, ConversationsRepository } from './conversations.repository';
 
@@ -58,11 +60,30 @@ export class ConversationsService {
     return { data, nextCursor };
   }
 
-  async update(ownerId: string, id: string, fields: ConversationFields): Promise<Conversation> {
-    this.assertKnownModel(fields.model);
-    const conversation = await this.conversations.update(ownerId, id, fields);
+  /** Changes settings; `currentLeafId` switches the branch first (see switchBranch). */
+  async update(
+    ownerId: string,
+    id: string,
+    fields: ConversationFields & { currentLeafId?: string },
+  ): Promise<Conversation> {
+    const { currentLeafId, ...settings } = fields;
+    this.assertKnownModel(settings.model);
+    if (currentLeafId !== undefined) await this.switchBranch(ownerId, id, currentLeafId);
+    const conversation = await this.conversations.update(ownerId, id, settings);
     if (!conversation) throw new ConversationNotFoundException(id);
     return conversation;
+  }
+
+  /**
+   * Shows another branch: the path now ends at the newest message below `messageId` (the
+   * branch as it was last continued), and the next turn continues from there. Refused
+   * with 409 while a turn runs, since that turn moves the leaf when it begins.
+   */
+  private async switchBranch(ownerId: string, id: string, messageId: string): Promise<void> {
+    const outcome = await this.conversations.switchLeaf(ownerId, id, messageId);
+    if (outcome === 'not_found') throw new ConversationNotFoundException(id);
+    if (outcome === 'message_not_found') throw new MessageNotFoundException(messageId);
+    if (outcome === 'busy') throw new ConversationBusyException();
   }
 
   private assertKnownModel(alias: string | null | undefined): void {

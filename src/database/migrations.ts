@@ -22,10 +22,10 @@ const LINGER_GRACE_MS = 500;
 
 /**
  * Applies pending migrations with `prisma migrate deploy` (the CLI's wasm engine, no
- * downloads). Resolves with the CLI's output; rejects with it when the CLI fails.
+ * downloads). Resolves with the CLI's output; rejects with it when the CLI fails. `root`
+ * holds prisma/, prisma.config.ts and the CLI wrapper (this package's, unless named).
  */
-export function applyMigrations(databaseUrl: string): Promise<string> {
-  const root = packageRoot();
+export function applyMigrations(databaseUrl: string, root = packageRoot()): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, PRISMA_WRAPPER), 'migrate', 'deploy'], {
       cwd: root,

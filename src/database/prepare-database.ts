@@ -14,7 +14,7 @@ export interface PreparedDatabase {
   stop(): Promise<void>;
 }
 
-const EMBEDDED_DB_NAME = 'chat';
+export const EMBEDDED_DB_NAME = 'chat';
 
 /**
  * The database the service will use, migrated: DATABASE_URL when set, otherwise an

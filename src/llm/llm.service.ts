@@ -68,6 +68,26 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Calls `onIdle` once `ms` pass without a touch. A touch only notes the time (it comes
+ * with every streamed chunk); the timer re-arms itself for what is left when it fires early.
+ */
+function idleTimer(ms: number, onIdle: () => void): { touch(): void; clear(): void } {
+  let lastTouch = performance.now();
+  const check = (): void => {
+    const quietMs = performance.now() - lastTouch;
+    if (quietMs >= ms) onIdle();
+    else timer = setTimeout(check, ms - quietMs);
+  };
+  let timer = setTimeout(check, ms);
+  return {
+    touch: () => {
+      lastTouch = performance.now();
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
 function transient(error: LlmException): boolean {
   return error.retry.retryable || error.llmCode === 'provider_timeout';
 }
@@ -166,16 +186,15 @@ export class LlmService {
       const attemptAbort = new AbortController();
       const onOuterAbort = (): void => attemptAbort.abort(request.signal.reason);
       request.signal.addEventListener('abort', onOuterAbort, { once: true });
-      const timeout = new LlmException(
-        'provider_timeout',
-        `${provider.label} at ${provider.baseUrl} sent nothing for ${timeoutMs} ms; raise LLM_TIMEOUT_MS for slow models`,
-      );
-      let timer = setTimeout(() => attemptAbort.abort(timeout), timeoutMs);
       // Streams time out when idle, so a long but lively reply is never cut.
-      const touch = (): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => attemptAbort.abort(timeout), timeoutMs);
-      };
+      const idle = idleTimer(timeoutMs, () =>
+        attemptAbort.abort(
+          new LlmException(
+            'provider_timeout',
+            `${provider.label} at ${provider.baseUrl} sent nothing for ${timeoutMs} ms; raise LLM_TIMEOUT_MS for slow models`,
+          ),
+        ),
+      );
       let started = false;
       try {
         const llmRequest = {
@@ -187,7 +206,7 @@ export class LlmService {
           signal: attemptAbort.signal,
         };
         for await (const chunk of this.attempt(provider, request.mode, llmRequest)) {
-          touch();
+          idle.touch();
           started ||= chunk.type === 'delta';
           yield chunk;
         }
@@ -209,22 +228,25 @@ export class LlmService {
         );
         await sleep(delay, request.signal);
       } finally {
-        clearTimeout(timer);
+        idle.clear();
         request.signal.removeEventListener('abort', onOuterAbort);
       }
     }
   }
 
-  /** One call to the provider, whole or streamed, as chunks either way. */
-  private async *attempt(
+  /**
+   * One call to the provider, whole or streamed, as chunks either way. A stream is passed on
+   * as the adapter yields it: one async generator fewer between each chunk and the socket.
+   */
+  private attempt(
     provider: LlmProvider,
     mode: GenerateRequest['mode'],
     request: LlmRequest,
-  ): AsyncGenerator<LlmChunk> {
-    if (mode === 'stream') {
-      yield* provider.stream(request);
-      return;
-    }
+  ): AsyncIterable<LlmChunk> {
+    return mode === 'stream' ? provider.stream(request) : this.whole(provider, request);
+  }
+
+  private async *whole(provider: LlmProvider, request: LlmRequest): AsyncGenerator<LlmChunk> {
     const result = await provider.complete(request);
     yield { type: 'delta', text: result.content };
     const { upstreamModel, finishReason, usage } = result;

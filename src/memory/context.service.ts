@@ -45,7 +45,7 @@ export class ContextService {
     });
     const window = await this.turns.previewWindow(
       conversationId,
-      conversation.nextSeq,
+      conversation.currentLeafId,
       plan.window,
     );
     const { mark, history } = window;
@@ -106,7 +106,7 @@ export class ContextService {
     return manifest;
   }
 
-  /** Later turns send nothing up to the conversation's newest message; the history stays. */
+  /** Later turns on this path send nothing up to its current leaf; the history stays. */
   async reset(ownerId: string, conversationId: string): Promise<void> {
     const outcome = await this.memory.reset(
       ownerId,

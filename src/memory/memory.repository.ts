@@ -3,12 +3,15 @@ import { sql } from 'kysely';
 
 import { holderAlive } from '../chat/turns.repository';
 import { Db } from '../database/db';
+import { messagePath, NO_LIMIT } from '../messages/message-path';
 import type { MemoryMark, WindowMessage } from './memory-mark';
 
 export interface NewSummary {
   conversationId: string;
   /** The last message the summary covers. */
   messageId: string;
+  /** The end of the path the summary was written for. */
+  lastId: string | null;
   seq: number;
   content: string;
   tokenCount: number;
@@ -65,41 +68,61 @@ export class MemoryRepository {
       .execute();
   }
 
-  /** The newest mark before seq `before`, whatever its kind: what a new summary builds on. */
-  async newestMark(conversationId: string, before: number): Promise<MemoryMark | undefined> {
+  /**
+   * The newest mark of any kind on the path ending at `lastId` before seq `beforeSeq`: what
+   * a new summary builds on. The walk stops at it.
+   */
+  async newestMark(
+    conversationId: string,
+    lastId: string | null,
+    beforeSeq: number,
+  ): Promise<MemoryMark | undefined> {
+    const path = messagePath(this.db, {
+      ...{ conversationId, lastId, maxRows: NO_LIMIT, maxTokens: NO_LIMIT, messageOverhead: 0 },
+      stopAfter: (id) =>
+        sql<boolean>`exists (select 1 from memory_marks mm where mm.message_id = ${id}
+          and mm.seq < ${beforeSeq}::int)`,
+    });
     const row = await this.db
-      .selectFrom('memoryMarks')
-      .select(MARK_COLUMNS)
-      .where('conversationId', '=', conversationId)
-      .where('seq', '<', before)
-      .orderBy('seq', 'desc')
+      .selectFrom(path.as('path'))
+      .innerJoin('memoryMarks as mm', 'mm.messageId', 'path.id')
+      .select(MARK_COLUMNS.map((c) => `mm.${c}` as const))
+      .where('mm.seq', '<', beforeSeq)
+      .orderBy('path.depth')
       .limit(1)
       .executeTakeFirst();
     return row && { ...row, kind: row.kind === 'reset' ? 'reset' : 'summary' };
   }
 
-  /** The complete messages between two seqs (exclusive), oldest first, at most `limit`. */
-  async messagesBetween(
+  /**
+   * The complete messages of the path ending at `lastId` between two seqs (exclusive),
+   * oldest first, at most `limit`. The walk stops at `afterSeq` (the mark).
+   */
+  async messagesOnPath(
     conversationId: string,
-    afterSeq: number,
-    beforeSeq: number,
+    lastId: string | null,
+    between: { afterSeq: number; beforeSeq: number },
     limit: number,
   ): Promise<WindowMessage[]> {
+    const { afterSeq, beforeSeq } = between;
+    const path = messagePath(this.db, {
+      ...{ conversationId, lastId, maxRows: NO_LIMIT, maxTokens: NO_LIMIT, messageOverhead: 0 },
+      afterSeq,
+    });
     return this.db
-      .selectFrom('messages')
-      .select(['id', 'seq', 'role', 'content', 'tokenCount'])
-      .where('conversationId', '=', conversationId)
-      .where('status', '=', 'complete')
-      .where('seq', '>', afterSeq)
-      .where('seq', '<', beforeSeq)
-      .orderBy('seq')
+      .selectFrom(path.as('path'))
+      .innerJoin('messages as m', 'm.id', 'path.id')
+      .select(['m.id', 'm.seq', 'm.role', 'm.content', 'm.tokenCount'])
+      .where('m.status', '=', 'complete')
+      .where('m.seq', '<', beforeSeq)
+      .orderBy('m.seq')
       .limit(limit)
       .execute();
   }
 
   /**
-   * Stores a summary unless a newer mark exists by now (a reset or another job's summary
-   * that went further): a summary never lands behind the memory's current position.
+   * Stores a summary unless a newer mark on its path exists by now (a reset or another
+   * job's summary that went further): a summary never lands behind the memory's position.
    */
   async storeSummary(summary: NewSummary): Promise<boolean> {
     const { conversationId, seq } = summary;
@@ -128,15 +151,7 @@ export class MemoryRepository {
             sql<string>`${summary.model}::varchar`.as('model'),
           ])
           .where(({ not, exists }) =>
-            not(
-              exists(
-                this.db
-                  .selectFrom('memoryMarks')
-                  .select('messageId')
-                  .where('conversationId', '=', conversationId)
-                  .where('seq', '>=', seq),
-              ),
-            ),
+            not(exists(this.marksAfter(conversationId, summary.lastId, seq))),
           ),
       )
       .onConflict((oc) => oc.column('messageId').doNothing())
@@ -144,8 +159,20 @@ export class MemoryRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  /** The marks on the path ending at `lastId` after seq `seq` (the walk stops there). */
+  private marksAfter(conversationId: string, lastId: string | null, seq: number) {
+    const path = messagePath(this.db, {
+      ...{ conversationId, lastId, maxRows: NO_LIMIT, maxTokens: NO_LIMIT, messageOverhead: 0 },
+      afterSeq: seq,
+    });
+    return this.db
+      .selectFrom(path.as('path'))
+      .innerJoin('memoryMarks as mm', 'mm.messageId', 'path.id')
+      .select('mm.messageId');
+  }
+
   /**
-   * Starts the memory afresh after the conversation's newest message (a reset mark on
+   * Starts the memory afresh after the conversation's current leaf (a reset mark on
    * it), unless a turn is running: the row lock orders it with claims, so a turn claimed
    * after it reads the mark. Nothing to forget in an empty conversation.
    */
@@ -163,11 +190,10 @@ export class MemoryRepository {
       if (!conversation) return 'not_found';
       if (!conversation.free) return 'busy';
       const newest = trx
-        .selectFrom('messages')
-        .select(['id', 'conversationId', 'seq', sql<string>`'reset'`.as('kind')])
-        .where('conversationId', '=', conversationId)
-        .orderBy('seq', 'desc')
-        .limit(1);
+        .selectFrom('conversations as c')
+        .innerJoin('messages as m', 'm.id', 'c.currentLeafId')
+        .select(['m.id', 'm.conversationId', 'm.seq', sql<string>`'reset'`.as('kind')])
+        .where('c.id', '=', conversationId);
       await trx
         .insertInto('memoryMarks')
         .columns(['messageId', 'conversationId', 'seq', 'kind'])

@@ -24,12 +24,19 @@ interface Job {
   done: Promise<void>;
 }
 
-/** Where a job folds to: the messages before `beforeSeq` that the last turn left out. */
+/**
+ * Where a job folds to: the messages of the path ending at `lastId` (the turn's history
+ * ended there) before `beforeSeq`, which the last turn left out.
+ */
 interface FoldTarget {
   conversationId: string;
   alias: string;
+  lastId: string | null;
   beforeSeq: number;
 }
+
+/** No seq bound: every message of the path. */
+const ANY_SEQ = 2_147_483_647;
 
 /**
  * Rolling summaries. After a turn whose window left messages out, folds them into the
@@ -63,14 +70,22 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
-  /** Called once a turn has ended; returns at once. */
-  afterTurn(conversationId: string, alias: string, userSeq: number, window: ReadWindow): void {
+  /**
+   * Called once a turn has ended; returns at once. `lastId`: where the turn's history
+   * ended (the parent of its user message).
+   */
+  afterTurn(
+    conversationId: string,
+    alias: string,
+    lastId: string | null,
+    window: ReadWindow,
+  ): void {
     if (this.stopping || this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
-    const beforeSeq = window.history[0]?.seq ?? userSeq;
+    const beforeSeq = window.history[0]?.seq ?? ANY_SEQ;
     const abort = new AbortController();
     const job: Job = {
       abort,
-      done: this.summarize({ conversationId, alias, beforeSeq }, abort.signal),
+      done: this.summarize({ conversationId, alias, lastId, beforeSeq }, abort.signal),
     };
     this.jobs.add(job);
     void job.done.finally(() => this.jobs.delete(job));
@@ -112,17 +127,17 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Folds round by round until nothing before the target is left; how many messages it folded. */
   private async fold(target: FoldTarget, signal: AbortSignal): Promise<number> {
-    const { conversationId, beforeSeq } = target;
+    const { conversationId, lastId, beforeSeq } = target;
     const model = this.llm.resolve(this.config.get('SUMMARY_MODEL') ?? target.alias);
     const maxTokens = this.config.get('SUMMARY_MAX_TOKENS');
     let folded = 0;
     for (let round = 0; round < ROUNDS_PER_JOB; round++) {
-      const mark = await this.memory.newestMark(conversationId, beforeSeq);
+      const mark = await this.memory.newestMark(conversationId, lastId, beforeSeq);
       const previous = mark?.kind === 'summary' ? mark : null;
-      const pending = await this.memory.messagesBetween(
+      const pending = await this.memory.messagesOnPath(
         conversationId,
-        mark?.seq ?? -1,
-        beforeSeq,
+        lastId,
+        { afterSeq: mark?.seq ?? -1, beforeSeq },
         ROWS_PER_ROUND,
       );
       if (pending.length === 0) break;
@@ -137,6 +152,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
       const stored = await this.memory.storeSummary({
         conversationId,
         messageId: last.id,
+        lastId,
         seq: last.seq,
         content,
         tokenCount,

@@ -1,12 +1,14 @@
 import { toContextBrief } from '../memory/context-manifest';
 import type { Message } from './message';
-import { MessageResponseDto } from './dto/message-response.dto';
+import { MessageResponseDto, PathMessageResponseDto } from './dto/message-response.dto';
+import type { PathMessage } from './messages.repository';
 
 export function toMessageResponse(row: Message): MessageResponseDto {
   const hasUsage = row.promptTokens !== null || row.completionTokens !== null;
   return {
     id: row.id,
     conversationId: row.conversationId,
+    parentId: row.parentId,
     seq: row.seq,
     role: row.role,
     content: row.content,
@@ -29,5 +31,15 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     context: toContextBrief(row.context),
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function toPathMessageResponse(row: PathMessage): PathMessageResponseDto {
+  const { siblingIds } = row;
+  return {
+    ...toMessageResponse(row),
+    siblingCount: siblingIds.length,
+    siblingIndex: siblingIds.indexOf(row.id) + 1,
+    siblingIds,
   };
 }

@@ -5,6 +5,8 @@ export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled';
 export interface Message {
   id: string;
   conversationId: string;
+  /** The message this one follows in the conversation's tree; null for a first message. */
+  parentId: string | null;
   /** Position in the conversation; unique with conversationId, gives the total order. */
   seq: number;
   role: MessageRole;
@@ -35,6 +37,7 @@ export interface Message {
 export const MESSAGE_COLUMNS = [
   'id',
   'conversationId',
+  'parentId',
   'seq',
   'role',
   'content',

@@ -3,10 +3,10 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { PageQueryDto } from '../common/pagination/page.dto';
 import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
 import { MessagePageDto } from './dto/message-response.dto';
-import { toMessageResponse } from './message.mapper';
+import { MessagesQueryDto } from './dto/messages-query.dto';
+import { toPathMessageResponse } from './message.mapper';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -18,15 +18,21 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get('messages')
-  @ApiOperation({ summary: 'List the messages of a conversation, oldest first' })
+  @ApiOperation({
+    summary: 'List the messages of the current path (or of ?leafId=), oldest first',
+    description:
+      'A conversation is a tree: regenerate and edit add siblings. This reads the path root → leaf the ' +
+      'conversation shows (its currentLeafId), or the path ending at ?leafId=. Each message says how many ' +
+      'siblings it has, its place among them and their ids; switch with PATCH /conversations/{id} { currentLeafId }.',
+  })
   @ApiOkResponse({ type: MessagePageDto })
   @ApiErrors(400, 404)
   async list(
     @CurrentOwner() owner: string,
     @Param() { id }: ConversationIdParam,
-    @Query() query: PageQueryDto,
+    @Query() query: MessagesQueryDto,
   ): Promise<MessagePageDto> {
-    const page = await this.messages.list(owner, id, query.limit, query.cursor);
-    return { data: page.data.map(toMessageResponse), nextCursor: page.nextCursor };
+    const page = await this.messages.listPath(owner, id, query);
+    return { ...page, data: page.data.map(toPathMessageResponse) };
   }
 }

@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
 
-import { ConversationsModule } from '../conversations/conversations.module';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 
 /** The read side of a conversation's messages. */
 @Module({
-  imports: [ConversationsModule],
   controllers: [MessagesController],
   providers: [MessagesService, MessagesRepository],
 })

@@ -7,7 +7,13 @@ import type { SseEvent } from '../chat/sse-writer';
 import { AppException } from '../common/errors/app.exception';
 import { validatePlain } from '../common/errors/validation';
 import { toMessageResponse } from '../messages/message.mapper';
-import { CancelFrameDto, ResumeFrameDto, SendMessageFrameDto } from './dto/client-messages.dto';
+import {
+  CancelFrameDto,
+  EditFrameDto,
+  RegenerateFrameDto,
+  ResumeFrameDto,
+  SendMessageFrameDto,
+} from './dto/client-messages.dto';
 import type { MessageLimiter } from './message-limiter';
 import {
   ClientMessage,
@@ -236,13 +242,17 @@ export class ChatSocket implements Outlet {
     switch (raw.type) {
       case 'message.send':
         return this.send(await validatePlain(SendMessageFrameDto, raw));
+      case 'message.regenerate':
+        return this.branch(await validatePlain(RegenerateFrameDto, raw));
+      case 'message.edit':
+        return this.branch(await validatePlain(EditFrameDto, raw));
       case 'cancel':
         return this.cancel(await validatePlain(CancelFrameDto, raw));
       case 'resume':
         return this.resume(await validatePlain(ResumeFrameDto, raw));
       default:
         throw invalidMessage(
-          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, cancel or resume`,
+          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, message.regenerate, message.edit, cancel or resume`,
         );
     }
   }
@@ -252,6 +262,22 @@ export class ChatSocket implements Outlet {
     const { conversationId, message, model, params, idempotencyKey } = request;
     const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
       message,
+      model,
+      params,
+      mode: 'stream',
+      idempotencyKey,
+    });
+    this.follow(conversationId, turn, 0);
+  }
+
+  /** A regenerate or an edit: a turn that branches the conversation (see BranchesController). */
+  private async branch(request: RegenerateFrameDto | EditFrameDto): Promise<void> {
+    if (this.context.draining()) throw shuttingDown();
+    const { conversationId, messageId, model, params, idempotencyKey } = request;
+    const edit = request.type === 'message.edit';
+    const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
+      message: edit ? request.message : null,
+      branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
       model,
       params,
       mode: 'stream',

@@ -26,17 +26,26 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415 },
   message_too_long: { status: 422 },
   idempotency_key_reused: { status: 422 },
+  /** An edit of a reply, or a regenerate of a message that answers nothing. */
+  wrong_message_role: { status: 422 },
   unprocessable_entity: { status: 422 },
   method_not_allowed: { status: 405 },
   not_acceptable: { status: 406 },
   request_timeout: { status: 408 },
   upgrade_required: { status: 426 },
+  /** AUTH_MODE=local's token endpoint takes grant_type=password only. */
+  unsupported_grant_type: { status: 400 },
   // Who is asking
   unauthorized: { status: 401 },
   missing_credentials: { status: 401 },
   invalid_token: { status: 401 },
   token_expired: { status: 401 },
   invalid_api_key: { status: 401 },
+  // AUTH_MODE=local
+  invalid_credentials: { status: 401 },
+  invalid_refresh_token: { status: 401 },
+  registration_closed: { status: 403 },
+  username_taken: { status: 409 },
   forbidden: { status: 403 },
   origin_not_allowed: { status: 403 },
   auth_unavailable: { status: 503 },

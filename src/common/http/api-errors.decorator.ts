@@ -17,7 +17,8 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     message: 'Send a token as Authorization: Bearer <token>',
   },
   404: {
-    description: 'No such conversation (`conversation_not_found`)',
+    description:
+      'No such conversation (`conversation_not_found`), or no such message in it (`message_not_found`)',
     code: 'conversation_not_found',
     message: 'Conversation 01936f3e-… does not exist; create one with POST /api/v1/conversations',
   },
@@ -37,7 +38,8 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     message: 'The body must be JSON sent with Content-Type: application/json (got text/plain)',
   },
   422: {
-    description: 'Cannot be processed (`message_too_long`, `idempotency_key_reused`)',
+    description:
+      'Cannot be processed (`message_too_long`, `idempotency_key_reused`, `wrong_message_role`)',
     code: 'message_too_long',
     message:
       "The message needs about 9000 tokens but only 7100 fit in this model's context window …",

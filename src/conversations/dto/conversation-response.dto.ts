@@ -34,6 +34,16 @@ export class ConversationResponseDto {
     example: '2026-11-21T10:05:00.000Z',
   })
   lastMessageAt!: string;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'The last message of the path the conversation shows (GET …/messages); the next turn continues from it. Null before the first turn',
+    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7fa4',
+  })
+  currentLeafId!: string | null;
 }
 
 export class ConversationPageDto {

@@ -2,7 +2,9 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsObject,
+  IsOptional,
   IsString,
+  IsUUID,
   Matches,
   MaxLength,
   ValidateIf,
@@ -54,4 +56,15 @@ export class UpdateConversationDto {
   @ValidateNested()
   @Type(() => GenerationParamsDto)
   params?: GenerationParamsDto | null;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'Switch branch: any message of the conversation. The path then ends at the newest message below it ' +
+      '(the branch as it was last continued), and the next turn continues from there. 409 while a turn runs',
+    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f90',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'currentLeafId must be a UUID' })
+  currentLeafId?: string;
 }

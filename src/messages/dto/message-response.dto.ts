@@ -38,6 +38,16 @@ export class MessageResponseDto {
   @ApiProperty({ format: 'uuid' })
   conversationId!: string;
 
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'The message this one follows in the conversation tree; null for a first message. Its siblings share it',
+    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f81',
+  })
+  parentId!: string | null;
+
   @ApiProperty({ description: 'Position in the conversation; strictly increasing', example: 0 })
   seq!: number;
 
@@ -98,9 +108,34 @@ export class MessageResponseDto {
   completedAt!: string | null;
 }
 
+/** A message on the path being read, with what a frontend needs for "< 2/3 >". */
+export class PathMessageResponseDto extends MessageResponseDto {
+  @ApiProperty({
+    description:
+      'Messages sharing its parent (alternative replies, or edited versions), itself included',
+    example: 3,
+  })
+  siblingCount!: number;
+
+  @ApiProperty({ description: 'Its place among them, oldest first, from 1', example: 2 })
+  siblingIndex!: number;
+
+  @ApiProperty({
+    type: [String],
+    description:
+      'The siblings, oldest first (itself included): PATCH the conversation with one as currentLeafId to switch to its branch',
+    example: [
+      '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f82',
+      '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f90',
+      '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7fa4',
+    ],
+  })
+  siblingIds!: string[];
+}
+
 export class MessagePageDto {
-  @ApiProperty({ type: [MessageResponseDto] })
-  data!: MessageResponseDto[];
+  @ApiProperty({ type: [PathMessageResponseDto] })
+  data!: PathMessageResponseDto[];
 
   @ApiProperty({
     type: String,
@@ -108,4 +143,14 @@ export class MessagePageDto {
     description: 'Pass as ?cursor= for the next page; null on the last',
   })
   nextCursor!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'The last message of the path read: the current leaf, or ?leafId=; null for an empty conversation',
+    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7fa4',
+  })
+  leafId!: string | null;
 }

@@ -1,5 +1,6 @@
 import { Equals, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
+import { RegenerateDto } from '../../chat/dto/branch.dto';
 import { SendMessageDto } from '../../chat/dto/send-message.dto';
 
 /** A client's own id for a request, echoed on the error or acknowledgement it causes. */
@@ -25,6 +26,48 @@ export class SendMessageFrameDto extends SendMessageDto {
   conversationId!: string;
 
   /** As the Idempotency-Key header; ChatService checks its form, as for HTTP. */
+  @IsOptional()
+  @IsString()
+  idempotencyKey?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(REQUEST_ID_MAX)
+  requestId?: string;
+}
+
+/** `message.regenerate`: the body of POST …/messages/:messageId/regenerate/stream, plus where. */
+export class RegenerateFrameDto extends RegenerateDto {
+  @Equals('message.regenerate')
+  type!: 'message.regenerate';
+
+  @IsUUID('all', { message: 'conversationId must be a UUID' })
+  conversationId!: string;
+
+  @IsUUID('all', { message: 'messageId must be a UUID' })
+  messageId!: string;
+
+  @IsOptional()
+  @IsString()
+  idempotencyKey?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(REQUEST_ID_MAX)
+  requestId?: string;
+}
+
+/** `message.edit`: the body of POST …/messages/:messageId/edit/stream, plus where. */
+export class EditFrameDto extends SendMessageDto {
+  @Equals('message.edit')
+  type!: 'message.edit';
+
+  @IsUUID('all', { message: 'conversationId must be a UUID' })
+  conversationId!: string;
+
+  @IsUUID('all', { message: 'messageId must be a UUID' })
+  messageId!: string;
+
   @IsOptional()
   @IsString()
   idempotencyKey?: string;

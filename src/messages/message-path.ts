@@ -1,0 +1,112 @@
+import { Kysely, RawBuilder, sql } from 'kysely';
+
+import type { DB } from '../generated/kysely/database';
+
+/** A bound given as a value, or as SQL read in the same statement (in parentheses). */
+type Bound = number | RawBuilder<number>;
+
+/** A walk up a conversation's tree, from one message towards the root. */
+export interface PathWalk {
+  conversationId: string;
+  /** The last message of the path (a leaf, or any message); null gives an empty path. */
+  lastId: string | null;
+  /** Most messages walked, whatever their status: the read never goes further. */
+  maxRows: Bound;
+  /** Stop after the first message whose `running` cost exceeds this. */
+  maxTokens: Bound;
+  /** What each complete message costs on top of its tokenCount (see PromptManager). */
+  messageOverhead: number;
+  /** Stop before the first message with this seq or a lower one (a page's cursor); -1 by default. */
+  afterSeq?: Bound;
+  /** Stop after the first message (by its id) for which this holds; that one is returned. */
+  stopAfter?: (id: RawBuilder<string>) => RawBuilder<boolean>;
+}
+
+/**
+ * The first message of a walk must be in the conversation; checked as a filter no index
+ * can serve, so the message is found by its primary key even on tables without statistics
+ * (where a planner may prefer an index on conversation_id alone and scan the conversation).
+ */
+const inConversation = (conversationId: string) =>
+  sql<boolean>`(messages.conversation_id = ${conversationId}) is true`;
+
+/** No token budget, or no row limit: walk until the root. */
+export const NO_LIMIT = 2_147_483_647;
+
+/**
+ * The path ending at `lastId`, newest first: one row per message, `depth` 1 for lastId
+ * and one more per step towards the root, `running` the cost of the complete messages
+ * walked so far (tokenCount + messageOverhead each, this one included). The walk stops
+ * after maxRows messages, or after the first message whose running cost exceeds
+ * maxTokens (that one is returned, so a window keeps `running <= maxTokens`).
+ *
+ * One primary-key lookup per message walked: what a path costs follows the rows a caller
+ * asks for, never the size of the conversation or of its other branches. The one place
+ * that knows how a path is read (turn history, message pages, summaries): join `id` to
+ * messages for the columns wanted. Usable as a CTE or subquery (it carries its own WITH).
+ */
+export function messagePath(db: Kysely<DB>, walk: PathWalk) {
+  const afterSeq = walk.afterSeq ?? -1;
+  const stopAfter = walk.stopAfter ?? (() => sql<boolean>`false`);
+  const cost = (table: 'messages' | 'm') =>
+    sql<number>`case when ${sql.ref(`${table}.status`)} = 'complete'
+      then ${sql.ref(`${table}.tokenCount`)} + ${walk.messageOverhead}::int else 0 end`;
+  return db
+    .withRecursive('path(id, parent, depth, running)', (qc) =>
+      qc
+        .selectFrom('messages')
+        .select(['messages.id', 'messages.parentId as parent', sql<number>`1`.as('depth')])
+        .select(cost('messages').as('running'))
+        .where('messages.id', '=', walk.lastId)
+        .where(inConversation(walk.conversationId))
+        .where('messages.seq', '>', afterSeq)
+        .unionAll(
+          qc
+            .selectFrom('path')
+            .innerJoin('messages as m', 'm.id', 'path.parent')
+            .select(['m.id', 'm.parentId as parent'])
+            .select(sql<number>`path.depth + 1`.as('depth'))
+            .select(sql<number>`path.running + ${cost('m')}`.as('running'))
+            // By id alone: the parent key keeps a parent in its conversation, and a condition
+            // on conversation_id here lets a planner without statistics pick an index on it
+            // and scan the conversation once per step.
+            .where('m.seq', '>', afterSeq)
+            .where(sql<boolean>`path.depth < ${walk.maxRows}::int`)
+            .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`)
+            .where(sql<boolean>`not ${stopAfter(sql<string>`path.id`)}`),
+        ),
+    )
+    .selectFrom('path')
+    .select([
+      sql<string>`path.id`.as('id'),
+      sql<string | null>`path.parent`.as('parentId'),
+      sql<number>`path.depth`.as('depth'),
+      sql<number>`path.running`.as('running'),
+    ]);
+}
+
+/**
+ * The newest message in the subtree of `messageId` (itself included), which is always a
+ * leaf: a child is newer than its parent. Switching to a message shows the branch below it
+ * as it was last continued. Reads the subtree through the (conversation, parent) index.
+ */
+export function newestBelow(db: Kysely<DB>, conversationId: string, messageId: string) {
+  return db
+    .withRecursive('below(id, seq)', (qc) =>
+      qc
+        .selectFrom('messages')
+        .select(['messages.id', 'messages.seq'])
+        .where('messages.id', '=', messageId)
+        .where(inConversation(conversationId))
+        .unionAll(
+          qc
+            .selectFrom('below')
+            .innerJoin('messages as m', 'm.parentId', 'below.id')
+            .select(['m.id', 'm.seq']),
+        ),
+    )
+    .selectFrom('below')
+    .select(sql<string>`below.id`.as('id'))
+    .orderBy(sql`below.seq`, 'desc')
+    .limit(1);
+}
