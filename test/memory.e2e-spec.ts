@@ -206,6 +206,58 @@ describe('Memory (rolling summaries, context manifests, GET/DELETE context)', ()
     expect(chatRequests(t.fake.requests).at(-1)!.body.messages).toHaveLength(4);
   });
 
+  it('should give each branch the summary of its own path (regenerate, edit, switch back)', async () => {
+    const id = await t.createConversation({ model: TINY.alias, systemPrompt: 'Be brief.' });
+    await overflow(id);
+    await settled(id, 1);
+    const lastSent = () => chatRequests(t.fake.requests).at(-1)!.body.messages;
+    const summaryOf = (sent: { content?: unknown }[]) => textOf(sent[1].content);
+    const asked = await t.send(id, 'What is my name?');
+    expect(summaryOf(lastSent())).toContain(`user: ${FACTS[0]}`);
+
+    // A regenerated reply is answered with the summary of the path it continues.
+    const regenerated = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages/${asked.body.assistantMessage.id}/regenerate`)
+      .send({})
+      .expect(201);
+    expect(summaryOf(lastSent())).toContain(`user: ${FACTS[0]}`);
+    expect(lastSent().at(-1)).toEqual({ role: 'user', content: 'What is my name?' });
+    expect(regenerated.body.context.summarized).toBeGreaterThan(0);
+
+    // Editing the first message starts a branch before the summary: it does not apply there.
+    const [first] = await t.storedMessages(id);
+    const grace = 'My name is Grace Hopper and I wrote the first compiler in 1952.';
+    const edited = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages/${first.id}/edit`)
+      .send({ message: grace })
+      .expect(201);
+    expect(lastSent()).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: grace },
+    ]);
+    expect(edited.body.context).toMatchObject({ messages: 1, omitted: 0, summarized: 0 });
+    expect((await contextOf(id).expect(200)).body.summary).toBeNull();
+
+    // The branch gets a summary of its own, built from its own messages.
+    let dropped = false;
+    for (let n = 0; n < 8 && !dropped; n++)
+      dropped = ((await t.send(id, filler(n))).body.context as Brief).omitted > 0;
+    expect(dropped).toBe(true);
+    await settled(id, 2);
+    await t.send(id, 'Who am I?');
+    expect(summaryOf(lastSent())).toContain(`user: ${grace}`);
+    expect(summaryOf(lastSent())).not.toContain(FACTS[0]);
+
+    // Back on the first branch, its own summary again.
+    await t.http
+      .patch(`${CONVERSATIONS}/${id}`)
+      .send({ currentLeafId: regenerated.body.assistantMessage.id })
+      .expect(200);
+    await t.send(id, 'And my cat?');
+    expect(summaryOf(lastSent())).toContain(`user: ${FACTS[0]}`);
+    expect(summaryOf(lastSent())).not.toContain(grace);
+  });
+
   it('should refuse to reset the context while a reply is being generated', async () => {
     const id = await t.createConversation();
     let release!: () => void;
