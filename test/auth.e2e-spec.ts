@@ -75,7 +75,8 @@ describe('Authentication and isolation', () => {
       const alice = await as('alice');
       const bob = await as('bob');
       const id = await t.createConversation({ title: 'secret plans' }, alice);
-      await t.send(id, 'hello', { headers: alice });
+      const turn = await t.send(id, 'hello', { headers: alice });
+      const replyId = (turn.body as { assistantMessage: { id: string } }).assistantMessage.id;
 
       const attempts = [
         t.http.get(`${BASE}/${id}`).set(bob),
@@ -86,6 +87,9 @@ describe('Authentication and isolation', () => {
         t.http.post(`${BASE}/${id}/messages/stream`).set(bob).send({ message: 'let me in' }),
         t.http.get(`${BASE}/${id}/generation`).set(bob),
         t.http.post(`${BASE}/${id}/cancel`).set(bob),
+        t.http.get(`${BASE}/${id}/context`).set(bob),
+        t.http.delete(`${BASE}/${id}/context`).set(bob),
+        t.http.get(`${BASE}/${id}/messages/${replyId}/context`).set(bob),
       ];
       for (const res of await Promise.all(attempts)) {
         expect(res.status).toBe(404);

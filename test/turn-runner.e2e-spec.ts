@@ -255,7 +255,13 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       idempotencyKey: 'dup',
       requestHash: null,
       previousTurnId: null,
-      window: { maxTokens: 100, maxRows: 10, messageOverhead: 4 },
+      window: {
+        maxTokens: 100,
+        maxRows: 10,
+        messageOverhead: 4,
+        summaries: false,
+        summaryOverhead: 0,
+      },
     });
     await expect(begin).rejects.toBeInstanceOf(IdempotencyKeyTakenError);
   });

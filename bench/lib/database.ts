@@ -236,3 +236,18 @@ export function statementDelta(before: DbCounters, after: DbCounters): Statement
   }
   return deltas.sort((a, b) => b.calls - a.calls);
 }
+
+/** Where a conversation's summary job stands: whether one holds it, and the messages folded so far. */
+export async function summaryState(
+  pool: Pool,
+  conversationId: string,
+): Promise<{ leased: boolean; folded: number }> {
+  const result = await pool.query<{ leased: boolean; folded: number | null }>(
+    `SELECT c.summary_lease_until IS NOT NULL AS leased,
+            (SELECT max(summarized_count) FROM memory_marks m WHERE m.conversation_id = c.id) AS folded
+     FROM conversations c WHERE c.id = $1`,
+    [conversationId],
+  );
+  const row = result.rows[0];
+  return { leased: row.leased, folded: row.folded ?? 0 };
+}

@@ -110,6 +110,9 @@ export class Servers {
           // Scenarios measure turns: a background title call per new conversation would add
           // upstream load that no scenario accounts for.
           TITLES: 'off',
+          // The turn is measured here, not the summary jobs a conversation that outgrows its
+          // window starts after it (the floor writes none): the summary scenario turns them on.
+          SUMMARIES: 'off',
           ...options.env,
         }),
       ),
@@ -185,7 +188,7 @@ function serviceEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) =>
-        !/^(PORT|HOST|DATABASE_URL|EMBEDDED_DB_|DB_POOL|DEFAULT_MODEL|GROQ_|LMSTUDIO_|MODELS_FILE|LLM_|LOG_|BODY_LIMIT|MESSAGE_MAX|SHUTDOWN_|TURN_CLAIM|GENERATION_MAX|SSE_|AUTH_|JWT_|API_KEYS|RATE_LIMIT|MAX_|CORS_|TRUST_PROXY|TITLE|RETENTION_)/.test(
+        !/^(PORT|HOST|DATABASE_URL|EMBEDDED_DB_|DB_POOL|DEFAULT_MODEL|GROQ_|LMSTUDIO_|MODELS_FILE|LLM_|LOG_|BODY_LIMIT|MESSAGE_MAX|SHUTDOWN_|TURN_CLAIM|GENERATION_MAX|SSE_|AUTH_|JWT_|API_KEYS|RATE_LIMIT|MAX_|CORS_|TRUST_PROXY|TITLE|RETENTION_|SUMMAR)/.test(
           key,
         ),
     ),

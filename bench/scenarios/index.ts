@@ -6,6 +6,7 @@ import { hostile } from './hostile';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
+import { summary } from './summary';
 import { ttft } from './ttft';
 import { whole } from './whole';
 
@@ -22,5 +23,6 @@ export const SCENARIOS: readonly Scenario[] = [
   db,
   reads,
   replicas,
+  summary,
   hostile,
 ];

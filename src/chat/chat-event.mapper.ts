@@ -17,7 +17,7 @@ export function toSseData(event: ChatEvent): unknown {
       return { delta: event.delta };
     case 'message.completed': {
       const assistantMessage = toMessageResponse(event.assistantMessage);
-      return { assistantMessage, usage: assistantMessage.usage };
+      return { assistantMessage, usage: assistantMessage.usage, context: assistantMessage.context };
     }
     case 'conversation.updated': {
       const { id, title, topics } = event.conversation;
@@ -60,5 +60,6 @@ export function toTurnResponse(outcome: TurnOutcome): TurnResponseDto {
     assistantMessage: assistant,
     usage: assistant.usage,
     latencyMs: assistant.latencyMs ?? 0,
+    context: assistant.context,
   };
 }

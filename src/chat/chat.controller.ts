@@ -33,7 +33,7 @@ export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`i
 - \`message.created\` — \`{ userMessage, assistantMessageId }\` (the user message is stored)
 - \`message.reasoning\` — \`{ delta }\` reasoning the model emits in \`<think>\` tags, never part of the answer
 - \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk
-- \`message.completed\` — \`{ assistantMessage, usage }\` the stored reply
+- \`message.completed\` — \`{ assistantMessage, usage, context }\` the stored reply; \`context\`: what its prompt held, in short
 - \`conversation.updated\` — \`{ id, title, topics }\` a generated title arrived while the stream was open
 - \`error\` — \`{ code, message, assistantMessage }\`, then the stream ends
 - \`: heartbeat\` comment lines while the provider is silent

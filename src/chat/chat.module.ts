@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 
 import { ConversationsModule } from '../conversations/conversations.module';
 import { LlmModule } from '../llm/llm.module';
+import { MemoryModule } from '../memory/memory.module';
 import { PromptsModule } from '../prompts/prompts.module';
 import { BranchesController } from './branches.controller';
 import { ChatController } from './chat.controller';
@@ -14,7 +15,7 @@ import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule],
+  imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
   controllers: [ChatController, BranchesController],
   providers: [ChatService, TurnRunner, TurnLease, TurnRelay, TurnsRepository, TurnRegistry],
   exports: [ChatService],

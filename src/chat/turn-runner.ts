@@ -11,6 +11,9 @@ import { TitleWriter } from '../conversations/titles/title-writer';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
+import { buildContextManifest, ContextManifest } from '../memory/context-manifest';
+import type { ReadWindow } from '../memory/memory-mark';
+import { MemoryService } from '../memory/memory.service';
 import type { Message } from '../messages/message';
 import { MessageNotFoundException } from '../messages/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
@@ -83,6 +86,8 @@ interface GenerateRequest {
   promptTokens: number;
   mode: 'complete' | 'stream';
   startedAt: number;
+  /** What the prompt holds, stored with the reply. */
+  context: ContextManifest;
 }
 
 const STORE_RETRY_FIRST_MS = 250;
@@ -100,7 +105,7 @@ function requestHash(input: TurnInput): string {
 type ParamsLayer = { [K in keyof GenerationParams]?: number | null };
 
 /** Later layers win; unset (null) values never override. */
-function mergeParams(...layers: (ParamsLayer | undefined)[]): GenerationParams {
+export function mergeParams(...layers: (ParamsLayer | undefined)[]): GenerationParams {
   const merged: GenerationParams = {};
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer ?? {}) as [keyof GenerationParams, unknown][])
@@ -132,6 +137,7 @@ export class TurnRunner {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     private readonly titles: TitleWriter,
+    private readonly memory: MemoryService,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -176,7 +182,7 @@ export class TurnRunner {
         return this.replayRace(conversationId, idempotencyKey, hash);
       throw error;
     }
-    const prompt = this.prompts.build(plan.prompt, begun.history, message);
+    const request = this.request(plan, begun, message, input.mode);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -185,15 +191,39 @@ export class TurnRunner {
     });
     this.running.add(turn);
     this.lease.hold(turn);
-    void this.run(turn, begun.userMessage, {
+    void this.run(turn, begun.userMessage, request).finally(() =>
+      // Folds what this window left out into the summary, in the background.
+      this.memory.afterTurn(conversationId, plan.model.alias, conversation.parentId, begun),
+    );
+    return turn;
+  }
+
+  /** The provider request: the prompt (summary, window, message) and its manifest. */
+  private request(
+    plan: TurnPlan,
+    begun: { userMessage: Message } & ReadWindow,
+    message: string,
+    mode: TurnInput['mode'],
+  ): GenerateRequest {
+    const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
+    const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
+    return {
       model: plan.model,
       params: { ...plan.params, maxTokens: plan.replyTokens },
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
-      mode: input.mode,
+      mode,
       startedAt: performance.now(),
-    });
-    return turn;
+      context: buildContextManifest({
+        alias: plan.model.alias,
+        contextWindow: plan.model.contextWindow,
+        replyTokens: plan.replyTokens,
+        plan: plan.prompt,
+        prompt,
+        window: begun,
+        userMessageId: begun.userMessage.id,
+      }),
+    };
   }
 
   /** Why a claim was not taken, as the error the client gets. */
@@ -240,6 +270,7 @@ export class TurnRunner {
       replyTokens,
       systemPrompt: conversation.systemPrompt,
       newMessageTokens: tokenCount,
+      summaries: this.config.get('SUMMARIES') === 'on',
     });
     return { model, params, prompt, replyTokens, tokenCount };
   }
@@ -399,6 +430,7 @@ export class TurnRunner {
       finishReason: failure ? null : reply.finishReason,
       errorCode: failure?.code ?? null,
       errorMessage: failure?.message ?? null,
+      context: request.context,
     };
     try {
       return { userMessage, assistantMessage: await this.store(record), failure };

@@ -5,8 +5,9 @@ import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../messages/message';
-import { messagePath } from '../messages/message-path';
-import type { HistoryMessage, HistoryWindow } from '../prompts/prompt-manager';
+import type { MemoryMark, ReadWindow, WindowMessage } from '../memory/memory-mark';
+import { messagePath, NO_LIMIT } from '../messages/message-path';
+import type { HistoryWindow } from '../prompts/prompt-manager';
 
 /**
  * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
@@ -107,6 +108,8 @@ export interface FinishTurn {
   finishReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The reply's ContextManifest (what its prompt held). */
+  context: object;
 }
 
 /** A running reply's text so far, to checkpoint. */
@@ -132,6 +135,21 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 const now = sql<Date>`now()`;
 
+/** The CTEs a window read defines: the memory mark and the messages read after it. */
+type WindowTables = {
+  mark: MemoryMark;
+  kept: WindowMessage & { fits: boolean };
+};
+
+/** A window's columns as read: `read` counts the messages after the mark the window read. */
+function readWindow(
+  history: WindowMessage[],
+  mark: MemoryMark | null,
+  read: string | number | null,
+): ReadWindow {
+  return { history, mark, omitted: Number(read ?? 0) - history.length };
+}
+
 /**
  * Whether the claim's anchor (the `anchor` CTE) suits the turn: a send needs none, an
  * edit a user message, a regenerate a user message or a reply to one.
@@ -148,7 +166,7 @@ const turnParent = (anchor: TurnAnchor) =>
     else (select answered_parent_id from anchor) end`;
 
 /** Whether the process holding a claim (`c.active_process_id`) is still beating. */
-const holderAlive = (deadAfterMs: number) =>
+export const holderAlive = (deadAfterMs: number) =>
   sql<boolean>`exists (select 1 from processes p where p.id = c.active_process_id
     and p.heartbeat_at > now() - ${deadAfterMs} * interval '1 millisecond')`;
 
@@ -164,12 +182,16 @@ export class TurnsRepository {
   private readonly beginQuery;
   private readonly regenerateQuery;
   private readonly finishQuery;
+  private readonly previewQuery;
 
   constructor(private readonly db: Db) {
     this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
     this.beginQuery = preparedQuery(db, (input: BeginTurn) => this.buildBegin(input));
     this.regenerateQuery = preparedQuery(db, (input: BeginTurn) => this.buildRegenerate(input));
     this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
+    this.previewQuery = preparedQuery(db, (input: Parameters<TurnsRepository['buildPreview']>[0]) =>
+      this.buildPreview(input),
+    );
   }
 
   /**
@@ -200,7 +222,7 @@ export class TurnsRepository {
   async begin(
     input: BeginTurn,
     answered: AnsweredMessage | null = null,
-  ): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
+  ): Promise<{ userMessage: Message } & ReadWindow> {
     try {
       return await this.store(input, answered);
     } catch (error) {
@@ -213,44 +235,118 @@ export class TurnsRepository {
   private async store(
     input: BeginTurn,
     answered: AnsweredMessage | null,
-  ): Promise<{ userMessage: Message; history: HistoryMessage[] }> {
+  ): Promise<{ userMessage: Message } & ReadWindow> {
     const [row] = answered
       ? await this.regenerateQuery({ ...input, userMessageId: answered.id })
       : await this.beginQuery(input);
-    const { history, ...userMessage } = row;
-    return { userMessage, history };
+    const { history, mark, read, ...userMessage } = row;
+    return { userMessage, ...readWindow(history, mark, read) };
+  }
+
+  /** The window the next turn would read (GET …/context): the same SQL as `begin`'s. */
+  async previewWindow(
+    conversationId: string,
+    lastId: string | null,
+    window: HistoryWindow,
+  ): Promise<ReadWindow> {
+    const [row] = await this.previewQuery({ conversationId, lastId, window });
+    return readWindow(row.history, row.mark, row.read);
   }
 
   /**
-   * The window (PromptManager's HistoryWindow) of the path ending at `lastId`: its newest
-   * complete messages whose costs add up to at most maxTokens, at most maxRows walked. The
-   * walk stops where the budget does, so a 10,000-message path reads what a 10-message one
-   * does. `begin` keeps them from the first user message on (chat templates that demand
-   * strict alternation reject a prompt whose history opens with a reply).
+   * The window (PromptManager's HistoryWindow) of the path ending at `lastId`, after the
+   * memory mark (CTE `mark`): its newest complete messages whose costs add up to at most
+   * maxTokens less the summary's cost, at most maxRows walked. The walk stops where the
+   * budget does, so a 10,000-message path reads what a 10-message one does; it reads one
+   * message past the budget (`fits` false), which tells whether any was left out.
    */
   private historyWindow(conversationId: string, lastId: string | null, window: HistoryWindow) {
     // Fields named one by one: in a prepared build `window` is a stand-in that cannot be spread.
-    const { maxRows, maxTokens, messageOverhead } = window;
+    const { maxRows, messageOverhead } = window;
+    // The summary sent before the window comes out of its budget.
+    const budget = sql<number>`(${window.maxTokens}::int - coalesce((select token_count
+      + ${window.summaryOverhead}::int from mark where kind = 'summary'), 0))`;
     const path = messagePath(this.db, {
       conversationId,
       lastId,
-      maxRows,
-      maxTokens,
+      maxRows: sql<number>`(${maxRows}::int + 1)`,
+      maxTokens: budget,
       messageOverhead,
+      afterSeq: sql<number>`(coalesce((select seq from mark), -1))`,
     });
-    // Window functions run after WHERE: the deepest (oldest) user message among those kept.
-    const oldestUser = sql<number>`max(path.depth) filter (where messages.role = 'user') over ()`;
-    const fitting = this.db
+    return this.db
       .selectFrom(path.as('path'))
       .innerJoin('messages', 'messages.id', 'path.id')
-      .select(['messages.role', 'messages.content', 'messages.tokenCount', 'path.depth'])
-      .select(oldestUser.as('oldestUser'))
-      .where('messages.status', '=', 'complete')
-      .where('path.running', '<=', window.maxTokens);
+      .select(['messages.id', 'messages.role', 'messages.content', 'messages.tokenCount'])
+      .select(['messages.seq'])
+      .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
+      .where('messages.status', '=', 'complete');
+  }
+
+  /**
+   * The newest memory mark on the path ending at `lastId` (a mark holds for every path
+   * through its message): a reset always counts, a summary only with summaries on and if it
+   * fits the window's budget. The walk stops at the first such mark (at most maxRows
+   * messages), and is skipped when the conversation has no mark at all.
+   */
+  private memoryMark(conversationId: string, lastId: string | null, window: HistoryWindow) {
+    const usable = sql<boolean>`(mm.kind = 'reset' or (${window.summaries}::boolean
+      and mm.token_count + ${window.summaryOverhead}::int <= ${window.maxTokens}::int))`;
+    const path = messagePath(this.db, {
+      conversationId,
+      lastId,
+      maxRows: window.maxRows,
+      maxTokens: NO_LIMIT,
+      messageOverhead: 0,
+      stopAfter: (id) =>
+        sql<boolean>`exists (select 1 from memory_marks mm where mm.message_id = ${id} and ${usable})`,
+    });
     return this.db
-      .selectFrom(fitting.as('fitting'))
-      .select(['role', 'content', 'tokenCount', 'depth'])
-      .whereRef('depth', '<=', 'oldestUser');
+      .selectFrom(path.as('path'))
+      .innerJoin('memoryMarks as mm', 'mm.messageId', 'path.id')
+      .select(['mm.messageId', 'mm.seq', 'mm.kind', 'mm.content', 'mm.tokenCount'])
+      .select('mm.summarizedCount')
+      .where(usable)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('memoryMarks')
+            .select('messageId')
+            .where('conversationId', '=', conversationId),
+        ),
+      )
+      .orderBy('path.depth')
+      .limit(1);
+  }
+
+  /**
+   * The window's messages (from its first user message on: chat templates that demand
+   * strict alternation reject a prompt whose history opens with a reply), the mark, and how
+   * many messages after the mark were read: those not in the history were left out.
+   */
+  private windowColumns() {
+    const db = this.db.withTables<WindowTables>();
+    const fits = db
+      .selectFrom('kept')
+      .select(['id', 'role', 'content', 'tokenCount', 'seq'])
+      .where('fits', '=', true);
+    return [
+      jsonArrayFrom(
+        fits
+          .where('seq', '>=', (sub) =>
+            sub
+              .selectFrom('kept')
+              .select((k) => k.fn.min('seq').as('seq'))
+              .where('fits', '=', true)
+              .where('role', '=', 'user'),
+          )
+          .orderBy('seq'),
+      ).as('history'),
+      jsonObjectFrom(db.selectFrom('mark').selectAll()).as('mark'),
+      db
+        .selectFrom('kept')
+        .select((k) => k.fn.countAll<string>().as('read'))
+        .as('read'),
+    ];
   }
 
   /** Stores how the turn ended and releases the claim if this turn still holds it. */
@@ -589,15 +685,24 @@ export class TurnsRepository {
           .returning(MESSAGE_COLUMNS),
       )
       .with('leaf', () => this.moveLeaf(input))
+      .with('mark', () => this.memoryMark(conversationId, input.parentId, window))
       .with('kept', () => this.historyWindow(conversationId, input.parentId, window))
       .selectFrom('inserted')
       .select(MESSAGE_COLUMNS)
       .where('role', '=', 'user')
-      .select((eb) =>
-        jsonArrayFrom(
-          eb.selectFrom('kept').select(['role', 'content', 'tokenCount']).orderBy('depth', 'desc'),
-        ).as('history'),
-      );
+      .select(() => this.windowColumns());
+  }
+
+  private buildPreview(input: {
+    conversationId: string;
+    lastId: string | null;
+    window: HistoryWindow;
+  }) {
+    const { conversationId, lastId, window } = input;
+    return this.db
+      .with('mark', () => this.memoryMark(conversationId, lastId, window))
+      .with('kept', () => this.historyWindow(conversationId, lastId, window))
+      .selectNoFrom(() => this.windowColumns());
   }
 
   /**
@@ -620,16 +725,13 @@ export class TurnsRepository {
           .returning('id'),
       )
       .with('leaf', () => this.moveLeaf(input))
+      .with('mark', () => this.memoryMark(conversationId, input.parentId, window))
       .with('kept', () => this.historyWindow(conversationId, input.parentId, window))
       .selectFrom('messages')
       .select(MESSAGE_COLUMNS)
       .where('id', '=', input.userMessageId)
       .where('conversationId', '=', conversationId)
-      .select((eb) =>
-        jsonArrayFrom(
-          eb.selectFrom('kept').select(['role', 'content', 'tokenCount']).orderBy('depth', 'desc'),
-        ).as('history'),
-      );
+      .select(() => this.windowColumns());
   }
 
   /** The reply's row while it is generated. */
@@ -681,6 +783,7 @@ export class TurnsRepository {
       finishReason: input.finishReason,
       errorCode: input.errorCode,
       errorMessage: input.errorMessage,
+      context: input.context,
     };
     return this.db
       .with('released', (db) =>

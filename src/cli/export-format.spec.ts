@@ -34,6 +34,7 @@ function message(fields: Partial<Message>): Message {
     ttftMs: null,
     finishReason: null,
     error: null,
+    context: null,
     createdAt: '2026-11-21T10:00:00.000Z',
     completedAt: null,
     feedback: null,

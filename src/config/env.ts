@@ -25,6 +25,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const AUTH_MODES = ['none', 'jwt', 'api-key', 'local'] as const;
 const REGISTRATION_MODES = ['open', 'closed'] as const;
 const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
+const SWITCHES = ['on', 'off'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -268,6 +269,18 @@ export class Env {
 
   /** How often each process looks for conversations past RETENTION_DAYS. */
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_MS = 3_600_000;
+
+  /** Rolling summaries of what falls out of the prompt window (off: older messages are just dropped). */
+  @IsIn(SWITCHES) SUMMARIES: (typeof SWITCHES)[number] = 'on';
+
+  /** Alias that writes the summaries; unset = the conversation's own. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MaxLength(100) SUMMARY_MODEL?: string;
+
+  /** Most tokens a summary may take (its reply budget, and its share of each prompt). */
+  @Transform(toInt) @IsInt() @Min(16) @Max(16_000) SUMMARY_MAX_TOKENS = 400;
+
+  /** How long one summary job may take (all its calls together) before it is given up. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) SUMMARY_TIMEOUT_MS = 60_000;
 
   /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;

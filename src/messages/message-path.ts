@@ -1,6 +1,9 @@
-import { Kysely, sql } from 'kysely';
+import { Kysely, RawBuilder, sql } from 'kysely';
 
 import type { DB } from '../generated/kysely/database';
+
+/** A bound given as a value, or as SQL read in the same statement (in parentheses). */
+type Bound = number | RawBuilder<number>;
 
 /** A walk up a conversation's tree, from one message towards the root. */
 export interface PathWalk {
@@ -8,13 +11,15 @@ export interface PathWalk {
   /** The last message of the path (a leaf, or any message); null gives an empty path. */
   lastId: string | null;
   /** Most messages walked, whatever their status: the read never goes further. */
-  maxRows: number;
+  maxRows: Bound;
   /** Stop after the first message whose `running` cost exceeds this. */
-  maxTokens: number;
+  maxTokens: Bound;
   /** What each complete message costs on top of its tokenCount (see PromptManager). */
   messageOverhead: number;
   /** Stop before the first message with this seq or a lower one (a page's cursor); -1 by default. */
-  afterSeq?: number;
+  afterSeq?: Bound;
+  /** Stop after the first message (by its id) for which this holds; that one is returned. */
+  stopAfter?: (id: RawBuilder<string>) => RawBuilder<boolean>;
 }
 
 /**
@@ -42,6 +47,7 @@ export const NO_LIMIT = 2_147_483_647;
  */
 export function messagePath(db: Kysely<DB>, walk: PathWalk) {
   const afterSeq = walk.afterSeq ?? -1;
+  const stopAfter = walk.stopAfter ?? (() => sql<boolean>`false`);
   const cost = (table: 'messages' | 'm') =>
     sql<number>`case when ${sql.ref(`${table}.status`)} = 'complete'
       then ${sql.ref(`${table}.tokenCount`)} + ${walk.messageOverhead}::int else 0 end`;
@@ -66,7 +72,8 @@ export function messagePath(db: Kysely<DB>, walk: PathWalk) {
             // and scan the conversation once per step.
             .where('m.seq', '>', afterSeq)
             .where(sql<boolean>`path.depth < ${walk.maxRows}::int`)
-            .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`),
+            .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`)
+            .where(sql<boolean>`not ${stopAfter(sql<string>`path.id`)}`),
         ),
     )
     .selectFrom('path')

@@ -1,3 +1,4 @@
+import { toContextBrief } from '../memory/context-manifest';
 import type { Message } from './message';
 import {
   FeedbackDto,
@@ -39,6 +40,7 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     ttftMs: row.ttftMs,
     finishReason: row.finishReason,
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage } : null,
+    context: toContextBrief(row.context),
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
     feedback: toFeedback(row),

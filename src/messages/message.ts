@@ -27,6 +27,8 @@ export interface Message {
   finishReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** What the prompt of this reply held (a ContextManifest, jsonb); null for other messages. */
+  context: unknown;
   createdAt: Date;
   completedAt: Date | null;
   /** The owner's rating of an assistant reply: `up` or `down`; null when unrated. */
@@ -56,6 +58,7 @@ export const MESSAGE_COLUMNS = [
   'finishReason',
   'errorCode',
   'errorMessage',
+  'context',
   'createdAt',
   'completedAt',
   'feedbackRating',

@@ -100,10 +100,24 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly summaryJobs = new Counter({
+    name: 'memory_summary_jobs_total',
+    help: 'Summary jobs by outcome (stored, failed, busy: another job held the conversation)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly summarizedMessages = new Counter({
+    name: 'memory_summarized_messages_total',
+    help: 'Messages folded into conversation summaries',
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
     // Both series exist from the start, so a rate over them is defined before the first lookup.
     for (const result of ['hit', 'miss']) this.cacheLookups.inc({ result }, 0);
+    for (const outcome of ['stored', 'failed', 'busy']) this.summaryJobs.inc({ outcome }, 0);
     this.watchPool(() => ({
       total: prisma.pool.totalCount,
       idle: prisma.pool.idleCount,
@@ -189,5 +203,10 @@ export class MetricsService {
 
   recordProviderError(provider: string, code: string): void {
     this.providerErrors.inc({ provider, code });
+  }
+
+  recordSummaryJob(outcome: 'stored' | 'failed' | 'busy', messages = 0): void {
+    this.summaryJobs.inc({ outcome });
+    if (messages > 0) this.summarizedMessages.inc(messages);
   }
 }

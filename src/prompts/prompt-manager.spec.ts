@@ -7,6 +7,7 @@ import {
   MessageTooLongException,
   PromptLimits,
   PromptManager,
+  SUMMARY_LABEL,
 } from './prompt-manager';
 import { countTokensConservatively } from './token-counter';
 
@@ -90,6 +91,29 @@ describe(PromptManager.name, () => {
         { role: 'user', content: 'How are you?' },
       ]);
       expect(prompt.historyCount).toBe(2);
+    });
+
+    it('should send the summary as a labelled system message after the system prompt, counted in its part', () => {
+      const p = plan({ systemPrompt: 'Be brief.', summaries: true });
+      const summary = { content: 'user: My name is Ada.', tokenCount: 7 };
+      const prompt = manager.build(p, [message('hi', 2)], 'Who am I?', summary);
+      expect(prompt.messages[1]).toEqual({
+        role: 'system',
+        content: `${SUMMARY_LABEL}\nuser: My name is Ada.`,
+      });
+      expect(prompt.parts.summary).toBe(7 + p.window.summaryOverhead);
+      const { system, summary: part, history, userMessage } = prompt.parts;
+      expect(prompt.promptTokens).toBe(3 + system + part + history + userMessage);
+      // What the window takes off its budget for the summary is what the prompt spends on it.
+      expect(p.window.summaries).toBe(true);
+      expect(p.window.summaryOverhead).toBe(
+        countTokensConservatively(`${SUMMARY_LABEL}\n`) + MESSAGE_OVERHEAD_TOKENS,
+      );
+    });
+
+    it('should say where the system prompt came from', () => {
+      expect(plan({ systemPrompt: null }).systemPromptSource).toBe('default');
+      expect(plan({ systemPrompt: 'Be brief.' }).systemPromptSource).toBe('conversation');
     });
 
     it('should build a prompt with an empty history', () => {

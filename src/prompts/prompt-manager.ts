@@ -33,6 +33,20 @@ export interface HistoryWindow {
   maxTokens: number;
   maxRows: number;
   messageOverhead: number;
+  /**
+   * Whether the newest summary of the conversation (a memory mark, see src/memory) is sent;
+   * when it is, the window holds only messages after it and its cost comes out of maxTokens.
+   */
+  summaries: boolean;
+  /** What the summary message costs on top of the summary's own tokens (label, overhead). */
+  summaryOverhead: number;
+}
+
+/** The summary a turn sends before its window (the newest summary mark before the turn). */
+export interface PromptSummary {
+  content: string;
+  /** Stored conservative count of `content`. */
+  tokenCount: number;
 }
 
 /** What a turn's model and settings leave for its prompt. */
@@ -43,11 +57,14 @@ export interface PromptLimits {
   /** The conversation's own system prompt; null for the default. */
   systemPrompt: string | null;
   newMessageTokens: number;
+  /** Send the conversation's summary (SUMMARIES=on). */
+  summaries?: boolean;
 }
 
 /** The plan of one turn's prompt, decided before its history is read. */
 export interface PromptPlan {
   systemPrompt: string;
+  systemPromptSource: 'default' | 'conversation';
   systemPromptTokens: number;
   newMessageTokens: number;
   window: HistoryWindow;
@@ -59,7 +76,13 @@ export interface BuiltPrompt {
   promptTokens: number;
   /** How many stored messages made it in. */
   historyCount: number;
+  /** What each part costs (per-message overhead included); with the priming they add up to promptTokens. */
+  parts: { system: number; summary: number; history: number; userMessage: number };
 }
+
+/** Heads the summary message, so the model knows what it is reading. */
+export const SUMMARY_LABEL =
+  'Summary of the earlier conversation (its older messages are no longer shown):';
 
 export class MessageTooLongException extends AppException {
   constructor(needed: number, available: number) {
@@ -73,6 +96,10 @@ export class MessageTooLongException extends AppException {
 
 export const messageCost = (tokenCount: number): number => tokenCount + MESSAGE_OVERHEAD_TOKENS;
 
+export function summaryMessage(summary: PromptSummary): ChatMessage {
+  return { role: 'system', content: `${SUMMARY_LABEL}\n${summary.content}` };
+}
+
 /**
  * Owns what goes into a turn's prompt: the system prompt (the conversation's or the
  * default), the token budget (context window minus the reply budget), the history window,
@@ -81,6 +108,7 @@ export const messageCost = (tokenCount: number): number => tokenCount + MESSAGE_
 @Injectable()
 export class PromptManager {
   private readonly systemPromptTokens = new Map<string, number>();
+  private readonly summaryOverhead = messageCost(countTokensConservatively(`${SUMMARY_LABEL}\n`));
 
   /** Decides the window; throws message_too_long when even the new message does not fit. */
   plan(limits: PromptLimits): PromptPlan {
@@ -92,31 +120,46 @@ export class PromptManager {
     if (needed > available) throw new MessageTooLongException(needed, Math.max(0, available));
     return {
       systemPrompt,
+      systemPromptSource: limits.systemPrompt === null ? 'default' : 'conversation',
       systemPromptTokens,
       newMessageTokens: limits.newMessageTokens,
       window: {
         maxTokens: available - needed,
         maxRows: HISTORY_MAX_ROWS,
         messageOverhead: MESSAGE_OVERHEAD_TOKENS,
+        summaries: limits.summaries ?? false,
+        summaryOverhead: this.summaryOverhead,
       },
     };
   }
 
-  /** The prompt: system prompt, the window's messages (oldest first), the new message. */
-  build(plan: PromptPlan, history: HistoryMessage[], newMessage: string): BuiltPrompt {
-    const historyTokens = history.reduce((sum, m) => sum + messageCost(m.tokenCount), 0);
+  /**
+   * The prompt: system prompt, the summary of what came before the window (a system
+   * message of its own, labelled), the window's messages (oldest first), the new message.
+   */
+  build(
+    plan: PromptPlan,
+    history: HistoryMessage[],
+    newMessage: string,
+    summary: PromptSummary | null = null,
+  ): BuiltPrompt {
+    const parts = {
+      system: messageCost(plan.systemPromptTokens),
+      summary: summary ? summary.tokenCount + this.summaryOverhead : 0,
+      history: history.reduce((sum, m) => sum + messageCost(m.tokenCount), 0),
+      userMessage: messageCost(plan.newMessageTokens),
+    };
     return {
       messages: [
         { role: 'system', content: plan.systemPrompt },
+        ...(summary ? [summaryMessage(summary)] : []),
         ...history.map(({ role, content }) => ({ role, content })),
         { role: 'user', content: newMessage },
       ],
       promptTokens:
-        REPLY_PRIMING_TOKENS +
-        messageCost(plan.systemPromptTokens) +
-        historyTokens +
-        messageCost(plan.newMessageTokens),
+        REPLY_PRIMING_TOKENS + parts.system + parts.summary + parts.history + parts.userMessage,
       historyCount: history.length,
+      parts,
     };
   }
 

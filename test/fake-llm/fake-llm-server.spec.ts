@@ -27,6 +27,19 @@ describe('FakeLlmServer', () => {
     expect(splitPieces('')).toEqual([]);
   });
 
+  it('answers a summary request with the summary so far and the new user lines', async () => {
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [
+        { role: 'system', content: 'Update the running summary of a conversation …' },
+        user(
+          'Current summary:\nuser: I live in Lisbon.\n\nNew messages:\nuser: My name is Ada.\nassistant: Echo: My name is Ada.',
+        ),
+      ],
+    });
+    expect(res.choices[0].message.content).toBe('user: I live in Lisbon.\nuser: My name is Ada.');
+  });
+
   it('lists models through both SDKs', async () => {
     const ids = (await openai.models.list()).data.map((m) => m.id);
     expect(ids).toEqual(['fake-model', 'other-model']);

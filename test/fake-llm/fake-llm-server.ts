@@ -16,6 +16,9 @@
  * after a first reply) is answered
  *   `Title: "<first 6 words the user wrote>"\nTopics: <up to 3 distinct words of 4+ letters>`
  * (the quotes are there for the service to clean off).
+ * A summary request (the service's memory: a system message starting "Update the running
+ * summary") is answered with a summary that keeps facts verbatim: the lines of the current
+ * summary, then each new `user:` line (assistant lines are dropped), one per line.
  *
  * Token accounting: the reply is split into word pieces, each keeping its leading
  * whitespace; one piece = one completion token = one streamed content chunk.
@@ -484,10 +487,26 @@ function titleReply(prompt: string): string {
   return `Title: "${words.slice(0, 6).join(' ')}"\nTopics: ${topics.slice(0, 3).join(', ')}`;
 }
 
+const SUMMARY_REQUEST = 'Update the running summary';
+
+/** The deterministic summary: the summary so far, then the user's new lines. */
+function summaryReply(request: string): string {
+  const [current = '', added = ''] = request.split('\n\nNew messages:\n');
+  const kept = current
+    .replace(/^Current summary:\n/, '')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && line !== '(none yet)');
+  const facts = added.split('\n').filter((line) => line.startsWith('user: '));
+  return [...kept, ...facts].join('\n');
+}
+
 export function defaultReply(messages: ChatMessage[]): string {
   const system = messages.find((m) => m.role === 'system');
   if (system && textOf(system).startsWith(TITLE_REQUEST))
     return titleReply(textOf(messages.at(-1) ?? system));
+  const first = messages[0];
+  if (first?.role === 'system' && textOf(first).startsWith(SUMMARY_REQUEST))
+    return summaryReply(messages[1] ? textOf(messages[1]) : '');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const text = lastUser ? textOf(lastUser) : '';
   if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';

@@ -14,8 +14,8 @@
  * block it is called in; the handle's fields are ready inside tests and later hooks. Each
  * call gets a fresh database cloned from the migrated template (`t.db`), a started
  * FakeLlmServer (`t.fake`) and the app on a free loopback port (`t.http` supertest agent,
- * `t.url`, `t.prisma`) with LMSTUDIO_BASE_URL on the fake, DEFAULT_MODEL=lmstudio/default
- * and LOG_LEVEL=silent, overridden by `env`.
+ * `t.url`, `t.prisma`) with LMSTUDIO_BASE_URL on the fake, DEFAULT_MODEL=lmstudio/default,
+ * LOG_LEVEL=silent and SUMMARIES=off, overridden by `env`.
  *
  * Options: `env` (an object, or a function read in beforeAll); `fake: false` (no fake:
  * LM Studio points at a closed port) or FakeLlmOptions; `groq: 'same-fake' | 'own-fake'`
@@ -259,6 +259,9 @@ export class TestHandle extends AppClient {
       LOG_LEVEL: logs ? 'info' : 'silent',
       LMSTUDIO_BASE_URL: this.lmFake?.openAiBaseUrl ?? CLOSED_PROVIDER_URL,
       DEFAULT_MODEL: 'lmstudio/default',
+      // Summary jobs call the upstream in the background after a turn that overflowed its
+      // window; specs that count upstream requests turn them on only to test memory.
+      SUMMARIES: 'off',
     };
     if (this.options.groq) {
       env.GROQ_API_KEY = GROQ_TEST_KEY;

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
+import { ContextBriefDto } from '../../memory/dto/context.dto';
 import { MessageResponseDto, UsageDto } from '../../messages/dto/message-response.dto';
 
 export class TurnResponseDto {
@@ -23,6 +24,13 @@ export class TurnResponseDto {
 
   @ApiProperty({ description: 'Time from the provider call to the stored reply', example: 812 })
   latencyMs!: number;
+
+  @ApiProperty({
+    type: ContextBriefDto,
+    nullable: true,
+    description: 'What the prompt held, in short; all of it at GET …/messages/:messageId/context',
+  })
+  context!: ContextBriefDto | null;
 }
 
 export class GenerationStatusDto {

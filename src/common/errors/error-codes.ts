@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   conversation_not_found: { status: 404 },
   no_active_generation: { status: 404 },
   message_not_found: { status: 404 },
+  /** The message exists but records no context manifest (user messages, older replies). */
+  context_not_recorded: { status: 404 },
   // The OpenAI-compatible door answers an unknown alias as OpenAI does.
   model_not_found: { status: 404 },
   conflict: { status: 409 },

@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
+import { ContextBriefDto } from '../../memory/dto/context.dto';
+
 export class UsageDto {
   @ApiProperty({ type: Number, nullable: true, example: 152 })
   promptTokens!: number | null;
@@ -101,6 +103,14 @@ export class MessageResponseDto {
 
   @ApiProperty({ type: MessageErrorDto, nullable: true })
   error!: MessageErrorDto | null;
+
+  @ApiProperty({
+    type: ContextBriefDto,
+    nullable: true,
+    description:
+      'Assistant messages: what the prompt held, in short (GET …/messages/:messageId/context for all of it)',
+  })
+  context!: ContextBriefDto | null;
 
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' })
   createdAt!: string;

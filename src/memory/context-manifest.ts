@@ -1,0 +1,110 @@
+import type { BuiltPrompt, PromptPlan } from '../prompts/prompt-manager';
+import type { ReadWindow } from './memory-mark';
+
+/**
+ * What one reply's prompt held, stored with the assistant message (messages.context).
+ * Token figures are our conservative counts, each part with its per-message overhead, so
+ * system + summary + history + userMessage + priming = promptTokens.
+ */
+export interface ContextManifest {
+  /** The alias that answered. */
+  model: string;
+  contextWindow: number;
+  /** Tokens reserved for the reply (max_tokens sent upstream). */
+  replyTokens: number;
+  /** What the prompt may use: the context window minus the reply budget. */
+  promptBudget: number;
+  promptTokens: number;
+  systemPrompt: { source: 'default' | 'conversation'; tokens: number };
+  /** The summary sent before the history, and the last message it covers. */
+  summary: {
+    throughMessageId: string;
+    throughSeq: number;
+    summarizedMessages: number;
+    tokens: number;
+  } | null;
+  /** The memory was reset after this message: nothing up to it was sent. */
+  resetAfterMessageId: string | null;
+  history: {
+    messages: number;
+    firstMessageId: string | null;
+    lastMessageId: string | null;
+    /** Messages after the summary (or reset) left out because they did not fit. */
+    omitted: number;
+    tokens: number;
+  };
+  userMessage: { messageId: string; tokens: number };
+}
+
+/** The short form carried by replies and their events. */
+export interface ContextBrief {
+  /** Stored messages sent: the history window and the new user message. */
+  messages: number;
+  /** Messages after the summary left out of the prompt (the next summary folds them in). */
+  omitted: number;
+  /** Messages the summary sent in the prompt stands for (0: no summary). */
+  summarized: number;
+  promptTokens: number;
+}
+
+export interface ManifestInput {
+  alias: string;
+  contextWindow: number;
+  replyTokens: number;
+  plan: PromptPlan;
+  prompt: BuiltPrompt;
+  window: ReadWindow;
+  userMessageId: string;
+}
+
+export function buildContextManifest(input: ManifestInput): ContextManifest {
+  const { plan, prompt, window } = input;
+  const { mark, history } = window;
+  return {
+    model: input.alias,
+    contextWindow: input.contextWindow,
+    replyTokens: input.replyTokens,
+    promptBudget: input.contextWindow - input.replyTokens,
+    promptTokens: prompt.promptTokens,
+    systemPrompt: { source: plan.systemPromptSource, tokens: prompt.parts.system },
+    summary:
+      mark?.kind === 'summary'
+        ? {
+            throughMessageId: mark.messageId,
+            throughSeq: mark.seq,
+            summarizedMessages: mark.summarizedCount,
+            tokens: prompt.parts.summary,
+          }
+        : null,
+    resetAfterMessageId: mark?.kind === 'reset' ? mark.messageId : null,
+    history: {
+      messages: history.length,
+      firstMessageId: history[0]?.id ?? null,
+      lastMessageId: history.at(-1)?.id ?? null,
+      omitted: window.omitted,
+      tokens: prompt.parts.history,
+    },
+    userMessage: { messageId: input.userMessageId, tokens: prompt.parts.userMessage },
+  };
+}
+
+function isManifest(value: unknown): value is ContextManifest {
+  const v = value as Partial<ContextManifest> | null;
+  return typeof v === 'object' && v !== null && typeof v.history === 'object';
+}
+
+/** A stored manifest (messages.context), or null when the message has none. */
+export function toContextManifest(stored: unknown): ContextManifest | null {
+  return isManifest(stored) ? stored : null;
+}
+
+export function toContextBrief(stored: unknown): ContextBrief | null {
+  const manifest = toContextManifest(stored);
+  if (!manifest) return null;
+  return {
+    messages: manifest.history.messages + 1,
+    omitted: manifest.history.omitted,
+    summarized: manifest.summary?.summarizedMessages ?? 0,
+    promptTokens: manifest.promptTokens,
+  };
+}

@@ -1,0 +1,174 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsUUID } from 'class-validator';
+
+import { ConversationIdParam } from '../../conversations/dto/conversation-id.param';
+
+export class MessageContextParam extends ConversationIdParam {
+  @ApiProperty({ format: 'uuid', example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f83' })
+  @IsUUID('all', { message: 'messageId must be a UUID' })
+  messageId!: string;
+}
+
+export class ContextBriefDto {
+  @ApiProperty({
+    description: 'Stored messages sent: the history window and the new user message',
+    example: 5,
+  })
+  messages!: number;
+
+  @ApiProperty({
+    description:
+      'Messages after the summary left out because they did not fit; the next summary folds them in',
+    example: 2,
+  })
+  omitted!: number;
+
+  @ApiProperty({ description: 'Messages the summary sent stands for (0: none sent)', example: 8 })
+  summarized!: number;
+
+  @ApiProperty({ description: 'Our conservative count of the prompt', example: 431 })
+  promptTokens!: number;
+}
+
+export class SystemPromptPartDto {
+  @ApiProperty({ enum: ['default', 'conversation'], example: 'conversation' })
+  source!: 'default' | 'conversation';
+
+  @ApiProperty({ example: 12 })
+  tokens!: number;
+}
+
+export class SummaryPartDto {
+  @ApiProperty({ format: 'uuid', description: 'The last message the summary covers' })
+  throughMessageId!: string;
+
+  @ApiProperty({ example: 7 })
+  throughSeq!: number;
+
+  @ApiProperty({ description: 'Messages folded into it since the start or last reset', example: 8 })
+  summarizedMessages!: number;
+
+  @ApiProperty({ description: 'Cost of the summary message, label included', example: 61 })
+  tokens!: number;
+}
+
+export class HistoryPartDto {
+  @ApiProperty({ example: 4 })
+  messages!: number;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  firstMessageId!: string | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  lastMessageId!: string | null;
+
+  @ApiProperty({ description: 'Messages after the summary that did not fit', example: 2 })
+  omitted!: number;
+
+  @ApiProperty({ example: 188 })
+  tokens!: number;
+}
+
+export class UserMessagePartDto {
+  @ApiProperty({ format: 'uuid' })
+  messageId!: string;
+
+  @ApiProperty({ example: 14 })
+  tokens!: number;
+}
+
+export class ContextManifestDto {
+  @ApiProperty({ description: 'The alias that answered', example: 'lmstudio/default' })
+  model!: string;
+
+  @ApiProperty({ example: 8192 })
+  contextWindow!: number;
+
+  @ApiProperty({ description: 'Tokens reserved for the reply (max_tokens)', example: 1024 })
+  replyTokens!: number;
+
+  @ApiProperty({ description: 'contextWindow − replyTokens', example: 7168 })
+  promptBudget!: number;
+
+  @ApiProperty({
+    description: 'system + summary + history + userMessage + 3 priming tokens',
+    example: 278,
+  })
+  promptTokens!: number;
+
+  @ApiProperty({ type: SystemPromptPartDto })
+  systemPrompt!: SystemPromptPartDto;
+
+  @ApiProperty({ type: SummaryPartDto, nullable: true })
+  summary!: SummaryPartDto | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The context was reset after this message: nothing up to it was sent',
+  })
+  resetAfterMessageId!: string | null;
+
+  @ApiProperty({ type: HistoryPartDto })
+  history!: HistoryPartDto;
+
+  @ApiProperty({ type: UserMessagePartDto })
+  userMessage!: UserMessagePartDto;
+}
+
+export class PromptMessageDto {
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null: not stored' })
+  id!: string | null;
+
+  @ApiProperty({ enum: ['system', 'user', 'assistant'], example: 'user' })
+  role!: 'system' | 'user' | 'assistant';
+
+  @ApiProperty({ example: 'My name is Ada.' })
+  content!: string;
+
+  @ApiProperty({ description: 'Cost in the prompt, per-message overhead included', example: 9 })
+  tokens!: number;
+}
+
+export class ConversationContextDto {
+  @ApiProperty({ example: 'lmstudio/default' })
+  model!: string;
+
+  @ApiProperty({ example: 8192 })
+  contextWindow!: number;
+
+  @ApiProperty({ example: 1024 })
+  replyTokens!: number;
+
+  @ApiProperty({ example: 7168 })
+  promptBudget!: number;
+
+  @ApiProperty({
+    type: [PromptMessageDto],
+    description:
+      'The prompt in order: system prompt, summary (a labelled system message) and the history the next turn sends before its message',
+  })
+  messages!: PromptMessageDto[];
+
+  @ApiProperty({ type: SystemPromptPartDto })
+  systemPrompt!: SystemPromptPartDto;
+
+  @ApiProperty({ type: SummaryPartDto, nullable: true })
+  summary!: SummaryPartDto | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  resetAfterMessageId!: string | null;
+
+  @ApiProperty({ description: 'Messages after the summary that no longer fit', example: 0 })
+  omitted!: number;
+
+  @ApiProperty({ description: 'What these messages cost, priming included', example: 240 })
+  promptTokens!: number;
+
+  @ApiProperty({
+    description: 'Tokens left for the next message; a longer one pushes the oldest history out',
+    example: 6928,
+  })
+  availableForMessage!: number;
+}

@@ -1,0 +1,199 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+
+import { AppConfig } from '../config/app-config';
+import { ConfigError } from '../config/env';
+import { LlmService, ResolvedModel } from '../llm/llm.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { splitThinking } from '../prompts/think-splitter';
+import type { ReadWindow, WindowMessage } from './memory-mark';
+import { MemoryRepository } from './memory.repository';
+import { fitSummary, SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
+
+/**
+ * Rounds one job may fold (each one model call): a long backlog (a conversation older
+ * than summaries, a lowered window) is caught up over the next turns rather than at once.
+ */
+const ROUNDS_PER_JOB = 4;
+/** Messages read per round; the token budget usually takes fewer. */
+const ROWS_PER_ROUND = 200;
+/** A lease outlives the job's timeout by this much, so a slow release never frees it early. */
+const LEASE_MARGIN_MS = 5000;
+
+interface Job {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Where a job folds to: the messages of the path ending at `lastId` (the turn's history
+ * ended there) before `beforeSeq`, which the last turn left out.
+ */
+interface FoldTarget {
+  conversationId: string;
+  alias: string;
+  lastId: string | null;
+  beforeSeq: number;
+}
+
+/** No seq bound: every message of the path. */
+const ANY_SEQ = 2_147_483_647;
+
+/**
+ * Rolling summaries. After a turn whose window left messages out, folds them into the
+ * conversation's summary in the background (old summary + newly dropped messages → new
+ * summary, stored as a memory mark on the last message folded). One job at a time per
+ * conversation across replicas (a lease on the conversation row); a failure is logged and
+ * counted, and turns go on with the summary they had.
+ */
+@Injectable()
+export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(MemoryService.name);
+  private readonly jobs = new Set<Job>();
+  /** Set at shutdown: turns still draining start no job the closing database would fail. */
+  private stopping = false;
+
+  constructor(
+    private readonly memory: MemoryRepository,
+    private readonly llm: LlmService,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** A SUMMARY_MODEL nobody defined stops the start, as an unknown DEFAULT_MODEL does. */
+  onModuleInit(): void {
+    const alias = this.config.get('SUMMARY_MODEL');
+    if (alias !== undefined && !this.llm.isKnown(alias)) {
+      const known = this.llm.registry.all().map((a) => a.alias);
+      throw new ConfigError(
+        `SUMMARY_MODEL=${alias} is not a known alias; known: ${known.join(', ')}`,
+      );
+    }
+  }
+
+  /**
+   * Called once a turn has ended; returns at once. `lastId`: where the turn's history
+   * ended (the parent of its user message).
+   */
+  afterTurn(
+    conversationId: string,
+    alias: string,
+    lastId: string | null,
+    window: ReadWindow,
+  ): void {
+    if (this.stopping || this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
+    const beforeSeq = window.history[0]?.seq ?? ANY_SEQ;
+    const abort = new AbortController();
+    const job: Job = {
+      abort,
+      done: this.summarize({ conversationId, alias, lastId, beforeSeq }, abort.signal),
+    };
+    this.jobs.add(job);
+    void job.done.finally(() => this.jobs.delete(job));
+  }
+
+  /** Stops running jobs (their model calls are aborted) before the database goes away. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    for (const job of this.jobs) job.abort.abort(new Error('the server is shutting down'));
+    await Promise.allSettled([...this.jobs].map((job) => job.done));
+  }
+
+  /** One job; never throws. */
+  async summarize(target: FoldTarget, signal: AbortSignal): Promise<void> {
+    const timeoutMs = this.config.get('SUMMARY_TIMEOUT_MS');
+    const { conversationId } = target;
+    let leased = false;
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new Error(`gave up after SUMMARY_TIMEOUT_MS (${timeoutMs} ms)`)),
+      timeoutMs,
+    );
+    try {
+      leased = await this.memory.takeLease(conversationId, timeoutMs + LEASE_MARGIN_MS);
+      if (!leased) return this.metrics.recordSummaryJob('busy');
+      const folded = await this.fold(target, AbortSignal.any([signal, timeout.signal]));
+      this.metrics.recordSummaryJob('stored', folded);
+    } catch (error) {
+      this.metrics.recordSummaryJob('failed');
+      this.logger.warn(
+        { err: error, conversationId },
+        'summary job failed; turns go on with the summary they had',
+      );
+    } finally {
+      clearTimeout(timer);
+      if (leased) await this.release(conversationId);
+    }
+  }
+
+  /** Folds round by round until nothing before the target is left; how many messages it folded. */
+  private async fold(target: FoldTarget, signal: AbortSignal): Promise<number> {
+    const { conversationId, lastId, beforeSeq } = target;
+    const model = this.llm.resolve(this.config.get('SUMMARY_MODEL') ?? target.alias);
+    const maxTokens = this.config.get('SUMMARY_MAX_TOKENS');
+    let folded = 0;
+    for (let round = 0; round < ROUNDS_PER_JOB; round++) {
+      const mark = await this.memory.newestMark(conversationId, lastId, beforeSeq);
+      const previous = mark?.kind === 'summary' ? mark : null;
+      const pending = await this.memory.messagesOnPath(
+        conversationId,
+        lastId,
+        { afterSeq: mark?.seq ?? -1, beforeSeq },
+        ROWS_PER_ROUND,
+      );
+      if (pending.length === 0) break;
+      const budget =
+        model.contextWindow - maxTokens - SUMMARY_PROMPT_OVERHEAD - (previous?.tokenCount ?? 0);
+      if (budget <= 0)
+        throw new Error(`${model.alias} has too small a context window to write summaries`);
+      const batch = takeBatch(pending, budget);
+      const written = await this.write(model, previous?.content ?? null, batch, signal);
+      const { content, tokenCount } = await fitSummary(written, maxTokens);
+      const last = batch[batch.length - 1];
+      const stored = await this.memory.storeSummary({
+        conversationId,
+        messageId: last.id,
+        lastId,
+        seq: last.seq,
+        content,
+        tokenCount,
+        summarizedCount: (previous?.summarizedCount ?? 0) + batch.length,
+        model: model.alias,
+      });
+      // A reset or another job moved the memory past this summary: it is not needed.
+      if (!stored) break;
+      folded += batch.length;
+    }
+    return folded;
+  }
+
+  /** One model call: the new summary's text (reasoning split off). */
+  private async write(
+    model: ResolvedModel,
+    previous: string | null,
+    batch: WindowMessage[],
+    signal: AbortSignal,
+  ): Promise<string> {
+    let text = '';
+    for await (const chunk of this.llm.generate({
+      model,
+      messages: summaryRequest(previous, batch),
+      params: { temperature: 0, maxTokens: this.config.get('SUMMARY_MAX_TOKENS') },
+      mode: 'complete',
+      signal,
+    })) {
+      if (chunk.type === 'delta') text += chunk.text;
+    }
+    const summary = splitThinking(text).content.trim();
+    if (!summary) throw new Error(`${model.alias} answered an empty summary`);
+    return summary;
+  }
+
+  private async release(conversationId: string): Promise<void> {
+    try {
+      await this.memory.releaseLease(conversationId);
+    } catch (error) {
+      // The lease lapses on its own.
+      this.logger.warn({ err: error, conversationId }, 'could not release a summary lease');
+    }
+  }
+}
