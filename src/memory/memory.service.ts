@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
+import { BackgroundJobs } from '../common/background-jobs';
 import { AppConfig } from '../config/app-config';
 import { ConfigError } from '../config/env';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
@@ -18,11 +19,6 @@ const ROUNDS_PER_JOB = 4;
 const ROWS_PER_ROUND = 200;
 /** A lease outlives the job's timeout by this much, so a slow release never frees it early. */
 const LEASE_MARGIN_MS = 5000;
-
-interface Job {
-  abort: AbortController;
-  done: Promise<void>;
-}
 
 /**
  * Where a job folds to: the messages of the path ending at `lastId` (the turn's history
@@ -48,9 +44,7 @@ const ANY_SEQ = 2_147_483_647;
 @Injectable()
 export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
-  private readonly jobs = new Set<Job>();
-  /** Set at shutdown: turns still draining start no job the closing database would fail. */
-  private stopping = false;
+  private readonly jobs = new BackgroundJobs();
 
   constructor(
     private readonly memory: MemoryRepository,
@@ -80,22 +74,16 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     lastId: string | null,
     window: ReadWindow,
   ): void {
-    if (this.stopping || this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
+    if (this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
     const beforeSeq = window.history[0]?.seq ?? ANY_SEQ;
-    const abort = new AbortController();
-    const job: Job = {
-      abort,
-      done: this.summarize({ conversationId, alias, lastId, beforeSeq }, abort.signal),
-    };
-    this.jobs.add(job);
-    void job.done.finally(() => this.jobs.delete(job));
+    this.jobs.start((signal) =>
+      this.summarize({ conversationId, alias, lastId, beforeSeq }, signal),
+    );
   }
 
   /** Stops running jobs (their model calls are aborted) before the database goes away. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    for (const job of this.jobs) job.abort.abort(new Error('the server is shutting down'));
-    await Promise.allSettled([...this.jobs].map((job) => job.done));
+    await this.jobs.stop(new Error('the server is shutting down'));
   }
 
   /** One job; never throws. */

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
+import { BackgroundJobs } from '../../common/background-jobs';
 import { AppException } from '../../common/errors/app.exception';
 import { AppConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/env';
@@ -20,11 +21,6 @@ export interface TitleRequest {
 /** Short and cool: a title is a label, not an essay (room left for a reasoning model). */
 const TITLE_PARAMS = { temperature: 0.2, maxTokens: 256 };
 
-interface Job {
-  abort: AbortController;
-  done: Promise<void>;
-}
-
 /**
  * Names untitled conversations after a reply, in the background: a short LLM call with its
  * own timeout writes a title and topic tags. It never delays or fails the turn that asked;
@@ -33,8 +29,7 @@ interface Job {
 @Injectable()
 export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(TitleWriter.name);
-  private readonly jobs = new Set<Job>();
-  private closing = false;
+  private readonly jobs = new BackgroundJobs();
 
   constructor(
     private readonly llm: LlmService,
@@ -53,14 +48,12 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Starts naming the conversation if it has no title; `onTitled` gets the written title. */
   afterReply(request: TitleRequest, onTitled: (update: ConversationUpdate) => void): void {
-    if (!this.config.get('TITLES') || this.closing) return;
-    const abort = new AbortController();
-    const done = this.write(request, abort.signal)
-      .then((update) => update && onTitled(update))
-      .catch((error: unknown) => this.failed(request, error));
-    const job: Job = { abort, done };
-    this.jobs.add(job);
-    void done.finally(() => this.jobs.delete(job));
+    if (!this.config.get('TITLES')) return;
+    this.jobs.start((signal) =>
+      this.write(request, signal)
+        .then((update) => update && onTitled(update))
+        .catch((error: unknown) => this.failed(request, error)),
+    );
   }
 
   private async write(
@@ -95,7 +88,7 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
       ? 'title_timeout'
       : error instanceof AppException
         ? error.code
-        : this.closing
+        : this.jobs.stopping
           ? 'server_shutdown'
           : 'internal_error';
     this.metrics.recordTitle(code);
@@ -107,8 +100,6 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Calls still running when the process stops are abandoned (the title stays empty). */
   async beforeApplicationShutdown(): Promise<void> {
-    this.closing = true;
-    for (const job of this.jobs) job.abort.abort(new AppException('server_shutdown', 'Stopping'));
-    await Promise.all([...this.jobs].map((job) => job.done));
+    await this.jobs.stop(new AppException('server_shutdown', 'Stopping'));
   }
 }
