@@ -27,15 +27,18 @@ export interface ReadAnswer {
   body: unknown;
 }
 
-const CONVERSATION_COLUMNS = `id, title, system_prompt, model, temperature, top_p, max_tokens,
-  seed, created_at, updated_at, last_message_at, current_leaf_id`;
+const CONVERSATION_COLUMNS = `id, title, title_source, topics, archived, pinned, system_prompt,
+  model, temperature, top_p, max_tokens, seed, created_at, updated_at, last_message_at,
+  current_leaf_id`;
 
-const LIST_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = $1
-ORDER BY last_message_at DESC, id DESC LIMIT $2`;
+const LIST_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations
+WHERE owner_id = $1 AND NOT archived
+ORDER BY pinned DESC, last_message_at DESC, id DESC LIMIT $2`;
 
 const LIST_AFTER_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations
-WHERE owner_id = $1 AND (last_message_at, id) < ($3::timestamptz, $4::uuid)
-ORDER BY last_message_at DESC, id DESC LIMIT $2`;
+WHERE owner_id = $1 AND NOT archived
+  AND (pinned, last_message_at, id) < ($5::boolean, $3::timestamptz, $4::uuid)
+ORDER BY pinned DESC, last_message_at DESC, id DESC LIMIT $2`;
 
 const GET_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND owner_id = $2`;
 
@@ -52,7 +55,7 @@ path AS (
   SELECT m.id, m.conversation_id, m.parent_id, m.seq, m.role, m.content, m.reasoning, m.status,
     m.model, m.upstream_model, m.prompt_tokens, m.completion_tokens, m.usage_estimated,
     m.latency_ms, m.ttft_ms, m.finish_reason, m.error_code, m.error_message, m.created_at,
-    m.completed_at
+    m.completed_at, m.context, m.feedback_rating, m.feedback_comment, m.feedback_at
   FROM path JOIN messages m ON m.id = path.id ORDER BY m.seq LIMIT $4
 )
 SELECT page.*, (SELECT current_leaf_id FROM c) AS leaf_id,
@@ -66,6 +69,10 @@ const EXISTS_SQL = 'SELECT current_leaf_id FROM conversations WHERE id = $1 AND 
 interface ConversationRow {
   id: string;
   title: string | null;
+  title_source: string | null;
+  topics: string[];
+  archived: boolean;
+  pinned: boolean;
   system_prompt: string | null;
   model: string | null;
   temperature: number | null;
@@ -101,6 +108,17 @@ interface MessageRow {
   error_message: string | null;
   created_at: Date;
   completed_at: Date | null;
+  context: ContextManifest | null;
+  feedback_rating: string | null;
+  feedback_comment: string | null;
+  feedback_at: Date | null;
+}
+
+/** The fields of a stored context manifest that its short form shows. */
+interface ContextManifest {
+  history: { messages: number; omitted: number };
+  summary: { summarizedMessages: number } | null;
+  promptTokens: number;
 }
 
 const fail = (status: number, error: string): ReadAnswer => ({
@@ -117,6 +135,10 @@ function toConversation(row: ConversationRow): object {
   return {
     id: row.id,
     title: row.title,
+    titleSource: row.title_source,
+    topics: row.topics,
+    archived: row.archived,
+    pinned: row.pinned,
     systemPrompt: row.system_prompt,
     model: row.model,
     params,
@@ -152,8 +174,22 @@ function toMessage(row: MessageRow): object {
     ttftMs: row.ttft_ms,
     finishReason: row.finish_reason,
     error: row.error_code ? { code: row.error_code, message: row.error_message } : null,
+    context: row.context && {
+      messages: row.context.history.messages + 1,
+      omitted: row.context.history.omitted,
+      summarized: row.context.summary?.summarizedMessages ?? 0,
+      promptTokens: row.context.promptTokens,
+    },
     createdAt: row.created_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,
+    feedback:
+      row.feedback_rating && row.feedback_at
+        ? {
+            rating: row.feedback_rating,
+            comment: row.feedback_comment,
+            updatedAt: row.feedback_at.toISOString(),
+          }
+        : null,
     siblingCount: row.sibling_ids.length,
     siblingIndex: row.sibling_ids.indexOf(row.id) + 1,
     siblingIds: row.sibling_ids,
@@ -193,16 +229,17 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
     rows = (await pool.query<ConversationRow>(LIST_SQL, [OWNER, limit + 1])).rows;
   } else {
     const cursor = decodeCursor(raw);
-    const { kind, lastMessageAt, id } = cursor ?? {};
+    const { kind, pinned, lastMessageAt, id } = cursor ?? {};
     if (
       kind !== 'conversations' ||
+      typeof pinned !== 'boolean' ||
       typeof lastMessageAt !== 'string' ||
       !ISO_MS.test(lastMessageAt) ||
       typeof id !== 'string' ||
       !AN_ID.test(id)
     )
       return fail(400, 'invalid_cursor');
-    const params = [OWNER, limit + 1, lastMessageAt, id];
+    const params = [OWNER, limit + 1, lastMessageAt, id, pinned];
     rows = (await pool.query<ConversationRow>(LIST_AFTER_SQL, params)).rows;
   }
   const data = rows.slice(0, limit);
@@ -211,6 +248,7 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
     rows.length > limit && last
       ? encodeCursor({
           kind: 'conversations',
+          pinned: last.pinned,
           lastMessageAt: last.last_message_at.toISOString(),
           id: last.id,
         })
