@@ -1,21 +1,8 @@
-import { existsSync } from 'node:fs';
+import { Browser, Request } from 'playwright-core';
 
-import { Browser, chromium, Request } from 'playwright-core';
-
+import { launchChromium } from './utils/chromium';
 import { withTestApp } from './utils/harness';
 
-/** Debian's Chromium (`apt-get install -y chromium`); never a Playwright-downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 const TIMEOUT_MS = 90_000;
 const CREATE_OPERATION = '#operations-conversations-ConversationsController_create';
 
@@ -30,9 +17,7 @@ describe('Swagger UI with built-in users', () => {
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, TIMEOUT_MS);
 
   afterAll(() => browser?.close(), TIMEOUT_MS);

@@ -1,24 +1,8 @@
-import { existsSync } from 'node:fs';
+import { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 
-import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
-
+import { launchChromium } from './utils/chromium';
 import { withTestApp } from './utils/harness';
 
-/** Debian's Chromium (`apt-get install -y chromium`); never a Playwright-downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  // A host name that is not localhost, as behind `docker compose up`: browsers treat plain
-  // http there as insecure (no https upgrade may be forced on it).
-  '--host-resolver-rules=MAP chat.test 127.0.0.1',
-];
 /** Chromium starts slowly on small CI machines. */
 const TIMEOUT_MS = 60_000;
 
@@ -38,11 +22,9 @@ describe('Swagger UI', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\``,
-      );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    // A host name that is not localhost, as behind `docker compose up`: browsers treat plain
+    // http there as insecure (no https upgrade may be forced on it).
+    browser = await launchChromium(['--host-resolver-rules=MAP chat.test 127.0.0.1']);
     context = await browser.newContext();
   }, TIMEOUT_MS);
 

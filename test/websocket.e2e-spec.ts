@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { SignJWT } from 'jose';
-import { chromium } from 'playwright-core';
 import type TestAgent from 'supertest/lib/agent';
 
+import { launchChromium } from './utils/chromium';
 import { AppClient, CONVERSATIONS as BASE, waitUntil, withTestApp } from './utils/harness';
 import { streamedText } from './utils/sse';
 import { refusedUpgrade, socketUrl, TestSocket } from './utils/ws-client';
@@ -549,17 +548,6 @@ describe('WebSocket with AUTH_MODE=jwt', () => {
   });
 });
 
-/** Debian's Chromium, as the Swagger UI spec drives it. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const BROWSER_TIMEOUT_MS = 60_000;
 
 /** A frontend on its own origin: connects with the token as subprotocol and shows the reply. */
@@ -608,9 +596,7 @@ describe('WebSocket in Chromium', () => {
   it(
     'should stream a reply to a page that passes its token as subprotocol',
     async () => {
-      if (!existsSync(CHROMIUM))
-        throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const browser = await launchChromium();
       try {
         const alice = await token('alice');
         const id = await t.createConversation({}, { Authorization: `Bearer ${alice}` });
