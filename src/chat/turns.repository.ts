@@ -273,14 +273,13 @@ export class TurnsRepository {
       maxTokens: budget,
       messageOverhead,
       afterSeq: sql<number>`(coalesce((select seq from mark), -1))`,
+      content: true,
     });
     return this.db
       .selectFrom(path.as('path'))
-      .innerJoin('messages', 'messages.id', 'path.id')
-      .select(['messages.id', 'messages.role', 'messages.content', 'messages.tokenCount'])
-      .select(['messages.seq'])
+      .select(['path.id', 'path.role', 'path.content', 'path.tokenCount', 'path.seq'])
       .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
-      .where('messages.status', '=', 'complete');
+      .where('path.status', '=', 'complete');
   }
 
   /**

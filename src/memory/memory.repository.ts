@@ -108,14 +108,14 @@ export class MemoryRepository {
     const path = messagePath(this.db, {
       ...{ conversationId, lastId, maxRows: NO_LIMIT, maxTokens: NO_LIMIT, messageOverhead: 0 },
       afterSeq,
+      content: true,
     });
     return this.db
       .selectFrom(path.as('path'))
-      .innerJoin('messages as m', 'm.id', 'path.id')
-      .select(['m.id', 'm.seq', 'm.role', 'm.content', 'm.tokenCount'])
-      .where('m.status', '=', 'complete')
-      .where('m.seq', '<', beforeSeq)
-      .orderBy('m.seq')
+      .select(['path.id', 'path.seq', 'path.role', 'path.content', 'path.tokenCount'])
+      .where('path.status', '=', 'complete')
+      .where('path.seq', '<', beforeSeq)
+      .orderBy('path.seq')
       .limit(limit)
       .execute();
   }

@@ -1,6 +1,6 @@
 import { Kysely, RawBuilder, sql } from 'kysely';
 
-import type { DB } from '../generated/kysely/database';
+import type { DB, MessageRole, MessageStatus } from '../generated/kysely/database';
 
 /** A bound given as a value, or as SQL read in the same statement (in parentheses). */
 type Bound = number | RawBuilder<number>;
@@ -20,6 +20,8 @@ export interface PathWalk {
   afterSeq?: Bound;
   /** Stop after the first message (by its id) for which this holds; that one is returned. */
   stopAfter?: (id: RawBuilder<string>) => RawBuilder<boolean>;
+  /** Carry each message's content in the walk (null otherwise): a window reads it all. */
+  content?: boolean;
 }
 
 /**
@@ -33,6 +35,15 @@ const inConversation = (conversationId: string) =>
 /** No token budget, or no row limit: walk until the root. */
 export const NO_LIMIT = 2_147_483_647;
 
+/** What the walk carries of each message besides its place on the path. */
+const carried = (table: 'messages' | 'm', content: boolean) => [
+  sql.ref<number>(`${table}.seq`).as('seq'),
+  sql.ref<MessageRole>(`${table}.role`).as('role'),
+  sql.ref<MessageStatus>(`${table}.status`).as('status'),
+  sql.ref<number>(`${table}.tokenCount`).as('tokenCount'),
+  (content ? sql.ref<string>(`${table}.content`) : sql<string>`null::text`).as('content'),
+];
+
 /**
  * The path ending at `lastId`, newest first: one row per message, `depth` 1 for lastId
  * and one more per step towards the root, `running` the cost of the complete messages
@@ -42,39 +53,50 @@ export const NO_LIMIT = 2_147_483_647;
  *
  * One primary-key lookup per message walked: what a path costs follows the rows a caller
  * asks for, never the size of the conversation or of its other branches. The one place
- * that knows how a path is read (turn history, message pages, summaries): join `id` to
- * messages for the columns wanted. Usable as a CTE or subquery (it carries its own WITH).
+ * that knows how a path is read (turn history, message pages, summaries). Each row carries
+ * the message's seq, role, status, token count (and content if asked): a window needs no
+ * second read of messages, whose join a planner without fresh statistics may turn into a
+ * scan of the table per path row. For other columns join `id` to messages. Usable as a
+ * CTE or subquery (it carries its own WITH).
  */
-export function messagePath(db: Kysely<DB>, walk: PathWalk) {
+export function messagePath<C extends boolean = false>(
+  db: Kysely<DB>,
+  walk: PathWalk & { content?: C },
+) {
   const afterSeq = walk.afterSeq ?? -1;
   const stopAfter = walk.stopAfter ?? (() => sql<boolean>`false`);
+  const content = walk.content ?? false;
   const cost = (table: 'messages' | 'm') =>
     sql<number>`case when ${sql.ref(`${table}.status`)} = 'complete'
       then ${sql.ref(`${table}.tokenCount`)} + ${walk.messageOverhead}::int else 0 end`;
   return db
-    .withRecursive('path(id, parent, depth, running)', (qc) =>
-      qc
-        .selectFrom('messages')
-        .select(['messages.id', 'messages.parentId as parent', sql<number>`1`.as('depth')])
-        .select(cost('messages').as('running'))
-        .where('messages.id', '=', walk.lastId)
-        .where(inConversation(walk.conversationId))
-        .where('messages.seq', '>', afterSeq)
-        .unionAll(
-          qc
-            .selectFrom('path')
-            .innerJoin('messages as m', 'm.id', 'path.parent')
-            .select(['m.id', 'm.parentId as parent'])
-            .select(sql<number>`path.depth + 1`.as('depth'))
-            .select(sql<number>`path.running + ${cost('m')}`.as('running'))
-            // By id alone: the parent key keeps a parent in its conversation, and a condition
-            // on conversation_id here lets a planner without statistics pick an index on it
-            // and scan the conversation once per step.
-            .where('m.seq', '>', afterSeq)
-            .where(sql<boolean>`path.depth < ${walk.maxRows}::int`)
-            .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`)
-            .where(sql<boolean>`not ${stopAfter(sql<string>`path.id`)}`),
-        ),
+    .withRecursive(
+      'path(id, parent, depth, running, seq, role, status, tokenCount, content)',
+      (qc) =>
+        qc
+          .selectFrom('messages')
+          .select(['messages.id', 'messages.parentId as parent', sql<number>`1`.as('depth')])
+          .select(cost('messages').as('running'))
+          .select(carried('messages', content))
+          .where('messages.id', '=', walk.lastId)
+          .where(inConversation(walk.conversationId))
+          .where('messages.seq', '>', afterSeq)
+          .unionAll(
+            qc
+              .selectFrom('path')
+              .innerJoin('messages as m', 'm.id', 'path.parent')
+              .select(['m.id', 'm.parentId as parent'])
+              .select(sql<number>`path.depth + 1`.as('depth'))
+              .select(sql<number>`path.running + ${cost('m')}`.as('running'))
+              .select(carried('m', content))
+              // By id alone: the parent key keeps a parent in its conversation, and a condition
+              // on conversation_id here lets a planner without statistics pick an index on it
+              // and scan the conversation once per step.
+              .where('m.seq', '>', afterSeq)
+              .where(sql<boolean>`path.depth < ${walk.maxRows}::int`)
+              .where(sql<boolean>`path.running <= ${walk.maxTokens}::int`)
+              .where(sql<boolean>`not ${stopAfter(sql<string>`path.id`)}`),
+          ),
     )
     .selectFrom('path')
     .select([
@@ -82,6 +104,11 @@ export function messagePath(db: Kysely<DB>, walk: PathWalk) {
       sql<string | null>`path.parent`.as('parentId'),
       sql<number>`path.depth`.as('depth'),
       sql<number>`path.running`.as('running'),
+      sql.ref<number>('path.seq').as('seq'),
+      sql.ref<MessageRole>('path.role').as('role'),
+      sql.ref<MessageStatus>('path.status').as('status'),
+      sql.ref<number>('path.tokenCount').as('tokenCount'),
+      sql.ref<C extends true ? string : null>('path.content').as('content'),
     ]);
 }
 
