@@ -90,7 +90,7 @@ export class BranchesController {
     const branch = { anchor: 'regenerate', messageId } as const;
     const input = { ...body, message: null, branch, mode: 'stream', idempotencyKey } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    await writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
+    writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
   }
 
   @Post('edit')
@@ -126,6 +126,6 @@ export class BranchesController {
     const branch = { anchor: 'edit', messageId } as const;
     const input = { ...body, branch, mode: 'stream', idempotencyKey } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    await writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
+    writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
   }
 }

@@ -102,7 +102,7 @@ export class ChatController {
       mode: 'stream',
       idempotencyKey,
     });
-    await writeSse(res, toSseSource(turn), {
+    writeSse(res, toSseSource(turn), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -134,7 +134,7 @@ export class ChatController {
   ): Promise<void> {
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
     const { turn, from } = await this.chat.follow(owner, id, after);
-    await writeSse(res, toSseSource(turn, from), {
+    writeSse(res, toSseSource(turn, from), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

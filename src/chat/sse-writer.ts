@@ -75,12 +75,13 @@ function heartbeatFor(periodMs: number): Heartbeat {
  * between the provider's chunk and the socket), with a heartbeat comment while the source
  * is silent. When the client goes away it stops listening, never the source itself: a
  * disconnect is not a cancel.
+ *
+ * It returns once the stream is open, not when it ends: a promise pending for the stream's
+ * life would keep the whole request's call chain (router, guards, pipes, handler) alive
+ * with it. What an open stream holds is its listener on the source, its 'close' listener
+ * and its place in the heartbeat.
  */
-export function writeSse(
-  res: Response,
-  source: SseSource,
-  options: SseWriterOptions,
-): Promise<void> {
+export function writeSse(res: Response, source: SseSource, options: SseWriterOptions): void {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -89,23 +90,21 @@ export function writeSse(
   res.flushHeaders();
   res.socket?.setNoDelay(true);
 
-  return new Promise((resolve) => {
-    let closed = false;
-    const stream: Beating = { lastWrite: Date.now(), res };
-    const leave = heartbeatFor(options.heartbeatMs).join(stream);
-    const stop = source.listen(({ id, event, data }) => {
-      res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      stream.lastWrite = Date.now();
-    });
-    const finish = (): void => {
-      if (closed) return;
-      closed = true;
-      leave();
-      stop();
-      res.end();
-      resolve();
-    };
-    res.on('close', finish);
-    void source.done.then(finish);
+  const stream: Beating = { lastWrite: Date.now(), res };
+  const leave = heartbeatFor(options.heartbeatMs).join(stream);
+  const stop = source.listen(({ id, event, data }) => {
+    res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    stream.lastWrite = Date.now();
   });
+  let closed = false;
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    leave();
+    stop();
+    res.off('close', finish);
+    res.end();
+  };
+  res.on('close', finish);
+  void source.done.then(finish);
 }
