@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 
 import { Db } from '../database/db';
-import { preparedQuery } from '../database/prepared-query';
+import { preparedQuery, preparedStatement } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../messages/message';
 import type { MemoryMark, ReadWindow, WindowMessage } from '../memory/memory-mark';
 import { messagePath, NO_LIMIT } from '../messages/message-path';
@@ -125,6 +125,17 @@ const INTERRUPTED = {
   errorMessage: 'The process running this turn stopped before it finished',
 } as const;
 
+interface ClaimsUpTo {
+  ownerId: string;
+  turnId: string;
+  deadAfterMs: number;
+}
+
+interface Release {
+  conversationId: string;
+  turnId: string;
+}
+
 /** A concurrent turn stored the same Idempotency-Key first (its claim raced this one's). */
 export class IdempotencyKeyTakenError extends Error {}
 
@@ -183,6 +194,9 @@ export class TurnsRepository {
   private readonly regenerateQuery;
   private readonly finishQuery;
   private readonly previewQuery;
+  private readonly claimsUpToQuery;
+  private readonly releaseQuery;
+  private readonly sweepDeadStatement;
 
   constructor(private readonly db: Db) {
     this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
@@ -191,6 +205,12 @@ export class TurnsRepository {
     this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
     this.previewQuery = preparedQuery(db, (input: Parameters<TurnsRepository['buildPreview']>[0]) =>
       this.buildPreview(input),
+    );
+    // Not one of the turn's three statements, but run with each turn (or each second).
+    this.claimsUpToQuery = preparedQuery(db, (input: ClaimsUpTo) => this.buildClaimsUpTo(input));
+    this.releaseQuery = preparedQuery(db, (input: Release) => this.buildRelease(input));
+    this.sweepDeadStatement = preparedStatement(db, (input: { deadAfterMs: number }) =>
+      this.buildSweepDead(input.deadAfterMs),
     );
   }
 
@@ -360,24 +380,30 @@ export class TurnsRepository {
    * the earliest win and the owner's limit holds across processes.
    */
   async claimsUpTo(ownerId: string, turnId: string, deadAfterMs: number): Promise<number> {
-    const row = await this.db
+    const [row] = await this.claimsUpToQuery({ ownerId, turnId, deadAfterMs });
+    return Number(row.count);
+  }
+
+  private buildClaimsUpTo({ ownerId, turnId, deadAfterMs }: ClaimsUpTo) {
+    return this.db
       .selectFrom('conversations as c')
       .select((eb) => eb.fn.countAll<string>().as('count'))
       .where('c.ownerId', '=', ownerId)
       .where('c.activeTurnId', '<=', turnId)
-      .where(holderAlive(deadAfterMs))
-      .executeTakeFirstOrThrow();
-    return Number(row.count);
+      .where(holderAlive(deadAfterMs));
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */
   async release(conversationId: string, turnId: string): Promise<void> {
-    await this.db
+    await this.releaseQuery({ conversationId, turnId });
+  }
+
+  private buildRelease({ conversationId, turnId }: Release) {
+    return this.db
       .updateTable('conversations')
       .set({ activeTurnId: null, activeProcessId: null })
       .where('id', '=', conversationId)
-      .where('activeTurnId', '=', turnId)
-      .execute();
+      .where('activeTurnId', '=', turnId);
   }
 
   /**
@@ -508,7 +534,12 @@ export class TurnsRepository {
    * exactly the turns to fail. Reads only running claims (a partial index).
    */
   async sweepDead(deadAfterMs: number): Promise<number> {
-    const result = await this.db
+    const result = await this.sweepDeadStatement({ deadAfterMs });
+    return Number(result.numAffectedRows ?? 0);
+  }
+
+  private buildSweepDead(deadAfterMs: number) {
+    return this.db
       .with('dead', (db) =>
         db
           .selectFrom('conversations as c')
@@ -529,9 +560,7 @@ export class TurnsRepository {
       .updateTable('messages')
       .set({ ...INTERRUPTED, completedAt: now })
       .where('id', 'in', (eb) => eb.selectFrom('freed').select('activeTurnId'))
-      .where('status', '=', 'streaming')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .where('status', '=', 'streaming');
   }
 
   /** Forgets processes long gone (their rows only serve liveness checks). */

@@ -19,10 +19,27 @@ function slots(path: string): unknown {
   });
 }
 
-function valueAt(input: unknown, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], input);
+/** Reads one parameter's value from a call's input: the slot's path, split once. */
+function reader(path: string): (input: unknown) => unknown {
+  const keys = path.split('.');
+  if (keys.length === 1) {
+    const [key] = keys;
+    return (input) => (input as Record<string, unknown> | undefined)?.[key];
+  }
+  return (input) =>
+    keys.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], input);
+}
+
+/**
+ * The query built from stand-ins and compiled, and how a call's input becomes its
+ * parameters: each parameter read from its slot's path, or the constant the builder put.
+ */
+function compileOnce<I, R>(
+  build: (input: I) => Compilable<R>,
+): { compiled: CompiledQuery<R>; bind: (input: I) => unknown[] } {
+  const compiled = build(slots('') as I).compile();
+  const readers = compiled.parameters.map((p) => (p instanceof Slot ? reader(p.path) : () => p));
+  return { compiled, bind: (input) => readers.map((read) => read(input) ?? null) };
 }
 
 /**
@@ -35,16 +52,19 @@ export function preparedQuery<I, R>(
   db: QueryRunner,
   build: (input: I) => Compilable<R>,
 ): (input: I) => Promise<R[]> {
-  let compiled: CompiledQuery<R> | undefined;
-  let bind: ((input: I) => unknown[]) | undefined;
+  const run = preparedStatement(db, build);
+  return async (input) => (await run(input)).rows;
+}
+
+/** preparedQuery for a statement whose result is more than its rows (rows updated). */
+export function preparedStatement<I, R>(
+  db: QueryRunner,
+  build: (input: I) => Compilable<R>,
+): (input: I) => Promise<QueryResult<R>> {
+  let prepared: ReturnType<typeof compileOnce<I, R>> | undefined;
   return async (input) => {
-    if (!compiled || !bind) {
-      compiled = build(slots('') as I).compile();
-      const params = compiled.parameters.map((p) => (p instanceof Slot ? p.path : { constant: p }));
-      bind = (values) =>
-        params.map((p) => (typeof p === 'string' ? (valueAt(values, p) ?? null) : p.constant));
-    }
-    const result = await db.executeQuery<R>({ ...compiled, parameters: bind(input) });
-    return result.rows;
+    prepared ??= compileOnce(build);
+    const { compiled, bind } = prepared;
+    return db.executeQuery<R>({ ...compiled, parameters: bind(input) });
   };
 }
