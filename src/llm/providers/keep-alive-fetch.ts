@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
@@ -6,13 +6,146 @@ import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
 const httpAgent = new http.Agent({ keepAlive: true });
 const httpsAgent = new https.Agent({ keepAlive: true });
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** What the SDKs read of a response's headers: `get`, and iteration for their logs. */
+class ResponseHeaders {
+  constructor(private readonly raw: IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.raw[name.toLowerCase()] !== undefined;
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.raw)) yield [name, this.get(name) ?? ''];
+  }
+
+  keys(): IterableIterator<string> {
+    return Object.keys(this.raw)[Symbol.iterator]();
+  }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+}
+
 /**
- * The `fetch` the provider SDKs are given: node-fetch over node:http with keep-alive
- * agents. Global fetch (undici, WHATWG streams) cost the SDK call about twice the CPU
- * and several times the memory per open stream in the benchmark (bench/).
+ * The part of a fetch Response the SDKs use: status, headers, the body as text or JSON,
+ * or as the Node stream itself (async-iterable, which is how they read a stream of events).
  */
-export const keepAliveFetch = ((url: string | URL, init?: NodeFetchInit) =>
-  nodeFetch(url.toString(), {
-    ...init,
+class NodeResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly headers: ResponseHeaders;
+  readonly redirected = false;
+  bodyUsed = false;
+
+  constructor(
+    readonly url: string,
+    readonly body: IncomingMessage,
+  ) {
+    this.status = body.statusCode ?? 0;
+    this.statusText = body.statusMessage ?? '';
+    this.ok = this.status >= 200 && this.status < 300;
+    this.headers = new ResponseHeaders(body.headers);
+  }
+
+  async text(): Promise<string> {
+    this.bodyUsed = true;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+}
+
+function abortError(): Error {
+  const error = new Error('The operation was aborted.');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** The SDKs pass a Headers object; a plain record is taken too. */
+function requestHeaders(init: RequestInit, body: string | undefined): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {};
+  const given = init.headers;
+  if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
+  else if (Array.isArray(given)) for (const [name, value] of given) headers[name] = value;
+  else if (given) Object.assign(headers, given);
+  if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+  return headers;
+}
+
+/**
+ * One request over node:http, answered with a NodeResponse. The signal aborts it at any
+ * point, the body included, with an AbortError as fetch does.
+ */
+function send(url: string, init: RequestInit, body: string | undefined): Promise<NodeResponse> {
+  return new Promise((resolve, reject) => {
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) return reject(abortError());
+    const secure = url.startsWith('https:');
+    const request = (secure ? https : http).request(url, {
+      method: init.method ?? 'GET',
+      headers: requestHeaders(init, body),
+      agent: secure ? httpsAgent : httpAgent,
+    });
+    let response: IncomingMessage | undefined;
+    const onAbort = (): void => {
+      const error = abortError();
+      request.destroy(error);
+      response?.destroy(error);
+      reject(error);
+    };
+    const done = (): void => signal?.removeEventListener('abort', onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (error) => {
+      done();
+      reject(error);
+    });
+    request.once('response', (res) => {
+      response = res;
+      // Once the body is read or dropped, a late abort must not touch the reused socket.
+      res.once('close', done);
+      resolve(new NodeResponse(url, res));
+    });
+    request.end(body);
+  });
+}
+
+/**
+ * The `fetch` the provider SDKs are given: node:http with keep-alive agents, and a
+ * response that hands the SDK Node's own stream. Global fetch (undici, WHATWG streams)
+ * cost the SDK call about twice the CPU and several times the memory per open stream in
+ * the benchmark (bench/), and node-fetch's Request, Headers and piped body copy most of
+ * what node:http already parsed. Anything else than a text body, and redirects, go
+ * through node-fetch as before.
+ */
+export const keepAliveFetch = (async (input: string | URL, init: RequestInit = {}) => {
+  const url = input.toString();
+  const nodeFetchInit = (): NodeFetchInit => ({
+    ...(init as NodeFetchInit),
     agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
-  })) as unknown as typeof fetch;
+  });
+  if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
+  const response = await send(url, init, init.body ?? undefined);
+  if (REDIRECTS.has(response.status) && response.headers.has('location')) {
+    response.body.resume();
+    return nodeFetch(url, nodeFetchInit());
+  }
+  return response;
+}) as unknown as typeof fetch;
