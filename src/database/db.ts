@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CamelCasePlugin, Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
-import type { Pool } from 'pg';
+import { Pool, Query, QueryResult } from 'pg';
 
 import type { DB } from '../generated/kysely/database';
 import { PrismaService } from './prisma.service';
@@ -28,10 +28,14 @@ function preparingPool(pool: Pool): PostgresPool {
       const client = await pool.connect();
       return {
         query: ((text: string, values: unknown[]) =>
-          client.query({
-            name: nameOf(text),
-            text,
-            values,
+          new Promise<QueryResult>((resolve, reject) => {
+            // A Query made from the text, named after: given a config object instead, pg
+            // copies it property by property on every call and wraps it in one more promise.
+            const query = new Query(text, values, (error, result) =>
+              error ? reject(error) : resolve(result),
+            );
+            (query as Query & { name?: string }).name = nameOf(text);
+            client.query(query);
           })) as unknown as PostgresPoolClient['query'],
         release: () => client.release(),
       };
