@@ -22,8 +22,15 @@ export const YIELD_EVERY_BYTES = 2048;
 /** User text may contain "<|endoftext|>" and the like: counted as the plain text they are. */
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
-/** Runs of one class as cl100k's pre-tokenizer sees them: letters, digits, spaces, the rest. */
-const RUNS = /\p{L}+|\p{N}+|\s+|[^\s\p{L}\p{N}]+/gu;
+/**
+ * Runs of one class as cl100k's pre-tokenizer sees them (letters, digits, spaces, the
+ * rest) that are longer than MAX_RUN: the only ones cut. The classes do not overlap, so
+ * each match is a whole run, found without visiting the short runs one by one.
+ */
+const LONG_RUNS = new RegExp(
+  ['\\p{L}', '\\p{N}', '\\s', '[^\\s\\p{L}\\p{N}]'].map((c) => `${c}{${MAX_RUN + 1},}`).join('|'),
+  'gu',
+);
 
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
 const isWhitespace = (code: number): boolean =>
@@ -49,7 +56,7 @@ function segmentEnd(text: string, start: number): number {
 /** The pieces of `segment` the BPE sees separately: its runs cut every MAX_RUN chars. */
 function* pieces(segment: string): Generator<string> {
   let start = 0;
-  for (const run of segment.matchAll(RUNS)) {
+  for (const run of segment.matchAll(LONG_RUNS)) {
     const end = run.index + run[0].length;
     for (let cut = run.index + MAX_RUN; cut < end; cut += MAX_RUN) {
       const at = safeCut(segment, cut);
@@ -89,6 +96,8 @@ export function countTokensConservatively(text: string): number {
  * request, stream and heartbeat of the process.
  */
 export async function countTokensConservativelyAsync(text: string): Promise<number> {
+  // Too short to reach a yield (at most 3 UTF-8 bytes per UTF-16 unit): counted at once.
+  if (text.length * 3 < YIELD_EVERY_BYTES) return countTokensConservatively(text);
   let tokens = 0;
   let sinceYield = 0;
   for (const piece of segments(text)) {
