@@ -65,7 +65,7 @@ class NodeResponse {
     this.bodyUsed = true;
     const chunks: Buffer[] = [];
     for await (const chunk of this.body) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
   }
 
   async json(): Promise<unknown> {

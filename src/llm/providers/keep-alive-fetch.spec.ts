@@ -1,0 +1,96 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import OpenAI from 'openai';
+
+import { keepAliveFetch } from './keep-alive-fetch';
+
+/** A local server: /v1/chat/completions answers, /old/v1/... redirects there, /slow hangs mid-body. */
+function startServer(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      if (req.url?.startsWith('/old/')) {
+        res.writeHead(307, { location: req.url.slice('/old'.length) }).end();
+        return;
+      }
+      bodies.push(body);
+      if (req.url === '/slow') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"partial":');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_1' });
+      res.end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          created: 0,
+          model: 'm',
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' },
+          ],
+        }),
+      );
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        bodies,
+        close: () => {
+          server.closeAllConnections();
+          return new Promise((done) => server.close(() => done()));
+        },
+      });
+    }),
+  );
+}
+
+describe('keepAliveFetch', () => {
+  let upstream: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => (upstream = await startServer()));
+  afterAll(() => upstream.close());
+
+  const client = (baseURL: string) =>
+    new OpenAI({ apiKey: 'k', baseURL, maxRetries: 0, fetch: keepAliveFetch });
+  const ask = { model: 'm', messages: [{ role: 'user' as const, content: 'hello' }] };
+
+  it('carries an SDK call: the body sent, the reply and its request id read', async () => {
+    const completion = await client(`${upstream.url}/v1`).chat.completions.create(ask);
+    expect(completion.choices[0].message.content).toBe('hi');
+    expect(completion._request_id).toBe('req_1');
+    expect(JSON.parse(upstream.bodies.at(-1) ?? '')).toMatchObject(ask);
+  });
+
+  it('follows a redirecting base URL, the body sent again', async () => {
+    const before = upstream.bodies.length;
+    const completion = await client(`${upstream.url}/old/v1`).chat.completions.create(ask);
+    expect(completion.choices[0].message.content).toBe('hi');
+    expect(upstream.bodies.slice(before).map((b) => JSON.parse(b) as unknown)).toEqual([
+      expect.objectContaining(ask),
+    ]);
+  });
+
+  it('stops reading a body when aborted, with an AbortError', async () => {
+    const abort = new AbortController();
+    const response = await keepAliveFetch(`${upstream.url}/slow`, {
+      method: 'POST',
+      body: '{}',
+      signal: abort.signal,
+    });
+    const reading = response.text();
+    abort.abort();
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('refuses to start when already aborted', async () => {
+    await expect(
+      keepAliveFetch(`${upstream.url}/v1/chat/completions`, { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
