@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CamelCasePlugin, Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
-import { Pool, Query, QueryResult } from 'pg';
+import { Pool, PoolClient, Query, QueryResult } from 'pg';
 
 import type { DB } from '../generated/kysely/database';
 import { PrismaService } from './prisma.service';
@@ -23,22 +23,29 @@ function preparingPool(pool: Pool): PostgresPool {
     }
     return name;
   };
+  const preparing = (client: PoolClient): PostgresPoolClient => ({
+    query: ((text: string, values: unknown[]) =>
+      new Promise<QueryResult>((resolve, reject) => {
+        // A Query made from the text, named after: given a config object instead, pg
+        // copies it property by property on every call and wraps it in one more promise.
+        const query = new Query(text, values, (error, result) =>
+          error ? reject(error) : resolve(result),
+        );
+        (query as Query & { name?: string }).name = nameOf(text);
+        client.query(query);
+      })) as unknown as PostgresPoolClient['query'],
+    // Kysely asks for a connection whose rollback failed to be destroyed, not reused.
+    release: (destroy?: boolean) => client.release(destroy),
+  });
+  // One wrapper per connection, so Kysely recognises the connection and keeps its own
+  // per-connection object instead of making a new one for every statement.
+  const wrappers = new WeakMap<PoolClient, PostgresPoolClient>();
   return {
     connect: async (): Promise<PostgresPoolClient> => {
       const client = await pool.connect();
-      return {
-        query: ((text: string, values: unknown[]) =>
-          new Promise<QueryResult>((resolve, reject) => {
-            // A Query made from the text, named after: given a config object instead, pg
-            // copies it property by property on every call and wraps it in one more promise.
-            const query = new Query(text, values, (error, result) =>
-              error ? reject(error) : resolve(result),
-            );
-            (query as Query & { name?: string }).name = nameOf(text);
-            client.query(query);
-          })) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
-      };
+      let wrapper = wrappers.get(client);
+      if (!wrapper) wrappers.set(client, (wrapper = preparing(client)));
+      return wrapper;
     },
     // The pool is PrismaService's and closed by it, last, at shutdown.
     end: () => Promise.resolve(),
