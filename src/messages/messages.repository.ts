@@ -81,7 +81,8 @@ export class MessagesRepository {
   }
 
   /**
-   * The page: its messages after seq `afterSeq` (seq grows along a path), at most `limit`.
+   * The page: its messages after seq `afterSeq` (seq grows along a path, so the oldest are
+   * the deepest of the walk), at most `limit`.
    * The walk goes from the leaf up to the cursor, so a page costs the path below the cursor;
    * sibling ids are read for the page's messages only, through the (parent, conversation,
    * seq) index. The owner check is the leaf's lookup: another owner's conversation gives
@@ -100,12 +101,17 @@ export class MessagesRepository {
       maxTokens: NO_LIMIT,
       messageOverhead: 0,
     });
-    const page = this.db
+    // The oldest `limit` of the walk are the deepest: only those are joined for their columns.
+    const oldest = this.db
       .selectFrom(path.as('path'))
-      .innerJoin('messages', 'messages.id', 'path.id')
-      .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
-      .orderBy('messages.seq')
+      .select('path.id')
+      .orderBy('path.depth', 'desc')
       .limit(input.limit);
+    const page = this.db
+      .selectFrom(oldest.as('oldest'))
+      .innerJoin('messages', 'messages.id', 'oldest.id')
+      .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
+      .orderBy('messages.seq');
     // Two plain lookups on the (parent, conversation) index, never one OR a planner may scan
     // instead; a parent id names one conversation already, roots need the conversation.
     const siblings = (parent: 'root' | 'child') =>
