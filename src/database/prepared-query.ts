@@ -19,10 +19,10 @@ function slots(path: string): unknown {
   });
 }
 
-function valueAt(input: unknown, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], input);
+function valueAt(input: unknown, keys: readonly string[]): unknown {
+  let value = input;
+  for (const key of keys) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
 }
 
 /**
@@ -40,9 +40,12 @@ export function preparedQuery<I, R>(
   return async (input) => {
     if (!compiled || !bind) {
       compiled = build(slots('') as I).compile();
-      const params = compiled.parameters.map((p) => (p instanceof Slot ? p.path : { constant: p }));
+      // Each slot's path split once: binding runs on every call of a hot read.
+      const params = compiled.parameters.map((p): { keys: string[] } | { constant: unknown } =>
+        p instanceof Slot ? { keys: p.path.split('.') } : { constant: p },
+      );
       bind = (values) =>
-        params.map((p) => (typeof p === 'string' ? (valueAt(values, p) ?? null) : p.constant));
+        params.map((p) => ('keys' in p ? (valueAt(values, p.keys) ?? null) : p.constant));
     }
     const result = await db.executeQuery<R>({ ...compiled, parameters: bind(input) });
     return result.rows;
