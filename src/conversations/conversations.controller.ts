@@ -15,6 +15,7 @@ import { ApiErrors } from '../common/http/api-errors.decorator';
 import { toConversationListItem, toConversationResponse } from './conversation.mapper';
 import { ConversationsService } from './conversations.service';
 import { ConversationIdParam } from './dto/conversation-id.param';
+import { ApiConversationId, ConversationIdPipe } from './dto/conversation-id.pipe';
 import { ConversationPageDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
 import { ListConversationsQueryDto } from './dto/list-conversations.query';
@@ -60,11 +61,12 @@ export class ConversationsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Get one conversation' })
+  @ApiConversationId()
   @ApiOkResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 404)
   async get(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
   ): Promise<ConversationResponseDto> {
     return toConversationResponse(await this.conversations.get(owner, id));
   }

@@ -56,6 +56,13 @@ export interface ListFilter {
   pinned?: boolean;
 }
 
+/** What listByActivity's prepared statements bind. */
+interface ListInput {
+  filter: ListFilter;
+  limit: number;
+  after?: ListPosition;
+}
+
 /** The last row of the previous page. */
 export interface ListPosition {
   pinned: boolean;
@@ -70,6 +77,8 @@ export class ConversationsRepository {
    * once: Prisma compiles each call's query anew, which cost several times the query itself.
    */
   private readonly findOwnedQuery;
+  /** listByActivity's shapes: [all, by pin, all after a position, by pin after a position]. */
+  private readonly listQueries;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -81,6 +90,9 @@ export class ConversationsRepository {
         .selectAll()
         .where('id', '=', input.id)
         .where('ownerId', '=', input.ownerId),
+    );
+    this.listQueries = [false, true].flatMap((paged) =>
+      [false, true].map((byPin) => preparedQuery(db, this.buildList(byPin, paged))),
     );
   }
 
@@ -138,31 +150,44 @@ export class ConversationsRepository {
 
   /**
    * Pinned first, then newest activity; keyset pagination on (pinned, lastMessageAt, id),
-   * all descending, served by conversations_owner_list_idx.
+   * all descending, served by conversations_owner_list_idx. Four fixed shapes (with or
+   * without the pinned filter, first page or after a position), each prepared once.
    */
   listByActivity(
     filter: ListFilter,
     limit: number,
     after?: ListPosition,
   ): Promise<ConversationRow[]> {
-    let query = this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('ownerId', '=', filter.ownerId)
-      .where('archived', '=', filter.archived);
-    if (filter.pinned !== undefined) query = query.where('pinned', '=', filter.pinned);
-    if (after)
-      query = query.where(
-        (eb) => eb.tuple(eb.ref('pinned'), eb.ref('lastMessageAt'), eb.ref('id')),
-        '<',
-        (eb) => eb.tuple(eb.val(after.pinned), eb.val(after.lastMessageAt), eb.val(after.id)),
-      );
-    return query
-      .orderBy('pinned', 'desc')
-      .orderBy('lastMessageAt', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    const shape = (filter.pinned === undefined ? 0 : 1) + (after ? 2 : 0);
+    return this.listQueries[shape]({ filter, limit, after });
+  }
+
+  private buildList(filteredByPin: boolean, paged: boolean) {
+    return (input: ListInput) => {
+      const { filter, after } = input;
+      let query = this.db
+        .selectFrom('conversations')
+        .selectAll()
+        .where('ownerId', '=', filter.ownerId)
+        .where('archived', '=', filter.archived);
+      if (filteredByPin) query = query.where('pinned', '=', filter.pinned!);
+      if (paged)
+        query = query.where(
+          (eb) => eb.tuple(eb.ref('pinned'), eb.ref('lastMessageAt'), eb.ref('id')),
+          '<',
+          (eb) =>
+            eb.tuple(
+              eb.val(after!.pinned),
+              eb.cast<Date>(eb.val(after!.lastMessageAt), 'timestamptz'),
+              eb.cast<string>(eb.val(after!.id), 'uuid'),
+            ),
+        );
+      return query
+        .orderBy('pinned', 'desc')
+        .orderBy('lastMessageAt', 'desc')
+        .orderBy('id', 'desc')
+        .limit(input.limit);
+    };
   }
 
   /** Returns null when the conversation does not exist for this owner. */

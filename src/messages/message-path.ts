@@ -8,8 +8,11 @@ type Bound = number | RawBuilder<number>;
 /** A walk up a conversation's tree, from one message towards the root. */
 export interface PathWalk {
   conversationId: string;
-  /** The last message of the path (a leaf, or any message); null gives an empty path. */
-  lastId: string | null;
+  /**
+   * The last message of the path (a leaf, or any message); null gives an empty path. SQL
+   * (in parentheses) lets a read find it in the same statement, e.g. a conversation's leaf.
+   */
+  lastId: string | null | RawBuilder<string | null>;
   /** Most messages walked, whatever their status: the read never goes further. */
   maxRows: Bound;
   /** Stop after the first message whose `running` cost exceeds this. */

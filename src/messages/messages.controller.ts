@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
+import { ApiConversationId, ConversationIdPipe } from '../conversations/dto/conversation-id.pipe';
 import { MessagePageDto } from './dto/message-response.dto';
 import { MessagesQueryDto } from './dto/messages-query.dto';
 import { toPathMessageResponse } from './message.mapper';
@@ -25,11 +25,12 @@ export class MessagesController {
       'conversation shows (its currentLeafId), or the path ending at ?leafId=. Each message says how many ' +
       'siblings it has, its place among them and their ids; switch with PATCH /conversations/{id} { currentLeafId }.',
   })
+  @ApiConversationId()
   @ApiOkResponse({ type: MessagePageDto })
   @ApiErrors(400, 404)
   async list(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Query() query: MessagesQueryDto,
   ): Promise<MessagePageDto> {
     const page = await this.messages.listPath(owner, id, query);

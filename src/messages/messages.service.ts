@@ -27,17 +27,21 @@ export class MessagesService {
   ): Promise<PathPage> {
     const { limit, cursor } = query;
     const after = cursor ? decodeMessagesCursor(cursor, conversationId) : undefined;
-    const conversation = await this.messages.findCurrentLeaf(ownerId, conversationId);
-    if (!conversation) throw new ConversationNotFoundException(conversationId);
-    const leafId = query.leafId ?? conversation.currentLeafId;
-    const rows = await this.messages.pathPage(conversationId, leafId, limit + 1, after?.seq);
-    // An empty page is the end of a path, or a named leaf that is not in this conversation.
-    if (
-      rows.length === 0 &&
-      query.leafId &&
-      !(await this.messages.contains(conversationId, query.leafId))
-    )
-      throw new MessageNotFoundException(query.leafId);
+    const owned = { ownerId, conversationId, leafId: query.leafId ?? null };
+    const rows = await this.messages.page({
+      ...owned,
+      afterSeq: after?.seq ?? -1,
+      limit: limit + 1,
+    });
+    let currentLeafId = rows[0]?.currentLeafId;
+    // An empty page: the end of a path, or no such conversation, or a named leaf not in it.
+    if (rows.length === 0) {
+      const check = await this.messages.emptyPage(owned);
+      if (!check) throw new ConversationNotFoundException(conversationId);
+      if (query.leafId && !check.containsLeaf) throw new MessageNotFoundException(query.leafId);
+      currentLeafId = check.currentLeafId;
+    }
+    const leafId = query.leafId ?? currentLeafId ?? null;
     const data = rows.slice(0, limit);
     const last = data.at(-1);
     const nextCursor =
