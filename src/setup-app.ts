@@ -15,6 +15,7 @@ import { requireJsonBody } from './common/http/require-json.middleware';
 import { AppConfig } from './config/app-config';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
 import { ShutdownState } from './lifecycle/shutdown-state';
+import { RequestLogging } from './logging/logging.module';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
 import { createOpenApiDocument } from './openapi';
@@ -90,6 +91,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
   useSecurityHeaders(app, config);
   app.use(correlationId);
+  app.use(app.get(RequestLogging).handlers);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
