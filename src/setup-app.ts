@@ -3,13 +3,13 @@ import type { Server } from 'node:http';
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import helmet from 'helmet';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ValidationFailedException } from './common/errors/app.exception';
 import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
 import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { securityHeaders } from './common/http/security-headers';
 import { jsonBodyGuard } from './common/http/json-body-guard';
 import { requireJsonBody } from './common/http/require-json.middleware';
 import { AppConfig } from './config/app-config';
@@ -46,7 +46,7 @@ function applyServerTimeouts(server: Server, config: AppConfig): void {
 /** helmet's headers, and CORS for the configured origins only. */
 function useSecurityHeaders(app: NestExpressApplication, config: AppConfig): void {
   app.use(
-    helmet({
+    securityHeaders({
       // Swagger UI needs inline styles and data: images; everything else stays same-origin.
       contentSecurityPolicy: {
         directives: {
