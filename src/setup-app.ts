@@ -7,11 +7,9 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ValidationFailedException } from './common/errors/app.exception';
 import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
-import { bodyParserErrors } from './common/http/body-parser-errors';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { requestBody } from './common/http/request-body';
 import { securityHeaders } from './common/http/security-headers';
-import { jsonBodyGuard } from './common/http/json-body-guard';
-import { requireJsonBody } from './common/http/require-json.middleware';
 import { AppConfig } from './config/app-config';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
 import { ShutdownState } from './lifecycle/shutdown-state';
@@ -93,12 +91,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.use(correlationId);
   app.use(app.get(RequestLogging).handlers);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
-  app.use(requireJsonBody);
-  app.useBodyParser('json', { limit: config.get('BODY_LIMIT_BYTES') });
-  // Only FORM_BODY_PATHS get this far with a form; every other route refused it with 415.
-  app.useBodyParser('urlencoded', { limit: config.get('BODY_LIMIT_BYTES'), extended: false });
-  app.use(bodyParserErrors);
-  app.use(jsonBodyGuard);
+  app.use(requestBody(config.get('BODY_LIMIT_BYTES')));
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
   app.use('/v1', openAiMiddlewareErrors);
   app.setGlobalPrefix(API_PREFIX, {
