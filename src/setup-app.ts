@@ -14,6 +14,7 @@ import { AppConfig } from './config/app-config';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
 import { ShutdownState } from './lifecycle/shutdown-state';
 import { RequestLogging } from './logging/logging.module';
+import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
 import { createOpenApiDocument } from './openapi';
@@ -90,6 +91,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   useSecurityHeaders(app, config);
   app.use(correlationId);
   app.use(app.get(RequestLogging).handlers);
+  app.use(app.get(HttpMetricsMiddleware).use);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requestBody(config.get('BODY_LIMIT_BYTES')));
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.

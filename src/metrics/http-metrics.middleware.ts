@@ -1,15 +1,19 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import onHeaders from 'on-headers';
 
 import { MetricsService } from './metrics.service';
 
-/** Times every request: X-Process-Time on the response, a histogram by route pattern and status. */
+/**
+ * Times every request: X-Process-Time on the response, a histogram by route pattern and
+ * status. Plain Express middleware (setupApp mounts it): as a Nest middleware on every path
+ * each request would also pay Nest's path match, exception proxy and once-per-request set.
+ */
 @Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
+export class HttpMetricsMiddleware {
   constructor(private readonly metrics: MetricsService) {}
 
-  use(req: Request, res: Response, next: NextFunction): void {
+  readonly use = (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     onHeaders(res, () =>
       res.setHeader('X-Process-Time', `${(performance.now() - started).toFixed(1)}ms`),
@@ -23,5 +27,5 @@ export class HttpMetricsMiddleware implements NestMiddleware {
       this.metrics.observeRequest(req.method, `${req.baseUrl}${route}`, res.statusCode, seconds);
     });
     next();
-  }
+  };
 }
