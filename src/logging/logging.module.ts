@@ -11,7 +11,8 @@ import { requestLine } from './request-line';
 /**
  * What every request passes through for logging, mounted by setupApp right after the
  * correlation id: the request context always (every line written while serving a request
- * carries its correlation id), the request line only at a level that writes it.
+ * carries its correlation id, and goes to the logger of the app serving it), the request
+ * line only at a level that writes it.
  */
 export class RequestLogging {
   readonly handlers: RequestHandler[];
