@@ -6,30 +6,57 @@ import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthService, UnauthorizedException } from './auth.service';
 import { API_KEY_AS_BEARER, IS_PUBLIC } from './current-owner.decorator';
 
+/** What a route asks of its callers, from its decorators. */
+interface RouteAccess {
+  isPublic: boolean;
+  bearerApiKey: boolean;
+}
+
 /** Global: every route but @Public() ones needs credentials per AUTH_MODE. */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** Decorators do not change after start-up: read once per handler, not per request. */
+  private readonly routes = new WeakMap<object, RouteAccess>();
+
   constructor(
     private readonly auth: AuthService,
     private readonly failures: AuthFailureLimiter,
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const req = context.switchToHttp().getRequest<Request>();
-    const bearerApiKey = this.reflector.getAllAndOverride<boolean>(API_KEY_AS_BEARER, targets);
+  /** A public route passes synchronously: Nest then awaits nothing for this guard. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const access = this.accessTo(context);
+    if (access.isPublic) return true;
+    return this.authenticate(context.switchToHttp().getRequest<Request>(), access.bearerApiKey);
+  }
+
+  private async authenticate(req: Request, bearerApiKey: boolean): Promise<boolean> {
     // The request limiter runs after this guard; failures are limited here, per address.
     const ip = req.ip ?? 'unknown';
     this.failures.assertAllowed(ip);
     try {
-      req.owner = await this.auth.authenticate(req, { bearerApiKey: bearerApiKey === true });
+      req.owner = await this.auth.authenticate(req, { bearerApiKey });
     } catch (error) {
       if (error instanceof UnauthorizedException)
         throw (await this.failures.recordFailure(ip)) ?? error;
       throw error;
     }
     return true;
+  }
+
+  private accessTo(context: ExecutionContext): RouteAccess {
+    const handler = context.getHandler();
+    let access = this.routes.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
+        bearerApiKey:
+          this.reflector.getAllAndOverride<boolean>(API_KEY_AS_BEARER, targets) === true,
+      };
+      this.routes.set(handler, access);
+    }
+    return access;
   }
 }
