@@ -539,28 +539,36 @@ export class TurnsRepository {
   }
 
   private buildSweepDead(deadAfterMs: number) {
-    return this.db
-      .with('dead', (db) =>
-        db
-          .selectFrom('conversations as c')
-          .select(['c.id', 'c.activeTurnId'])
-          .where('c.activeTurnId', 'is not', null)
-          .where((eb) => eb.not(holderAlive(deadAfterMs)))
-          .forUpdate()
-          .skipLocked(),
-      )
-      .with('freed', (db) =>
-        db
-          .updateTable('conversations as c')
-          .from('dead')
-          .set({ activeTurnId: null, activeProcessId: null })
-          .whereRef('c.id', '=', 'dead.id')
-          .returning('dead.activeTurnId'),
-      )
-      .updateTable('messages')
-      .set({ ...INTERRUPTED, completedAt: now })
-      .where('id', 'in', (eb) => eb.selectFrom('freed').select('activeTurnId'))
-      .where('status', '=', 'streaming');
+    return (
+      this.db
+        .with('dead', (db) =>
+          db
+            .selectFrom('conversations as c')
+            .select(['c.id', 'c.activeTurnId'])
+            .where('c.activeTurnId', 'is not', null)
+            .where((eb) => eb.not(holderAlive(deadAfterMs)))
+            .forUpdate()
+            .skipLocked(),
+        )
+        .with('freed', (db) =>
+          db
+            .updateTable('conversations as c')
+            .from('dead')
+            .set({ activeTurnId: null, activeProcessId: null })
+            .whereRef('c.id', '=', 'dead.id')
+            .returning('dead.activeTurnId'),
+        )
+        .updateTable('messages')
+        .set({ ...INTERRUPTED, completedAt: now })
+        // One array, not `id in (select …)`: a planner without statistics on messages joined
+        // the (almost always empty) set to a scan of the whole table, every second.
+        .where(
+          'id',
+          '=',
+          sql<string>`any((select coalesce(array_agg(active_turn_id), '{}') from freed)::uuid[])`,
+        )
+        .where('status', '=', 'streaming')
+    );
   }
 
   /** Forgets processes long gone (their rows only serve liveness checks). */
