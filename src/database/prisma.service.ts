@@ -10,6 +10,9 @@ import { describeDatabaseError } from './database-errors';
 export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
   /** Ours, not the adapter's, so pool usage can be reported and the pool closed last. */
   readonly pool: Pool;
+  /** Connections whose socket is open: the pool forgets one before its socket has closed. */
+  private open = 0;
+  private onAllClosed?: () => void;
 
   constructor(config: AppConfig) {
     const pool = new Pool({
@@ -24,15 +27,29 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     pool.on('error', (error) =>
       logger.warn(`idle database connection lost: ${describeDatabaseError(error)}`),
     );
+    pool.on('connect', () => this.open++);
+    pool.on('remove', () => {
+      if (--this.open === 0) this.onAllClosed?.();
+    });
   }
 
   async onModuleInit(): Promise<void> {
     await this.$connect();
   }
 
-  /** The last hook of shutdown, so turns draining before it can still store their replies. */
+  /**
+   * The last hook of shutdown, so turns draining before it can still store their replies.
+   * Returns once every connection's socket has closed: `pool.end()` resolves when it has
+   * asked them to close, and a database stopped in that moment (the embedded one is stopped
+   * right after) ends the sessions still open with an error each (57P01).
+   */
   async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
+    const closed = new Promise<void>((resolve) => {
+      this.onAllClosed = resolve;
+      if (this.open === 0) resolve();
+    });
     await this.pool.end();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 }
