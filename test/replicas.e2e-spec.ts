@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Pool } from 'pg';
 
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { AppProcess, startAppProcess } from './utils/app-process';
@@ -33,7 +33,7 @@ describe('Several replicas on one database (real processes)', () => {
   const build = ProductionBuild.start();
   let a: AppProcess;
   let b: AppProcess;
-  let sql: Client;
+  let sql: Pool;
 
   const env = (): Record<string, string> => ({
     DATABASE_URL: db.url,
@@ -54,8 +54,8 @@ describe('Several replicas on one database (real processes)', () => {
     await fake.start();
     await build.ready();
     [a, b] = await Promise.all([startReplica(), startReplica()]);
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
+    // A pool: the checks below read 20 conversations at once, and one client runs one query at a time.
+    sql = new Pool({ connectionString: db.url, max: 4 });
   }, 120_000);
 
   afterAll(async () => {
