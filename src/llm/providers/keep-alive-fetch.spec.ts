@@ -88,6 +88,28 @@ describe('keepAliveFetch', () => {
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('reuses a connection, but retires it before the server closes it (its Keep-Alive hint)', async () => {
+    const server = http.createServer((req, res) => req.resume().on('end', () => res.end('{}')));
+    server.keepAliveTimeout = 2_000; // announced as `Keep-Alive: timeout=2`
+    let connections = 0;
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const call = async () => (await keepAliveFetch(url, { method: 'POST', body: '{}' })).text();
+    try {
+      await call();
+      await call();
+      expect(connections).toBe(1);
+      // Past the hint less a second, still before the server's own close: a new connection.
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      await call();
+      expect(connections).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    }
+  });
+
   it('refuses to start when already aborted', async () => {
     await expect(
       keepAliveFetch(`${upstream.url}/v1/chat/completions`, { signal: AbortSignal.abort() }),
