@@ -40,7 +40,7 @@ interface LayersConfig {
   layersTurnConversations: number;
   /** Seconds of each read at concurrency 1, per system per round. */
   layersReadSec: number;
-  /** Seconds of each request kind per system before the first round (not recorded). */
+  /** Seconds of each request kind per system before the first round (not recorded; 0: none). */
   layersWarmupSec: number;
 }
 
@@ -62,6 +62,14 @@ const NAMES: Record<Rung, string> = {
 
 type Kind = 'turn' | 'one' | 'health';
 const KINDS: readonly Kind[] = ['turn', 'one', 'health'];
+/** L3 differs from L2 in the upstream call alone: reads measure it as L2. */
+const RUNGS_OF: Record<Kind, readonly Rung[]> = {
+  turn: RUNGS,
+  one: RUNGS.filter((rung) => rung !== 'openai'),
+  health: RUNGS.filter((rung) => rung !== 'openai'),
+};
+/** The top rung of each kind: the card's libraries it uses, used minimally. */
+const TOP: Record<Kind, Rung> = { turn: 'openai', one: 'nest', health: 'nest' };
 const FIGURES: Record<Kind, string> = {
   turn: 'whole-reply turn (concurrency 16)',
   one: 'GET /conversations/:id',
@@ -69,7 +77,7 @@ const FIGURES: Record<Kind, string> = {
 };
 
 type Ladder = Record<Rung, Target>;
-type Series = Record<Kind, Record<Rung, RoundStat[]>>;
+type Series = Record<Kind, Partial<Record<Rung, RoundStat[]>>>;
 
 export const layers = defineScenario<LayersConfig>({
   name: 'layers',
@@ -79,13 +87,13 @@ export const layers = defineScenario<LayersConfig>({
       layersTurnSec: 0.8,
       layersTurnConversations: 256,
       layersReadSec: 0.3,
-      layersWarmupSec: 0.3,
+      layersWarmupSec: 0.2,
     },
     smoke: {
-      layersTurnSec: 0.3,
+      layersTurnSec: 0.2,
       layersTurnConversations: 64,
-      layersReadSec: 0.15,
-      layersWarmupSec: 0.1,
+      layersReadSec: 0.1,
+      layersWarmupSec: 0,
     },
   },
   settings: (config) => [
@@ -98,29 +106,41 @@ export const layers = defineScenario<LayersConfig>({
     try {
       const ids = await readIds(ladder);
       const mismatch = await checkAnswers(ladder, ids);
-      const series = Object.fromEntries(
-        KINDS.map((kind) => [kind, Object.fromEntries(RUNGS.map((rung) => [rung, []]))]),
-      ) as unknown as Series;
-      const warmUp = { ...config, layersTurnSec: config.layersWarmupSec };
-      const warmReads = { ...config, layersReadSec: config.layersWarmupSec };
-      for (const kind of KINDS) {
-        for (const rung of RUNGS)
-          await measure(ladder[rung], kind, ids[rung], kind === 'turn' ? warmUp : warmReads);
+      const series = newLadderSeries();
+      const failures: string[] = [];
+      // Short and on fewer conversations: JIT and connections, not a measure.
+      const warmUp = {
+        ...config,
+        layersTurnSec: config.layersWarmupSec,
+        layersReadSec: config.layersWarmupSec,
+        layersTurnConversations: 32,
+      };
+      for (const kind of config.layersWarmupSec > 0 ? KINDS : []) {
+        for (const rung of RUNGS_OF[kind]) await measure(ladder[rung], kind, ids[rung], warmUp, []);
       }
       for (let round = 0; round < config.rounds; round++) {
         for (const kind of KINDS) {
-          for (const rung of rotate(RUNGS, round))
-            series[kind][rung].push(await measure(ladder[rung], kind, ids[rung], config));
+          for (const rung of rotate(RUNGS_OF[kind], round))
+            series[kind][rung]?.push(
+              await measure(ladder[rung], kind, ids[rung], config, failures),
+            );
         }
         progress(`layers round ${round + 1}/${config.rounds} done (${seconds(started)})`);
       }
-      return { rows: ladderRows(series, mismatch), figures: { series, mismatch } };
+      const rows = ladderRows(series, failures, mismatch);
+      return { rows, figures: { series, failures, mismatch } };
     } finally {
       for (const rung of Object.keys(STARTED) as (keyof typeof STARTED)[])
         await bench.servers.stop(ladder[rung]);
     }
   },
 });
+
+function newLadderSeries(): Series {
+  const stats = (kind: Kind): Series[Kind] =>
+    Object.fromEntries(RUNGS_OF[kind].map((rung) => [rung, [] as RoundStat[]]));
+  return { turn: stats('turn'), one: stats('one'), health: stats('health') };
+}
 
 const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
@@ -142,12 +162,13 @@ async function readIds(ladder: Ladder): Promise<Record<Rung, string[]>> {
   return { floor, express: floor, nest: floor, openai: floor, service };
 }
 
-/** One run of `kind` against one rung: latency, errors, CPU per request. */
+/** One run of `kind` against one rung: latency, errors (told in `failures`), CPU per request. */
 async function measure(
   target: Target,
   kind: Kind,
   ids: string[],
   config: LayersConfig,
+  failures: string[],
 ): Promise<RoundStat> {
   const turn = kind === 'turn';
   const conversations = turn
@@ -170,6 +191,11 @@ async function measure(
   await sleep(turn ? 100 : 50);
   const cpuMsPerTurn = (cpuMs(target.child.pid) - cpuBefore) / result.latencies.length;
   target.served += result.latencies.length;
+  const failed = Object.entries(result.statusCodes).filter(([code]) => !code.startsWith('2'));
+  const socket = result.errors - failed.reduce((sum, [, count]) => sum + count, 0);
+  if (socket > 0) failed.push(['socket', socket]);
+  if (failed.length > 0)
+    failures.push(`${target.label} ${kind}: ${failed.map(([c, n]) => `${c}×${n}`).join(', ')}`);
   return {
     ...summarize(result.latencies),
     errors: result.errors,
@@ -215,16 +241,16 @@ async function checkAnswers(ladder: Ladder, ids: Record<Rung, string[]>): Promis
   return null;
 }
 
-function ladderRows(series: Series, mismatch: string | null): Row[] {
-  const errors = RUNGS.reduce(
-    (sum, rung) => sum + KINDS.reduce((n, kind) => n + totalErrors(series[kind][rung]), 0),
+function ladderRows(series: Series, failures: string[], mismatch: string | null): Row[] {
+  const errors = KINDS.flatMap((kind) => Object.values(series[kind])).reduce(
+    (sum, stats) => sum + totalErrors(stats),
     0,
   );
   return [
     ...KINDS.flatMap((kind) => kindRows(kind, series[kind])),
     {
       figure: 'layers: errors in all runs, every rung (non-2xx, socket)',
-      service: String(errors),
+      service: failures.length ? `${errors} (${failures.join('; ')})` : String(errors),
       floor: '',
       direct: '',
       ratio: '',
@@ -243,10 +269,10 @@ function ladderRows(series: Series, mismatch: string | null): Row[] {
   ];
 }
 
-/** Each rung over L0, then the service over L3: CPU per request and p50, no target. */
-function kindRows(kind: Kind, stats: Record<Rung, RoundStat[]>): Row[] {
-  const cpu = (rung: Rung): number => median(stats[rung].map((s) => s.cpuMsPerTurn ?? NaN));
-  const p50 = (rung: Rung): number => median(stats[rung].map((s) => s.p50));
+/** Each rung over L0, then the service over the top rung: CPU per request and p50, no target. */
+function kindRows(kind: Kind, stats: Series[Kind]): Row[] {
+  const cpu = (rung: Rung): number => median((stats[rung] ?? []).map((s) => s.cpuMsPerTurn ?? NaN));
+  const p50 = (rung: Rung): number => median((stats[rung] ?? []).map((s) => s.p50));
   const value = (rung: Rung): string => `${ms(cpu(rung))} CPU, p50 ${ms(p50(rung))}`;
   const ratio = (over: Rung, under: Rung): string =>
     `${times(cpu(over) / cpu(under))} (p50 ${times(p50(over) / p50(under))})`;
@@ -260,9 +286,9 @@ function kindRows(kind: Kind, stats: Record<Rung, RoundStat[]>): Row[] {
     result: 'report',
   });
   return [
-    ...RUNGS.filter((rung) => rung !== 'floor').map((rung) =>
-      row(`${NAMES[rung]} over L0`, rung, 'floor'),
-    ),
-    row(`service over ${NAMES.openai} (in the floor column)`, 'service', 'openai'),
+    ...RUNGS_OF[kind]
+      .filter((rung) => rung !== 'floor')
+      .map((rung) => row(`${NAMES[rung]} over L0`, rung, 'floor')),
+    row(`service over ${NAMES[TOP[kind]]} (in the floor column)`, 'service', TOP[kind]),
   ];
 }
