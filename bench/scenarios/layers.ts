@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createConversations } from '../lib/database';
 import { runLoad } from '../lib/load';
-import { cpuMs } from '../lib/processes';
+import { cpuMs, logTail } from '../lib/processes';
 import { progress } from '../lib/progress';
 import { ms, Row, times } from '../lib/report';
 import { Bench, defineScenario } from '../lib/scenario';
@@ -194,8 +194,12 @@ async function measure(
   const failed = Object.entries(result.statusCodes).filter(([code]) => !code.startsWith('2'));
   const socket = result.errors - failed.reduce((sum, [, count]) => sum + count, 0);
   if (socket > 0) failed.push(['socket', socket]);
-  if (failed.length > 0)
-    failures.push(`${target.label} ${kind}: ${failed.map(([c, n]) => `${c}×${n}`).join(', ')}`);
+  if (failed.length > 0) {
+    const failure = `${target.label} ${kind}: ${failed.map(([c, n]) => `${c}×${n}`).join(', ')}`;
+    failures.push(failure);
+    // A kept run's logs are deleted at its end: say here what the server said.
+    progress(`${failure}; its log ends:\n${logTail(target.child.logPath, 12)}`);
+  }
   return {
     ...summarize(result.latencies),
     errors: result.errors,
