@@ -18,8 +18,9 @@
  * and conversation, 400 for an empty message: the DTO is validated).
  *
  * Reports, per request kind, each rung's CPU per request and p50 as ratios to L0, and the
- * service over L3: what the service's own code adds to the card's libraries used minimally.
- * No targets; errors and the answer check are judged.
+ * service over the top rung (L3 for turns; L2 for reads, which do not call the upstream):
+ * what the service's own code adds to the card's libraries used minimally. No targets;
+ * errors and the answer check are judged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -46,7 +47,7 @@ interface LayersConfig {
 
 const RUNGS = ['floor', 'express', 'nest', 'openai', 'service'] as const;
 type Rung = (typeof RUNGS)[number];
-/** The rungs this scenario starts: script under bench/layers/, and its name in the rows. */
+/** The rungs this scenario starts, each its script under bench/layers/. */
 const STARTED: Record<Exclude<Rung, 'floor' | 'service'>, string> = {
   express: 'express.ts',
   nest: 'nest.ts',
