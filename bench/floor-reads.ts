@@ -256,7 +256,7 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
   return { status: 200, body: { data: data.map(toConversation), nextCursor } };
 }
 
-async function getConversation(pool: Pool, id: string): Promise<ReadAnswer> {
+export async function getConversation(pool: Pool, id: string): Promise<ReadAnswer> {
   const rows = (await pool.query<ConversationRow>(GET_SQL, [id, OWNER])).rows;
   return rows.length
     ? { status: 200, body: toConversation(rows[0]) }

@@ -121,8 +121,26 @@ export class Servers {
 
   /** The floor (floor-server.ts), its upstream at `upstream`. */
   floor(label: string, upstream: string, options: StartOptions = {}): Promise<Target> {
-    const script = ['--import', 'tsx', path.join(BENCH, 'floor-server.ts')];
-    const args = [...this.nodeArgs(label, options.inspectPort), ...script];
+    return this.floorLike(label, 'floor-server.ts', upstream, options);
+  }
+
+  /**
+   * A layer server (bench/layers/`script`): the floor's work behind the service's libraries,
+   * started as the floor is, on the floor's database.
+   */
+  layer(label: string, script: string, upstream: string): Promise<Target> {
+    return this.floorLike(label, path.join('layers', script), upstream, {});
+  }
+
+  /** A server run like the floor: `script` under bench/, the floor's database and env. */
+  private floorLike(
+    label: string,
+    script: string,
+    upstream: string,
+    options: StartOptions,
+  ): Promise<Target> {
+    const scriptArgs = ['--import', 'tsx', path.join(BENCH, script)];
+    const args = [...this.nodeArgs(label, options.inspectPort), ...scriptArgs];
     return this.track(
       this.start('floor', label, args, options, 60_000, (port) => ({
         ...process.env,

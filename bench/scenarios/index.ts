@@ -3,6 +3,7 @@ import { chunks } from './chunks';
 import { db } from './db';
 import { history } from './history';
 import { hostile } from './hostile';
+import { layers } from './layers';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   memory,
   db,
   reads,
+  layers,
   replicas,
   summary,
   hostile,
