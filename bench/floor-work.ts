@@ -34,7 +34,9 @@ export const pool = new Pool({
   connectionString: process.env.DATABASE_URL,
   max: Number(process.env.DB_POOL_SIZE ?? 20),
 });
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+// A timeout, as the service's provider agents have: without one Node 20 ignores the
+// upstream's `Keep-Alive: timeout=N` and may reuse a socket as the upstream closes it.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4_000 });
 
 /** A cheap, conservative token estimate (the floor needs no tokenizer). */
 const estimateTokens = (text: string): number => Math.ceil(text.length / 3);
