@@ -385,7 +385,7 @@ export class TurnRunner {
       failure: null,
     };
     try {
-      for await (const chunk of this.llm.generate({ ...request, signal: turn.signal })) {
+      await this.llm.deliver({ ...request, signal: turn.signal }, (chunk) => {
         if (chunk.type === 'delta') {
           reply.ttftMs ??= Math.round(performance.now() - request.startedAt);
           emit(splitter.push(chunk.text));
@@ -396,7 +396,7 @@ export class TurnRunner {
             usage: chunk.usage,
           });
         }
-      }
+      });
     } catch (error) {
       reply.failure = this.toFailure(error, request.model.provider);
     }
