@@ -191,9 +191,14 @@ export class TurnRunner {
     });
     this.running.add(turn);
     this.lease.hold(turn);
+    // Folds what this window left out into the summary, in the background. The callback
+    // lives as long as the reply: it keeps what the fold needs, not the history read.
+    const { omitted, history } = begun;
+    const window = { omitted, history: history.slice(0, 1), mark: null };
+    const { alias } = plan.model;
+    const { parentId } = conversation;
     void this.run(turn, begun.userMessage, request).finally(() =>
-      // Folds what this window left out into the summary, in the background.
-      this.memory.afterTurn(conversationId, plan.model.alias, conversation.parentId, begun),
+      this.memory.afterTurn(conversationId, alias, parentId, window),
     );
     return turn;
   }
