@@ -59,7 +59,8 @@ class ScriptedProvider implements LlmProvider {
   }
 
   private take(request: LlmRequest): AsyncIterable<LlmChunk> {
-    this.requests.push(request);
+    // What was sent, as an upstream receives it: the turn lets go of its prompt once the reply began.
+    this.requests.push({ ...request, messages: [...request.messages] });
     return (this.script.shift() ?? echo)(request);
   }
 

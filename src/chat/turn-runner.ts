@@ -392,7 +392,12 @@ export class TurnRunner {
     try {
       await this.llm.deliver({ ...request, signal: turn.signal }, (chunk) => {
         if (chunk.type === 'delta') {
-          reply.ttftMs ??= Math.round(performance.now() - request.startedAt);
+          if (reply.ttftMs === null) {
+            reply.ttftMs = Math.round(performance.now() - request.startedAt);
+            // No retry follows the first chunk, so nothing reads the prompt again: emptied (the
+            // one array LlmService and the adapter were given), a reply does not hold its history.
+            request.messages.length = 0;
+          }
           emit(splitter.push(chunk.text));
         } else {
           Object.assign(reply, {
