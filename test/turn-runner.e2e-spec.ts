@@ -42,7 +42,7 @@ class ScriptedProvider implements LlmProvider {
   async complete(request: LlmRequest): Promise<LlmResult> {
     let content = '';
     let done: Extract<LlmChunk, { type: 'done' }> | undefined;
-    for await (const chunk of this.stream(request)) {
+    for await (const chunk of this.take(request)) {
       if (chunk.type === 'delta') content += chunk.text;
       else done = chunk;
     }
@@ -54,8 +54,13 @@ class ScriptedProvider implements LlmProvider {
     };
   }
 
-  stream(request: LlmRequest): AsyncIterable<LlmChunk> {
-    this.requests.push(request);
+  async stream(request: LlmRequest, onChunk: (chunk: LlmChunk) => void): Promise<void> {
+    for await (const chunk of this.take(request)) onChunk(chunk);
+  }
+
+  private take(request: LlmRequest): AsyncIterable<LlmChunk> {
+    // What was sent, as an upstream receives it: the turn lets go of its prompt once the reply began.
+    this.requests.push({ ...request, messages: [...request.messages] });
     return (this.script.shift() ?? echo)(request);
   }
 

@@ -191,9 +191,14 @@ export class TurnRunner {
     });
     this.running.add(turn);
     this.lease.hold(turn);
+    // Folds what this window left out into the summary, in the background. The callback
+    // lives as long as the reply: it keeps what the fold needs, not the history read.
+    const { omitted, history } = begun;
+    const window = { omitted, history: history.slice(0, 1), mark: null };
+    const { alias } = plan.model;
+    const { parentId } = conversation;
     void this.run(turn, begun.userMessage, request).finally(() =>
-      // Folds what this window left out into the summary, in the background.
-      this.memory.afterTurn(conversationId, plan.model.alias, conversation.parentId, begun),
+      this.memory.afterTurn(conversationId, alias, parentId, window),
     );
     return turn;
   }
@@ -385,9 +390,14 @@ export class TurnRunner {
       failure: null,
     };
     try {
-      for await (const chunk of this.llm.generate({ ...request, signal: turn.signal })) {
+      await this.llm.deliver({ ...request, signal: turn.signal }, (chunk) => {
         if (chunk.type === 'delta') {
-          reply.ttftMs ??= Math.round(performance.now() - request.startedAt);
+          if (reply.ttftMs === null) {
+            reply.ttftMs = Math.round(performance.now() - request.startedAt);
+            // No retry follows the first chunk, so nothing reads the prompt again: emptied (the
+            // one array LlmService and the adapter were given), a reply does not hold its history.
+            request.messages.length = 0;
+          }
           emit(splitter.push(chunk.text));
         } else {
           Object.assign(reply, {
@@ -396,7 +406,7 @@ export class TurnRunner {
             usage: chunk.usage,
           });
         }
-      }
+      });
     } catch (error) {
       reply.failure = this.toFailure(error, request.model.provider);
     }

@@ -12,6 +12,7 @@ import {
   ResponseFormat,
 } from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
+import { pulledChunks } from './pulled-chunks';
 import { nextRetryDelay } from './retry-policy';
 
 export interface ResolvedModel extends ModelAlias {
@@ -175,10 +176,11 @@ export class LlmService {
   }
 
   /**
-   * Yields the reply's chunks. Failures before the first chunk are retried with backoff;
-   * after it they surface, since a retry would repeat text the caller already has.
+   * Hands the reply's chunks to `onChunk` in the tick each arrives (no promise hop per chunk
+   * between the provider and the caller). Failures before the first chunk are retried with
+   * backoff; after it they surface, since a retry would repeat text the caller already has.
    */
-  async *generate(request: GenerateRequest): AsyncGenerator<LlmChunk> {
+  async deliver(request: GenerateRequest, onChunk: (chunk: LlmChunk) => void): Promise<void> {
     const provider = this.provider(request.model.provider);
     const upstreamModel = await this.upstreamModel(request.model, request.signal);
     const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
@@ -205,12 +207,11 @@ export class LlmService {
           stop: request.stop,
           signal: attemptAbort.signal,
         };
-        for await (const chunk of this.attempt(provider, request.mode, llmRequest)) {
+        return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
           started ||= chunk.type === 'delta';
-          yield chunk;
-        }
-        return;
+          onChunk(chunk);
+        });
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason;
         const delay = started
@@ -234,23 +235,25 @@ export class LlmService {
     }
   }
 
-  /**
-   * One call to the provider, whole or streamed, as chunks either way. A stream is passed on
-   * as the adapter yields it: one async generator fewer between each chunk and the socket.
-   */
-  private attempt(
+  /** The same chunks as an async iterable (see `deliver`), for callers that read them in a loop. */
+  generate(request: GenerateRequest): AsyncIterable<LlmChunk> {
+    return pulledChunks(
+      (signal, onChunk) => this.deliver({ ...request, signal }, onChunk),
+      request.signal,
+    );
+  }
+
+  /** One call to the provider, whole or streamed, as chunks either way. */
+  private async attempt(
     provider: LlmProvider,
     mode: GenerateRequest['mode'],
     request: LlmRequest,
-  ): AsyncIterable<LlmChunk> {
-    return mode === 'stream' ? provider.stream(request) : this.whole(provider, request);
-  }
-
-  private async *whole(provider: LlmProvider, request: LlmRequest): AsyncGenerator<LlmChunk> {
-    const result = await provider.complete(request);
-    yield { type: 'delta', text: result.content };
-    const { upstreamModel, finishReason, usage } = result;
-    yield { type: 'done', upstreamModel, finishReason, usage };
+    onChunk: (chunk: LlmChunk) => void,
+  ): Promise<void> {
+    if (mode === 'stream') return provider.stream(request, onChunk);
+    const { content, upstreamModel, finishReason, usage } = await provider.complete(request);
+    onChunk({ type: 'delta', text: content });
+    onChunk({ type: 'done', upstreamModel, finishReason, usage });
   }
 
   /** Each provider: configured, reachable (local servers are probed), how fast it answered. */

@@ -61,7 +61,13 @@ export interface LlmProvider {
   /** How to pick a model it has, when an alias names one it does not list. */
   readonly modelHint?: string;
   complete(request: LlmRequest): Promise<LlmResult>;
-  stream(request: LlmRequest): AsyncIterable<LlmChunk>;
+  /**
+   * Streams the reply, handing each chunk to `onChunk` in the tick it arrives; settles when
+   * the reply has ended (after its `done` chunk) or failed. A callback rather than an async
+   * iterable: a layer of async generators per open stream costs memory and a few promise
+   * hops per chunk between the upstream and the client.
+   */
+  stream(request: LlmRequest, onChunk: (chunk: LlmChunk) => void): Promise<void>;
   listModels(signal: AbortSignal): Promise<string[]>;
 }
 

@@ -114,7 +114,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     }
   }
 
-  async *stream(request: LlmRequest): AsyncIterable<LlmChunk> {
+  async stream(request: LlmRequest, onChunk: (chunk: LlmChunk) => void): Promise<void> {
     this.assertConfigured();
     let upstreamModel = request.model;
     let finishReason: string | null = null;
@@ -127,14 +127,14 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
         const choice = chunk.choices[0];
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         const text = choice?.delta.content;
-        if (text) yield { type: 'delta', text };
+        if (text) onChunk({ type: 'delta', text });
       }
     } catch (error) {
       throw this.translate(error, request.signal);
     }
     // The SDKs end an aborted stream quietly instead of throwing.
     if (request.signal.aborted) throw request.signal.reason;
-    yield { type: 'done', upstreamModel, finishReason, usage };
+    onChunk({ type: 'done', upstreamModel, finishReason, usage });
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {

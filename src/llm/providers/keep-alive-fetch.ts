@@ -103,15 +103,30 @@ function requestHeaders(init: RequestInit, body: string | undefined): http.Outgo
  * point, the body included, with an AbortError as fetch does.
  */
 function send(url: string, init: RequestInit, body: string | undefined): Promise<NodeResponse> {
+  const signal = init.signal ?? undefined;
+  if (signal?.aborted) return Promise.reject(abortError());
+  const secure = url.startsWith('https:');
+  const request = (secure ? https : http).request(url, {
+    method: init.method ?? 'GET',
+    headers: requestHeaders(init, body),
+    agent: secure ? httpsAgent : httpAgent,
+  });
+  const response = responseTo(url, request, signal);
+  request.end(body);
+  return response;
+}
+
+/**
+ * The response to a sent request. Its listeners live as long as the response does (a whole
+ * streamed reply): they are made here, apart from `send`, so they hold the request and the
+ * signal but not the request's body, the whole prompt.
+ */
+function responseTo(
+  url: string,
+  request: http.ClientRequest,
+  signal: AbortSignal | undefined,
+): Promise<NodeResponse> {
   return new Promise((resolve, reject) => {
-    const signal = init.signal ?? undefined;
-    if (signal?.aborted) return reject(abortError());
-    const secure = url.startsWith('https:');
-    const request = (secure ? https : http).request(url, {
-      method: init.method ?? 'GET',
-      headers: requestHeaders(init, body),
-      agent: secure ? httpsAgent : httpAgent,
-    });
     let response: IncomingMessage | undefined;
     const onAbort = (): void => {
       const error = abortError();
@@ -131,7 +146,6 @@ function send(url: string, init: RequestInit, body: string | undefined): Promise
       res.once('close', done);
       resolve(new NodeResponse(url, res));
     });
-    request.end(body);
   });
 }
 
