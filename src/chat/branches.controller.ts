@@ -19,7 +19,12 @@ import { AppConfig } from '../config/app-config';
 import { STREAM_DESCRIPTION } from './chat.controller';
 import { ChatService } from './chat.service';
 import { toSseSource, toTurnResponse } from './chat-event.mapper';
-import { EditMessageDto, MessageIdParams, RegenerateDto } from './dto/branch.dto';
+import {
+  ApiMessageRouteParams,
+  MessageRouteParams,
+  MessageRouteParamsPipe,
+} from '../conversations/dto/conversation-id.pipe';
+import { EditMessageDto, RegenerateDto } from './dto/branch.dto';
 import { IDEMPOTENCY_KEY_DESCRIPTION, TurnResponseDto } from './dto/turn-response.dto';
 import { writeSse } from './sse-writer';
 
@@ -37,6 +42,10 @@ const idempotencyHeader = ApiHeader({
   name: 'Idempotency-Key',
   required: false,
   description: IDEMPOTENCY_KEY_DESCRIPTION,
+});
+const messageIdParams = ApiMessageRouteParams({
+  description: 'A message of the conversation (see GET …/messages)',
+  example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f82',
 });
 const streamResponse = ApiOkResponse({
   description: STREAM_DESCRIPTION,
@@ -59,11 +68,12 @@ export class BranchesController {
   @ApiOperation({ summary: 'Regenerate a reply and get it whole', description: REGENERATE })
   @ApiBody({ type: RegenerateDto, required: false })
   @idempotencyHeader
+  @messageIdParams
   @ApiCreatedResponse({ type: TurnResponseDto })
   @ApiErrors(400, 404, 409, 413, 415, 422, 502, 503, 504)
   async regenerate(
     @CurrentOwner() owner: string,
-    @Param() { id, messageId }: MessageIdParams,
+    @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: RegenerateDto,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
@@ -77,12 +87,13 @@ export class BranchesController {
   @ApiOperation({ summary: 'Regenerate a reply and stream it', description: REGENERATE })
   @ApiBody({ type: RegenerateDto, required: false })
   @idempotencyHeader
+  @messageIdParams
   @ApiProduces('text/event-stream')
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async regenerateStream(
     @CurrentOwner() owner: string,
-    @Param() { id, messageId }: MessageIdParams,
+    @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: RegenerateDto,
     @Res() res: Response,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
@@ -96,11 +107,12 @@ export class BranchesController {
   @Post('edit')
   @ApiOperation({ summary: 'Edit a user message and get the new reply whole', description: EDIT })
   @idempotencyHeader
+  @messageIdParams
   @ApiCreatedResponse({ type: TurnResponseDto })
   @ApiErrors(400, 404, 409, 413, 415, 422, 502, 503, 504)
   async edit(
     @CurrentOwner() owner: string,
-    @Param() { id, messageId }: MessageIdParams,
+    @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: EditMessageDto,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
@@ -113,12 +125,13 @@ export class BranchesController {
   @Post('edit/stream')
   @ApiOperation({ summary: 'Edit a user message and stream the new reply', description: EDIT })
   @idempotencyHeader
+  @messageIdParams
   @ApiProduces('text/event-stream')
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async editStream(
     @CurrentOwner() owner: string,
-    @Param() { id, messageId }: MessageIdParams,
+    @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: EditMessageDto,
     @Res() res: Response,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,

@@ -15,7 +15,7 @@ import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
-import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
+import { ApiConversationId, ConversationIdPipe } from '../conversations/dto/conversation-id.pipe';
 import { ChatService } from './chat.service';
 import { toSseSource, toTurnResponse } from './chat-event.mapper';
 import { SendMessageDto } from './dto/send-message.dto';
@@ -59,10 +59,11 @@ export class ChatController {
     description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
   @ApiCreatedResponse({ type: TurnResponseDto })
+  @ApiConversationId()
   @ApiErrors(400, 404, 409, 413, 415, 422, 429, 502, 503, 504)
   async send(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Body() body: SendMessageDto,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
@@ -89,10 +90,11 @@ export class ChatController {
     description: STREAM_DESCRIPTION,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
+  @ApiConversationId()
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async stream(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Body() body: SendMessageDto,
     @Res() res: Response,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
@@ -124,10 +126,11 @@ export class ChatController {
     description: STREAM_DESCRIPTION,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
+  @ApiConversationId()
   @ApiErrors(400, 404)
   async resume(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Query() query: ResumeQueryDto,
     @Res() res: Response,
     @OptionalHeader('Last-Event-ID') lastEventId?: string,
@@ -142,10 +145,11 @@ export class ChatController {
   @Get('generation')
   @ApiOperation({ summary: 'The turn running on this conversation, with the text so far' })
   @ApiOkResponse({ type: GenerationStatusDto })
+  @ApiConversationId()
   @ApiErrors(400, 404)
   status(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
   ): Promise<GenerationStatusDto> {
     return this.chat.status(owner, id);
   }
@@ -154,10 +158,11 @@ export class ChatController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop the running turn; its partial reply is stored as cancelled' })
   @ApiOkResponse({ type: CancelResponseDto })
+  @ApiConversationId()
   @ApiErrors(400, 404)
   async cancel(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
   ): Promise<CancelResponseDto> {
     const message = await this.chat.cancel(owner, id);
     return { assistantMessage: message && toMessageResponse(message) };

@@ -14,7 +14,6 @@ import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { toConversationListItem, toConversationResponse } from './conversation.mapper';
 import { ConversationsService } from './conversations.service';
-import { ConversationIdParam } from './dto/conversation-id.param';
 import { ApiConversationId, ConversationIdPipe } from './dto/conversation-id.pipe';
 import { ConversationPageDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
@@ -76,11 +75,12 @@ export class ConversationsController {
     summary:
       'Change title, system prompt, model, params, archived or pinned (null resets a field), or switch branch with currentLeafId',
   })
+  @ApiConversationId()
   @ApiOkResponse({ type: ConversationResponseDto })
   @ApiErrors(400, 404, 409, 413, 415)
   async update(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Body() body: UpdateConversationDto,
   ): Promise<ConversationResponseDto> {
     return toConversationResponse(await this.conversations.update(owner, id, body));
@@ -89,9 +89,13 @@ export class ConversationsController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a conversation and all its messages' })
+  @ApiConversationId()
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(400, 404)
-  async delete(@CurrentOwner() owner: string, @Param() { id }: ConversationIdParam): Promise<void> {
+  async delete(
+    @CurrentOwner() owner: string,
+    @Param('id', ConversationIdPipe) id: string,
+  ): Promise<void> {
     await this.conversations.delete(owner, id);
   }
 }

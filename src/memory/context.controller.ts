@@ -10,9 +10,15 @@ import {
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { ConversationIdParam } from '../conversations/dto/conversation-id.param';
+import {
+  ApiConversationId,
+  ApiMessageRouteParams,
+  ConversationIdPipe,
+  MessageRouteParams,
+  MessageRouteParamsPipe,
+} from '../conversations/dto/conversation-id.pipe';
 import { ContextService } from './context.service';
-import { ContextManifestDto, ConversationContextDto, MessageContextParam } from './dto/context.dto';
+import { ContextManifestDto, ConversationContextDto } from './dto/context.dto';
 
 @ApiTags('memory')
 @ApiBearerAuth()
@@ -31,10 +37,11 @@ export class ContextController {
       'Planned for an empty next message: a long one pushes the oldest of these messages out.',
   })
   @ApiOkResponse({ type: ConversationContextDto })
+  @ApiConversationId()
   @ApiErrors(400, 404)
   preview(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
   ): Promise<ConversationContextDto> {
     return this.context.preview(owner, id);
   }
@@ -48,8 +55,12 @@ export class ContextController {
       'the history stays readable (GET …/messages). 409 conversation_busy while a reply is being generated.',
   })
   @ApiNoContentResponse({ description: 'The memory starts after the newest message' })
+  @ApiConversationId()
   @ApiErrors(400, 404, 409)
-  async reset(@CurrentOwner() owner: string, @Param() { id }: ConversationIdParam): Promise<void> {
+  async reset(
+    @CurrentOwner() owner: string,
+    @Param('id', ConversationIdPipe) id: string,
+  ): Promise<void> {
     await this.context.reset(owner, id);
   }
 
@@ -63,10 +74,11 @@ export class ContextController {
       '404 context_not_recorded for one without a manifest (user messages).',
   })
   @ApiOkResponse({ type: ContextManifestDto })
+  @ApiMessageRouteParams({ example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f83' })
   @ApiErrors(400, 404)
   manifest(
     @CurrentOwner() owner: string,
-    @Param() { id, messageId }: MessageContextParam,
+    @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
   ): Promise<ContextManifestDto> {
     return this.context.manifest(owner, id, messageId);
   }

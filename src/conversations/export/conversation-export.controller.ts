@@ -10,7 +10,7 @@ import {
 
 import { CurrentOwner } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
-import { ConversationIdParam } from '../dto/conversation-id.param';
+import { ApiConversationId, ConversationIdPipe } from '../dto/conversation-id.pipe';
 import { ConversationExportService } from './conversation-export.service';
 import { ExportQueryDto } from './dto/export-query.dto';
 
@@ -59,10 +59,11 @@ export class ConversationExportController {
       'text/markdown': { example: MARKDOWN_EXAMPLE },
     },
   })
+  @ApiConversationId()
   @ApiErrors(400, 404)
   async export(
     @CurrentOwner() owner: string,
-    @Param() { id }: ConversationIdParam,
+    @Param('id', ConversationIdPipe) id: string,
     @Query() { format }: ExportQueryDto,
   ): Promise<StreamableFile> {
     const document = await this.exports.open(owner, id, format);

@@ -1,13 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsUUID } from 'class-validator';
-
-import { ConversationIdParam } from '../../conversations/dto/conversation-id.param';
-
-export class MessageContextParam extends ConversationIdParam {
-  @ApiProperty({ format: 'uuid', example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f83' })
-  @IsUUID('all', { message: 'messageId must be a UUID' })
-  messageId!: string;
-}
 
 export class ContextBriefDto {
   @ApiProperty({

@@ -1,17 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-
-import { ConversationIdParam } from '../../../conversations/dto/conversation-id.param';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export const FEEDBACK_COMMENT_MAX = 2000;
 export const RATINGS = ['up', 'down'] as const;
 export type Rating = (typeof RATINGS)[number];
-
-export class MessageIdParam extends ConversationIdParam {
-  @ApiProperty({ format: 'uuid', example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f81' })
-  @IsUUID('all', { message: 'messageId must be a UUID' })
-  messageId!: string;
-}
 
 export class PutFeedbackDto {
   @ApiProperty({ enum: RATINGS, description: 'Thumbs up or down', example: 'down' })
