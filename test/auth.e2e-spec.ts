@@ -231,7 +231,9 @@ describe('Limits and hardening', () => {
       const limited = await t.http.get(BASE).expect(429);
       expect(limited.body.error).toBe('rate_limited');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-      await t.http.get('/health').expect(200);
+      // Probes skip the limiter: never refused, never counted.
+      const health = await t.http.get('/health').expect(200);
+      expect(health.headers['x-ratelimit-limit']).toBeUndefined();
     });
   });
 
