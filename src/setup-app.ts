@@ -7,6 +7,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ValidationFailedException } from './common/errors/app.exception';
 import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
+import { cacheValidationRules } from './common/errors/validation-metadata';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { requestBody } from './common/http/request-body';
 import { securityHeaders } from './common/http/security-headers';
@@ -99,6 +100,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.setGlobalPrefix(API_PREFIX, {
     exclude: ['health', 'health/ready', 'metrics', ...OPENAI_ROUTES],
   });
+  cacheValidationRules();
   app.useGlobalPipes(
     new ValidationPipe({
       ...VALIDATION_OPTIONS,
