@@ -9,6 +9,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { LocalAuthModule } from './local/local-auth.module';
 import { OwnerThrottlerGuard } from './owner-throttler.guard';
+import { MemoryThrottlerStorage } from './memory-throttler.storage';
 import { PostgresThrottlerStorage } from './postgres-throttler.storage';
 
 @Module({})
@@ -30,7 +31,7 @@ export class AuthModule {
             storage:
               config.get('RATE_LIMIT_STORE') === 'postgres'
                 ? new PostgresThrottlerStorage(db)
-                : undefined,
+                : new MemoryThrottlerStorage(),
           }),
         }),
         ...(config.get('AUTH_MODE') === 'local' ? [LocalAuthModule] : []),
