@@ -387,7 +387,19 @@ export async function wholeTurn(
   };
 }
 
-export async function streamedReply(res: ServerResponse, conversationId: string, message: string) {
+/** How a turn streams from the upstream: raw http here, an SDK in a layer server. */
+export type Stream = (
+  messages: ChatMessage[],
+  onDelta: (text: string) => void,
+) => Promise<UpstreamResult>;
+
+/** A streamed turn: begin, stream the upstream's chunks as SSE deltas, finish. */
+export async function streamedReply(
+  res: ServerResponse,
+  conversationId: string,
+  message: string,
+  stream: Stream = streamUpstream,
+): Promise<void> {
   const turn = await beginTurn(conversationId, message);
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -410,7 +422,7 @@ export async function streamedReply(res: ServerResponse, conversationId: string,
   let partial = '';
   let result: UpstreamResult;
   try {
-    result = await streamUpstream(turn.prompt, (delta) => {
+    result = await stream(turn.prompt, (delta) => {
       ttftMs ??= performance.now() - turn.started;
       partial += delta;
       send('message.delta', { delta });

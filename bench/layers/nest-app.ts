@@ -4,7 +4,9 @@
  * own (setup-app.ts): express.json for bodies, the global prefix, the global ValidationPipe
  * with the service's options, one global guard (the owner, as AUTH_MODE=none makes it),
  * one controller, Express without ETag and X-Powered-By. Data through raw pg; the upstream
- * call is the `complete` it is given (raw http for layer 2, the openai SDK for layer 3).
+ * calls are the `Upstream` it is given (raw http for layer 2, the openai SDK for layer 3).
+ * Streamed turns write the floor's SSE frames on the Express response Nest hands the
+ * handler (@Res()), as the floor writes them on node:http's.
  */
 import 'reflect-metadata';
 
@@ -24,6 +26,7 @@ import {
   Param,
   ParseUUIDPipe,
   Post,
+  Res,
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
@@ -33,9 +36,25 @@ import express, { Request, Response } from 'express';
 
 import { VALIDATION_OPTIONS } from '../../src/common/errors/validation';
 import { getConversation, ReadAnswer } from '../floor-reads';
-import { Complete, health, HttpError, pool, sendError, serve, wholeTurn } from '../floor-work';
+import {
+  Complete,
+  health,
+  HttpError,
+  pool,
+  sendError,
+  serve,
+  Stream,
+  streamedReply,
+  wholeTurn,
+} from '../floor-work';
 
-const COMPLETE = Symbol('complete');
+const UPSTREAM = Symbol('upstream');
+
+/** How a layer calls the upstream: for a whole reply, and streamed. */
+export interface Upstream {
+  complete: Complete;
+  stream: Stream;
+}
 
 /**
  * The parameter types tsc's emitDecoratorMetadata would record for a handler, which the
@@ -74,7 +93,7 @@ function bodyOf({ status, body }: ReadAnswer): unknown {
 
 @Controller()
 class LayerController {
-  constructor(@Inject(COMPLETE) private readonly complete: Complete) {}
+  constructor(@Inject(UPSTREAM) private readonly upstream: Upstream) {}
 
   @Get('health')
   health(): object {
@@ -90,27 +109,37 @@ class LayerController {
   @Post('conversations/:id/messages')
   @paramTypes(String, TurnBody)
   turn(@Param('id', ParseUUIDPipe) id: string, @Body() body: TurnBody): Promise<object> {
-    return wholeTurn(id, body.message, this.complete);
+    return wholeTurn(id, body.message, this.upstream.complete);
+  }
+
+  @Post('conversations/:id/messages/stream')
+  @paramTypes(String, TurnBody, Object)
+  stream(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: TurnBody,
+    @Res() res: Response,
+  ): Promise<void> {
+    return streamedReply(res, id, body.message, this.upstream.stream);
   }
 }
 
 @Module({})
 class LayerModule {
-  static forRoot(complete: Complete): DynamicModule {
+  static forRoot(upstream: Upstream): DynamicModule {
     return {
       module: LayerModule,
       controllers: [LayerController],
       providers: [
-        { provide: COMPLETE, useValue: complete },
+        { provide: UPSTREAM, useValue: upstream },
         { provide: APP_GUARD, useClass: OwnerGuard },
       ],
     };
   }
 }
 
-/** Builds the app around `complete` and serves it on PORT as `name`. */
-export async function serveNest(name: string, complete: Complete): Promise<void> {
-  const app = await NestFactory.create<NestExpressApplication>(LayerModule.forRoot(complete), {
+/** Builds the app around `upstream` and serves it on PORT as `name`. */
+export async function serveNest(name: string, upstream: Upstream): Promise<void> {
+  const app = await NestFactory.create<NestExpressApplication>(LayerModule.forRoot(upstream), {
     bodyParser: false,
     logger: ['warn', 'error'],
   });

@@ -3,6 +3,8 @@
  * the openai SDK, built as the service builds its client for an OpenAI-compatible server
  * (src/llm/providers/openai-compatible.provider.ts): its keep-alive `fetch` adapter, no
  * retries, the default LLM_TIMEOUT_MS plus a second, and a signal per call (the turn's).
+ * Streamed turns ask for `stream: true` with usage, as the service does, and hand each
+ * SDK chunk's content on as soon as the SDK yields it.
  *
  * Env: as floor-server.ts.
  */
@@ -42,4 +44,33 @@ async function complete(messages: ChatMessage[]): Promise<UpstreamResult> {
   };
 }
 
-void serveNest('layer nest+openai', complete);
+async function stream(
+  messages: ChatMessage[],
+  onDelta: (text: string) => void,
+): Promise<UpstreamResult> {
+  const chunks = await client.chat.completions.create(
+    {
+      model: MODEL,
+      messages: messages as ChatCompletionMessageParam[],
+      max_tokens: REPLY_TOKENS,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
+    { signal: new AbortController().signal },
+  );
+  const result: UpstreamResult = { content: '', model: null, finishReason: null, usage: null };
+  for await (const chunk of chunks) {
+    result.model = chunk.model ?? result.model;
+    result.usage = chunk.usage ?? result.usage;
+    const choice = chunk.choices[0];
+    if (choice?.finish_reason) result.finishReason = choice.finish_reason;
+    const text = choice?.delta.content;
+    if (text) {
+      result.content += text;
+      onDelta(text);
+    }
+  }
+  return result;
+}
+
+void serveNest('layer nest+openai', { complete, stream });

@@ -4,7 +4,7 @@
  *
  * Env: as floor-server.ts.
  */
-import { completeUpstream } from '../floor-work';
+import { completeUpstream, streamUpstream } from '../floor-work';
 import { serveNest } from './nest-app';
 
-void serveNest('layer nest', completeUpstream);
+void serveNest('layer nest', { complete: completeUpstream, stream: streamUpstream });

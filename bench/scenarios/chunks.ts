@@ -7,6 +7,8 @@
  * Reports the delay the server adds over direct (and the total), p50 (target ≤ 0.3 ms)
  * and p99 (≤ 2 ms), every chunk delivered.
  */
+import type http from 'node:http';
+
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
 import { progress } from '../lib/progress';
@@ -16,12 +18,14 @@ import {
   medianOf,
   medianOverDirect,
   newSeries,
+  RoundStat,
   Series,
   Server,
   SystemName,
   systemsInRound,
   verdict,
 } from '../lib/series';
+import type { Target } from '../lib/servers';
 import { summarize } from '../lib/stats';
 import { MODEL, streamUrl, SYSTEM_MESSAGE } from '../lib/turns';
 import { stampMessage } from '../stamp-upstream';
@@ -45,9 +49,7 @@ export const chunks = defineScenario<ChunksConfig>({
     for (let round = 0; round < config.rounds; round++) {
       for (const system of systemsInRound(round)) {
         const observations = await stampedStreams(bench, system, message, config.chunkStreams);
-        const delays = observations.flatMap((o) => o.chunkDelaysUs);
-        const expected = config.chunkStreams * config.chunkCount;
-        series[system].push({ ...summarize(delays), errors: expected - delays.length });
+        series[system].push(summarizeDelays(observations, config.chunkStreams * config.chunkCount));
       }
     }
     progress('chunk delay done');
@@ -56,31 +58,53 @@ export const chunks = defineScenario<ChunksConfig>({
 });
 
 /** `streams` concurrent stamped streams through one system. */
-async function stampedStreams(
+function stampedStreams(
   bench: Bench,
   system: SystemName,
   message: string,
   streams: number,
 ): Promise<StreamObservation[]> {
-  if (system === 'direct') {
-    const body = {
-      model: MODEL,
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [SYSTEM_MESSAGE, { role: 'user', content: message }],
-    };
-    const url = `${bench.upstreams.stamp}/v1/chat/completions`;
-    const options = { agent: bench.agents.direct, protocol: 'direct', stamps: true } as const;
-    return Promise.all(Array.from({ length: streams }, () => streamTurn(url, body, options)));
-  }
-  const target = bench.b[system];
+  if (system === 'direct') return directStamped(bench, message, streams);
+  return serverStamped(bench.b[system], bench.agents[system], message, streams);
+}
+
+/** `streams` concurrent stamped completions straight from the stamping upstream. */
+export function directStamped(
+  bench: Bench,
+  message: string,
+  streams: number,
+): Promise<StreamObservation[]> {
+  const body = {
+    model: MODEL,
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [SYSTEM_MESSAGE, { role: 'user', content: message }],
+  };
+  const url = `${bench.upstreams.stamp}/v1/chat/completions`;
+  const options = { agent: bench.agents.direct, protocol: 'direct', stamps: true } as const;
+  return Promise.all(Array.from({ length: streams }, () => streamTurn(url, body, options)));
+}
+
+/** `streams` concurrent stamped turns through `target` (a server on the stamping upstream). */
+export async function serverStamped(
+  target: Target,
+  agent: http.Agent,
+  message: string,
+  streams: number,
+): Promise<StreamObservation[]> {
   const conversations = await createConversations(target.pool, streams, 0);
-  const options = { agent: bench.agents[system], protocol: 'service', stamps: true } as const;
+  const options = { agent, protocol: 'service', stamps: true } as const;
   const observations = await Promise.all(
     conversations.map((id) => streamTurn(streamUrl(target, id), { message }, options)),
   );
   target.served += conversations.length;
   return observations;
+}
+
+/** One round's chunk delays; a chunk that did not arrive is an error. */
+export function summarizeDelays(observations: StreamObservation[], expected: number): RoundStat {
+  const delays = observations.flatMap((o) => o.chunkDelaysUs);
+  return { ...summarize(delays), errors: expected - delays.length };
 }
 
 function chunkRows(series: Series): Row[] {

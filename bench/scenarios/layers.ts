@@ -17,10 +17,15 @@
  * Before measuring, each layer is checked to answer as the floor does (the same turn reply
  * and conversation, 400 for an empty message: the DTO is validated).
  *
+ * The streamed path (layer-streams.ts): L3 streaming the floor's turn through the SDK with
+ * `stream: true`, next to the floor and the service, each round: time-to-first-token
+ * overhead (as ttft.ts measures it) and upstream chunk → client delta added over direct
+ * (as chunks.ts measures it, a second L3 started on the stamping upstream).
+ *
  * Reports, per request kind, each rung's CPU per request and p50 as ratios to L0, and the
  * service over the top rung (L3 for turns; L2 for reads, which do not call the upstream):
- * what the service's own code adds to the card's libraries used minimally. No targets;
- * errors and the answer check are judged.
+ * what the service's own code adds to the card's libraries used minimally; for streams,
+ * L3 over L0 and the service over L3. No targets; errors and the answer check are judged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -34,8 +39,18 @@ import { RoundStat, totalErrors, verdict } from '../lib/series';
 import type { Target } from '../lib/servers';
 import { SEED_HISTORY, TURN_BODY, turnPath } from '../lib/turns';
 import { median, rotate, summarize } from '../lib/stats';
+import {
+  LayerStreamsConfig,
+  measureStreams,
+  newStreamSeries,
+  streamErrors,
+  streamLadder,
+  StreamLadder,
+  streamRows,
+  StreamSeries,
+} from './layer-streams';
 
-interface LayersConfig {
+interface LayersConfig extends LayerStreamsConfig {
   /** Seconds of whole-reply turns at concurrency 16, per system per round. */
   layersTurnSec: number;
   layersTurnConversations: number;
@@ -89,25 +104,37 @@ export const layers = defineScenario<LayersConfig>({
       layersTurnConversations: 256,
       layersReadSec: 0.3,
       layersWarmupSec: 0.2,
+      layersTtftTurns: 30,
+      layersChunkStreams: 4,
+      layersChunkCount: 50,
     },
     smoke: {
       layersTurnSec: 0.2,
       layersTurnConversations: 64,
       layersReadSec: 0.1,
       layersWarmupSec: 0,
+      layersTtftTurns: 5,
+      layersChunkStreams: 2,
+      layersChunkCount: 10,
     },
   },
   settings: (config) => [
     `layers: the floor behind Express, Nest, Nest + openai SDK, and the service; ${config.layersTurnSec} s of turns at concurrency 16 and ${config.layersReadSec} s of each read at concurrency 1 per system per round`,
+    `layers, streamed (floor, L3, service, direct): ${config.layersTtftTurns} sequential streamed turns, and ${config.layersChunkStreams} stamped streams of ${config.layersChunkCount} chunks, per system per round`,
   ],
   async run(bench, config) {
     const started = performance.now();
-    const ladder = await startLadder(bench);
+    const [ladder, stampedOpenai] = await Promise.all([
+      startLadder(bench),
+      bench.servers.layer('layer-openai-stamp', 'nest-openai.ts', bench.upstreams.stamp),
+    ]);
     progress(`layers: L1–L3 up after ${seconds(started)}`);
+    const streamed = streamLadder(bench, ladder.openai, stampedOpenai);
     try {
       const ids = await readIds(ladder);
       const mismatch = await checkAnswers(ladder, ids);
       const series = newLadderSeries();
+      const streams = newStreamSeries();
       const failures: string[] = [];
       // Short and on fewer conversations: JIT and connections, not a measure.
       const warmUp = {
@@ -119,6 +146,7 @@ export const layers = defineScenario<LayersConfig>({
       for (const kind of config.layersWarmupSec > 0 ? KINDS : []) {
         for (const rung of RUNGS_OF[kind]) await measure(ladder[rung], kind, ids[rung], warmUp, []);
       }
+      if (config.layersWarmupSec > 0) await warmUpStreams(bench, streamed);
       for (let round = 0; round < config.rounds; round++) {
         for (const kind of KINDS) {
           for (const rung of rotate(RUNGS_OF[kind], round))
@@ -126,16 +154,25 @@ export const layers = defineScenario<LayersConfig>({
               await measure(ladder[rung], kind, ids[rung], config, failures),
             );
         }
+        await measureStreams(bench, streamed, config, streams, round);
         progress(`layers round ${round + 1}/${config.rounds} done (${seconds(started)})`);
       }
-      const rows = ladderRows(series, failures, mismatch);
-      return { rows, figures: { series, failures, mismatch } };
+      const rows = ladderRows(series, streams, failures, mismatch);
+      return { rows, figures: { series, streams, failures, mismatch } };
     } finally {
       for (const rung of Object.keys(STARTED) as (keyof typeof STARTED)[])
         await bench.servers.stop(ladder[rung]);
+      await bench.servers.stop(stampedOpenai);
+      streamed.ttft.openai.agent.destroy();
     }
   },
 });
+
+/** A few streams through every streamed server, not recorded: JIT and connections. */
+async function warmUpStreams(bench: Bench, streamed: StreamLadder): Promise<void> {
+  const few = { layersTtftTurns: 5, layersChunkStreams: 2, layersChunkCount: 10 };
+  await measureStreams(bench, streamed, few, newStreamSeries(), 0);
+}
 
 function newLadderSeries(): Series {
   const stats = (kind: Kind): Series[Kind] =>
@@ -246,15 +283,22 @@ async function checkAnswers(ladder: Ladder, ids: Record<Rung, string[]>): Promis
   return null;
 }
 
-function ladderRows(series: Series, failures: string[], mismatch: string | null): Row[] {
-  const errors = KINDS.flatMap((kind) => Object.values(series[kind])).reduce(
-    (sum, stats) => sum + totalErrors(stats),
-    0,
-  );
+function ladderRows(
+  series: Series,
+  streams: StreamSeries,
+  failures: string[],
+  mismatch: string | null,
+): Row[] {
+  const errors =
+    KINDS.flatMap((kind) => Object.values(series[kind])).reduce(
+      (sum, stats) => sum + totalErrors(stats),
+      0,
+    ) + streamErrors(streams);
   return [
     ...KINDS.flatMap((kind) => kindRows(kind, series[kind])),
+    ...streamRows(streams),
     {
-      figure: 'layers: errors in all runs, every rung (non-2xx, socket)',
+      figure: 'layers: errors in all runs, every rung (non-2xx, socket; streams cut, chunks lost)',
       service: failures.length ? `${errors} (${failures.join('; ')})` : String(errors),
       floor: '',
       direct: '',

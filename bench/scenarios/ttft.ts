@@ -6,6 +6,8 @@
  * Reports the overhead over direct, p50 (target ≤ 1.3× the floor's, no errors) and p99,
  * and the server's CPU per streamed turn.
  */
+import type http from 'node:http';
+
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
 import { cpuMs } from '../lib/processes';
@@ -24,6 +26,7 @@ import {
   totalErrors,
   verdict,
 } from '../lib/series';
+import type { Target } from '../lib/servers';
 import { summarize } from '../lib/stats';
 import { DIRECT_BODY, SEED_HISTORY, streamUrl } from '../lib/turns';
 
@@ -42,7 +45,7 @@ export const ttft = defineScenario<TtftConfig>({
         series[system].push(
           system === 'direct'
             ? summarizeTtft(await directStreams(bench, config.ttftTurns))
-            : await serverStreams(bench, system, config.ttftTurns),
+            : await serverStreams(bench.a[system], bench.agents[system], config.ttftTurns),
         );
       }
     }
@@ -51,7 +54,8 @@ export const ttft = defineScenario<TtftConfig>({
   },
 });
 
-async function directStreams(bench: Bench, turns: number): Promise<StreamObservation[]> {
+/** `turns` sequential streamed completions straight from the FakeLlmServer. */
+export async function directStreams(bench: Bench, turns: number): Promise<StreamObservation[]> {
   const body = { ...DIRECT_BODY, stream: true, stream_options: { include_usage: true } };
   const observations: StreamObservation[] = [];
   for (let i = 0; i < turns; i++) {
@@ -65,8 +69,12 @@ async function directStreams(bench: Bench, turns: number): Promise<StreamObserva
   return observations;
 }
 
-async function serverStreams(bench: Bench, system: Server, turns: number): Promise<RoundStat> {
-  const target = bench.a[system];
+/** `turns` sequential streamed turns through `target`: TTFT and CPU per turn. */
+export async function serverStreams(
+  target: Target,
+  agent: http.Agent,
+  turns: number,
+): Promise<RoundStat> {
   const conversations = await createConversations(target.pool, 16, SEED_HISTORY);
   const cpuBefore = cpuMs(target.child.pid);
   const observations: StreamObservation[] = [];
@@ -76,7 +84,7 @@ async function serverStreams(bench: Bench, system: Server, turns: number): Promi
       await streamTurn(
         streamUrl(target, id),
         { message: 'bench turn' },
-        { agent: bench.agents[system], protocol: 'service' },
+        { agent, protocol: 'service' },
       ),
     );
   }
@@ -85,7 +93,7 @@ async function serverStreams(bench: Bench, system: Server, turns: number): Promi
   return summarizeTtft(observations, cpuMsPerTurn);
 }
 
-function summarizeTtft(observations: StreamObservation[], cpuMsPerTurn?: number): RoundStat {
+export function summarizeTtft(observations: StreamObservation[], cpuMsPerTurn?: number): RoundStat {
   const ok = observations.filter((o) => o.status === 200 && o.completed && o.ttftMs !== null);
   return {
     ...summarize(ok.map((o) => o.ttftMs ?? 0)),
