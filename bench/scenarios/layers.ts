@@ -15,7 +15,8 @@
  * turns at concurrency 16 (fresh conversations each run), and GET /conversations/:id and
  * GET /health at concurrency 1; server CPU (user + system, /proc) per request and p50.
  * Before measuring, each layer is checked to answer as the floor does (the same turn reply
- * and conversation, 400 for an empty message: the DTO is validated).
+ * and conversation, 400 for an empty message: the DTO is validated; L3's streamed turn:
+ * the same events and deltas).
  *
  * The streamed path (layer-streams.ts): L3 streaming the floor's turn through the SDK with
  * `stream: true`, next to the floor and the service, each round: time-to-first-token
@@ -132,7 +133,7 @@ export const layers = defineScenario<LayersConfig>({
     const streamed = streamLadder(bench, ladder.openai, stampedOpenai);
     try {
       const ids = await readIds(ladder);
-      const mismatch = await checkAnswers(ladder, ids);
+      const mismatch = (await checkAnswers(ladder, ids)) ?? (await checkStream(ladder));
       const series = newLadderSeries();
       const streams = newStreamSeries();
       const failures: string[] = [];
@@ -154,8 +155,11 @@ export const layers = defineScenario<LayersConfig>({
               await measure(ladder[rung], kind, ids[rung], config, failures),
             );
         }
+        const streaming = performance.now();
         await measureStreams(bench, streamed, config, streams, round);
-        progress(`layers round ${round + 1}/${config.rounds} done (${seconds(started)})`);
+        progress(
+          `layers round ${round + 1}/${config.rounds} done (${seconds(started)}; streams ${seconds(streaming)})`,
+        );
       }
       const rows = ladderRows(series, streams, failures, mismatch);
       return { rows, figures: { series, streams, failures, mismatch } };
@@ -283,6 +287,30 @@ async function checkAnswers(ladder: Ladder, ids: Record<Rung, string[]>): Promis
   return null;
 }
 
+/** A streamed turn's events, the deltas' text in full (the other frames carry fresh ids). */
+async function streamedEvents(target: Target, id: string): Promise<string> {
+  const res = await fetch(`${target.origin}${turnPath(id)}/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message: 'bench turn' }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const frames = (await res.text()).split('\n\n').filter(Boolean);
+  const events = frames.map((frame) => {
+    const event = /^event: (.*)$/m.exec(frame)?.[1];
+    return event === 'message.delta' ? /^data: (.*)$/m.exec(frame)?.[1] : event;
+  });
+  return `${res.status} ${events.join(' ')}`;
+}
+
+/** L3's streamed turn against the floor's: the same events, the same deltas. */
+async function checkStream(ladder: Ladder): Promise<string | null> {
+  const [floorId, openaiId] = await createConversations(ladder.floor.pool, 2, SEED_HISTORY);
+  const floor = await streamedEvents(ladder.floor, floorId);
+  const openai = await streamedEvents(ladder.openai, openaiId);
+  return openai === floor ? null : `openai: a streamed turn answered ${openai.slice(0, 120)}`;
+}
+
 function ladderRows(
   series: Series,
   streams: StreamSeries,
@@ -307,7 +335,8 @@ function ladderRows(
       result: verdict(errors === 0),
     },
     {
-      figure: 'layers: L1–L3 answer as the floor (read, turn reply, 400 on an empty message)',
+      figure:
+        'layers: L1–L3 answer as the floor (read, turn reply, 400 on an empty message; L3 streamed deltas)',
       service: mismatch ? `differ: ${mismatch}` : 'equal',
       floor: '',
       direct: '',
