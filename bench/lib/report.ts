@@ -53,6 +53,17 @@ export const reportRow = (figure: string, service: string, floor: string, ratio:
   result: 'report',
 });
 
+/** A check, not a measure: the answers compared are equal, or how they differ. */
+export const sameAnswersRow = (figure: string, mismatch: string | null): Row => ({
+  figure,
+  service: mismatch ? `differ: ${mismatch}` : 'equal',
+  floor: '',
+  direct: '',
+  ratio: '',
+  target: 'equal',
+  result: mismatch === null ? 'pass' : 'miss',
+});
+
 export function renderTable(header: string[], cells: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (values: string[]): string =>

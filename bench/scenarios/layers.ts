@@ -34,7 +34,7 @@ import { createConversations } from '../lib/database';
 import { runLoad } from '../lib/load';
 import { cpuMs, logTail } from '../lib/processes';
 import { progress } from '../lib/progress';
-import { ms, Row, times } from '../lib/report';
+import { ms, Row, sameAnswersRow, times } from '../lib/report';
 import { Bench, defineScenario } from '../lib/scenario';
 import { RoundStat, totalErrors, verdict } from '../lib/series';
 import type { Target } from '../lib/servers';
@@ -334,16 +334,10 @@ function ladderRows(
       target: '0',
       result: verdict(errors === 0),
     },
-    {
-      figure:
-        'layers: L1–L3 answer as the floor (read, turn reply, 400 on an empty message; L3 streamed deltas)',
-      service: mismatch ? `differ: ${mismatch}` : 'equal',
-      floor: '',
-      direct: '',
-      ratio: '',
-      target: 'equal',
-      result: verdict(mismatch === null),
-    },
+    sameAnswersRow(
+      'layers: L1–L3 answer as the floor (read, turn reply, 400 on an empty message; L3 streamed deltas)',
+      mismatch,
+    ),
   ];
 }
 

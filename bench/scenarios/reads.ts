@@ -20,7 +20,7 @@ import type { Pool } from 'pg';
 import { runLoad } from '../lib/load';
 import { cpuMs } from '../lib/processes';
 import { progress } from '../lib/progress';
-import { ms, Row, times } from '../lib/report';
+import { ms, Row, sameAnswersRow, times } from '../lib/report';
 import { Bench, defineScenario } from '../lib/scenario';
 import {
   medianCpu,
@@ -305,15 +305,7 @@ function readRows(series: Record<ReadKey, Series>, mismatch: string | null): Row
       target: '0',
       result: verdict(errors('service') === 0 && errors('floor') === 0),
     },
-    {
-      figure: "read answers: the floor's equal the service's",
-      service: mismatch ? `differ: ${mismatch}` : 'equal',
-      floor: '',
-      direct: '',
-      ratio: '',
-      target: 'equal',
-      result: verdict(mismatch === null),
-    },
+    sameAnswersRow("read answers: the floor's equal the service's", mismatch),
   ];
 }
 
