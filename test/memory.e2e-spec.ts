@@ -257,21 +257,6 @@ describe('Memory (rolling summaries, context manifests, GET/DELETE context)', ()
     expect(summaryOf(lastSent())).toContain(`user: ${FACTS[0]}`);
     expect(summaryOf(lastSent())).not.toContain(grace);
   });
-
-  it('should refuse to reset the context while a reply is being generated', async () => {
-    const id = await t.createConversation();
-    let release!: () => void;
-    t.fake.script({ kind: 'held', until: new Promise<void>((r) => (release = r)) });
-    const stream = await t.openStream(id, 'slow one');
-    await t.fake.waitForRequests(1);
-    await t.http.delete(`${CONVERSATIONS}/${id}/context`).expect(409, /conversation_busy/);
-    release();
-    await stream.ended;
-    await t.http.delete(`${CONVERSATIONS}/${id}/context`).expect(204);
-    await t.http
-      .delete(`${CONVERSATIONS}/01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f99/context`)
-      .expect(404, /conversation_not_found/);
-  });
 });
 
 describe('Memory when summaries fail', () => {
@@ -297,5 +282,26 @@ describe('Memory when summaries fail', () => {
     const last = await t.send(id, 'still here?');
     expect(last.body.context).toMatchObject({ summarized: 0 });
     expect(await t.prisma.memoryMark.count({ where: { conversationId: id } })).toBe(0);
+  });
+});
+
+describe('Memory reset while a reply runs', () => {
+  // An app of its own: a summary job left running by another test would reach the fake
+  // upstream first and take the held reply this test scripts for its own turn.
+  const t = withTestApp({ env: { SUMMARIES: 'on' } });
+
+  it('should refuse to reset the context while a reply is being generated', async () => {
+    const id = await t.createConversation();
+    let release!: () => void;
+    t.fake.script({ kind: 'held', until: new Promise<void>((r) => (release = r)) });
+    const stream = await t.openStream(id, 'slow one');
+    await t.fake.waitForRequests(1);
+    await t.http.delete(`${CONVERSATIONS}/${id}/context`).expect(409, /conversation_busy/);
+    release();
+    await stream.ended;
+    await t.http.delete(`${CONVERSATIONS}/${id}/context`).expect(204);
+    await t.http
+      .delete(`${CONVERSATIONS}/01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f99/context`)
+      .expect(404, /conversation_not_found/);
   });
 });
