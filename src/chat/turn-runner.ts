@@ -12,7 +12,7 @@ import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
 import { buildContextManifest, ContextManifest } from '../memory/context-manifest';
-import type { ReadWindow } from '../memory/memory-mark';
+import { leftOutOf, ReadWindow } from '../memory/memory-mark';
 import { MemoryService } from '../memory/memory.service';
 import type { Message } from '../messages/message';
 import { MessageNotFoundException } from '../messages/message-not-found.exception';
@@ -193,12 +193,11 @@ export class TurnRunner {
     this.lease.hold(turn);
     // Folds what this window left out into the summary, in the background. The callback
     // lives as long as the reply: it keeps what the fold needs, not the history read.
-    const { omitted, history } = begun;
-    const window = { omitted, history: history.slice(0, 1), mark: null };
+    const leftOut = leftOutOf(begun);
     const { alias } = plan.model;
     const { parentId } = conversation;
     void this.run(turn, begun.userMessage, request).finally(() =>
-      this.memory.afterTurn(conversationId, alias, parentId, window),
+      this.memory.afterTurn(conversationId, alias, parentId, leftOut),
     );
     return turn;
   }

@@ -32,3 +32,18 @@ export interface ReadWindow {
    */
   omitted: number;
 }
+
+/**
+ * What a turn's window did not send, as the summary fold after the turn needs it: kept for
+ * as long as the reply runs, so it holds two numbers rather than the messages read.
+ */
+export interface LeftOut {
+  omitted: number;
+  /** The seq of the oldest message the window sent (null: it sent none). */
+  firstSeq: number | null;
+}
+
+export const leftOutOf = (window: ReadWindow): LeftOut => ({
+  omitted: window.omitted,
+  firstSeq: window.history[0]?.seq ?? null,
+});

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/env';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { splitThinking } from '../prompts/think-splitter';
-import type { ReadWindow, WindowMessage } from './memory-mark';
+import type { LeftOut, WindowMessage } from './memory-mark';
 import { MemoryRepository } from './memory.repository';
 import { fitSummary, SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
 
@@ -66,16 +66,11 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Called once a turn has ended; returns at once. `lastId`: where the turn's history
-   * ended (the parent of its user message).
+   * ended (the parent of its user message); `leftOut`: what its window did not send.
    */
-  afterTurn(
-    conversationId: string,
-    alias: string,
-    lastId: string | null,
-    window: ReadWindow,
-  ): void {
-    if (this.config.get('SUMMARIES') === 'off' || window.omitted === 0) return;
-    const beforeSeq = window.history[0]?.seq ?? ANY_SEQ;
+  afterTurn(conversationId: string, alias: string, lastId: string | null, leftOut: LeftOut): void {
+    if (this.config.get('SUMMARIES') === 'off' || leftOut.omitted === 0) return;
+    const beforeSeq = leftOut.firstSeq ?? ANY_SEQ;
     this.jobs.start((signal) =>
       this.summarize({ conversationId, alias, lastId, beforeSeq }, signal),
     );
