@@ -91,7 +91,8 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
   useSecurityHeaders(app, config);
   app.use(correlationId);
-  app.use(app.get(RequestLogging).handlers);
+  const requestLog = app.get(RequestLogging).handler;
+  if (requestLog) app.use(requestLog);
   app.use(app.get(HttpMetricsMiddleware).use);
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requestBody(config.get('BODY_LIMIT_BYTES')));

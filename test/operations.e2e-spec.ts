@@ -50,11 +50,12 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
     await t.waitForLog((l) => l.correlationId === res.body.correlationId);
   });
 
-  it('should log one line per chat turn without the message text', async () => {
+  it('should log one line per chat turn, with its correlation id, without the message text', async () => {
     const id = await t.createConversation();
-    await t.send(id, 'my private words');
+    await t.send(id, 'my private words', { headers: { 'X-Correlation-ID': 'turn-trace-7' } });
     const turn = t.logs.find((l) => l.msg === 'chat turn' && l.conversationId === id);
     expect(turn).toMatchObject({
+      correlationId: 'turn-trace-7',
       alias: 'lmstudio/default',
       upstreamModel: 'fake-model',
       outcome: 'complete',

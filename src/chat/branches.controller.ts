@@ -14,6 +14,7 @@ import type { Response } from 'express';
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
+import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
 import { STREAM_DESCRIPTION } from './chat.controller';
@@ -75,10 +76,18 @@ export class BranchesController {
     @CurrentOwner() owner: string,
     @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: RegenerateDto,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
     const branch = { anchor: 'regenerate', messageId } as const;
-    const input = { ...body, message: null, branch, mode: 'complete', idempotencyKey } as const;
+    const input = {
+      ...body,
+      message: null,
+      branch,
+      mode: 'complete',
+      idempotencyKey,
+      correlationId,
+    } as const;
     const turn = await this.chat.startTurn(owner, id, input);
     return toTurnResponse(await turn.outcome);
   }
@@ -96,10 +105,18 @@ export class BranchesController {
     @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: RegenerateDto,
     @Res() res: Response,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<void> {
     const branch = { anchor: 'regenerate', messageId } as const;
-    const input = { ...body, message: null, branch, mode: 'stream', idempotencyKey } as const;
+    const input = {
+      ...body,
+      message: null,
+      branch,
+      mode: 'stream',
+      idempotencyKey,
+      correlationId,
+    } as const;
     const turn = await this.chat.startTurn(owner, id, input);
     writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
   }
@@ -114,10 +131,11 @@ export class BranchesController {
     @CurrentOwner() owner: string,
     @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: EditMessageDto,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
     const branch = { anchor: 'edit', messageId } as const;
-    const input = { ...body, branch, mode: 'complete', idempotencyKey } as const;
+    const input = { ...body, branch, mode: 'complete', idempotencyKey, correlationId } as const;
     const turn = await this.chat.startTurn(owner, id, input);
     return toTurnResponse(await turn.outcome);
   }
@@ -134,10 +152,11 @@ export class BranchesController {
     @Param(MessageRouteParamsPipe) { id, messageId }: MessageRouteParams,
     @Body() body: EditMessageDto,
     @Res() res: Response,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<void> {
     const branch = { anchor: 'edit', messageId } as const;
-    const input = { ...body, branch, mode: 'stream', idempotencyKey } as const;
+    const input = { ...body, branch, mode: 'stream', idempotencyKey, correlationId } as const;
     const turn = await this.chat.startTurn(owner, id, input);
     writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
   }

@@ -13,6 +13,7 @@ import type { Response } from 'express';
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
+import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
 import { ApiConversationId, ConversationIdPipe } from '../conversations/dto/conversation-id.pipe';
@@ -65,12 +66,14 @@ export class ChatController {
     @CurrentOwner() owner: string,
     @Param('id', ConversationIdPipe) id: string,
     @Body() body: SendMessageDto,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<TurnResponseDto> {
     const turn = await this.chat.startTurn(owner, id, {
       ...body,
       mode: 'complete',
       idempotencyKey,
+      correlationId,
     });
     return toTurnResponse(await turn.outcome);
   }
@@ -97,12 +100,14 @@ export class ChatController {
     @Param('id', ConversationIdPipe) id: string,
     @Body() body: SendMessageDto,
     @Res() res: Response,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
   ): Promise<void> {
     const turn = await this.chat.startTurn(owner, id, {
       ...body,
       mode: 'stream',
       idempotencyKey,
+      correlationId,
     });
     writeSse(res, toSseSource(turn), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),

@@ -11,6 +11,7 @@ import { TitleWriter } from '../conversations/titles/title-writer';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
+import { AppLog } from '../logging/logging.module';
 import { buildContextManifest, ContextManifest } from '../memory/context-manifest';
 import { leftOutOf, ReadWindow } from '../memory/memory-mark';
 import { MemoryService } from '../memory/memory.service';
@@ -56,6 +57,8 @@ export interface TurnInput {
   /** Ask the provider for the whole reply, or for chunks as they come. */
   mode: 'complete' | 'stream';
   idempotencyKey?: string;
+  /** The request (or WebSocket connection) that asked for the turn: its log lines carry it. */
+  correlationId?: string;
 }
 
 /** Everything a claimed turn decided before calling the provider. */
@@ -88,6 +91,7 @@ interface GenerateRequest {
   startedAt: number;
   /** What the prompt holds, stored with the reply. */
   context: ContextManifest;
+  correlationId?: string;
 }
 
 const STORE_RETRY_FIRST_MS = 250;
@@ -138,6 +142,7 @@ export class TurnRunner {
     private readonly config: AppConfig,
     private readonly titles: TitleWriter,
     private readonly memory: MemoryService,
+    private readonly log: AppLog,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -182,7 +187,7 @@ export class TurnRunner {
         return this.replayRace(conversationId, idempotencyKey, hash);
       throw error;
     }
-    const request = this.request(plan, begun, message, input.mode);
+    const request = this.request(plan, begun, message, input);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -207,7 +212,7 @@ export class TurnRunner {
     plan: TurnPlan,
     begun: { userMessage: Message } & ReadWindow,
     message: string,
-    mode: TurnInput['mode'],
+    { mode, correlationId }: TurnInput,
   ): GenerateRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
     const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
@@ -217,6 +222,7 @@ export class TurnRunner {
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
       mode,
+      correlationId,
       startedAt: performance.now(),
       context: buildContextManifest({
         alias: plan.model.alias,
@@ -407,7 +413,7 @@ export class TurnRunner {
         }
       });
     } catch (error) {
-      reply.failure = this.toFailure(error, request.model.provider);
+      reply.failure = this.toFailure(error, request);
     }
     emit(splitter.end());
     return { ...reply, ...splitter.result };
@@ -475,10 +481,12 @@ export class TurnRunner {
     }
   }
 
-  private toFailure(error: unknown, provider: string): AppException {
+  private toFailure(error: unknown, request: GenerateRequest): AppException {
+    const { provider } = request.model;
     if (error instanceof LlmException) this.metrics.recordProviderError(provider, error.code);
     if (error instanceof AppException) return error;
-    this.logger.error({ err: error }, 'turn failed unexpectedly');
+    const { correlationId } = request;
+    this.logger.error({ err: error, correlationId }, 'turn failed unexpectedly');
     return new AppException('internal_error', 'The reply failed on our side');
   }
 
@@ -494,8 +502,10 @@ export class TurnRunner {
       completionTokens: stored?.completionTokens ?? 0,
     };
     this.metrics.recordTurn(record);
-    this.logger.log(
+    this.log.pino.info(
       {
+        context: TurnRunner.name,
+        correlationId: request.correlationId,
         conversationId: turn.conversationId,
         upstreamModel: reply.upstreamModel,
         ...record,

@@ -29,6 +29,8 @@ export interface GenerateRequest {
   mode: 'complete' | 'stream';
   /** Aborting it ends the request upstream; its reason is what `generate` throws. */
   signal: AbortSignal;
+  /** The client request this call serves, for its log lines (none for background work). */
+  correlationId?: string;
 }
 
 export interface ModelAvailability {
@@ -220,6 +222,7 @@ export class LlmService {
         if (delay === undefined) throw error;
         this.logger.warn(
           {
+            correlationId: request.correlationId,
             provider: provider.name,
             attempt: attempt + 1,
             delayMs: delay,

@@ -48,7 +48,7 @@ const logger = new Logger('OpenAiErrors');
 export function sendOpenAiError(error: unknown, req: Request, res: Response): void {
   const correlationId = typeof req.id === 'string' ? req.id : '';
   const { status, body, headers } = toOpenAiError(error, correlationId);
-  if (status >= 500) logger.error({ err: error, correlationId }, 'request failed');
+  if (status >= 500) logger.error({ err: error, correlationId, req }, 'request failed');
   if (res.headersSent) {
     res.end();
     return;

@@ -266,6 +266,7 @@ export class ChatSocket implements Outlet {
       params,
       mode: 'stream',
       idempotencyKey,
+      correlationId: this.identity.connectionId,
     });
     this.follow(conversationId, turn, 0);
   }
@@ -282,6 +283,7 @@ export class ChatSocket implements Outlet {
       params,
       mode: 'stream',
       idempotencyKey,
+      correlationId: this.identity.connectionId,
     });
     this.follow(conversationId, turn, 0);
   }

@@ -155,11 +155,12 @@ describe(AllExceptionsFilter.name, () => {
     expect(response.headers).toEqual({});
   });
 
-  it('should log server errors with the correlation id', () => {
+  it('should log server errors with the correlation id and the request', () => {
     const error = new Error('boom');
-    filter.catch(error, fakeHost({ id: 'corr-9' }, fakeResponse()));
+    const request = { id: 'corr-9' };
+    filter.catch(error, fakeHost(request, fakeResponse()));
     expect(logError).toHaveBeenCalledWith(
-      { err: error, correlationId: 'corr-9' },
+      { err: error, correlationId: 'corr-9', req: request },
       'request failed',
     );
   });

@@ -77,9 +77,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     };
     if (rendered.body.error === 'database_unavailable') {
       // One line: a driver error can carry its connection object, secrets included.
-      this.logger.warn({ correlationId }, rendered.body.message);
+      this.logger.warn({ correlationId, req: request }, rendered.body.message);
     } else if (rendered.status >= 500) {
-      this.logger.error({ err: exception, correlationId }, 'request failed');
+      this.logger.error({ err: exception, correlationId, req: request }, 'request failed');
     }
     if (response.headersSent) {
       // A stream already started: nothing can be sent but the end of it.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -16,3 +17,11 @@ export function correlationId(req: Request, res: Response, next: NextFunction): 
   res.setHeader('X-Correlation-ID', req.id);
   next();
 }
+
+/** The request's correlation id (set by `correlationId`), for work that logs on its own. */
+export const CorrelationId = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string => {
+    const { id } = context.switchToHttp().getRequest<Request>();
+    return typeof id === 'string' ? id : '';
+  },
+);
