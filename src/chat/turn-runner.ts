@@ -82,6 +82,12 @@ interface Reply {
   failure: AppException | null;
 }
 
+/** What a turn's log lines are found by. */
+interface LineIds {
+  correlationId?: string;
+  conversationId: string;
+}
+
 interface GenerateRequest {
   model: ResolvedModel;
   params: GenerationParams;
@@ -447,13 +453,11 @@ export class TurnRunner {
       errorMessage: failure?.message ?? null,
       context: request.context,
     };
+    const ids = { correlationId: request.correlationId, conversationId: turn.conversationId };
     try {
-      return { userMessage, assistantMessage: await this.store(record), failure };
+      return { userMessage, assistantMessage: await this.store(record, ids), failure };
     } catch (error) {
-      this.logger.error(
-        { err: error, conversationId: record.conversationId },
-        'could not store the reply; giving up',
-      );
+      this.logger.error({ err: error, ...ids }, 'could not store the reply; giving up');
       const lost =
         toDatabaseUnavailable(error) ??
         new AppException('internal_error', 'The reply could not be stored');
@@ -465,7 +469,7 @@ export class TurnRunner {
    * Writes the reply, retrying with backoff while the database does not answer: the text
    * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS.
    */
-  private async store(record: FinishTurn): Promise<Message> {
+  private async store(record: FinishTurn, ids: LineIds): Promise<Message> {
     const giveUpAt = Date.now() + this.config.get('REPLY_STORE_RETRY_MS');
     for (let delay = STORE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
       try {
@@ -473,7 +477,7 @@ export class TurnRunner {
       } catch (error) {
         if (Date.now() + delay > giveUpAt) throw error;
         this.logger.warn(
-          { err: error, conversationId: record.conversationId, retryInMs: delay },
+          { err: error, ...ids, retryInMs: delay },
           'could not store the reply; retrying',
         );
         await sleep(delay);
