@@ -1,3 +1,6 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 
 import {
@@ -153,6 +156,30 @@ describe(countTokensConservatively.name, () => {
       const hostile = median((variant) => countTokensConservatively(char.repeat(50_000 - variant)));
       expect(hostile).toBeLessThan(Math.max(prose, 5) * 10);
     }
+  });
+});
+
+describe("the tokenizer's memory", () => {
+  /** A full garbage collection, without starting node with --expose-gc. */
+  function collectGarbage(): void {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  }
+
+  it('should stay bounded however many distinct rare words it has counted', () => {
+    // 100,000 distinct letter strings, most of them several tokens: each a merge to remember.
+    const word = (i: number): string =>
+      (i * 7919 + 104_729)
+        .toString(26)
+        .replace(/./g, (d) => String.fromCharCode(0x61 + parseInt(d, 26)));
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 100_000; i += 100)
+      countTokensConservatively(Array.from({ length: 100 }, (_, j) => word(i + j)).join(' '));
+    slices.length = 0;
+    collectGarbage();
+    // The library's own limit (100,000 merges) keeps them all: about 23 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 ** 2);
   });
 });
 
