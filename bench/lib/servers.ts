@@ -128,8 +128,13 @@ export class Servers {
    * A layer server (bench/layers/`script`): the floor's work behind the service's libraries,
    * started as the floor is, on the floor's database.
    */
-  layer(label: string, script: string, upstream: string): Promise<Target> {
-    return this.floorLike(label, path.join('layers', script), upstream, {});
+  layer(
+    label: string,
+    script: string,
+    upstream: string,
+    options: StartOptions = {},
+  ): Promise<Target> {
+    return this.floorLike(label, path.join('layers', script), upstream, options);
   }
 
   /** A server run like the floor: `script` under bench/, the floor's database and env. */

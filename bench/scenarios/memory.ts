@@ -7,6 +7,12 @@
  * Reports RSS before, at peak (target ≤ 200 MB, every stream open at once, none failed),
  * after close with and without GC (≤ 1.25× the baseline after GC), live heap, and the time
  * to open them all.
+ *
+ * The same is measured on L3 of the layers scenario (bench/layers/nest-openai.ts: the
+ * floor's work behind a minimal Nest app calling the upstream through the openai SDK),
+ * started for this scenario on the stamping upstream: what the card's libraries hold for
+ * the same streams, used minimally. It runs under tsx, as the floor does, which adds to its
+ * baseline (not to what the streams add): the row compares what the streams add.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -15,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
 import { heapUsed, LiveMemory, liveMemory } from '../lib/memory';
-import { rssBytes } from '../lib/processes';
+import { freePort, rssBytes } from '../lib/processes';
 import { progress } from '../lib/progress';
 import { mb, ms, reportRow, Row, times } from '../lib/report';
 import { defineScenario } from '../lib/scenario';
@@ -25,7 +31,7 @@ import { median } from '../lib/stats';
 import { streamUrl } from '../lib/turns';
 import { stampMessage } from '../stamp-upstream';
 
-interface MemoryConfig {
+export interface MemoryConfig {
   memoryStreams: number;
   /** How long all streams are held open together while RSS is sampled. */
   memoryHoldMs: number;
@@ -33,7 +39,7 @@ interface MemoryConfig {
   memoryAfterMs: number;
 }
 
-interface MemoryResult {
+export interface MemoryResult {
   streams: number;
   /** V8 heap in use: before, with every stream open, and after they closed. */
   baselineHeap: number;
@@ -62,19 +68,31 @@ export const memory = defineScenario<MemoryConfig>({
     smoke: { memoryStreams: 50, memoryHoldMs: 500, memoryDelayMs: 100, memoryAfterMs: 1000 },
   },
   async run(bench, config) {
-    const results: Partial<Record<Server, MemoryResult>> = {};
+    const results: Partial<Record<Server | 'openai', MemoryResult>> = {};
     for (const system of SERVERS) {
       results[system] = await measureMemory(bench.b[system], config, bench.upstreams.stamp);
       progress(`memory (${system}) done`);
     }
+    const stamp = bench.upstreams.stamp;
+    const inspectPort = await freePort();
+    const rung = await bench.servers.layer('layer-openai-memory', 'nest-openai.ts', stamp, {
+      inspectPort,
+    });
+    results.openai = await measureMemory(rung, config, stamp);
+    await bench.servers.stop(rung);
+    progress('memory (L3 Nest + openai SDK) done');
     const service = results.service as MemoryResult;
     const floor = results.floor as MemoryResult;
-    return { rows: memoryRows(service, floor, config), figures: results };
+    const rows = [
+      ...memoryRows(service, floor, config),
+      ...rungRows(service, floor, results.openai, config),
+    ];
+    return { rows, figures: results };
   },
 });
 
 /** Opens the streams, holds them, lets them finish, and samples memory all along. */
-async function measureMemory(
+export async function measureMemory(
   target: Target,
   config: MemoryConfig,
   stampOrigin: string,
@@ -252,6 +270,32 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
       ms(service.openAllMs),
       ms(floor.openAllMs),
       times(service.openAllMs / floor.openAllMs),
+    ),
+  ];
+}
+
+/** L3 (Nest + openai SDK, used minimally) beside the floor, and the service beside L3. */
+function rungRows(
+  service: MemoryResult,
+  floor: MemoryResult,
+  rung: MemoryResult,
+  config: MemoryConfig,
+): Row[] {
+  const added = (r: MemoryResult): number => r.peakRss - r.baselineRss;
+  const failed = rung.failed > 0 ? ` (${rung.failed} failed)` : '';
+  const streams = config.memoryStreams;
+  return [
+    reportRow(
+      `L3 Nest + openai SDK: RSS before → with ${streams} open streams (peak), over L0`,
+      `${mb(rung.baselineRss)} → ${mb(rung.peakRss)}${failed}`,
+      `${mb(floor.baselineRss)} → ${mb(floor.peakRss)}`,
+      `${times(rung.peakRss / floor.peakRss)} (added ${times(added(rung) / added(floor))})`,
+    ),
+    reportRow(
+      `RSS the ${streams} streams add: service ÷ L3 (L3 in the floor column)`,
+      mb(added(service)),
+      mb(added(rung)),
+      times(added(service) / added(rung)),
     ),
   ];
 }
