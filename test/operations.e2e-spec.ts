@@ -67,6 +67,22 @@ describe('Operations: logs, correlation ids, metrics, readiness', () => {
     expect(JSON.stringify(t.logs)).not.toContain('my private words');
   });
 
+  it('should put the correlation id on a provider retry, through a turn and through /v1', async () => {
+    const id = await t.createConversation();
+    t.fake.script({ kind: 'error', status: 503 });
+    await t.send(id, 'retry me', { headers: { 'X-Correlation-ID': 'retry-trace-1' } });
+    t.fake.script({ kind: 'error', status: 503 });
+    await t.http
+      .post('/v1/chat/completions')
+      .set('X-Correlation-ID', 'retry-trace-2')
+      .send({ model: 'lmstudio/default', messages: [{ role: 'user', content: 'retry me' }] })
+      .expect(200);
+    for (const correlationId of ['retry-trace-1', 'retry-trace-2'])
+      await t.waitForLog(
+        (l) => l.msg === 'retrying provider call' && l.correlationId === correlationId,
+      );
+  });
+
   it('should log message text only with LOG_MESSAGES=true', async () => {
     const app = await t.startApp({ env: { LOG_MESSAGES: 'true' } });
     const id = await app.createConversation();

@@ -27,6 +27,7 @@ import type { Request, Response } from 'express';
 
 import { ApiKeyAsBearer, CurrentOwner } from '../auth/current-owner.decorator';
 import { AppException } from '../common/errors/app.exception';
+import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { writeCompletionStream } from './completion-stream';
 import { ChatCompletionRequestDto, ModelIdParam } from './dto/chat-completion-request.dto';
 import {
@@ -135,15 +136,16 @@ export class OpenAiController {
     @CurrentOwner() owner: string,
     @Body() body: ChatCompletionRequestDto,
     @Res() res: Response,
+    @CorrelationId() correlationId: string,
   ): Promise<void> {
-    const signal = abortWhenClientLeaves(res);
+    const call = { signal: abortWhenClientLeaves(res), correlationId };
     if (body.stream) {
-      const run = await this.openai.stream(owner, body, signal);
+      const run = await this.openai.stream(owner, body, call);
       setCacheHeader(res, run.cache);
       await writeCompletionStream(res, run, body.stream_options?.include_usage === true);
       return;
     }
-    const { cache, completion } = await this.openai.complete(owner, body, signal);
+    const { cache, completion } = await this.openai.complete(owner, body, call);
     setCacheHeader(res, cache);
     res.json(completion);
   }

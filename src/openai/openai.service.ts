@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
 import { LlmException } from '../llm/llm.errors';
-import { LlmService, ResolvedModel } from '../llm/llm.service';
+import { GenerateRequest, LlmService, ResolvedModel } from '../llm/llm.service';
 import type { LlmUsage } from '../llm/llm.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
@@ -41,6 +41,9 @@ export interface CompletionRun {
 }
 
 type Mode = 'complete' | 'stream';
+
+/** What the client's request gives the provider call: when to abort, and its log lines' id. */
+export type ProviderCall = Pick<GenerateRequest, 'signal' | 'correlationId'>;
 
 /** A cached reply told again as a stream: reasoning, then the answer word by word. */
 function* replayEvents(reply: CompletionReply): Generator<CompletionEvent> {
@@ -105,28 +108,24 @@ export class OpenAiService {
   async complete(
     owner: string,
     dto: ChatCompletionRequestDto,
-    signal: AbortSignal,
+    call: ProviderCall,
   ): Promise<{ cache: CacheStatus | null; completion: ChatCompletionDto }> {
-    const run = await this.start(owner, dto, 'complete', signal);
+    const run = await this.start(owner, dto, 'complete', call);
     return {
       cache: run.cache,
       completion: toChatCompletion(run.meta, await lastReply(run.events)),
     };
   }
 
-  stream(
-    owner: string,
-    dto: ChatCompletionRequestDto,
-    signal: AbortSignal,
-  ): Promise<CompletionRun> {
-    return this.start(owner, dto, 'stream', signal);
+  stream(owner: string, dto: ChatCompletionRequestDto, call: ProviderCall): Promise<CompletionRun> {
+    return this.start(owner, dto, 'stream', call);
   }
 
   private async start(
     owner: string,
     dto: ChatCompletionRequestDto,
     mode: Mode,
-    signal: AbortSignal,
+    call: ProviderCall,
   ): Promise<CompletionRun> {
     const model = this.model(dto.model);
     const input = toCompletionInput(dto, model);
@@ -136,11 +135,11 @@ export class OpenAiService {
       model: model.alias,
     };
     if (!this.cache.enabled || !isDeterministic(input.params))
-      return { meta, cache: null, events: this.generate(owner, model, input, mode, signal) };
+      return { meta, cache: null, events: this.generate(owner, model, input, mode, call) };
     const key = this.cache.keyOf(cacheKeyMaterial(owner, input));
     const cached = await this.cache.get(key);
     if (cached) return { meta, cache: 'HIT', events: replay(cached) };
-    return { meta, cache: 'MISS', events: this.generate(owner, model, input, mode, signal, key) };
+    return { meta, cache: 'MISS', events: this.generate(owner, model, input, mode, call, key) };
   }
 
   private model(alias: string): ResolvedModel {
@@ -159,7 +158,7 @@ export class OpenAiService {
     model: ResolvedModel,
     input: CompletionInput,
     mode: Mode,
-    signal: AbortSignal,
+    call: ProviderCall,
     cacheKey?: string,
   ): AsyncGenerator<CompletionEvent> {
     const release = this.slots.take(owner);
@@ -173,7 +172,7 @@ export class OpenAiService {
         responseFormat: input.responseFormat,
         stop: input.stop,
         mode,
-        signal,
+        ...call,
       });
       for await (const chunk of chunks) {
         if (chunk.type === 'done') done = chunk;
