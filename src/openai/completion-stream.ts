@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 
+import { correlationIdOf } from '../common/http/correlation-id.middleware';
 import { toOpenAiError } from './openai-error';
 import { ChunkMapper } from './openai.mapper';
 import type { CompletionRun } from './openai.service';
@@ -58,7 +59,7 @@ export async function writeCompletionStream(
     await write(res, 'data: [DONE]\n\n');
   } catch (error) {
     if (error instanceof ClientGone || res.destroyed) return;
-    const correlationId = typeof res.req.id === 'string' ? res.req.id : '';
+    const correlationId = correlationIdOf(res.req);
     const { body } = toOpenAiError(error, correlationId);
     logger.warn({ code: body.error.code, correlationId }, 'stream failed mid-way');
     await write(res, data(body)).catch(() => undefined);

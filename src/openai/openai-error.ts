@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 import { renderError } from '../common/errors/all-exceptions.filter';
+import { correlationIdOf } from '../common/http/correlation-id.middleware';
 import type { OpenAiErrorDto } from './dto/chat-completion-response.dto';
 
 export interface RenderedOpenAiError {
@@ -46,7 +47,7 @@ const logger = new Logger('OpenAiErrors');
 
 /** Sends the OpenAI-shaped error, unless a stream has begun (then all that is left is to end it). */
 export function sendOpenAiError(error: unknown, req: Request, res: Response): void {
-  const correlationId = typeof req.id === 'string' ? req.id : '';
+  const correlationId = correlationIdOf(req);
   const { status, body, headers } = toOpenAiError(error, correlationId);
   if (status >= 500) logger.error({ err: error, correlationId, req }, 'request failed');
   if (res.headersSent) {

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 
 import { toDatabaseUnavailable } from '../../database/database-errors';
+import { correlationIdOf } from '../http/correlation-id.middleware';
 import { AppException } from './app.exception';
 import { ErrorResponseDto } from './error-response.dto';
 
@@ -65,7 +66,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const request = ctx.getRequest<Request>();
     const response = ctx.getResponse<Response>();
-    const correlationId = typeof request.id === 'string' ? request.id : '';
+    const correlationId = correlationIdOf(request);
 
     const rendered = renderError(exception) ?? {
       status: 500,

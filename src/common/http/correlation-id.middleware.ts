@@ -18,10 +18,12 @@ export function correlationId(req: Request, res: Response, next: NextFunction): 
   next();
 }
 
-/** The request's correlation id (set by `correlationId`), for work that logs on its own. */
-export const CorrelationId = createParamDecorator(
-  (_: unknown, context: ExecutionContext): string => {
-    const { id } = context.switchToHttp().getRequest<Request>();
-    return typeof id === 'string' ? id : '';
-  },
+/** The request's correlation id, as `correlationId` set it ('' before it ran). */
+export function correlationIdOf(req: Request): string {
+  return typeof req.id === 'string' ? req.id : '';
+}
+
+/** The request's correlation id, for work that logs on its own. */
+export const CorrelationId = createParamDecorator((_: unknown, context: ExecutionContext): string =>
+  correlationIdOf(context.switchToHttp().getRequest<Request>()),
 );
