@@ -1,6 +1,61 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The rooms of src/, from the ground up (docs/development.md draws them). A room imports
+ * only rooms of a lower layer or its own; a feature room (and the turn) is reached from
+ * outside only through its index.ts, what its module exports.
+ */
+const LAYERS = [
+  ['common', 'generated', 'types'],
+  ['config'],
+  ['database', 'logging', 'lifecycle'],
+  ['auth', 'cluster'],
+  ['metrics'],
+  ['llm'],
+  ['prompts'],
+  ['history'],
+  ['conversations', 'messages', 'memory'],
+  ['chat'],
+  ['websocket', 'openai', 'cli', 'health', 'startup'],
+];
+const FEATURES = ['conversations', 'messages', 'memory', 'chat'];
+const TOP_FILES = ['app.module', 'main', 'server', 'setup-app', 'openapi', 'write-openapi'];
+
+/** One `files` block per room: every room above it (and the top files) is out of bounds. */
+function roomBoundaries() {
+  return LAYERS.flatMap((rooms, level) => {
+    const above = LAYERS.slice(level + 1).flat();
+    // Rooms of the same layer may not reach each other either, except features through index.ts.
+    return rooms.map((room) => {
+      const peers = rooms.filter((r) => r !== room && !FEATURES.includes(r));
+      const forbidden = [...above.filter((r) => !FEATURES.includes(r)), ...peers];
+      const features = FEATURES.filter((r) => r !== room);
+      const upward = features.filter((r) => above.includes(r));
+      const patterns = [
+        {
+          regex: `^(\\.\\./)+(${[...forbidden, ...TOP_FILES].join('|')})(/|$)`,
+          message: `src/${room}/ imports only rooms below it (see LAYERS): move what both need down, or invert the call.`,
+        },
+        {
+          regex: `^(\\.\\./)+(${features.join('|')})/`,
+          message: `Import another feature room through its index.ts (what its module exports), never its files.`,
+        },
+      ];
+      if (upward.length > 0)
+        patterns.push({
+          regex: `^(\\.\\./)+(${upward.join('|')})$`,
+          message: `src/${room}/ imports only rooms below it (see LAYERS): move what both need down, or invert the call.`,
+        });
+      return {
+        files: [`src/${room}/**/*.ts`],
+        ignores: ['**/*.spec.ts'],
+        rules: { 'no-restricted-imports': ['error', { patterns }] },
+      };
+    });
+  });
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -35,6 +90,7 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
     },
   },
+  ...roomBoundaries(),
   {
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: {

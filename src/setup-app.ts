@@ -5,6 +5,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { API_PREFIX } from './common/http/api-prefix';
 import { ValidationFailedException } from './common/errors/app.exception';
 import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
 import { cacheValidationRules } from './common/errors/validation-metadata';
@@ -19,8 +20,6 @@ import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
 import { createOpenApiDocument } from './openapi';
-
-export const API_PREFIX = 'api/v1';
 
 /** TRUST_PROXY as Express takes it: a boolean, a hop count, or addresses and subnets. */
 function trustProxy(value: string): boolean | number | string {

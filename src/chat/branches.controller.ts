@@ -24,7 +24,7 @@ import {
   ApiMessageRouteParams,
   MessageRouteParams,
   MessageRouteParamsPipe,
-} from '../conversations/dto/conversation-id.pipe';
+} from '../history/conversation-id.pipe';
 import { EditMessageDto, RegenerateDto } from './dto/branch.dto';
 import { IDEMPOTENCY_KEY_DESCRIPTION, TurnResponseDto } from './dto/turn-response.dto';
 import { writeSse } from './sse-writer';

@@ -1,4 +1,4 @@
-import { toMessageResponse } from '../messages/message.mapper';
+import { toMessageResponse } from '../messages';
 import { TurnResponseDto } from './dto/turn-response.dto';
 import type { ChatEvent, Turn, TurnOutcome } from './turn';
 import type { SseSource } from './sse-writer';

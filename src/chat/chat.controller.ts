@@ -16,7 +16,7 @@ import { ApiErrors } from '../common/http/api-errors.decorator';
 import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
-import { ApiConversationId, ConversationIdPipe } from '../conversations/dto/conversation-id.pipe';
+import { ApiConversationId, ConversationIdPipe } from '../history/conversation-id.pipe';
 import { ChatService } from './chat.service';
 import { toSseSource, toTurnResponse } from './chat-event.mapper';
 import { SendMessageDto } from './dto/send-message.dto';
@@ -26,7 +26,7 @@ import {
   IDEMPOTENCY_KEY_DESCRIPTION,
   TurnResponseDto,
 } from './dto/turn-response.dto';
-import { toMessageResponse } from '../messages/message.mapper';
+import { toMessageResponse } from '../messages';
 import { writeSse } from './sse-writer';
 import { parseLastEventId, ResumeQueryDto } from './dto/resume-query.dto';
 

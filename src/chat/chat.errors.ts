@@ -1,15 +1,6 @@
 import { AppException } from '../common/errors/app.exception';
 import { isErrorCode } from '../common/errors/error-codes';
-import type { Message } from '../messages/message';
-
-export class ConversationBusyException extends AppException {
-  constructor() {
-    super(
-      'conversation_busy',
-      'Another turn is running on this conversation; wait for it to finish (GET …/generation) or cancel it (POST …/cancel)',
-    );
-  }
-}
+import type { Message } from '../history/message';
 
 /** An edit names a reply, or a regenerate a message that answers no user message. */
 export class WrongMessageRoleException extends AppException {

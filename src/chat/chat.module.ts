@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 
-import { ConversationsModule } from '../conversations/conversations.module';
+import { ConversationsModule } from '../conversations';
 import { LlmModule } from '../llm/llm.module';
-import { MemoryModule } from '../memory/memory.module';
+import { MemoryModule } from '../memory';
 import { PromptsModule } from '../prompts/prompts.module';
 import { BranchesController } from './branches.controller';
 import { ChatController } from './chat.controller';
@@ -11,13 +11,22 @@ import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnRelay } from './turn-relay';
 import { TurnRunner } from './turn-runner';
+import { TurnLeaseRepository } from './turn-lease.repository';
 import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
   controllers: [ChatController, BranchesController],
-  providers: [ChatService, TurnRunner, TurnLease, TurnRelay, TurnsRepository, TurnRegistry],
+  providers: [
+    ChatService,
+    TurnRunner,
+    TurnLease,
+    TurnLeaseRepository,
+    TurnRelay,
+    TurnsRepository,
+    TurnRegistry,
+  ],
   exports: [ChatService],
 })
 export class ChatModule {}

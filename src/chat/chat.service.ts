@@ -2,10 +2,10 @@ import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationsService } from '../conversations';
 import { UnknownModelException } from '../llm/llm.errors';
 import { LlmService } from '../llm/llm.service';
-import type { Message } from '../messages/message';
+import type { Message } from '../history/message';
 import { MetricsService } from '../metrics/metrics.service';
 import { NoActiveGenerationException } from './chat.errors';
 import { Turn } from './turn';

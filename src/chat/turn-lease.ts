@@ -1,11 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
 import { ClusterService } from '../cluster/cluster.service';
+import { ProcessesRepository } from '../cluster/processes.repository';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { TooManyGenerationsException } from './chat.errors';
 import type { Turn } from './turn';
-import { ClaimOutcome, ClaimTurn, TurnsRepository } from './turns.repository';
+import { TurnLeaseRepository } from './turn-lease.repository';
+import { TurnsRepository } from './turns.repository';
+import type { ClaimOutcome, ClaimTurn } from './turns.types';
 
 /** Processes silent this long are forgotten altogether. */
 const FORGET_PROCESSES_MS = 24 * 3600_000;
@@ -27,6 +30,8 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
 
   constructor(
     private readonly turns: TurnsRepository,
+    private readonly leases: TurnLeaseRepository,
+    private readonly processes: ProcessesRepository,
     private readonly cluster: ClusterService,
     private readonly config: AppConfig,
   ) {}
@@ -65,13 +70,13 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   async confirmWithinLimit(ownerId: string, turnId: string): Promise<void> {
     const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
     const deadAfterMs = this.config.get('PROCESS_DEAD_AFTER_MS');
-    if ((await this.turns.claimsUpTo(ownerId, turnId, deadAfterMs)) > max)
+    if ((await this.leases.claimsUpTo(ownerId, turnId, deadAfterMs)) > max)
       throw new TooManyGenerationsException(max);
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */
   release(conversationId: string, turnId: string): Promise<void> {
-    return this.turns.release(conversationId, turnId);
+    return this.leases.release(conversationId, turnId);
   }
 
   /** Checkpoints the turn while it runs here. */
@@ -82,7 +87,7 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Asks whichever process runs the conversation's turn to stop it; the turn's id, or null. */
   async requestCancel(ownerId: string, conversationId: string): Promise<string | null> {
-    const turnId = await this.turns.requestCancel(ownerId, conversationId);
+    const turnId = await this.leases.requestCancel(ownerId, conversationId);
     if (turnId) await this.cluster.notify(CANCEL_CHANNEL, turnId);
     return turnId;
   }
@@ -113,7 +118,7 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
     for (const turn of this.held.values()) if (turn.takeCheckpoint()) due.push(turn);
     if (due.length === 0) return;
     try {
-      const rows = await this.turns.checkpoint(
+      const rows = await this.leases.checkpoint(
         due.map((turn) => ({
           turnId: turn.assistantMessageId,
           content: turn.text,
@@ -136,10 +141,10 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async sweep(): Promise<void> {
     try {
-      const finalized = await this.turns.sweepDead(this.config.get('PROCESS_DEAD_AFTER_MS'));
+      const finalized = await this.leases.sweepDead(this.config.get('PROCESS_DEAD_AFTER_MS'));
       if (finalized > 0)
         this.logger.warn({ finalized }, 'finalised turns left unfinished by a stopped process');
-      if (Math.random() < 0.001) await this.turns.forgetProcesses(FORGET_PROCESSES_MS);
+      if (Math.random() < 0.001) await this.processes.forgetSilentFor(FORGET_PROCESSES_MS);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not finalise abandoned turns');
     }

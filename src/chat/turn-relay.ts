@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 
 import { ClusterService } from '../cluster/cluster.service';
 import { Db } from '../database/db';
-import { Message, MESSAGE_COLUMNS } from '../messages/message';
+import { Message, MESSAGE_COLUMNS } from '../history/message';
 import { storedFailure } from './chat.errors';
 import { toSseData, toSseSource } from './chat-event.mapper';
 import type { SseEvent } from './sse-writer';

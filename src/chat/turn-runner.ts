@@ -3,26 +3,28 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
+import { sleep } from '../common/sleep';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { toDatabaseUnavailable } from '../database/database-errors';
-import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
-import { TitleWriter } from '../conversations/titles/title-writer';
+import { toDatabaseUnavailable } from '../common/errors/database-errors';
+import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
+import { TitleWriter } from '../conversations';
+import { mergeParams } from '../llm/generation-params';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
 import { AppLog } from '../logging/logging.module';
-import { buildContextManifest, ContextManifest } from '../memory/context-manifest';
-import { leftOutOf, ReadWindow } from '../memory/memory-mark';
-import { MemoryService } from '../memory/memory.service';
-import type { Message } from '../messages/message';
-import { MessageNotFoundException } from '../messages/message-not-found.exception';
+import { buildContextManifest, ContextManifest } from '../history/context-manifest';
+import { leftOutOf, ReadWindow } from '../history/memory-mark';
+import { MemoryService } from '../memory';
+import type { Message } from '../history/message';
+import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
+import { ConversationBusyException } from '../history/conversation-busy.exception';
 import {
-  ConversationBusyException,
   storedFailure,
   TooManyGenerationsException,
   WrongMessageRoleException,
@@ -30,14 +32,14 @@ import {
 import { finishedTurn, Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
+import { TurnsRepository } from './turns.repository';
 import {
   AnsweredMessage,
   ClaimedConversation,
   ClaimOutcome,
   FinishTurn,
   IdempotencyKeyTakenError,
-  TurnsRepository,
-} from './turns.repository';
+} from './turns.types';
 
 /** Where a turn attaches other than after the current leaf (see TurnAnchor). */
 export interface TurnBranch {
@@ -110,22 +112,6 @@ function requestHash(input: TurnInput): string {
   // A send hashes as it always has, so keys stored before branches still replay.
   const canonical = JSON.stringify(input.branch ? [...fields, input.branch] : fields);
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-type ParamsLayer = { [K in keyof GenerationParams]?: number | null };
-
-/** Later layers win; unset (null) values never override. */
-export function mergeParams(...layers: (ParamsLayer | undefined)[]): GenerationParams {
-  const merged: GenerationParams = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer ?? {}) as [keyof GenerationParams, unknown][])
-      if (typeof value === 'number') merged[key] = value;
-  }
-  return merged;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { AppException } from '../common/errors/app.exception';
-import type { ConversationUpdate } from '../conversations/titles/titles.repository';
-import type { Message } from '../messages/message';
+import type { ConversationUpdate } from '../conversations';
+import type { Message } from '../history/message';
 
 export type ChatEvent =
   | { type: 'message.created'; userMessage: Message; assistantMessageId: string }

@@ -1,8 +1,5 @@
 // The server's response shapes, imported as types only: nothing of Nest is loaded at run time.
-export type { ConversationResponseDto as Conversation } from '../conversations/dto/conversation-response.dto';
+export type { ConversationResponseDto as Conversation } from '../conversations';
 export type { ModelResponseDto as Model } from '../llm/dto/model-response.dto';
-export type {
-  MessageResponseDto as Message,
-  UsageDto as Usage,
-} from '../messages/dto/message-response.dto';
+export type { MessageResponseDto as Message, UsageDto as Usage } from '../messages';
 export type { Page } from '../common/pagination/page.dto';

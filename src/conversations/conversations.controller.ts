@@ -14,7 +14,7 @@ import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { toConversationListItem, toConversationResponse } from './conversation.mapper';
 import { ConversationsService } from './conversations.service';
-import { ApiConversationId, ConversationIdPipe } from './dto/conversation-id.pipe';
+import { ApiConversationId, ConversationIdPipe } from '../history/conversation-id.pipe';
 import { ConversationPageDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
 import { ListConversationsQueryDto } from './dto/list-conversations.query';

@@ -7,7 +7,7 @@ import { preparedQuery } from '../database/prepared-query';
 import type { Conversation } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../database/prisma.service';
-import { newestBelow } from '../messages/message-path';
+import { newestBelow } from '../history/message-path';
 import type { ConversationRow } from './conversation.mapper';
 
 export interface ConversationFields {

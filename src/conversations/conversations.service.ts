@@ -12,9 +12,9 @@ import { Page } from '../common/pagination/page.dto';
 import type { Conversation } from '../generated/prisma/client';
 import { UnknownModelException } from '../llm/llm.errors';
 import { LlmService } from '../llm/llm.service';
-import { ConversationBusyException } from '../chat/chat.errors';
-import { MessageNotFoundException } from '../messages/message-not-found.exception';
-import { ConversationNotFoundException } from './conversation-not-found.exception';
+import { ConversationBusyException } from '../history/conversation-busy.exception';
+import { MessageNotFoundException } from '../history/message-not-found.exception';
+import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import type { ConversationRow } from './conversation.mapper';
 import {
   ConversationFields,

@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 
 import { AppConfig } from '../config/app-config';
 import { PrismaClient } from '../generated/prisma/client';
-import { describeDatabaseError } from './database-errors';
+import { describeDatabaseError } from '../common/errors/database-errors';
 
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {

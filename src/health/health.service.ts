@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AppException } from '../common/errors/app.exception';
 import { withoutUrls } from '../common/text/redact-url';
 import { LlmService } from '../llm/llm.service';
-import { describeDatabaseError } from '../database/database-errors';
+import { describeDatabaseError } from '../common/errors/database-errors';
 import { PrismaService } from '../database/prisma.service';
 import type { ReadinessDto } from './dto/health.dto';
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
+import { sleep } from '../common/sleep';
 import { AppConfig } from '../config/app-config';
 import { LlmException, UnknownModelException } from './llm.errors';
 import {
@@ -55,21 +56,6 @@ export interface ProviderHealth {
 const MODEL_LIST_TTL_MS = 30_000;
 const MODELS_NAMED = 20;
 const PROBE_TIMEOUT_MS = 2000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * Calls `onIdle` once `ms` pass without a touch. A touch only notes the time (it comes

@@ -16,7 +16,7 @@ import {
   ConversationIdPipe,
   MessageRouteParams,
   MessageRouteParamsPipe,
-} from '../conversations/dto/conversation-id.pipe';
+} from '../history/conversation-id.pipe';
 import { ContextService } from './context.service';
 import { ContextManifestDto, ConversationContextDto } from './dto/context.dto';
 

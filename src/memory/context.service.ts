@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 
-import { mergeParams } from '../chat/turn-runner';
-import { TurnsRepository } from '../chat/turns.repository';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
-import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
+import { ConversationsService } from '../conversations';
+import { HistoryRepository } from '../history/history.repository';
+import { mergeParams } from '../llm/generation-params';
 import { LlmService } from '../llm/llm.service';
 import { messageCost, PromptManager } from '../prompts/prompt-manager';
-import { ContextManifest, toContextManifest } from './context-manifest';
+import { ContextManifest, toContextManifest } from '../history/context-manifest';
 import type { ConversationContextDto } from './dto/context.dto';
 import { MemoryRepository } from './memory.repository';
 
@@ -20,7 +20,7 @@ import { MemoryRepository } from './memory.repository';
 export class ContextService {
   constructor(
     private readonly conversations: ConversationsService,
-    private readonly turns: TurnsRepository,
+    private readonly history: HistoryRepository,
     private readonly memory: MemoryRepository,
     private readonly llm: LlmService,
     private readonly prompts: PromptManager,
@@ -43,7 +43,7 @@ export class ContextService {
       newMessageTokens: 0,
       summaries: this.config.get('SUMMARIES') === 'on',
     });
-    const window = await this.turns.previewWindow(
+    const window = await this.history.previewWindow(
       conversationId,
       conversation.currentLeafId,
       plan.window,

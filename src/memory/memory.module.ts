@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 
-import { TurnsRepository } from '../chat/turns.repository';
-import { ConversationsModule } from '../conversations/conversations.module';
+import { ConversationsModule } from '../conversations';
+import { HistoryModule } from '../history/history.module';
 import { LlmModule } from '../llm/llm.module';
 import { PromptsModule } from '../prompts/prompts.module';
 import { ContextController } from './context.controller';
@@ -11,13 +11,13 @@ import { MemoryService } from './memory.service';
 
 /**
  * A conversation's memory: rolling summaries of what falls out of the window, context
- * resets, and what each prompt held. TurnsRepository is provided here too (stateless) for
- * the preview, which reads the window with the turn's own SQL.
+ * resets, and what each prompt held (the preview reads the window with the turn's own SQL,
+ * from HistoryModule).
  */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule],
+  imports: [ConversationsModule, HistoryModule, LlmModule, PromptsModule],
   controllers: [ContextController],
-  providers: [ContextService, MemoryRepository, MemoryService, TurnsRepository],
+  providers: [ContextService, MemoryRepository, MemoryService],
   exports: [MemoryService],
 })
 export class MemoryModule {}

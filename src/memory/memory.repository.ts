@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
-import { holderAlive } from '../chat/turns.repository';
+import { holderAlive } from '../cluster/processes.repository';
 import { Db } from '../database/db';
-import { messagePath, NO_LIMIT } from '../messages/message-path';
-import type { MemoryMark, WindowMessage } from './memory-mark';
+import { messagePath, NO_LIMIT } from '../history/message-path';
+import type { MemoryMark, WindowMessage } from '../history/memory-mark';
 
 export interface NewSummary {
   conversationId: string;

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/env';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { splitThinking } from '../prompts/think-splitter';
-import type { LeftOut, WindowMessage } from './memory-mark';
+import type { LeftOut, WindowMessage } from '../history/memory-mark';
 import { MemoryRepository } from './memory.repository';
 import { fitSummary, SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
 

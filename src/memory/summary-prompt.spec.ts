@@ -1,4 +1,4 @@
-import type { WindowMessage } from './memory-mark';
+import type { WindowMessage } from '../history/memory-mark';
 import { countTokensConservatively } from '../prompts/token-counter';
 import { fitSummary, SUMMARY_LINE_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
 

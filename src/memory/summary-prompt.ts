@@ -3,7 +3,7 @@ import {
   countTokensConservatively,
   countTokensConservativelyAsync,
 } from '../prompts/token-counter';
-import type { WindowMessage } from './memory-mark';
+import type { WindowMessage } from '../history/memory-mark';
 
 /**
  * The instructions of a summary request. The fake LLM (test/fake-llm) recognises a request

@@ -1,5 +1,5 @@
-import { toContextBrief } from '../memory/context-manifest';
-import type { Message } from './message';
+import { toContextBrief } from '../history/context-manifest';
+import type { Message } from '../history/message';
 import {
   FeedbackDto,
   MessageResponseDto,

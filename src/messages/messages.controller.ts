@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from
 
 import { CurrentOwner } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
-import { ApiConversationId, ConversationIdPipe } from '../conversations/dto/conversation-id.pipe';
+import { ApiConversationId, ConversationIdPipe } from '../history/conversation-id.pipe';
 import { MessagePageDto } from './dto/message-response.dto';
 import { MessagesQueryDto } from './dto/messages-query.dto';
 import { toPathMessageResponse } from './message.mapper';

@@ -3,8 +3,8 @@ import { sql } from 'kysely';
 
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
-import { Message, MESSAGE_COLUMNS } from './message';
-import { messagePath, NO_LIMIT } from './message-path';
+import { Message, MESSAGE_COLUMNS } from '../history/message';
+import { messagePath, NO_LIMIT } from '../history/message-path';
 
 /** A message on a path, with the siblings a reader can switch to (its own id among them). */
 export interface PathMessage extends Message {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
 import { decodeMessagesCursor, encodeCursor } from '../common/pagination/cursor';
-import { ConversationNotFoundException } from '../conversations/conversation-not-found.exception';
-import { MessageNotFoundException } from './message-not-found.exception';
+import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
+import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MessagesRepository, PathMessage } from './messages.repository';
 
 /** A page of one path of a conversation, and the leaf it ends at. */

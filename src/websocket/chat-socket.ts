@@ -1,12 +1,12 @@
 import type { Logger } from '@nestjs/common';
 import { RawData, WebSocket } from 'ws';
 
-import { toSseSource } from '../chat/chat-event.mapper';
-import type { ChatService } from '../chat/chat.service';
-import type { SseEvent } from '../chat/sse-writer';
+import { toSseSource } from '../chat';
+import type { ChatService } from '../chat';
+import type { SseEvent } from '../chat';
 import { AppException } from '../common/errors/app.exception';
 import { validatePlain } from '../common/errors/validation';
-import { toMessageResponse } from '../messages/message.mapper';
+import { toMessageResponse } from '../messages';
 import {
   CancelFrameDto,
   EditFrameDto,

@@ -1,7 +1,7 @@
 import { AppException, FieldError } from '../common/errors/app.exception';
 import { renderError } from '../common/errors/all-exceptions.filter';
 import { checkJsonBody } from '../common/http/json-body-guard';
-import type { MessageResponseDto } from '../messages/dto/message-response.dto';
+import type { MessageResponseDto } from '../messages';
 
 /** What a failed request is answered with: the HTTP error body's fields, named as in SSE. */
 export interface RequestErrorData {

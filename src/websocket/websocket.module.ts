@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 
-import { ChatModule } from '../chat/chat.module';
+import { ChatModule } from '../chat';
 import { ChatSocketServer } from './chat-socket.server';
 import { MessageLimiter } from './message-limiter';
 import { WebSocketController } from './websocket.controller';

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { ContextBriefDto } from '../../memory/dto/context.dto';
-import { MessageResponseDto, UsageDto } from '../../messages/dto/message-response.dto';
+import { ContextBriefDto } from '../../history/dto/context-brief.dto';
+import { MessageResponseDto, UsageDto } from '../../messages';
 
 export class TurnResponseDto {
   @ApiProperty({

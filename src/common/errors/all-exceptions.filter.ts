@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
-import { toDatabaseUnavailable } from '../../database/database-errors';
+import { toDatabaseUnavailable } from './database-errors';
 import { correlationIdOf } from '../http/correlation-id.middleware';
 import { AppException } from './app.exception';
 import { ErrorResponseDto } from './error-response.dto';

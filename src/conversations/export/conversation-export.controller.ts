@@ -10,7 +10,7 @@ import {
 
 import { CurrentOwner } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
-import { ApiConversationId, ConversationIdPipe } from '../dto/conversation-id.pipe';
+import { ApiConversationId, ConversationIdPipe } from '../../history/conversation-id.pipe';
 import { ConversationExportService } from './conversation-export.service';
 import { ExportQueryDto } from './dto/export-query.dto';
 

@@ -4,9 +4,9 @@ import { Injectable } from '@nestjs/common';
 
 import { Db } from '../../database/db';
 import { PrismaService } from '../../database/prisma.service';
-import { Message, MESSAGE_COLUMNS } from '../../messages/message';
-import { messagePath, NO_LIMIT } from '../../messages/message-path';
-import { toMessageResponse } from '../../messages/message.mapper';
+import { Message, MESSAGE_COLUMNS } from '../../history/message';
+import { messagePath, NO_LIMIT } from '../../history/message-path';
+import { toMessageResponse } from '../../messages';
 import { toConversationResponse } from '../conversation.mapper';
 import { ConversationsService } from '../conversations.service';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';

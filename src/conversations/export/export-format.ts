@@ -1,5 +1,5 @@
 import type { ConversationResponseDto } from '../dto/conversation-response.dto';
-import type { MessageResponseDto } from '../../messages/dto/message-response.dto';
+import type { MessageResponseDto } from '../../messages';
 
 export const EXPORT_FORMATS = ['json', 'markdown'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { ContextBriefDto } from '../../memory/dto/context.dto';
+import { ContextBriefDto } from '../../history/dto/context-brief.dto';
 
 export class UsageDto {
   @ApiProperty({ type: Number, nullable: true, example: 152 })

@@ -14,7 +14,7 @@ import {
   ApiMessageRouteParams,
   MessageRouteParams,
   MessageRouteParamsPipe,
-} from '../../conversations/dto/conversation-id.pipe';
+} from '../../history/conversation-id.pipe';
 import { FeedbackResponseDto, PutFeedbackDto } from './dto/feedback.dto';
 import { FeedbackService } from './feedback.service';
 

@@ -1,7 +1,7 @@
 import { Equals, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
-import { RegenerateDto } from '../../chat/dto/branch.dto';
-import { SendMessageDto } from '../../chat/dto/send-message.dto';
+import { RegenerateDto } from '../../chat';
+import { SendMessageDto } from '../../chat';
 
 /** A client's own id for a request, echoed on the error or acknowledgement it causes. */
 const REQUEST_ID_MAX = 200;

@@ -1,4 +1,4 @@
-import { AppException } from '../common/errors/app.exception';
+import { AppException } from './app.exception';
 
 /** Seconds a client is asked to wait when the database does not answer. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;

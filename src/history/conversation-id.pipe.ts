@@ -2,7 +2,7 @@ import { applyDecorators, Injectable, PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 
-import { FieldError, ValidationFailedException } from '../../common/errors/app.exception';
+import { FieldError, ValidationFailedException } from '../common/errors/app.exception';
 
 const EXAMPLE = '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80';
 

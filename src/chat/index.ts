@@ -1,0 +1,7 @@
+// What the chat room (the turn) offers the doors (lint keeps other rooms to this).
+export { ChatModule } from './chat.module';
+export { ChatService } from './chat.service';
+export { toSseSource } from './chat-event.mapper';
+export { RegenerateDto } from './dto/branch.dto';
+export { SendMessageDto } from './dto/send-message.dto';
+export type { SseEvent } from './sse-writer';

@@ -1,0 +1,121 @@
+import type { HistoryWindow } from '../prompts/prompt-manager';
+
+/**
+ * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
+ * sibling of a user message (edit), or as a new reply to a stored user message (regenerate).
+ */
+export type TurnAnchor = 'leaf' | 'edit' | 'regenerate';
+
+/** The stored user message a regenerated turn answers again. */
+export interface AnsweredMessage {
+  id: string;
+  content: string;
+  tokenCount: number;
+}
+
+/** What a successful claim returns: the conversation's settings as of this turn. */
+export interface ClaimedConversation {
+  /** The new user message's seq (unused by a regenerate, which stores none). */
+  userSeq: number;
+  /** The reply's seq. */
+  replySeq: number;
+  /** The message before this turn's user message: its parent, and where the history ends. */
+  parentId: string | null;
+  systemPrompt: string | null;
+  model: string | null;
+  temperature: number | null;
+  topP: number | null;
+  maxTokens: number | null;
+  seed: number | null;
+  /** The assistant message of an expired claim this one replaced, if any. */
+  previousTurnId: string | null;
+}
+
+export type ClaimOutcome =
+  /** `running`: the owner's live claims other than this one when it was taken. */
+  | {
+      kind: 'claimed';
+      conversation: ClaimedConversation;
+      /** The user message a regenerate answers again (null otherwise). */
+      answered: AnsweredMessage | null;
+      running: number;
+    }
+  | { kind: 'not_found' }
+  /** The anchor message is not in this conversation. */
+  | { kind: 'message_not_found' }
+  /** The anchor message has the wrong role for its anchor (an assistant message to edit). */
+  | { kind: 'wrong_role' }
+  | { kind: 'busy' }
+  | { kind: 'limit' }
+  /** `messageId`: the message holding the Idempotency-Key (the user message, or a regenerated reply). */
+  | { kind: 'replay'; messageId: string; requestHash: string | null };
+
+export interface ClaimTurn {
+  ownerId: string;
+  conversationId: string;
+  turnId: string;
+  idempotencyKey: string | null;
+  /** This process, which holds the claim while it beats. */
+  processId: string;
+  /** A holder silent this long is dead and its claim free. */
+  deadAfterMs: number;
+  /** The owner's replies running at once, across all processes, before this one. */
+  maxPerOwner: number;
+  anchor: TurnAnchor;
+  /** The message an edit or a regenerate names; null for a send. */
+  anchorId: string | null;
+}
+
+export interface BeginTurn {
+  conversationId: string;
+  turnId: string;
+  userMessageId: string;
+  userSeq: number;
+  replySeq: number;
+  /** The new user message's parent; the history is the path ending here. */
+  parentId: string | null;
+  content: string;
+  tokenCount: number;
+  alias: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  previousTurnId: string | null;
+  window: HistoryWindow;
+}
+
+export interface FinishTurn {
+  conversationId: string;
+  turnId: string;
+  status: 'complete' | 'failed' | 'cancelled';
+  content: string;
+  reasoning: string | null;
+  tokenCount: number;
+  upstreamModel: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  usageEstimated: boolean;
+  latencyMs: number;
+  ttftMs: number | null;
+  finishReason: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** The reply's ContextManifest (what its prompt held). */
+  context: object;
+}
+
+/** A running reply's text so far, to checkpoint. */
+export interface Checkpoint {
+  turnId: string;
+  content: string;
+  reasoning: string;
+}
+
+/** How a reply whose process stopped before it finished is stored. */
+export const INTERRUPTED = {
+  status: 'failed',
+  errorCode: 'turn_interrupted',
+  errorMessage: 'The process running this turn stopped before it finished',
+} as const;
+
+/** A concurrent turn stored the same Idempotency-Key first (its claim raced this one's). */
+export class IdempotencyKeyTakenError extends Error {}
