@@ -10,7 +10,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Persistent conversations with LLM replies, whole or streamed over Server-Sent Events, ' +
         'or over a WebSocket at `/api/v1/ws` with the same events (OpenAPI cannot describe it; ' +
-        'see the README, "WebSocket"). ' +
+        'see docs/api.md, "WebSocket"). ' +
         'Every error answers `{ statusCode, error, message, correlationId }`.',
     )
     .setVersion('1')

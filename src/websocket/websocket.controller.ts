@@ -15,7 +15,7 @@ export class WebSocketController {
   upgradeRequired(): never {
     throw new AppException(
       'upgrade_required',
-      'Open /api/v1/ws as a WebSocket; see the README, "WebSocket"',
+      'Open /api/v1/ws as a WebSocket; see docs/api.md, "WebSocket"',
       { headers: { Upgrade: 'websocket' } },
     );
   }

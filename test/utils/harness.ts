@@ -53,7 +53,7 @@ const GROQ_TEST_KEY = 'test-groq-key';
 export type LogLine = Record<string, unknown> & { msg?: string };
 type Env = Record<string, string>;
 
-/** One alias of a MODELS_FILE (see README, "Models"). */
+/** One alias of a MODELS_FILE (see docs/providers.md). */
 export interface ModelDefinition {
   alias: string;
   provider: string;

@@ -35,7 +35,7 @@ const ApiAuthError = (status: number, codes: string[], message: string): MethodD
     },
   });
 
-/** AUTH_MODE=local: accounts and tokens (README, "Built-in users"). */
+/** AUTH_MODE=local: accounts and tokens (docs/authentication.md, "Built-in users"). */
 @ApiTags('auth')
 @ApiExtraModels(ErrorResponseDto)
 @ApiErrors(413, 503)
