@@ -34,7 +34,7 @@ function roomBoundaries() {
       const upward = features.filter((r) => above.includes(r));
       const patterns = [
         {
-          regex: `^(\\.\\./)+(${[...forbidden, ...TOP_FILES].join('|')})(/|$)`,
+          regex: `^(\\.\\./)+(${[...forbidden, ...upward, ...TOP_FILES].join('|')})(/|$)`,
           message: `src/${room}/ imports only rooms below it (see LAYERS): move what both need down, or invert the call.`,
         },
         {
@@ -42,11 +42,6 @@ function roomBoundaries() {
           message: `Import another feature room through its index.ts (what its module exports), never its files.`,
         },
       ];
-      if (upward.length > 0)
-        patterns.push({
-          regex: `^(\\.\\./)+(${upward.join('|')})$`,
-          message: `src/${room}/ imports only rooms below it (see LAYERS): move what both need down, or invert the call.`,
-        });
       return {
         files: [`src/${room}/**/*.ts`],
         ignores: ['**/*.spec.ts'],
