@@ -165,6 +165,21 @@ describe(AllExceptionsFilter.name, () => {
     );
   });
 
+  it('should log an expected 5xx (a refusal while draining) as one warning, without a stack', () => {
+    const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const request = { id: 'corr-7' };
+    const refusal = new AppException('shutting_down', 'This server is shutting down', {
+      retryAfter: 1,
+    });
+    filter.catch(refusal, fakeHost(request, fakeResponse()));
+    expect(logError).not.toHaveBeenCalled();
+    expect(logWarn).toHaveBeenCalledWith(
+      { correlationId: 'corr-7', req: request, code: 'shutting_down' },
+      'This server is shutting down',
+    );
+    logWarn.mockRestore();
+  });
+
   it('should not log client errors', () => {
     filter.catch(new NotFoundException(), fakeHost({ id: 'c' }, fakeResponse()));
     expect(logError).not.toHaveBeenCalled();

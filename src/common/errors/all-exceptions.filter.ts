@@ -76,12 +76,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: `Something went wrong on our side; report correlation id ${correlationId}`,
       },
     };
-    if (rendered.body.error === 'database_unavailable') {
-      // One line: a driver error can carry its connection object, secrets included.
-      this.logger.warn({ correlationId, req: request }, rendered.body.message);
-    } else if (rendered.status >= 500) {
-      this.logger.error({ err: exception, correlationId, req: request }, 'request failed');
-    }
+    this.log(exception, rendered, correlationId, request);
     if (response.headersSent) {
       // A stream already started: nothing can be sent but the end of it.
       response.end();
@@ -90,5 +85,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
     for (const [name, value] of Object.entries(rendered.headers ?? {}))
       response.setHeader(name, value);
     response.status(rendered.status).json({ ...rendered.body, correlationId });
+  }
+
+  /**
+   * A 5xx we raised on purpose (draining, a provider down, the database away) is an
+   * expected condition: one warning line, no stack. Only what nobody anticipated is an
+   * error with its stack. A driver error is never logged whole: it can carry its
+   * connection object, secrets included.
+   */
+  private log(exception: unknown, rendered: RenderedError, correlationId: string, req: Request) {
+    if (rendered.status < 500) return;
+    const expected =
+      exception instanceof AppException || rendered.body.error === 'database_unavailable';
+    if (expected)
+      this.logger.warn({ correlationId, req, code: rendered.body.error }, rendered.body.message);
+    else this.logger.error({ err: exception, correlationId, req }, 'request failed');
   }
 }
