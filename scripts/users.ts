@@ -4,6 +4,7 @@
  *   npm run users -- create alice          (asks for the password, or reads it from stdin)
  *   printf '%s' "$PASSWORD" | npm run users -- create alice
  *   npm run users -- delete alice          (revokes its refresh tokens; its conversations stay)
+ *   npm run users -- adopt alice [--from local]   (hands owner local's conversations to alice)
  * With the embedded database, use it while the server runs, or on its own (it starts it).
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ import { validateSync } from 'class-validator';
 import pino from 'pino';
 
 import { CredentialsDto } from '../src/auth/local/dto/credentials.dto';
+import { LOCAL_OWNER } from '../src/auth/current-owner.decorator';
 import { PasswordHasher } from '../src/auth/local/password-hasher';
 import { UsersRepository } from '../src/auth/local/users.repository';
 import { readPassword } from '../src/cli/password-prompt';
@@ -29,7 +31,8 @@ import {
 } from '../src/database/prepare-database';
 import { PrismaService } from '../src/database/prisma.service';
 
-const USAGE = 'usage: npm run users -- create <username> | delete <username>';
+const USAGE =
+  'usage: npm run users -- create <username> | delete <username> | adopt <username> [--from <owner>]';
 
 const asIs = (url: string): PreparedDatabase => ({
   url,
@@ -66,9 +69,12 @@ function checkCredentials(username: string, password: string): void {
 }
 
 async function main(): Promise<void> {
-  const { positionals } = parseArgs({ allowPositionals: true, options: {} });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { from: { type: 'string', default: LOCAL_OWNER } },
+  });
   const [command, username] = positionals;
-  if (!['create', 'delete'].includes(command) || !username || positionals.length > 2)
+  if (!['create', 'delete', 'adopt'].includes(command) || !username || positionals.length > 2)
     throw new Error(USAGE);
   const password = command === 'create' ? await readPassword({ confirm: true }) : '';
   if (command === 'create') checkCredentials(username, password);
@@ -81,6 +87,10 @@ async function main(): Promise<void> {
     if (command === 'create') {
       const user = await users.create(username, await new PasswordHasher().hash(password));
       process.stdout.write(`created ${user.username} (id ${user.id})\n`);
+    } else if (command === 'adopt') {
+      const moved = await users.adoptConversations(username, values.from);
+      if (moved === undefined) throw new Error(`no user named ${username}`);
+      process.stdout.write(`handed ${moved} conversation(s) of ${values.from} to ${username}\n`);
     } else if (await users.delete(username)) {
       process.stdout.write(`deleted ${username}\n`);
     } else {

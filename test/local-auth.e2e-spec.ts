@@ -398,6 +398,43 @@ describe('Built-in users (AUTH_MODE=local)', () => {
     }
   }, 60_000);
 
+  /** `npm run users -- …` as an operator runs it, on this spec's database. */
+  const run = (args: string[], input: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        path.join('node_modules', '.bin', 'tsx'),
+        ['scripts/users.ts', ...args],
+        { env: { ...process.env, DATABASE_URL: t.db.url, AUTH_MODE: 'none' } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(input);
+    });
+
+  it('should hand the conversations made without auth to a user with `npm run users -- adopt`', async () => {
+    const open = await t.startApp({ env: { AUTH_MODE: 'none' } });
+    const before = await open.http.post('/api/v1/conversations').send({ title: 'before sign-in' });
+    expect(before.status).toBe(201);
+    await open.close();
+    expect(await run(['create', 'Noa'], `${PASSWORD}\n`)).toMatchObject({ code: 0 });
+    const { access_token } = await tokensOf(t, 'noa');
+    const mine = () =>
+      t.http.get('/api/v1/conversations').set('Authorization', `Bearer ${access_token}`);
+    expect((await mine()).body.data).toEqual([]);
+
+    const adopted = await run(['adopt', 'noa'], '');
+    expect(adopted).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/handed [1-9]\d* conversation/),
+    });
+    const listed = await mine();
+    expect(listed.body.data.map((c: { id: string }) => c.id)).toContain(before.body.id);
+    expect(await run(['adopt', 'nobody-here'], '')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no user named nobody-here'),
+    });
+  }, 120_000);
+
   describe('with AUTH_REGISTRATION=closed', () => {
     it('should refuse sign-ups, and take accounts made with `npm run users`', async () => {
       const closed = await t.startApp({ env: { AUTH_REGISTRATION: 'closed' } });
@@ -407,17 +444,6 @@ describe('Built-in users (AUTH_MODE=local)', () => {
       expect(res.status).toBe(403);
       expect(res.body.error).toBe('registration_closed');
 
-      const run = (args: string[], input: string) =>
-        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          const child = execFile(
-            path.join('node_modules', '.bin', 'tsx'),
-            ['scripts/users.ts', ...args],
-            { env: { ...process.env, DATABASE_URL: t.db.url, AUTH_MODE: 'none' } },
-            (error, stdout, stderr) =>
-              resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-          );
-          child.stdin?.end(input);
-        });
       const created = await run(['create', 'Mia'], `${PASSWORD}\n`);
       expect(created).toMatchObject({ code: 0, stdout: expect.stringContaining('created Mia') });
       expect((await signIn(closed, 'mia')).status).toBe(200);

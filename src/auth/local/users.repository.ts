@@ -50,4 +50,24 @@ export class UsersRepository {
     const result = await this.db.deleteFrom('users').where(byUsername(username)).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
+
+  /**
+   * Hands every conversation of `fromOwner` (the one owner `local` of AUTH_MODE=none, or
+   * an API-key owner) to the account `username`; how many moved, or undefined when there
+   * is no such account. One statement, so a conversation is never half handed over.
+   */
+  async adoptConversations(username: string, fromOwner: string): Promise<number | undefined> {
+    const user = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where(byUsername(username))
+      .executeTakeFirst();
+    if (!user) return undefined;
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ ownerId: user.id })
+      .where('ownerId', '=', fromOwner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
 }
