@@ -28,10 +28,70 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     );
   const local = app.get(AppConfig).get('AUTH_MODE') === 'local';
   if (local) builder.addOAuth2(LOCAL_PASSWORD_FLOW, LOCAL_SCHEME);
-  const document = SwaggerModule.createDocument(app, builder.build());
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    operationIdFactory: operationId,
+  });
   if (local) acceptLocalTokens(document);
   document.info.license = { name: 'UNLICENSED (proprietary)' };
   return document;
+}
+
+/**
+ * Generated clients name their methods after the operationId: a domain verb
+ * (`createConversation`) rather than Nest's default `ConversationsController_create`.
+ * `/v1` keeps the names of OpenAI's own document, so OpenAI-shaped clients read the same.
+ */
+export const OPERATION_IDS: Record<string, Record<string, string>> = {
+  ConversationsController: {
+    create: 'createConversation',
+    list: 'listConversations',
+    get: 'getConversation',
+    update: 'updateConversation',
+    delete: 'deleteConversation',
+  },
+  ConversationExportController: { export: 'exportConversation' },
+  MessagesController: { list: 'listMessages' },
+  FeedbackController: { put: 'setMessageFeedback', remove: 'deleteMessageFeedback' },
+  ChatController: {
+    send: 'sendMessage',
+    stream: 'streamMessage',
+    resume: 'resumeGenerationEvents',
+    status: 'getGeneration',
+    cancel: 'cancelGeneration',
+  },
+  BranchesController: {
+    regenerate: 'regenerateMessage',
+    regenerateStream: 'streamRegeneratedMessage',
+    edit: 'editMessage',
+    editStream: 'streamEditedMessage',
+  },
+  ContextController: {
+    preview: 'getContext',
+    reset: 'resetContext',
+    manifest: 'getMessageContext',
+  },
+  ModelsController: { list: 'listModelAliases' },
+  OpenAiController: {
+    create: 'createChatCompletion',
+    listModels: 'listModels',
+    getModel: 'retrieveModel',
+  },
+  HealthController: { live: 'getLiveness', ready: 'getReadiness' },
+  MetricsController: { scrape: 'getMetrics' },
+  LocalAuthController: {
+    register: 'register',
+    signIn: 'createToken',
+    refresh: 'refreshToken',
+    logout: 'logout',
+  },
+};
+
+/** A route missing from OPERATION_IDS still gets a camelCase name (the e2e spec lists them all). */
+function operationId(controller: string, method: string): string {
+  const named = OPERATION_IDS[controller]?.[method];
+  if (named) return named;
+  const room = controller.replace(/Controller$/, '');
+  return `${room.charAt(0).toLowerCase()}${room.slice(1)}${method.charAt(0).toUpperCase()}${method.slice(1)}`;
 }
 
 // The package does not export these interfaces by name.

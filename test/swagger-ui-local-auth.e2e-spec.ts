@@ -4,7 +4,7 @@ import { launchChromium } from './utils/chromium';
 import { withTestApp } from './utils/harness';
 
 const TIMEOUT_MS = 90_000;
-const CREATE_OPERATION = '#operations-conversations-ConversationsController_create';
+const CREATE_OPERATION = '#operations-conversations-createConversation';
 
 describe('Swagger UI with built-in users', () => {
   const t = withTestApp({

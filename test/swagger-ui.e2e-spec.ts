@@ -6,9 +6,9 @@ import { withTestApp } from './utils/harness';
 /** Chromium starts slowly on small CI machines. */
 const TIMEOUT_MS = 60_000;
 
-const CREATE_OPERATION = '#operations-conversations-ConversationsController_create';
-const SEND_OPERATION = '#operations-chat-ChatController_send';
-const STREAM_OPERATION = '#operations-chat-ChatController_stream';
+const CREATE_OPERATION = '#operations-conversations-createConversation';
+const SEND_OPERATION = '#operations-chat-sendMessage';
+const STREAM_OPERATION = '#operations-chat-streamMessage';
 const TITLE = 'From Swagger UI';
 
 describe('Swagger UI', () => {

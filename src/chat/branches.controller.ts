@@ -4,9 +4,7 @@ import {
   ApiBody,
   ApiCreatedResponse,
   ApiHeader,
-  ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
@@ -26,6 +24,7 @@ import {
   MessageRouteParamsPipe,
 } from '../history/conversation-id.pipe';
 import { EditMessageDto, RegenerateDto } from './dto/branch.dto';
+import { ApiChatEventStream } from './dto/chat-event.dto';
 import { IDEMPOTENCY_KEY_DESCRIPTION, TurnResponseDto } from './dto/turn-response.dto';
 import { writeSse } from './sse-writer';
 
@@ -48,10 +47,7 @@ const messageIdParams = ApiMessageRouteParams({
   description: 'A message of the conversation (see GET …/messages)',
   example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f82',
 });
-const streamResponse = ApiOkResponse({
-  description: STREAM_DESCRIPTION,
-  content: { 'text/event-stream': { schema: { type: 'string' } } },
-});
+const streamResponse = ApiChatEventStream(STREAM_DESCRIPTION);
 
 /** Turns that branch the conversation: regenerate a reply, edit a user message. */
 @ApiTags('chat')
@@ -97,7 +93,6 @@ export class BranchesController {
   @ApiBody({ type: RegenerateDto, required: false })
   @idempotencyHeader
   @messageIdParams
-  @ApiProduces('text/event-stream')
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async regenerateStream(
@@ -144,7 +139,6 @@ export class BranchesController {
   @ApiOperation({ summary: 'Edit a user message and stream the new reply', description: EDIT })
   @idempotencyHeader
   @messageIdParams
-  @ApiProduces('text/event-stream')
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async editStream(

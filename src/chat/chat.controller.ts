@@ -5,7 +5,6 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
@@ -19,6 +18,7 @@ import { AppConfig } from '../config/app-config';
 import { ApiConversationId, ConversationIdPipe } from '../history/conversation-id.pipe';
 import { ChatService } from './chat.service';
 import { toSseSource, toTurnResponse } from './chat-event.mapper';
+import { ApiChatEventStream } from './dto/chat-event.dto';
 import { SendMessageDto } from './dto/send-message.dto';
 import {
   CancelResponseDto,
@@ -88,11 +88,7 @@ export class ChatController {
     required: false,
     description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({
-    description: STREAM_DESCRIPTION,
-    content: { 'text/event-stream': { schema: { type: 'string' } } },
-  })
+  @ApiChatEventStream(STREAM_DESCRIPTION)
   @ApiConversationId()
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async stream(
@@ -126,11 +122,7 @@ export class ChatController {
     required: false,
     description: 'The id of the last event received',
   })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({
-    description: STREAM_DESCRIPTION,
-    content: { 'text/event-stream': { schema: { type: 'string' } } },
-  })
+  @ApiChatEventStream(STREAM_DESCRIPTION)
   @ApiConversationId()
   @ApiErrors(400, 404)
   async resume(

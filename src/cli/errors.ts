@@ -22,7 +22,8 @@ export class ApiError extends CliError {
     readonly code: string,
     message: string,
     readonly status: number | undefined,
-    readonly body: Partial<ErrorResponseDto> & Record<string, unknown> = {},
+    // `error` stays a string: a server of another version may answer a code this build lacks.
+    readonly body: Partial<Omit<ErrorResponseDto, 'error'>> & Record<string, unknown> = {},
     exitCode = 1,
   ) {
     super(message, exitCode);

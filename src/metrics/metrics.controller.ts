@@ -18,7 +18,7 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics', security: [] })
   @ApiOkResponse({
     description: 'Prometheus text exposition format',
-    content: { 'text/plain': {} },
+    content: { 'text/plain': { schema: { type: 'string' } } },
   })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();

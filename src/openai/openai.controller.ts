@@ -58,6 +58,7 @@ const ERRORS: [number, string][] = [
   [400, 'Invalid body (`validation_failed`, `invalid_json`)'],
   [401, 'No or bad credentials'],
   [404, 'Unknown alias (`model_not_found`)'],
+  [413, 'Body larger than the limit (`payload_too_large`)'],
   [
     429,
     'Rate limited (`rate_limited`, `too_many_generations`, `provider_rate_limited`); see Retry-After',
@@ -131,7 +132,7 @@ export class OpenAiController {
       },
     },
   })
-  @ApiOpenAiErrors(400, 404, 502, 503, 504)
+  @ApiOpenAiErrors(400, 404, 413, 502, 503, 504)
   async create(
     @CurrentOwner() owner: string,
     @Body() body: ChatCompletionRequestDto,

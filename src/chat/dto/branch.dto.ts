@@ -10,7 +10,7 @@ import { SendMessageDto } from './send-message.dto';
 export class RegenerateDto {
   @ApiPropertyOptional({
     description: "Model alias for this reply only; else the conversation's",
-    example: 'groq/llama-3.3-70b',
+    example: 'lmstudio/default',
   })
   @IsOptional()
   @IsModelAlias()

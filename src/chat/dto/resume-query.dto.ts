@@ -6,7 +6,10 @@ import { AppException } from '../../common/errors/app.exception';
 const EVENT_ID = /^\d{1,16}$/;
 
 export class ResumeQueryDto {
-  @ApiPropertyOptional({ description: 'Same as the Last-Event-ID header', example: '3000012' })
+  @ApiPropertyOptional({
+    description:
+      'Same as the Last-Event-ID header: the `id:` of the last event received. Omit to replay from the start',
+  })
   @IsOptional()
   @Matches(EVENT_ID, { message: 'lastEventId must be an event id (a whole number)' })
   lastEventId?: string;

@@ -4,9 +4,10 @@ import type { Request, Response } from 'express';
 import { toDatabaseUnavailable } from './database-errors';
 import { correlationIdOf } from '../http/correlation-id.middleware';
 import { AppException } from './app.exception';
+import type { ErrorCode } from './error-codes';
 import { ErrorResponseDto } from './error-response.dto';
 
-const CODES_BY_STATUS: Record<number, string> = {
+const CODES_BY_STATUS: Record<number, ErrorCode> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'forbidden',

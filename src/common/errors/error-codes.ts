@@ -91,6 +91,8 @@ export const ERROR_CODES = {
   shutting_down: { status: 503 },
   service_unavailable: { status: 503 },
   internal_error: { status: 500 },
+  /** An HTTP status no code above names; the answer keeps the thrown exception's status. */
+  http_error: { status: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
+import { ERROR_CODES, ErrorCode } from './error-codes';
+
+/** The catalogue's codes, for schemas: a generated client gets them as a union type. */
+export const ERROR_CODE_SCHEMA = { enum: Object.keys(ERROR_CODES), enumName: 'ErrorCode' };
+
 export class FieldErrorDto {
   @ApiProperty({ example: 'title' })
   field!: string;
@@ -14,10 +19,11 @@ export class ErrorResponseDto {
   statusCode!: number;
 
   @ApiProperty({
+    ...ERROR_CODE_SCHEMA,
     description: 'Stable snake_case code to branch on',
     example: 'conversation_not_found',
   })
-  error!: string;
+  error!: ErrorCode;
 
   @ApiProperty({
     description: 'What happened and what to do',

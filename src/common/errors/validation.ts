@@ -3,11 +3,43 @@ import { validate, ValidationError } from 'class-validator';
 
 import { FieldError, ValidationFailedException } from './app.exception';
 
+/**
+ * Rules that say what kind of value a field takes. When one of them fails, the field's other
+ * rules (a range, a length, a pattern) fail too and say nothing useful: `limit=abc` is "not an
+ * integer", not also "less than 1" and "greater than 100".
+ */
+const KIND_RULES = new Set([
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isArray',
+  'isObject',
+  'isUuid',
+  'isEnum',
+  'isIn',
+  'isDateString',
+  'isIso8601',
+  'nestedValidation',
+]);
+
+/** What to tell the client about one field: each problem once, the one that matters. */
+export function fieldMessages(error: ValidationError, field = error.property): string[] {
+  const failed = Object.entries(error.constraints ?? {});
+  if (failed.length === 0) return [];
+  // Only a field without @IsOptional is validated when absent: it is required.
+  if (error.value === undefined && !failed.some(([rule]) => rule === 'whitelistValidation'))
+    return [`${field} is required`];
+  const kind = failed.filter(([rule]) => KIND_RULES.has(rule));
+  return [...new Set((kind.length > 0 ? kind : failed).map(([, message]) => message))];
+}
+
 /** class-validator's error tree as the `details` of a 400 `validation_failed`. */
 export function toFieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = error.constraints ? [{ field, errors: Object.values(error.constraints) }] : [];
+    const messages = fieldMessages(error, field);
+    const own = messages.length > 0 ? [{ field, errors: messages }] : [];
     return [...own, ...toFieldErrors(error.children ?? [], field)];
   });
 }

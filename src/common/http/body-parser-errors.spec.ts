@@ -13,6 +13,18 @@ describe(translateBodyParserError.name, () => {
     expect((translated as AppException).message).toContain('not valid JSON');
   });
 
+  it('should call valid JSON that is no object (null, 42) not an object, not invalid JSON', () => {
+    for (const body of ['null', ' 42', '"text"', 'true']) {
+      const translated = translateBodyParserError(
+        Object.assign(bodyParserError('entity.parse.failed', 400), { body }),
+      );
+      expect(translated).toMatchObject({ status: 400, code: 'invalid_body' });
+      expect((translated as AppException).message).toBe('The request body must be a JSON object');
+    }
+    const broken = Object.assign(bodyParserError('entity.parse.failed', 400), { body: 'nul' });
+    expect(translateBodyParserError(broken)).toMatchObject({ code: 'invalid_json' });
+  });
+
   it('should turn a too-large body into 413 payload_too_large naming the limit', () => {
     const translated = translateBodyParserError(
       bodyParserError('entity.too.large', 413, { limit: 1048576 }),

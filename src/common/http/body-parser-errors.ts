@@ -11,6 +11,19 @@ interface BodyParserError {
   expose?: boolean;
   limit?: number;
   encoding?: string;
+  /** The text that failed to parse. */
+  body?: unknown;
+}
+
+/** Whether body-parser's strict mode refused JSON that parses: `null`, `42`, `"text"`. */
+function isJsonButNoObject(text: unknown): boolean {
+  if (typeof text !== 'string') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
@@ -23,6 +36,8 @@ export function translateBodyParserError(error: unknown): unknown {
   if (!isBodyParserError(error)) return error;
   switch (error.type) {
     case 'entity.parse.failed':
+      if (isJsonButNoObject(error.body))
+        return new AppException('invalid_body', 'The request body must be a JSON object');
       return new AppException(
         'invalid_json',
         'The request body is not valid JSON; send a JSON object with Content-Type: application/json',

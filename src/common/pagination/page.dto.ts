@@ -8,7 +8,6 @@ export class PageQueryDto {
   @ApiPropertyOptional({
     description: `Page size, 1 to ${MAX_PAGE_SIZE}`,
     default: 20,
-    example: 20,
   })
   @IsOptional()
   @Type(() => Number)

@@ -27,7 +27,6 @@ export class ListConversationsQueryDto extends PageQueryDto {
       'Full-text search over titles and message text (web-search syntax: "quoted phrase", ' +
       'or, -excluded). Results are ranked, best first, each with a snippet',
     maxLength: SEARCH_MAX,
-    example: 'lisbon trip',
   })
   @IsOptional()
   @IsString()
@@ -40,7 +39,6 @@ export class ListConversationsQueryDto extends PageQueryDto {
     description: 'true: only archived conversations; false (default): only those not archived',
     type: Boolean,
     default: false,
-    example: false,
   })
   @IsOptional()
   @Transform(toBoolean)
@@ -50,7 +48,6 @@ export class ListConversationsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     description: 'true: only pinned; false: only unpinned; omitted: both, pinned first',
     type: Boolean,
-    example: true,
   })
   @IsOptional()
   @Transform(toBoolean)

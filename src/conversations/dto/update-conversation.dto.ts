@@ -44,7 +44,7 @@ export class UpdateConversationDto {
   @MaxLength(SYSTEM_PROMPT_MAX)
   systemPrompt?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, example: 'groq/llama-3.3-70b' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'lmstudio/default' })
   @ValidateIf((_, v) => v !== null && v !== undefined)
   @IsModelAlias()
   model?: string | null;

@@ -1,17 +1,20 @@
 import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiExtraModels,
   ApiOperation,
   ApiProduces,
   ApiResponse,
   ApiSecurity,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 
 import { CurrentOwner } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { ApiConversationId, ConversationIdPipe } from '../../history/conversation-id.pipe';
 import { ConversationExportService } from './conversation-export.service';
+import { ConversationExportDto } from './dto/conversation-export.dto';
 import { ExportQueryDto } from './dto/export-query.dto';
 
 const MARKDOWN_EXAMPLE = [
@@ -46,17 +49,14 @@ export class ConversationExportController {
       'attachment and a file name from the title.',
   })
   @ApiProduces('application/json', 'text/markdown')
+  @ApiExtraModels(ConversationExportDto)
   @ApiResponse({
     status: 200,
     description: 'The document',
     content: {
-      'application/json': {
-        example: {
-          conversation: { id: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80', title: 'Trip to Lisbon' },
-          messages: [{ role: 'user', content: 'Plan one day in Lisbon.' }],
-        },
-      },
-      'text/markdown': { example: MARKDOWN_EXAMPLE },
+      // Its example is built from the schema's (a partial one would not conform to it).
+      'application/json': { schema: { $ref: getSchemaPath(ConversationExportDto) } },
+      'text/markdown': { schema: { type: 'string' }, example: MARKDOWN_EXAMPLE },
     },
   })
   @ApiConversationId()

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 
 export class LivenessDto {
   @ApiProperty({ example: 'ok' })
@@ -24,11 +24,14 @@ export class CheckDto {
   reason?: string;
 }
 
+@ApiExtraModels(CheckDto)
 export class ReadinessDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
 
   @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(CheckDto) },
     description: 'database (fails readiness when down) and provider:<name> (reported only)',
     example: {
       database: { status: 'up', latencyMs: 2 },

@@ -7,8 +7,7 @@ export class MessagesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     format: 'uuid',
     description:
-      'Read the path ending at this message (another branch) instead of the current one; any message of the conversation',
-    example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f90',
+      'Read the path ending at this message (another branch) instead of the current one; any message of the conversation (its id, from GET …/messages). Omit for the current path',
   })
   @IsOptional()
   @IsUUID('all', { message: 'leafId must be a UUID' })

@@ -215,7 +215,7 @@ export class ChatCompletionRequestDto {
 }
 
 export class ModelIdParam {
-  @ApiProperty({ description: 'A model alias', example: 'groq/llama-3.3-70b' })
+  @ApiProperty({ description: 'A model alias', example: 'lmstudio/default' })
   @IsString()
   @MaxLength(MODEL_ALIAS_MAX)
   id!: string;

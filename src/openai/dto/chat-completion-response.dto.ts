@@ -115,7 +115,7 @@ export class ChatCompletionChunkDto {
 }
 
 export class OpenAiModelDto {
-  @ApiProperty({ description: 'A model alias', example: 'groq/llama-3.3-70b' })
+  @ApiProperty({ description: 'A model alias', example: 'lmstudio/default' })
   id!: string;
 
   @ApiProperty({ enum: ['model'] })
@@ -124,7 +124,7 @@ export class OpenAiModelDto {
   @ApiProperty({ description: 'Unix seconds (when this server started)', example: 1764475200 })
   created!: number;
 
-  @ApiProperty({ description: 'The provider', example: 'groq' })
+  @ApiProperty({ description: 'The provider', example: 'lmstudio' })
   owned_by!: string;
 }
 

@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { Equals, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 import { RegenerateDto } from '../../chat';
@@ -89,7 +90,11 @@ export class ResumeFrameDto extends ConversationFrame {
   @Equals('resume')
   type!: 'resume';
 
+  // SSE hands ids to clients as strings (EventSource's lastEventId): take "42" as 42.
   @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value,
+  )
   @IsInt({ message: 'lastEventId must be an event id (a whole number)' })
   @Min(0, { message: 'lastEventId must be an event id (a whole number)' })
   @Max(Number.MAX_SAFE_INTEGER, { message: 'lastEventId must be an event id (a whole number)' })

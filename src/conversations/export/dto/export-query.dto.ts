@@ -9,8 +9,7 @@ export class ExportQueryDto {
     required: false,
     default: 'json',
     description:
-      'json: { conversation, messages }, the whole tree (every branch, each message with its parentId); markdown: the current path as a readable document',
-    example: 'markdown',
+      'json (default): { conversation, messages }, the whole tree (every branch, each message with its parentId); markdown: the current path as a readable document',
   })
   @IsOptional()
   @IsIn(EXPORT_FORMATS, { message: 'format must be json or markdown' })

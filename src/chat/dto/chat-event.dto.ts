@@ -1,0 +1,160 @@
+import { applyDecorators, Type } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiProduces,
+  ApiProperty,
+  ApiPropertyOptional,
+  getSchemaPath,
+} from '@nestjs/swagger';
+
+import type { ErrorCode } from '../../common/errors/error-codes';
+import { ERROR_CODE_SCHEMA } from '../../common/errors/error-response.dto';
+import { ContextBriefDto } from '../../memory/dto/context.dto';
+import { MessageResponseDto, UsageDto } from '../../messages/dto/message-response.dto';
+
+// The `data:` of each event a turn streams (chat-event.mapper's toSseData), and the frame
+// around it, so a generated client has a type per event and a union to switch on.
+
+export class MessageCreatedDataDto {
+  @ApiProperty({ type: MessageResponseDto, description: 'The stored user message' })
+  userMessage!: MessageResponseDto;
+
+  @ApiProperty({ format: 'uuid', description: 'The reply being generated' })
+  assistantMessageId!: string;
+}
+
+export class TextDeltaDataDto {
+  @ApiProperty({ description: 'The next piece of text', example: 'Start at ' })
+  delta!: string;
+}
+
+export class MessageCompletedDataDto {
+  @ApiProperty({ type: MessageResponseDto, description: 'The stored reply' })
+  assistantMessage!: MessageResponseDto;
+
+  @ApiProperty({ type: UsageDto, nullable: true })
+  usage!: UsageDto | null;
+
+  @ApiProperty({ type: ContextBriefDto, nullable: true, description: 'What its prompt held' })
+  context!: ContextBriefDto | null;
+}
+
+export class ConversationUpdatedDataDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ example: 'Trip to Lisbon' })
+  title!: string;
+
+  @ApiProperty({ type: [String], example: ['travel', 'lisbon'] })
+  topics!: string[];
+}
+
+export class ChatErrorDataDto {
+  @ApiProperty({ ...ERROR_CODE_SCHEMA, example: 'provider_unavailable' })
+  code!: ErrorCode;
+
+  @ApiProperty({ description: 'What happened and what to do' })
+  message!: string;
+
+  @ApiPropertyOptional({ description: 'Seconds to wait before trying again', example: 5 })
+  retryAfter?: number;
+
+  @ApiProperty({
+    type: MessageResponseDto,
+    nullable: true,
+    description: 'The reply as stored (failed or cancelled, with any partial text)',
+  })
+  assistantMessage!: MessageResponseDto | null;
+}
+
+/** One frame class per event name: `{ id, event, data }` as an SSE parser hands it over. */
+function eventFrame<T>(name: string, data: Type<T>, description: string) {
+  class EventFrame {
+    @ApiProperty({
+      description: "The frame's `id:`, increasing; send it back as Last-Event-ID to resume",
+      pattern: '^[0-9]+$',
+      example: '3000012',
+    })
+    id!: string;
+
+    @ApiProperty({ enum: [name], description })
+    event!: string;
+
+    @ApiProperty({ type: data })
+    data!: T;
+  }
+  return EventFrame;
+}
+
+export class MessageCreatedEventDto extends eventFrame(
+  'message.created',
+  MessageCreatedDataDto,
+  'The user message is stored; the reply starts',
+) {}
+export class MessageReasoningEventDto extends eventFrame(
+  'message.reasoning',
+  TextDeltaDataDto,
+  'Reasoning the model emits in <think> tags, never part of the answer',
+) {}
+export class MessageDeltaEventDto extends eventFrame(
+  'message.delta',
+  TextDeltaDataDto,
+  'Answer text, one event per upstream chunk',
+) {}
+export class MessageCompletedEventDto extends eventFrame(
+  'message.completed',
+  MessageCompletedDataDto,
+  'The stored reply; the stream ends',
+) {}
+export class ConversationUpdatedEventDto extends eventFrame(
+  'conversation.updated',
+  ConversationUpdatedDataDto,
+  'A generated title arrived while the stream was open',
+) {}
+export class ChatErrorEventDto extends eventFrame(
+  'error',
+  ChatErrorDataDto,
+  'The turn failed or was cancelled; the stream ends',
+) {}
+
+const EVENTS: [string, Type<unknown>][] = [
+  ['message.created', MessageCreatedEventDto],
+  ['message.reasoning', MessageReasoningEventDto],
+  ['message.delta', MessageDeltaEventDto],
+  ['message.completed', MessageCompletedEventDto],
+  ['conversation.updated', ConversationUpdatedEventDto],
+  ['error', ChatErrorEventDto],
+];
+
+const FRAMING = `
+
+**Framing** (text/event-stream): each event is a block of \`id: <n>\`, \`event: <name>\` and
+\`data: <JSON>\` lines ended by a blank line; lines starting with \`:\` are heartbeats to skip.
+The schema types one event as \`{ id, event, data }\`, a union on \`event\`. Generated clients
+read the body as a stream (openapi-fetch: \`parseAs: 'stream'\`), not as JSON.`;
+
+/** The 200 answer of a route that streams a turn's events. */
+export function ApiChatEventStream(description: string): MethodDecorator {
+  return applyDecorators(
+    ApiExtraModels(...EVENTS.map(([, type]) => type)),
+    ApiProduces('text/event-stream'),
+    ApiOkResponse({
+      description: description + FRAMING,
+      content: {
+        'text/event-stream': {
+          schema: {
+            oneOf: EVENTS.map(([, type]) => ({ $ref: getSchemaPath(type) })),
+            discriminator: {
+              propertyName: 'event',
+              mapping: Object.fromEntries(
+                EVENTS.map(([name, type]) => [name, getSchemaPath(type)]),
+              ),
+            },
+          },
+        },
+      },
+    }),
+  );
+}
