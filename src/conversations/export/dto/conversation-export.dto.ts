@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-import { MessageResponseDto } from '../../../messages/dto/message-response.dto';
+import { MessageResponseDto } from '../../../messages';
 import { ConversationResponseDto } from '../../dto/conversation-response.dto';
 
 /** The json export (export-format's jsonWriter writes it piece by piece). */
