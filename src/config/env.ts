@@ -282,7 +282,10 @@ export class Env {
   /** How long one summary job may take (all its calls together) before it is given up. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) SUMMARY_TIMEOUT_MS = 60_000;
 
-  /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
+  /**
+   * Comma-separated origins allowed by CORS (`*`: any); unset = none, but localhost pages
+   * when AUTH_MODE=none on a loopback HOST (CorsPolicy).
+   */
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
 
   /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */

@@ -1,0 +1,81 @@
+import { CONVERSATIONS, withTestApp } from './utils/harness';
+
+const DEV_PAGE = 'http://localhost:5173';
+
+/** A browser's preflight of a JSON POST from `origin`. */
+const preflight = (
+  t: { http: ReturnType<typeof withTestApp>['http'] },
+  path: string,
+  origin: string,
+  headers = 'content-type',
+) =>
+  t.http
+    .options(path)
+    .set('Origin', origin)
+    .set('Access-Control-Request-Method', 'POST')
+    .set('Access-Control-Request-Headers', headers);
+
+describe('CORS for browser pages (AUTH_MODE=none on loopback)', () => {
+  const t = withTestApp({ env: { HOST: '127.0.0.1' }, logs: true });
+
+  it('should answer preflights of dev-server pages with 204 on every route', async () => {
+    for (const origin of [DEV_PAGE, 'http://127.0.0.1:8080', 'http://[::1]:3001'])
+      for (const path of [
+        CONVERSATIONS,
+        `${CONVERSATIONS}/0193b4c2-7d1e-7c3a-9f6b-2f0f5e1d8a10/messages/stream`,
+        '/v1/chat/completions',
+        '/health',
+        '/api/v1/no-such-route',
+      ]) {
+        const res = await preflight(t, path, origin);
+        expect({ path, origin, status: res.status }).toEqual({ path, origin, status: 204 });
+        expect(res.headers['access-control-allow-origin']).toBe(origin);
+        expect(res.headers['access-control-allow-methods']).toContain('POST');
+        expect(res.headers['access-control-allow-headers']).toBe('content-type');
+        expect(res.headers.vary).toContain('Origin');
+      }
+  });
+
+  it('should let the page read an actual response', async () => {
+    const res = await t.http.post(CONVERSATIONS).set('Origin', DEV_PAGE).send({});
+    expect(res.status).toBe(201);
+    expect(res.headers['access-control-allow-origin']).toBe(DEV_PAGE);
+  });
+
+  it('should refuse other origins with 403 origin_not_allowed, logged once per origin', async () => {
+    const evil = 'https://evil.example';
+    const first = await preflight(t, CONVERSATIONS, evil);
+    expect(first.status).toBe(403);
+    expect(first.body).toMatchObject({ statusCode: 403, error: 'origin_not_allowed' });
+    expect(first.body.message).toContain('CORS_ORIGINS');
+    expect(first.headers['access-control-allow-origin']).toBeUndefined();
+    // /v1 answers in OpenAI's shape, with the same code.
+    const v1 = await preflight(t, '/v1/chat/completions', evil);
+    expect(v1.status).toBe(403);
+    expect(v1.body.error).toMatchObject({ code: 'origin_not_allowed' });
+    const actual = await t.http.get(CONVERSATIONS).set('Origin', evil);
+    expect(actual.status).toBe(200);
+    expect(actual.headers['access-control-allow-origin']).toBeUndefined();
+
+    await t.waitForLog((line) => String(line.msg).includes(evil));
+    const told = t.logs.filter((line) => String(line.msg).includes(evil));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ level: 40 });
+    expect(told[0].msg).toContain(`CORS_ORIGINS=${evil}`);
+  });
+});
+
+describe('CORS when the service is reachable beyond this machine', () => {
+  const t = withTestApp({
+    env: { HOST: '0.0.0.0', CORS_ORIGINS: 'https://app.example.com' },
+    logs: true,
+  });
+
+  it('should allow only CORS_ORIGINS, and say why a localhost page is refused', async () => {
+    expect((await preflight(t, CONVERSATIONS, 'https://app.example.com')).status).toBe(204);
+    const res = await preflight(t, CONVERSATIONS, DEV_PAGE);
+    expect(res.status).toBe(403);
+    const line = await t.waitForLog((l) => String(l.msg).includes(DEV_PAGE));
+    expect(line.msg).toContain('HOST=127.0.0.1');
+  });
+});
