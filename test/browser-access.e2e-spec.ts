@@ -79,3 +79,55 @@ describe('CORS when the service is reachable beyond this machine', () => {
     expect(line.msg).toContain('HOST=127.0.0.1');
   });
 });
+
+describe('CORS for OpenAI clients in a browser', () => {
+  const t = withTestApp({ env: { HOST: '127.0.0.1' } });
+
+  it('should allow the headers the openai package sends, and no others', async () => {
+    const sdkHeaders = [
+      'authorization',
+      'content-type',
+      'x-stainless-arch',
+      'x-stainless-lang',
+      'x-stainless-os',
+      'x-stainless-package-version',
+      'x-stainless-retry-count',
+      'x-stainless-runtime',
+      'x-stainless-runtime-version',
+      'x-stainless-timeout',
+      'openai-organization',
+      'openai-project',
+      'openai-beta',
+      'idempotency-key',
+      'x-request-id',
+    ];
+    const res = await preflight(
+      t,
+      '/v1/chat/completions',
+      DEV_PAGE,
+      [...sdkHeaders, 'x-not-ours'].join(','),
+    );
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-headers'].split(',')).toEqual(sdkHeaders);
+  });
+
+  it('should expose the headers a client acts on', async () => {
+    const res = await t.http.get(CONVERSATIONS).set('Origin', DEV_PAGE);
+    const exposed = res.headers['access-control-expose-headers'].toLowerCase().split(', ');
+    for (const name of [
+      'content-disposition',
+      'retry-after',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+      'x-cache',
+      'x-correlation-id',
+      'x-request-id',
+    ])
+      expect(exposed).toContain(name);
+    // Every rate-limit header sent is one a page may read.
+    const sent = Object.keys(res.headers).filter((name) => name.startsWith('x-ratelimit-'));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const name of sent) expect(exposed).toContain(name);
+  });
+});

@@ -8,25 +8,36 @@ const LOOPBACK_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
 
 const ALLOWED_METHODS = 'GET,HEAD,POST,PUT,PATCH,DELETE';
 
-/** Request headers a page may send. */
+/**
+ * Request headers a page may send: this API's own, and those OpenAI clients send (`openai`
+ * with dangerouslyAllowBrowser adds `x-stainless-*` to every request).
+ */
 const ALLOWED_HEADERS = new Set([
+  'accept',
   'authorization',
+  'cache-control',
   'content-type',
   'idempotency-key',
   'last-event-id',
+  'openai-beta',
+  'openai-organization',
+  'openai-project',
   'x-api-key',
   'x-correlation-id',
+  'x-request-id',
 ]);
-const ALLOWED_HEADER_PREFIXES: string[] = [];
+const ALLOWED_HEADER_PREFIXES = ['x-stainless-'];
 
-/** Response headers a page may read. */
+/** Response headers a page may read: each one this service sends that a client acts on. */
 export const EXPOSED_HEADERS = [
+  'Content-Disposition',
   'Retry-After',
   'X-RateLimit-Limit',
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
   'X-Cache',
   'X-Correlation-ID',
+  'X-Request-Id',
   'X-Process-Time',
 ].join(', ');
 
