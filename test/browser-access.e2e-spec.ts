@@ -1,3 +1,5 @@
+import OpenAI from 'openai';
+
 import { CONVERSATIONS, withTestApp } from './utils/harness';
 
 const DEV_PAGE = 'http://localhost:5173';
@@ -129,5 +131,28 @@ describe('CORS for OpenAI clients in a browser', () => {
     const sent = Object.keys(res.headers).filter((name) => name.startsWith('x-ratelimit-'));
     expect(sent.length).toBeGreaterThan(0);
     for (const name of sent) expect(exposed).toContain(name);
+  });
+});
+
+describe('X-Request-Id', () => {
+  const t = withTestApp({ env: { LMSTUDIO_MODEL: 'fake-model' } });
+
+  it('should carry the correlation id on REST answers, errors included', async () => {
+    const ok = await t.http.get(CONVERSATIONS).set('X-Correlation-ID', 'trace-42');
+    expect(ok.headers['x-request-id']).toBe('trace-42');
+    expect(ok.headers['x-correlation-id']).toBe('trace-42');
+    const missing = await t.http.get(`${CONVERSATIONS}/not-a-uuid`);
+    expect(missing.status).toBe(400);
+    expect(missing.headers['x-request-id']).toBe(missing.body.correlationId);
+  });
+
+  it('should give the openai SDK a requestID on /v1', async () => {
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const { data, response, request_id } = await client.chat.completions
+      .create({ model: 'lmstudio/default', messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
+    expect(request_id).toEqual(expect.any(String));
+    expect(request_id).toBe(response.headers.get('x-correlation-id'));
+    expect(data._request_id).toBe(request_id);
   });
 });
