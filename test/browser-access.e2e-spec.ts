@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import OpenAI from 'openai';
 
 import { CONVERSATIONS, withTestApp } from './utils/harness';
@@ -153,6 +154,75 @@ describe('X-Request-Id', () => {
       .withResponse();
     expect(request_id).toEqual(expect.any(String));
     expect(request_id).toBe(response.headers.get('x-correlation-id'));
-    expect(data._request_id).toBe(request_id);
+    expect((data as { _request_id?: string | null })._request_id).toBe(request_id);
+  });
+});
+
+const JWT_SECRET = 'browser-secret-that-is-long-enough-0123456789';
+
+/** A short-lived HS256 token for AUTH_MODE=jwt. */
+const tokenFor = (owner: string): Promise<string> =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(owner)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+
+describe('?access_token= on GET streams and downloads', () => {
+  const t = withTestApp({
+    env: { AUTH_MODE: 'jwt', JWT_SECRET, LMSTUDIO_MODEL: 'fake-model' },
+    fake: { tokenDelayMs: 150 },
+    logs: true,
+  });
+
+  it('should authenticate an export download and an event stream by the query token', async () => {
+    const token = await tokenFor('alice');
+    const id = await t.createConversation(
+      { title: 'Query token' },
+      { Authorization: `Bearer ${token}` },
+    );
+    const download = await t.http.get(
+      `${CONVERSATIONS}/${id}/export?format=markdown&access_token=${token}`,
+    );
+    expect(download.status).toBe(200);
+    expect(download.headers['content-disposition']).toContain('attachment');
+
+    const stream = await t.openStream(id, 'Hello', {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const resumed = await fetch(
+      `${t.url}${CONVERSATIONS}/${id}/generation/events?access_token=${token}`,
+    );
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('content-type')).toContain('text/event-stream');
+    expect(await resumed.text()).toContain('event: message.completed');
+    await stream.ended;
+  });
+
+  it('should refuse the query token elsewhere: other GETs, and POSTs', async () => {
+    const token = await tokenFor('bob');
+    const list = await t.http.get(`${CONVERSATIONS}?access_token=${token}`);
+    expect(list.status).toBe(401);
+    const post = await t.http.post(`${CONVERSATIONS}?access_token=${token}`).send({});
+    expect(post.status).toBe(401);
+    const wrong = await t.http.get(
+      `${CONVERSATIONS}/0193b4c2-7d1e-7c3a-9f6b-2f0f5e1d8a10/export?access_token=nope`,
+    );
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_token');
+  });
+
+  it('should never log the query token', async () => {
+    const token = await tokenFor('carol');
+    const path = `${CONVERSATIONS}/0193b4c2-7d1e-7c3a-9f6b-2f0f5e1d8a10/export?access_token=${token}`;
+    expect((await t.http.get(path)).status).toBe(404);
+    const line = await t.waitForLog((l) =>
+      String((l.req as { url?: string })?.url).includes('/export?'),
+    );
+    expect((line.req as { url: string }).url).toContain('access_token=***');
+    expect(t.logText).not.toContain(token);
+    // Nor the tokens of the streams and downloads above.
+    expect(t.logText).not.toMatch(/access_token=eyJ/);
   });
 });

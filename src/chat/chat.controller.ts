@@ -11,7 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 
-import { CurrentOwner } from '../auth/current-owner.decorator';
+import { CurrentOwner, QueryToken } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
@@ -115,6 +115,7 @@ export class ChatController {
   }
 
   @Get('generation/events')
+  @QueryToken()
   @ApiOperation({
     summary: "Resume the running turn's event stream after a disconnect",
     description:

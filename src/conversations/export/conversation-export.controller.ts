@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
-import { CurrentOwner } from '../../auth/current-owner.decorator';
+import { CurrentOwner, QueryToken } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { ApiConversationId, ConversationIdPipe } from '../dto/conversation-id.pipe';
 import { ConversationExportService } from './conversation-export.service';
@@ -39,6 +39,7 @@ export class ConversationExportController {
   constructor(private readonly exports: ConversationExportService) {}
 
   @Get(':id/export')
+  @QueryToken()
   @ApiOperation({
     summary: 'Download a conversation as JSON or Markdown',
     description:
