@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import OpenAI from 'openai';
 
 import { CONVERSATIONS, withTestApp } from './utils/harness';
+import { TestSocket } from './utils/ws-client';
 
 const DEV_PAGE = 'http://localhost:5173';
 
@@ -224,5 +225,44 @@ describe('?access_token= on GET streams and downloads', () => {
     expect(t.logText).not.toContain(token);
     // Nor the tokens of the streams and downloads above.
     expect(t.logText).not.toMatch(/access_token=eyJ/);
+  });
+});
+
+describe('Error payloads over SSE and WebSocket', () => {
+  // No provider listens: every turn fails with provider_unavailable.
+  const t = withTestApp({ fake: false, env: { LLM_MAX_RETRIES: '0' } });
+  const restFields = (correlationId: string) => ({
+    statusCode: 503,
+    error: 'provider_unavailable',
+    code: 'provider_unavailable',
+    message: expect.any(String),
+    correlationId,
+  });
+
+  it("should carry the REST body's fields on an SSE error event", async () => {
+    const id = await t.createConversation();
+    const stream = await t.stream(id, 'Hello', { headers: { 'X-Correlation-ID': 'sse-1' } });
+    const error = stream.events.find((event) => event.event === 'error')!;
+    expect(JSON.parse(error.data)).toMatchObject(restFields('sse-1'));
+  });
+
+  it("should carry the REST body's fields on WebSocket errors, turn and request ones", async () => {
+    const id = await t.createConversation();
+    const socket = await TestSocket.open(t.url, { headers: { 'X-Correlation-ID': 'ws-7' } });
+    socket.send({ type: 'message.send', conversationId: id, message: 'Hello' });
+    const turnError = await socket.turnEnd(id);
+    expect(turnError.type).toBe('error');
+    expect(turnError.data).toMatchObject(restFields('ws-7'));
+
+    socket.ws.send('not json');
+    const refused = await socket.waitFor((m) => m.type === 'error' && !m.conversationId);
+    expect(refused.data).toEqual({
+      statusCode: 400,
+      error: 'invalid_message',
+      code: 'invalid_message',
+      message: 'The message is not valid JSON',
+      correlationId: 'ws-7',
+    });
+    await socket.close();
   });
 });
