@@ -266,3 +266,39 @@ describe('Error payloads over SSE and WebSocket', () => {
     await socket.close();
   });
 });
+
+describe('GET /api/v1/auth/me', () => {
+  describe('with AUTH_MODE=none', () => {
+    const t = withTestApp();
+
+    it('should answer the local owner', async () => {
+      const res = await t.http.get('/api/v1/auth/me');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ owner: 'local', authMode: 'none' });
+    });
+  });
+
+  describe('with AUTH_MODE=local', () => {
+    const t = withTestApp({
+      env: { AUTH_MODE: 'local', LOCAL_JWT_SECRET: JWT_SECRET, TRUST_PROXY: 'loopback' },
+    });
+
+    it('should answer the signed-in user, and 401 without a token', async () => {
+      const password = 'correct horse battery staple';
+      const created = await t.http
+        .post('/api/v1/auth/register')
+        .send({ username: 'alice', password });
+      const signedIn = await t.http
+        .post('/api/v1/auth/token')
+        .send({ username: 'alice', password });
+      const res = await t.http
+        .get('/api/v1/auth/me')
+        .set('Authorization', `Bearer ${signedIn.body.access_token}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ owner: created.body.id, username: 'alice', authMode: 'local' });
+      const anonymous = await t.http.get('/api/v1/auth/me');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.error).toBe('missing_credentials');
+    });
+  });
+});
