@@ -26,7 +26,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:22-bookworm-slim AS runtime
+# HOST: a container is reached through its published port, never its loopback.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     CHECKPOINT_DISABLE=1
 WORKDIR /app
 # Root-owned and read-only to the app user. The Prisma CLI (prisma.config.ts, prisma/,

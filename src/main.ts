@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import pino, { Logger } from 'pino';
 
+import { isLoopbackHost } from './common/http/cors';
 import { AppConfig } from './config/app-config';
 import { ConfigError, Env, loadEnv } from './config/env';
 import { loadEnvFile } from './config/env-file';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   await app.listen(env.PORT, env.HOST);
   stopOnSignals(app, database, env, log);
   log.info(await startupSummary(app, env, database.description));
-  if (env.AUTH_MODE === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(env.HOST)) {
+  if (env.AUTH_MODE === 'none' && !isLoopbackHost(env.HOST)) {
     log.warn(
       `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +
         'set AUTH_MODE=local, jwt or api-key, or HOST=127.0.0.1',

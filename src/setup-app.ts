@@ -10,12 +10,13 @@ import { ValidationFailedException } from './common/errors/app.exception';
 import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
 import { cacheValidationRules } from './common/errors/validation-metadata';
 import { correlationId } from './common/http/correlation-id.middleware';
+import { cors, CorsPolicy } from './common/http/cors';
 import { requestBody } from './common/http/request-body';
 import { securityHeaders } from './common/http/security-headers';
 import { AppConfig } from './config/app-config';
 import { refuseWhileDraining } from './lifecycle/refuse-while-draining.middleware';
 import { ShutdownState } from './lifecycle/shutdown-state';
-import { RequestLogging } from './logging/logging.module';
+import { AppLog, RequestLogging } from './logging/logging.module';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
@@ -42,8 +43,8 @@ function applyServerTimeouts(server: Server, config: AppConfig): void {
 }
 
 /** Everything main.ts and the tests share: prefix, parsing limits, validation, errors, docs. */
-/** helmet's headers, and CORS for the configured origins only. */
-function useSecurityHeaders(app: NestExpressApplication, config: AppConfig): void {
+/** helmet's headers. */
+function useSecurityHeaders(app: NestExpressApplication): void {
   app.use(
     securityHeaders({
       // Swagger UI needs inline styles and data: images; everything else stays same-origin.
@@ -60,39 +61,21 @@ function useSecurityHeaders(app: NestExpressApplication, config: AppConfig): voi
       },
     }),
   );
-  const origins = config.get('CORS_ORIGINS');
-  if (origins) {
-    app.enableCors({
-      origin: origins.split(',').map((o) => o.trim()),
-      allowedHeaders: [
-        'Content-Type',
-        'Authorization',
-        'X-API-Key',
-        'Idempotency-Key',
-        'X-Correlation-ID',
-        'Last-Event-ID',
-      ],
-      exposedHeaders: [
-        'X-Correlation-ID',
-        'X-Process-Time',
-        'Retry-After',
-        'X-RateLimit-Limit',
-        'X-RateLimit-Remaining',
-        'X-RateLimit-Reset',
-        'X-Cache',
-      ],
-      maxAge: 600,
-    });
-  }
 }
 
 export function setupApp(app: NestExpressApplication, config: AppConfig): INestApplication {
   app.set('trust proxy', trustProxy(config.get('TRUST_PROXY')));
-  useSecurityHeaders(app, config);
+  useSecurityHeaders(app);
   app.use(correlationId);
   const requestLog = app.get(RequestLogging).handler;
   if (requestLog) app.use(requestLog);
   app.use(app.get(HttpMetricsMiddleware).use);
+  const log = app.get(AppLog).pino;
+  app.use(
+    cors(new CorsPolicy(config.pick('CORS_ORIGINS', 'AUTH_MODE', 'HOST')), (message) =>
+      log.warn({ context: 'CORS' }, message),
+    ),
+  );
   app.use(refuseWhileDraining(app.get(ShutdownState)));
   app.use(requestBody(config.get('BODY_LIMIT_BYTES')));
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.

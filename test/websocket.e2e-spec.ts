@@ -196,9 +196,11 @@ describe('WebSocket streaming', () => {
       conversationId: id,
       requestId: 'r2',
       data: {
-        code: 'conversation_busy',
         statusCode: 409,
+        error: 'conversation_busy',
+        code: 'conversation_busy',
         message: expect.any(String),
+        correlationId: expect.any(String),
       },
     });
     expect((await socket.turnEnd(id)).type).toBe('message.completed');
@@ -221,9 +223,11 @@ describe('WebSocket streaming', () => {
       const error = await socket.waitFor((m) => m.requestId === `v${i}`);
       expect(error).toMatchObject({ type: 'error', conversationId: id });
       expect(error.data).toEqual({
-        code: res.body.error,
         statusCode: 400,
+        error: res.body.error,
+        code: res.body.error,
         message: res.body.message,
+        correlationId: expect.any(String),
         ...(res.body.details && { details: res.body.details }),
       });
     }

@@ -4,12 +4,13 @@ import type { Request } from 'express';
 
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthService, UnauthorizedException } from './auth.service';
-import { API_KEY_AS_BEARER, IS_PUBLIC } from './current-owner.decorator';
+import { API_KEY_AS_BEARER, IS_PUBLIC, QUERY_TOKEN } from './current-owner.decorator';
 
 /** What a route asks of its callers, from its decorators. */
 interface RouteAccess {
   isPublic: boolean;
   bearerApiKey: boolean;
+  queryToken: boolean;
 }
 
 /** Global: every route but @Public() ones needs credentials per AUTH_MODE. */
@@ -28,15 +29,15 @@ export class AuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const access = this.accessTo(context);
     if (access.isPublic) return true;
-    return this.authenticate(context.switchToHttp().getRequest<Request>(), access.bearerApiKey);
+    return this.authenticate(context.switchToHttp().getRequest<Request>(), access);
   }
 
-  private async authenticate(req: Request, bearerApiKey: boolean): Promise<boolean> {
+  private async authenticate(req: Request, access: RouteAccess): Promise<boolean> {
     // The request limiter runs after this guard; failures are limited here, per address.
     const ip = req.ip ?? 'unknown';
     this.failures.assertAllowed(ip);
     try {
-      req.owner = await this.auth.authenticate(req, { bearerApiKey });
+      req.owner = await this.auth.authenticate(req, access);
     } catch (error) {
       if (error instanceof UnauthorizedException)
         throw (await this.failures.recordFailure(ip)) ?? error;
@@ -54,6 +55,7 @@ export class AuthGuard implements CanActivate {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
         bearerApiKey:
           this.reflector.getAllAndOverride<boolean>(API_KEY_AS_BEARER, targets) === true,
+        queryToken: this.reflector.getAllAndOverride<boolean>(QUERY_TOKEN, targets) === true,
       };
       this.routes.set(handler, access);
     }

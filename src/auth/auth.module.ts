@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { Db } from '../database/db';
 import { AuthFailureLimiter } from './auth-failure-limiter';
+import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { LocalAuthModule } from './local/local-auth.module';
@@ -36,6 +37,7 @@ export class AuthModule {
         }),
         ...(config.get('AUTH_MODE') === 'local' ? [LocalAuthModule] : []),
       ],
+      controllers: [AuthController],
       providers: [
         AuthService,
         AuthFailureLimiter,

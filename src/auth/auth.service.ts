@@ -32,6 +32,8 @@ export class UnauthorizedException extends AppException {
 export interface AuthOptions {
   /** AUTH_MODE=api-key also takes the key as `Authorization: Bearer <key>`. */
   bearerApiKey?: boolean;
+  /** A GET may carry the token (JWT or API key) as `?access_token=`, when no header does. */
+  queryToken?: boolean;
 }
 
 /** What a client presented: a bearer token (AUTH_MODE=jwt) and/or an API key (api-key). */
@@ -43,6 +45,12 @@ export interface Credentials {
 /** The token of an `Authorization: Bearer <token>` header. */
 export const bearerToken = (authorization: string | undefined): string | undefined =>
   authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+
+/** `?access_token=` of a GET: never of a request that changes anything. */
+function queryTokenOf(req: Request): string | undefined {
+  const token: unknown = req.method === 'GET' ? req.query.access_token : undefined;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
 
 /** Decides who a request acts for, per AUTH_MODE. */
 @Injectable()
@@ -66,8 +74,10 @@ export class AuthService {
 
   /** Who an HTTP request acts for: `Authorization: Bearer` or `X-API-Key`, per AUTH_MODE. */
   authenticate(req: Request, options: AuthOptions = {}): Promise<string> {
-    const bearer = bearerToken(req.header('authorization'));
-    const apiKey = req.header('x-api-key') ?? (options.bearerApiKey ? bearer : undefined);
+    const queryToken = options.queryToken ? queryTokenOf(req) : undefined;
+    const bearer = bearerToken(req.header('authorization')) ?? queryToken;
+    const apiKey =
+      req.header('x-api-key') ?? (options.bearerApiKey ? bearer : undefined) ?? queryToken;
     return this.authenticateCredentials({ bearer, apiKey }, options);
   }
 

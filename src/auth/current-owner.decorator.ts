@@ -22,3 +22,10 @@ export const API_KEY_AS_BEARER = 'auth:api-key-as-bearer';
  */
 export const ApiKeyAsBearer = (): MethodDecorator & ClassDecorator =>
   SetMetadata(API_KEY_AS_BEARER, true);
+
+export const QUERY_TOKEN = 'auth:query-token';
+/**
+ * GET routes a browser opens without headers (EventSource streams, downloads) also take the
+ * token as `?access_token=`, as the WebSocket does; their query DTO extends AccessTokenQueryDto.
+ */
+export const QueryToken = (): MethodDecorator & ClassDecorator => SetMetadata(QUERY_TOKEN, true);

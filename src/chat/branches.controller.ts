@@ -113,7 +113,9 @@ export class BranchesController {
       correlationId,
     } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
+    writeSse(res, toSseSource(turn, 0, correlationId), {
+      heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
+    });
   }
 
   @Post('edit')
@@ -152,6 +154,8 @@ export class BranchesController {
     const branch = { anchor: 'edit', messageId } as const;
     const input = { ...body, branch, mode: 'stream', idempotencyKey, correlationId } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, toSseSource(turn), { heartbeatMs: this.config.get('SSE_HEARTBEAT_MS') });
+    writeSse(res, toSseSource(turn, 0, correlationId), {
+      heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
+    });
   }
 }

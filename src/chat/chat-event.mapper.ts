@@ -24,8 +24,12 @@ export function toSseData(event: ChatEvent): unknown {
       return { id, title, topics };
     }
     case 'error': {
-      const { code, message, retryAfter } = event.failure;
+      // The REST error body's fields (correlationId is the follower's, see toSseSource), and
+      // `code`, which clients read before those were there.
+      const { status, code, message, retryAfter } = event.failure;
       return {
+        statusCode: status,
+        error: code,
         code,
         message,
         ...(retryAfter !== undefined && { retryAfter }),
@@ -35,15 +39,33 @@ export function toSseData(event: ChatEvent): unknown {
   }
 }
 
-/** The turn's events as SSE frames, from event index `from` on (a mirrored turn has frames already). */
-export function toSseSource(turn: Turn | RemoteTurn, from = 0): SseSource {
-  if (turn instanceof RemoteTurn) return turn.source(from);
+/**
+ * The turn's events as SSE frames, from event index `from` on (a mirrored turn has frames
+ * already). An `error` frame carries the `correlationId` of the request or socket it is
+ * delivered to, as an HTTP error body does.
+ */
+export function toSseSource(turn: Turn | RemoteTurn, from = 0, correlationId?: string): SseSource {
+  const source: SseSource =
+    turn instanceof RemoteTurn
+      ? turn.source(from)
+      : {
+          listen: (write) =>
+            turn.listen(from, (index, event) =>
+              write({ id: turn.eventId(index), event: event.type, data: toSseData(event) }),
+            ),
+          done: turn.outcome,
+        };
+  if (correlationId === undefined) return source;
   return {
     listen: (write) =>
-      turn.listen(from, (index, event) =>
-        write({ id: turn.eventId(index), event: event.type, data: toSseData(event) }),
+      source.listen((frame) =>
+        write(
+          frame.event === 'error'
+            ? { ...frame, data: { ...(frame.data as object), correlationId } }
+            : frame,
+        ),
       ),
-    done: turn.outcome,
+    done: source.done,
   };
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 
-import { CurrentOwner } from '../auth/current-owner.decorator';
+import { CurrentOwner, QueryToken } from '../auth/current-owner.decorator';
 import { ApiErrors } from '../common/http/api-errors.decorator';
 import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
@@ -36,7 +36,7 @@ export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`i
 - \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk
 - \`message.completed\` — \`{ assistantMessage, usage, context }\` the stored reply; \`context\`: what its prompt held, in short
 - \`conversation.updated\` — \`{ id, title, topics }\` a generated title arrived while the stream was open
-- \`error\` — \`{ code, message, assistantMessage }\`, then the stream ends
+- \`error\` — \`{ statusCode, error, code, message, correlationId, retryAfter?, assistantMessage }\` (\`code\` = \`error\`), then the stream ends
 - \`: heartbeat\` comment lines while the provider is silent
 
 A disconnect is not a cancel: the reply is generated and stored anyway (see GET …/generation).`;
@@ -105,12 +105,13 @@ export class ChatController {
       idempotencyKey,
       correlationId,
     });
-    writeSse(res, toSseSource(turn), {
+    writeSse(res, toSseSource(turn, 0, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
 
   @Get('generation/events')
+  @QueryToken()
   @ApiOperation({
     summary: "Resume the running turn's event stream after a disconnect",
     description:
@@ -130,11 +131,12 @@ export class ChatController {
     @Param('id', ConversationIdPipe) id: string,
     @Query() query: ResumeQueryDto,
     @Res() res: Response,
+    @CorrelationId() correlationId: string,
     @OptionalHeader('Last-Event-ID') lastEventId?: string,
   ): Promise<void> {
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
     const { turn, from } = await this.chat.follow(owner, id, after);
-    writeSse(res, toSseSource(turn, from), {
+    writeSse(res, toSseSource(turn, from, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

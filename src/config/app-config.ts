@@ -11,4 +11,9 @@ export class AppConfig {
   get<K extends keyof Env>(key: K): Env[K] {
     return this.env[key];
   }
+
+  /** Some settings by name, for a lower room that takes them as plain values. */
+  pick<K extends keyof Env>(...keys: K[]): Pick<Env, K> {
+    return Object.fromEntries(keys.map((key) => [key, this.env[key]])) as Pick<Env, K>;
+  }
 }

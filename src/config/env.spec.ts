@@ -16,7 +16,7 @@ describe(loadEnv.name, () => {
     expect(env).toBeInstanceOf(Env);
     expect(env).toMatchObject({
       PORT: 3000,
-      HOST: '0.0.0.0',
+      HOST: '127.0.0.1',
       EMBEDDED_DB_DIR: '.data/postgres',
       EMBEDDED_DB_PORT: 54329,
       DB_POOL_SIZE: 10,

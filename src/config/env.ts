@@ -87,7 +87,11 @@ function IsTrustProxy(): PropertyDecorator {
 export class Env {
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
 
-  @IsString() HOST = '0.0.0.0';
+  /**
+   * Loopback by default: with AUTH_MODE=none anyone who reaches the port is the one owner,
+   * and pages of a localhost dev server may call it (CorsPolicy). The image sets 0.0.0.0.
+   */
+  @IsString() HOST = '127.0.0.1';
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -282,7 +286,10 @@ export class Env {
   /** How long one summary job may take (all its calls together) before it is given up. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) SUMMARY_TIMEOUT_MS = 60_000;
 
-  /** Comma-separated origins allowed by CORS; unset = no cross-origin access. */
+  /**
+   * Comma-separated origins allowed by CORS (`*`: any); unset = none, but localhost pages
+   * when AUTH_MODE=none on a loopback HOST (CorsPolicy).
+   */
   @Transform(emptyToUndefined) @IsOptional() @IsString() CORS_ORIGINS?: string;
 
   /** Express "trust proxy": false, true, a hop count, or addresses/subnets. */

@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { DestinationStream, Logger } from 'pino';
 
+import { redactUrl } from '../common/text/redact-url';
 import { AppConfig } from '../config/app-config';
 import { prettyTransport } from './pretty';
 import { requestLine } from './request-line';
@@ -32,6 +33,8 @@ export class RequestLogging {
   }
 }
 
+const loggedUrl = (url: string): string => (url.includes('?') ? redactUrl(url) : url);
+
 /** The one pino logger of the app: Nest's logger (nestjs-pino) and the request lines write to it. */
 function createLogger(config: AppConfig, destination?: DestinationStream): Logger {
   const options = {
@@ -39,10 +42,11 @@ function createLogger(config: AppConfig, destination?: DestinationStream): Logge
     transport: destination ? undefined : prettyTransport(config.get('LOG_PRETTY')),
     redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
     serializers: {
-      // originalUrl: Express rewrites req.url inside mounted routers.
+      // originalUrl: Express rewrites req.url inside mounted routers. Query values that are
+      // secrets by their name (?access_token=, …) are logged as ***.
       req: (req: { method: string; url: string; originalUrl?: string }) => ({
         method: req.method,
-        url: req.originalUrl ?? req.url,
+        url: loggedUrl(req.originalUrl ?? req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       err: pino.stdSerializers.err,

@@ -19,13 +19,14 @@ import { LOCAL_OWNER } from '../auth/current-owner.decorator';
 import { ChatService } from '../chat';
 import { AppException } from '../common/errors/app.exception';
 import { correlationIdFrom } from '../common/http/correlation-id.middleware';
+import { CorsPolicy } from '../common/http/cors';
 import { AppConfig } from '../config/app-config';
 import { ShutdownState } from '../lifecycle/shutdown-state';
 import { MetricsService } from '../metrics/metrics.service';
 import { API_PREFIX } from '../common/http/api-prefix';
 import { ChatSocket, CLOSE_GRACE_MS, shuttingDown, SocketContext } from './chat-socket';
 import { MessageLimiter } from './message-limiter';
-import { originAllowed, selectProtocol, socketCredentials } from './socket-credentials';
+import { selectProtocol, socketCredentials } from './socket-credentials';
 import { refuseUpgrade } from './upgrade-refusal';
 
 export const WEBSOCKET_PATH = `/${API_PREFIX}/ws`;
@@ -52,7 +53,7 @@ export class ChatSocketServer
   private readonly sockets = new Set<ChatSocket>();
   /** Open sockets (and upgrades under way) per limit key, for WS_MAX_SOCKETS_PER_CLIENT. */
   private readonly openPerClient = new Map<string, number>();
-  private readonly allowedOrigins: string[];
+  private readonly origins: CorsPolicy;
   private context?: SocketContext;
   private httpServer?: Server;
   private pinger?: NodeJS.Timeout;
@@ -75,10 +76,7 @@ export class ChatSocketServer
       maxPayload: config.get('BODY_LIMIT_BYTES'),
       handleProtocols: selectProtocol,
     });
-    this.allowedOrigins = (config.get('CORS_ORIGINS') ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean);
+    this.origins = new CorsPolicy(config.pick('CORS_ORIGINS', 'AUTH_MODE', 'HOST'));
     metrics.watchWebSockets(() => ({
       connections: this.sockets.size,
       bufferedBytes: [...this.sockets].reduce((sum, socket) => sum + socket.bufferedBytes, 0),
@@ -163,7 +161,10 @@ export class ChatSocketServer
     if (new URL(url, 'http://localhost').pathname !== WEBSOCKET_PATH)
       throw new AppException('not_found', `No WebSocket here; connect to ${WEBSOCKET_PATH}`);
     if (this.lifecycle.isDraining) throw shuttingDown();
-    if (!originAllowed(req.headers.origin, req.headers.host, this.allowedOrigins))
+    // Browsers apply no CORS to WebSockets: the door applies HTTP's rule itself. Clients that
+    // send no Origin (servers, CLIs) are not browsers and cannot be abused by a page.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.origins.allows(origin, req.headers.host))
       throw new AppException(
         'origin_not_allowed',
         `Origin ${req.headers.origin} may not open this WebSocket; add it to CORS_ORIGINS`,

@@ -83,13 +83,16 @@ class TurnFollower {
     private readonly turn: FollowedTurn,
     private next: number,
     private readonly outlet: Outlet,
+    private readonly correlationId: string,
     private readonly ended: () => void,
   ) {}
 
   start(): void {
     if (this.stopped) return;
     this.halted = false;
-    const stop = toSseSource(this.turn, this.next).listen((event) => this.forward(event));
+    const stop = toSseSource(this.turn, this.next, this.correlationId).listen((event) =>
+      this.forward(event),
+    );
     // listen() replays past events before it returns: forward() may have halted already.
     if (this.halted) stop();
     else this.stopListening = stop;
@@ -234,7 +237,9 @@ export class ChatSocket implements Outlet {
       if (invalid) throw invalid;
       if (message) await this.handle(message);
     } catch (error) {
-      this.reply(requestError(this.asAppException(error), echoOf(message)));
+      this.reply(
+        requestError(this.asAppException(error), echoOf(message), this.identity.connectionId),
+      );
     }
   }
 
@@ -312,11 +317,19 @@ export class ChatSocket implements Outlet {
     // The client left while the turn was starting: the turn goes on, stored as usual.
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.followers.get(conversationId)?.stop();
-    const follower: TurnFollower = new TurnFollower(conversationId, turn, from, this, () => {
-      if (this.followers.get(conversationId) === follower) this.followers.delete(conversationId);
-      if (this.closeWhenIdle && this.followers.size === 0)
-        this.close(CLOSE_GOING_AWAY, 'Server shutting down');
-    });
+    const { connectionId } = this.identity;
+    const follower: TurnFollower = new TurnFollower(
+      conversationId,
+      turn,
+      from,
+      this,
+      connectionId,
+      () => {
+        if (this.followers.get(conversationId) === follower) this.followers.delete(conversationId);
+        if (this.closeWhenIdle && this.followers.size === 0)
+          this.close(CLOSE_GOING_AWAY, 'Server shutting down');
+      },
+    );
     this.followers.set(conversationId, follower);
     follower.start();
   }

@@ -1,4 +1,4 @@
-import { originAllowed, selectProtocol, socketCredentials } from './socket-credentials';
+import { selectProtocol, socketCredentials } from './socket-credentials';
 
 describe('socketCredentials', () => {
   it('should take the Authorization and X-API-Key headers first', () => {
@@ -42,20 +42,5 @@ describe('selectProtocol', () => {
     expect(selectProtocol(new Set(['bearer.t', 'chat.v1']))).toBe('chat.v1');
     expect(selectProtocol(new Set(['other', 'bearer.t']))).toBe('bearer.t');
     expect(selectProtocol(new Set(['other']))).toBe(false);
-  });
-});
-
-describe('originAllowed', () => {
-  const allowed = ['https://app.example.com'];
-
-  it('should allow no Origin, the same origin and listed origins', () => {
-    expect(originAllowed(undefined, 'api.example.com', allowed)).toBe(true);
-    expect(originAllowed('https://api.example.com', 'api.example.com', allowed)).toBe(true);
-    expect(originAllowed('https://app.example.com', 'api.example.com', allowed)).toBe(true);
-  });
-
-  it('should refuse other origins, including opaque ones', () => {
-    expect(originAllowed('https://evil.example', 'api.example.com', allowed)).toBe(false);
-    expect(originAllowed('null', 'api.example.com', allowed)).toBe(false);
   });
 });

@@ -46,21 +46,3 @@ export function selectProtocol(offered: Set<string>): string | false {
   for (const protocol of offered) if (protocol.startsWith(BEARER_PROTOCOL_PREFIX)) return protocol;
   return false;
 }
-
-/**
- * Browsers send Origin and apply no CORS to WebSockets, so the door applies HTTP's CORS
- * rule itself: the page's own origin, or one of CORS_ORIGINS. Clients that send no Origin
- * (servers, CLIs) are not browsers and cannot be abused by a page.
- */
-export function originAllowed(
-  origin: string | undefined,
-  host: string | undefined,
-  allowed: readonly string[],
-): boolean {
-  if (origin === undefined || allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}

@@ -3,11 +3,14 @@ import { renderError } from '../common/errors/all-exceptions.filter';
 import { checkJsonBody } from '../common/http/json-body-guard';
 import type { MessageResponseDto } from '../messages';
 
-/** What a failed request is answered with: the HTTP error body's fields, named as in SSE. */
+/** What a failed request is answered with: the HTTP error body's fields, and `code` = `error`. */
 export interface RequestErrorData {
-  code: string;
   statusCode: number;
+  error: string;
+  code: string;
   message: string;
+  /** The socket's: the one its upgrade answered with in X-Correlation-ID. */
+  correlationId: string;
   details?: FieldError[];
   retryAfter?: number;
 }
@@ -39,12 +42,18 @@ export function echoOf(raw: Record<string, unknown> | undefined): Echo {
   return { conversationId: echoable(raw?.conversationId), requestId: echoable(raw?.requestId) };
 }
 
-export function requestError(error: AppException, echo: Echo): ServerMessage {
+export function requestError(
+  error: AppException,
+  echo: Echo,
+  correlationId: string,
+): ServerMessage {
   const { body } = renderError(error) as NonNullable<ReturnType<typeof renderError>>;
   const data: RequestErrorData = {
-    code: body.error,
     statusCode: body.statusCode,
+    error: body.error,
+    code: body.error,
     message: body.message,
+    correlationId,
   };
   if (body.details) data.details = body.details;
   if (error.retryAfter !== undefined) data.retryAfter = error.retryAfter;

@@ -19,6 +19,7 @@ export function refuseUpgrade(socket: Duplex, error: AppException, correlationId
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(json)}`,
     `X-Correlation-ID: ${correlationId}`,
+    `X-Request-Id: ${correlationId}`,
     'Connection: close',
     ...Object.entries(headers ?? {}).map(([name, value]) => `${name}: ${value}`),
   ];

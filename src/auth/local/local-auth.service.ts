@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { SignJWT } from 'jose';
 
 import { AppException } from '../../common/errors/app.exception';
@@ -64,6 +65,11 @@ export class LocalAuthService {
         'Registration is closed on this server; ask an operator for an account',
       );
     return this.createUser(username, password);
+  }
+
+  /** The name of the user whose id a token's `sub` carries; undefined once deleted. */
+  async usernameOf(userId: string): Promise<string | undefined> {
+    return isUUID(userId) ? this.users.findUsername(userId) : undefined;
   }
 
   /** Adds an account whatever AUTH_REGISTRATION says (operators: `npm run users`). */

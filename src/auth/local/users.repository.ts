@@ -45,6 +45,15 @@ export class UsersRepository {
       .executeTakeFirst();
   }
 
+  async findUsername(id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('username')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.username;
+  }
+
   /** Removes an account; its refresh tokens go with it (its conversations stay). */
   async delete(username: string): Promise<boolean> {
     const result = await this.db.deleteFrom('users').where(byUsername(username)).executeTakeFirst();

@@ -1,11 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 
+import { AccessTokenQueryDto } from '../../auth/dto/access-token-query.dto';
 import { AppException } from '../../common/errors/app.exception';
 
 const EVENT_ID = /^\d{1,16}$/;
 
-export class ResumeQueryDto {
+export class ResumeQueryDto extends AccessTokenQueryDto {
   @ApiPropertyOptional({
     description:
       'Same as the Last-Event-ID header: the `id:` of the last event received. Omit to replay from the start',

@@ -11,10 +11,14 @@ export function correlationIdFrom(header: string | string[] | undefined): string
   return given !== undefined && SAFE_ID.test(given) ? given : randomUUID();
 }
 
-/** First middleware of all, so even a body the parser rejects gets an id. */
+/**
+ * First middleware of all, so even a body the parser rejects gets an id. It is also sent
+ * as X-Request-Id, the header OpenAI clients read (the openai SDK's `requestID`).
+ */
 export function correlationId(req: Request, res: Response, next: NextFunction): void {
   req.id = correlationIdFrom(req.headers['x-correlation-id']);
   res.setHeader('X-Correlation-ID', req.id);
+  res.setHeader('X-Request-Id', req.id);
   next();
 }
 

@@ -10,7 +10,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 
-import { CurrentOwner } from '../../auth/current-owner.decorator';
+import { CurrentOwner, QueryToken } from '../../auth/current-owner.decorator';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { ApiConversationId, ConversationIdPipe } from '../../history/conversation-id.pipe';
 import { ConversationExportService } from './conversation-export.service';
@@ -42,6 +42,7 @@ export class ConversationExportController {
   constructor(private readonly exports: ConversationExportService) {}
 
   @Get(':id/export')
+  @QueryToken()
   @ApiOperation({
     summary: 'Download a conversation as JSON or Markdown',
     description:

@@ -1,9 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 
+import { AccessTokenQueryDto } from '../../../auth/dto/access-token-query.dto';
 import { EXPORT_FORMATS, ExportFormat } from '../export-format';
 
-export class ExportQueryDto {
+export class ExportQueryDto extends AccessTokenQueryDto {
   @ApiProperty({
     enum: EXPORT_FORMATS,
     required: false,
