@@ -193,6 +193,12 @@ export class Env {
 
   @Transform(emptyToUndefined) @IsOptional() @IsString() JWT_AUDIENCE?: string;
 
+  /**
+   * AUTH_MODE=jwt: refuse tokens without an exp claim (a leaked one would work forever).
+   * Turn off only for an identity provider that cannot set exp.
+   */
+  @Transform(toBool) @IsBoolean() JWT_REQUIRE_EXP = true;
+
   /** Least time between two JWKS refetches for an unknown key id. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) JWT_JWKS_COOLDOWN_MS = 30_000;
 
