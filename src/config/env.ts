@@ -221,6 +221,9 @@ export class Env {
   /** AUTH_MODE=local: whether anyone may create an account (closed: `npm run users -- create`). */
   @IsIn(REGISTRATION_MODES) AUTH_REGISTRATION: (typeof REGISTRATION_MODES)[number] = 'open';
 
+  /** AUTH_MODE=local: registrations one client address may make per hour (all replicas together). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) REGISTRATIONS_PER_HOUR_PER_ADDRESS = 10;
+
   /** Lifetime of an AUTH_MODE=local access token, in seconds. */
   @Transform(toInt) @IsInt() @Min(10) @Max(86_400) ACCESS_TOKEN_TTL_S = 900;
 
