@@ -101,6 +101,12 @@ export class Env {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DB_POOL_SIZE = 10;
 
+  /**
+   * How long start-up waits, with backoff, for an external DATABASE_URL that is not
+   * answering yet (refused, unknown host, starting up); 0 = fail at once.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) DB_STARTUP_WAIT_MS = 60_000;
+
   @Transform(emptyToUndefined) @IsOptional() @IsString() @MaxLength(100) DEFAULT_MODEL?: string;
 
   @Transform(emptyToUndefined) @IsOptional() @IsString() GROQ_API_KEY?: string;
