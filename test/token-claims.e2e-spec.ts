@@ -1,4 +1,4 @@
-import { JWTPayload, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 
 import { LOCAL_TOKEN_ISSUER } from '../src/auth/auth.service';
 import { CONVERSATIONS, withTestApp } from './utils/harness';
@@ -17,7 +17,7 @@ const ODD_SUBJECTS: [string, unknown][] = [
 
 /** Signs any payload, as a careless or hostile identity provider could. */
 function sign(payload: Record<string, unknown>, opts: { issuer?: string; exp?: boolean } = {}) {
-  let jwt = new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  let jwt = new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
   if (opts.issuer) jwt = jwt.setIssuer(opts.issuer);
   if (opts.exp !== false) jwt = jwt.setExpirationTime('1h');
   return jwt.sign(new TextEncoder().encode(SECRET));
