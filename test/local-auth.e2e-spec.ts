@@ -66,6 +66,8 @@ describe('Built-in users (AUTH_MODE=local)', () => {
       TRUST_PROXY: 'loopback',
       LOGIN_FAILURES_PER_ACCOUNT: '3',
       LOGIN_FAILURES_PER_IP: '5',
+      // These specs register from one address; registration-limit.e2e-spec tests the limit.
+      REGISTRATIONS_PER_HOUR_PER_ADDRESS: '1000',
     },
   });
 

@@ -129,10 +129,11 @@ export class AuthService {
     } catch (error) {
       throw this.describe(error);
     }
-    if (!payload.sub)
+    // A signed token may still carry any JSON as its sub; only a non-empty string is an owner.
+    if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new UnauthorizedException(
         'invalid_token',
-        'The token has no sub claim to identify its owner',
+        'The token needs a sub claim, a non-empty string, to identify its owner',
       );
     // The owner is stored with every conversation: it must be text PostgreSQL can keep.
     if (payload.sub.length > MAX_OWNER_LENGTH || unstorableTextReason(payload.sub))
@@ -144,12 +145,14 @@ export class AuthService {
   }
 
   private verifyOptions(): JWTVerifyOptions {
+    // The access tokens AUTH_MODE=local signs always expire; one that does not was not ours.
     if (this.config.get('AUTH_MODE') === 'local')
-      return { issuer: LOCAL_TOKEN_ISSUER, algorithms: ['HS256'] };
+      return { issuer: LOCAL_TOKEN_ISSUER, algorithms: ['HS256'], requiredClaims: ['exp'] };
     return {
       issuer: this.config.get('JWT_ISSUER'),
       audience: this.config.get('JWT_AUDIENCE'),
       algorithms: this.config.get('JWT_JWKS_URL') ? ['RS256', 'ES256'] : ['HS256'],
+      requiredClaims: this.config.get('JWT_REQUIRE_EXP') ? ['exp'] : [],
     };
   }
 
@@ -157,6 +160,11 @@ export class AuthService {
     if (error instanceof errors.JWTExpired)
       return new UnauthorizedException('token_expired', 'The token has expired; get a new one');
     if (error instanceof errors.JWTClaimValidationFailed) {
+      if (error.claim === 'exp' && error.reason === 'missing')
+        return new UnauthorizedException(
+          'invalid_token',
+          'The token has no exp claim; only tokens that expire are accepted here',
+        );
       return new UnauthorizedException(
         'invalid_token',
         `The token's ${error.claim} claim is not accepted here`,

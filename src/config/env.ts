@@ -105,6 +105,12 @@ export class Env {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DB_POOL_SIZE = 10;
 
+  /**
+   * How long start-up waits, with backoff, for an external DATABASE_URL that is not
+   * answering yet (refused, unknown host, starting up); 0 = fail at once.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) DB_STARTUP_WAIT_MS = 60_000;
+
   @Transform(emptyToUndefined) @IsOptional() @IsString() @MaxLength(100) DEFAULT_MODEL?: string;
 
   @Transform(emptyToUndefined) @IsOptional() @IsString() GROQ_API_KEY?: string;
@@ -197,6 +203,12 @@ export class Env {
 
   @Transform(emptyToUndefined) @IsOptional() @IsString() JWT_AUDIENCE?: string;
 
+  /**
+   * AUTH_MODE=jwt: refuse tokens without an exp claim (a leaked one would work forever).
+   * Turn off only for an identity provider that cannot set exp.
+   */
+  @Transform(toBool) @IsBoolean() JWT_REQUIRE_EXP = true;
+
   /** Least time between two JWKS refetches for an unknown key id. */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) JWT_JWKS_COOLDOWN_MS = 30_000;
 
@@ -218,6 +230,9 @@ export class Env {
 
   /** AUTH_MODE=local: whether anyone may create an account (closed: `npm run users -- create`). */
   @IsIn(REGISTRATION_MODES) AUTH_REGISTRATION: (typeof REGISTRATION_MODES)[number] = 'open';
+
+  /** AUTH_MODE=local: registrations one client address may make per hour (all replicas together). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) REGISTRATIONS_PER_HOUR_PER_ADDRESS = 10;
 
   /** Lifetime of an AUTH_MODE=local access token, in seconds. */
   @Transform(toInt) @IsInt() @Min(10) @Max(86_400) ACCESS_TOKEN_TTL_S = 900;

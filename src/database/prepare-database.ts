@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Env } from '../config/env';
 import { EmbeddedDatabase } from './embedded-database';
 import { applyMigrations } from './migrations';
+import { waitForDatabase } from './wait-for-database';
 
 export interface PreparedDatabase {
   url: string;
@@ -27,6 +28,7 @@ export async function prepareDatabase(env: Env, log: Logger): Promise<PreparedDa
   if (url) {
     const { host, pathname } = new URL(url);
     description = `PostgreSQL at ${host}${pathname} (DATABASE_URL)`;
+    await waitForDatabase(url, `PostgreSQL at ${host}${pathname}`, env.DB_STARTUP_WAIT_MS, log);
   } else {
     embedded = new EmbeddedDatabase({
       dataDir: env.EMBEDDED_DB_DIR,

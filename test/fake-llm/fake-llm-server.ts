@@ -98,6 +98,11 @@ export type ScriptStep =
    * reset right after it, as a crashing server or a proxy does: they arrive with the reset.
    */
   | { kind: 'drop'; afterChunks: number; burst?: boolean }
+  /**
+   * Non-streaming: a 200 with the whole reply's headers (its full Content-Length) and half
+   * its JSON body, then the connection is closed, as a server that crashes while writing does.
+   */
+  | { kind: 'cutBody' }
   /** Default reply streamed with this delay between chunks. */
   | { kind: 'streamSlow'; chunkDelayMs: number };
 
@@ -108,6 +113,7 @@ interface ReplyPlan {
   chunkDelayMs: number;
   dropAfterChunks?: number;
   burst?: boolean;
+  cutBody?: boolean;
 }
 
 const ROUTE = /^(?:\/openai)?\/v1\/(chat\/completions|models(?:\/(.+))?)$/;
@@ -357,6 +363,9 @@ export class FakeLlmServer {
       case 'streamSlow':
         plan.chunkDelayMs = step.chunkDelayMs;
         break;
+      case 'cutBody':
+        plan.cutBody = true;
+        break;
     }
 
     const allPieces = splitPieces(plan.content);
@@ -377,24 +386,30 @@ export class FakeLlmServer {
     const requestId = { 'x-request-id': `req_fake${this.seq}` };
 
     if (!body.stream) {
-      return sendJson(
-        res,
-        200,
-        {
-          ...base,
-          object: 'chat.completion',
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content: pieces.join('') },
-              logprobs: null,
-              finish_reason: finishReason,
-            },
-          ],
-          ...(usage ? { usage } : {}),
-        },
-        requestId,
-      );
+      const completion = {
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: pieces.join('') },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
+        ...(usage ? { usage } : {}),
+      };
+      if (!plan.cutBody) return sendJson(res, 200, completion, requestId);
+      const json = Buffer.from(JSON.stringify(completion));
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': json.length,
+        ...requestId,
+      });
+      selfClosed = true;
+      // Close once the half is on the wire (the response corks its socket until the next tick).
+      res.write(json.subarray(0, json.length >> 1), () => res.socket?.resetAndDestroy());
+      return;
     }
 
     res.writeHead(200, {

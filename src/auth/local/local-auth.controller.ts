@@ -50,9 +50,10 @@ export class LocalAuthController {
   @ApiAuthError(400, ['validation_failed'], 'Invalid request: username: username must be 3 to …')
   @ApiAuthError(403, ['registration_closed'], 'Registration is closed on this server; …')
   @ApiAuthError(409, ['username_taken'], 'The username "alice" is taken')
-  @ApiErrors(415, 429)
-  async register(@Body() body: CredentialsDto): Promise<UserResponseDto> {
-    const user = await this.auth.register(body.username, body.password);
+  @ApiAuthError(429, ['rate_limited'], 'Too many registrations from this address; retry after …')
+  @ApiErrors(415)
+  async register(@Body() body: CredentialsDto, @Ip() ip: string): Promise<UserResponseDto> {
+    const user = await this.auth.register(body.username, body.password, ip);
     return { id: user.id, username: user.username, createdAt: user.createdAt.toISOString() };
   }
 

@@ -6,6 +6,7 @@ import { LocalAuthService } from './local-auth.service';
 import { LoginLimiter } from './login-limiter';
 import { PasswordHasher } from './password-hasher';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { RegistrationLimiter } from './registration-limiter';
 import { UsersRepository } from './users.repository';
 
 /** Built-in users (AUTH_MODE=local): imported by AuthModule in that mode only. */
@@ -17,6 +18,7 @@ import { UsersRepository } from './users.repository';
     PasswordHasher,
     PostgresThrottlerStorage,
     RefreshTokensRepository,
+    RegistrationLimiter,
     UsersRepository,
   ],
   exports: [LocalAuthService],

@@ -10,6 +10,7 @@ import { AppConfig } from '../../config/app-config';
 import { LOCAL_TOKEN_ISSUER } from '../auth.service';
 import { LoginLimiter } from './login-limiter';
 import { PasswordHasher } from './password-hasher';
+import { RegistrationLimiter } from './registration-limiter';
 import { NewRefreshToken, RefreshTokensRepository } from './refresh-tokens.repository';
 import { UserRecord, UsersRepository } from './users.repository';
 
@@ -53,17 +54,19 @@ export class LocalAuthService {
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly hasher: PasswordHasher,
     private readonly limiter: LoginLimiter,
+    private readonly registrations: RegistrationLimiter,
   ) {
     this.secret = new TextEncoder().encode(config.get('LOCAL_JWT_SECRET'));
   }
 
-  /** Self-service sign-up, unless AUTH_REGISTRATION=closed. */
-  register(username: string, password: string): Promise<UserRecord> {
+  /** Self-service sign-up, unless AUTH_REGISTRATION=closed; limited per client address. */
+  async register(username: string, password: string, ip: string): Promise<UserRecord> {
     if (this.config.get('AUTH_REGISTRATION') === 'closed')
       throw new AppException(
         'registration_closed',
         'Registration is closed on this server; ask an operator for an account',
       );
+    await this.registrations.take(ip);
     return this.createUser(username, password);
   }
 

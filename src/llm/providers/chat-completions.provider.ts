@@ -73,6 +73,26 @@ function upstreamSaid(message: string, status: number): string {
   return text;
 }
 
+/** Errors of a connection the server accepted and then closed or reset. */
+const HANG_UPS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+/** The same, by message: the SDKs rebuild an error of another realm from its message alone. */
+const HANG_UP_MESSAGE = /socket hang up|\bECONNRESET\b|\bEPIPE\b|other side closed/;
+
+/**
+ * Whether a connection error is the server hanging up on a request it had accepted (its
+ * cause, the fetch error, says so) rather than not being reachable at all (refused, DNS).
+ */
+function hungUp(error: Error): boolean {
+  // Duck-typed: Node's own errors need not be instances of this realm's Error.
+  let cause = error.cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; cause && typeof cause === 'object' && depth < 5; depth++) {
+    if (typeof cause.code === 'string' && HANG_UPS.has(cause.code)) return true;
+    if (typeof cause.message === 'string' && HANG_UP_MESSAGE.test(cause.message)) return true;
+    cause = cause.cause as typeof cause;
+  }
+  return false;
+}
+
 /**
  * Shared behaviour of adapters over OpenAI-style chat-completion SDKs: request shaping,
  * response reading and, above all, translating SDK errors into our own codes.
@@ -187,6 +207,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       );
     }
     if (error instanceof APIConnectionError) {
+      if (hungUp(error)) return this.brokeOff('closed the connection without answering');
       return new LlmException(
         'provider_unavailable',
         `Could not reach ${this.label} at ${this.baseUrl}: ${this.unreachableHint}`,
@@ -200,8 +221,17 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
         header(error.headers, 'retry-after'),
       );
     }
+    // The SDKs read a whole reply's body after the headers: a cut there arrives as is.
     const detail = error instanceof Error ? error.message : String(error);
-    return new LlmException('provider_error', `${this.label} failed mid-response: ${detail}`, {
+    return this.brokeOff(`failed mid-response (${detail})`);
+  }
+
+  /**
+   * The server took the request, then broke: a server fault (502), not an unreachable one.
+   * Retryable until the first streamed token (LlmService): nothing of it reached the client.
+   */
+  private brokeOff(what: string): LlmException {
+    return new LlmException('provider_error', `${this.label} at ${this.baseUrl} ${what}`, {
       retryable: true,
     });
   }
