@@ -5,7 +5,7 @@ import { LlmService } from '../llm/llm.service';
 
 /** A URL a person can open: a wildcard address is reachable as localhost. */
 function originOf(env: Env): string {
-  const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(env.HOST) ? 'localhost' : env.HOST;
+  const host = ['0.0.0.0', '::'].includes(env.HOST) ? 'localhost' : env.HOST;
   return `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT}`;
 }
 

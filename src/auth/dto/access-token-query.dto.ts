@@ -11,7 +11,6 @@ export class AccessTokenQueryDto {
       'The bearer token (a JWT, or the API key in api-key mode) for clients that cannot send ' +
       'headers (EventSource, download links). It is redacted from logs, but URLs may land in ' +
       'proxy logs and browser history: prefer the Authorization header, and short-lived tokens',
-    example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYjQ…',
   })
   @IsOptional()
   @IsString()
