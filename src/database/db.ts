@@ -66,8 +66,8 @@ export function dbPlugins(): KyselyPlugin[] {
 
 /**
  * Typed SQL on the same pool Prisma uses: row types are generated from the Prisma schema
- * (src/generated/kysely), so a column change reaches the compiler. For the hot paths, where
- * Prisma's query engine costs more CPU than the query itself.
+ * (src/generated/kysely), so a column change reaches the compiler. Every query goes through
+ * it, in repositories: Prisma's query engine cost more CPU than the queries themselves.
  */
 @Injectable()
 export class Db extends Kysely<DB> {
