@@ -10,6 +10,7 @@ import { ChatService } from './chat.service';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnRelay } from './turn-relay';
+import { TurnRelayRepository } from './turn-relay.repository';
 import { TurnRunner } from './turn-runner';
 import { TurnLeaseRepository } from './turn-lease.repository';
 import { TurnsRepository } from './turns.repository';
@@ -24,6 +25,7 @@ import { TurnsRepository } from './turns.repository';
     TurnLease,
     TurnLeaseRepository,
     TurnRelay,
+    TurnRelayRepository,
     TurnsRepository,
     TurnRegistry,
   ],

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 
 import { holderAlive } from '../cluster/processes.repository';
 import { Db } from '../database/db';
+import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery, preparedStatement } from '../database/prepared-query';
 import { type Checkpoint, INTERRUPTED } from './turns.types';
 
@@ -49,6 +50,7 @@ export class TurnLeaseRepository {
     return Number(row.count);
   }
 
+  @GenerateSql()
   private buildClaimsUpTo({ ownerId, turnId, deadAfterMs }: ClaimsUpTo) {
     return this.db
       .selectFrom('conversations as c')
@@ -63,6 +65,7 @@ export class TurnLeaseRepository {
     await this.releaseQuery({ conversationId, turnId });
   }
 
+  @GenerateSql()
   private buildRelease({ conversationId, turnId }: Release) {
     return this.db
       .updateTable('conversations')
@@ -78,12 +81,21 @@ export class TurnLeaseRepository {
   async checkpoint(
     checkpoints: Checkpoint[],
   ): Promise<{ turnId: string; cancelRequested: boolean; held: boolean }[]> {
+    const updated = await this.buildCheckpoint(checkpoints).execute();
+    return updated.map((row) => ({ ...row, held: Boolean(row.held) }));
+  }
+
+  /** One statement whatever the number of replies: the checkpoints go as three arrays. */
+  @GenerateSql({
+    params: [[{ turnId: '00000000-0000-7000-8000-000000000000', content: '', reasoning: '' }]],
+  })
+  private buildCheckpoint(checkpoints: Checkpoint[]) {
     const rows = this.db.selectNoFrom([
       sql<string>`unnest(${checkpoints.map((c) => c.turnId)}::uuid[])`.as('turnId'),
       sql<string>`unnest(${checkpoints.map((c) => c.content)}::text[])`.as('content'),
       sql<string>`unnest(${checkpoints.map((c) => c.reasoning)}::text[])`.as('reasoning'),
     ]);
-    const updated = await this.db
+    return this.db
       .updateTable('messages as m')
       .from(rows.as('t'))
       .set((eb) => ({
@@ -104,9 +116,7 @@ export class TurnLeaseRepository {
               .whereRef('c.activeTurnId', '=', 'm.id'),
           )
           .as('held'),
-      ])
-      .execute();
-    return updated.map((row) => ({ ...row, held: Boolean(row.held) }));
+      ]);
   }
 
   /** Asks for the running turn of a conversation to stop; its id, or null when none runs. */
@@ -138,6 +148,7 @@ export class TurnLeaseRepository {
     return Number(result.numAffectedRows ?? 0);
   }
 
+  @GenerateSql()
   private buildSweepDead(deadAfterMs: number) {
     return (
       this.db

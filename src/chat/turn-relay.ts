@@ -1,15 +1,15 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { sql } from 'kysely';
 
 import { ClusterService } from '../cluster/cluster.service';
-import { Db } from '../database/db';
-import { Message, MESSAGE_COLUMNS } from '../history/message';
+import type { Message } from '../history/message';
 import { storedFailure } from './chat.errors';
 import { toSseData, toSseSource } from './chat-event.mapper';
 import type { SseEvent } from './sse-writer';
 import { RemoteTurn } from './remote-turn';
 import { ChatEvent, eventId } from './turn';
 import { TurnRegistry } from './turn-registry';
+import { TurnRelayRepository } from './turn-relay.repository';
+import { TurnsRepository } from './turns.repository';
 
 const FOLLOW_CHANNEL = 'chat_follow';
 const EVENTS_CHANNEL = 'chat_events';
@@ -34,7 +34,8 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   private poller?: NodeJS.Timeout;
 
   constructor(
-    private readonly db: Db,
+    private readonly relay: TurnRelayRepository,
+    private readonly turns: TurnsRepository,
     private readonly cluster: ClusterService,
     private readonly running: TurnRegistry,
   ) {}
@@ -78,7 +79,7 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
           const batch = pending.splice(0);
           if (batch.length === 0) return;
           try {
-            await this.write(turnId, next, batch);
+            await this.relay.append(EVENTS_CHANNEL, turnId, next, batch);
             next += batch.length;
           } catch (error) {
             pending.unshift(...batch);
@@ -98,54 +99,12 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     });
   }
 
-  private async write(turnId: string, first: number, frames: SseEvent[]): Promise<void> {
-    const column = <T>(values: T[], type: string) => sql`unnest(${values}::${sql.raw(type)}[])`;
-    await this.db
-      .with('relayed', (db) =>
-        db
-          .insertInto('turnEvents')
-          .columns(['turnId', 'idx', 'event', 'eventId', 'data'])
-          .expression(
-            db.selectNoFrom([
-              sql<string>`${turnId}::uuid`.as('turnId'),
-              column(
-                frames.map((_, i) => first + i),
-                'int',
-              ).as('idx'),
-              column(
-                frames.map((f) => f.event),
-                'text',
-              ).as('event'),
-              column(
-                frames.map((f) => String(f.id)),
-                'bigint',
-              ).as('eventId'),
-              column(
-                frames.map((f) => JSON.stringify(f.data)),
-                'text',
-              ).as('data'),
-            ]),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .returning('idx'),
-      )
-      .selectNoFrom(sql`pg_notify(${EVENTS_CHANNEL}, ${turnId})`.as('notified'))
-      .execute();
-  }
-
   /** On a follower: reads the frames it has not seen yet. */
   private async pull(turnId: string): Promise<void> {
     const mirror = this.mirrors.get(turnId);
     if (!mirror) return;
-    const rows = await this.db
-      .selectFrom('turnEvents')
-      .select(['event', 'eventId', 'data'])
-      .where('turnId', '=', turnId)
-      .where('idx', '>=', mirror.frames.length)
-      .orderBy('idx')
-      .execute();
-    for (const row of rows)
-      mirror.push({ id: Number(row.eventId), event: row.event, data: JSON.parse(row.data) });
+    for (const frame of await this.relay.framesFrom(turnId, mirror.frames.length))
+      mirror.push(frame);
   }
 
   /**
@@ -161,22 +120,14 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
         if (mirror.frames.length === 0) await this.cluster.notify(FOLLOW_CHANNEL, turnId);
         await this.endIfFinalised(mirror);
       }
-      if (Math.random() < 0.01)
-        await this.db
-          .deleteFrom('turnEvents')
-          .where('createdAt', '<', sql<Date>`now() - ${KEEP_EVENTS_MS} * interval '1 millisecond'`)
-          .execute();
+      if (Math.random() < 0.01) await this.relay.deleteOlderThan(KEEP_EVENTS_MS);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not poll followed turns');
     }
   }
 
   private async endIfFinalised(mirror: RemoteTurn): Promise<void> {
-    const stored = await this.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('id', '=', mirror.assistantMessageId)
-      .executeTakeFirst();
+    const stored = await this.turns.findMessage(mirror.assistantMessageId);
     if (!stored || stored.status === 'streaming') return;
     // Its last batch may still be on its way.
     await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS * 4));

@@ -4,6 +4,7 @@ import { jsonObjectFrom } from 'kysely/helpers/postgres';
 
 import { holderAlive } from '../cluster/processes.repository';
 import { Db } from '../database/db';
+import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery } from '../database/prepared-query';
 import {
   memoryMarkOf,
@@ -39,6 +40,10 @@ const anchorFits = (anchor: TurnAnchor) =>
   sql<boolean>`case ${anchor}::text when 'leaf' then true
     when 'edit' then exists (select 1 from anchor where role = 'user')
     else exists (select 1 from anchor where answered_id is not null) end`;
+
+/** How far a claim moves next_seq: a regenerate stores one message, the others two. */
+const seqStep = (anchor: TurnAnchor) =>
+  sql<number>`case when ${anchor}::text = 'regenerate' then 1 else 2 end`;
 
 /** The parent of the turn's user message (for a regenerate, of the one it answers again). */
 const turnParent = (anchor: TurnAnchor) =>
@@ -186,14 +191,14 @@ export class TurnsRepository {
     return userMessage ? { userMessage, assistantMessage: assistantMessage ?? null } : null;
   }
 
-  // The turn's three statements, built and compiled once (see preparedQuery).
+  // The turn's statements, built and compiled once (see preparedQuery).
+  @GenerateSql()
   private buildClaim(input: ClaimTurn) {
-    const { ownerId, conversationId, turnId, idempotencyKey, processId, deadAfterMs } = input;
-    const { anchor } = input;
+    const { ownerId, conversationId, turnId, processId, deadAfterMs, anchor } = input;
     return this.db
       .with('anchor', () => this.anchorMessage(input))
       .with('target', () => this.ownedConversation(ownerId, conversationId))
-      .with('existing', () => this.keyedMessage(conversationId, idempotencyKey))
+      .with('existing', () => this.keyedMessage(conversationId, input.idempotencyKey))
       .with('running', () => this.liveClaims(ownerId, deadAfterMs))
       .with('claimed', (db) =>
         db
@@ -202,8 +207,7 @@ export class TurnsRepository {
           .set({
             activeTurnId: turnId,
             activeProcessId: processId,
-            // A regenerate stores one message, the others two.
-            nextSeq: sql<number>`c.next_seq + case when ${anchor}::text = 'regenerate' then 1 else 2 end`,
+            nextSeq: sql<number>`c.next_seq + ${seqStep(anchor)}`,
             lastMessageAt: now,
             updatedAt: now,
           })
@@ -303,6 +307,7 @@ export class TurnsRepository {
       .where(holderAlive(deadAfterMs));
   }
 
+  @GenerateSql()
   private buildBegin(input: BeginTurn) {
     const { conversationId, window } = input;
     return this.db
@@ -340,6 +345,7 @@ export class TurnsRepository {
    * A regenerate: only the reply is stored, beside the earlier replies to the user message
    * (`userMessageId`, which keeps its seq); the Idempotency-Key goes on the reply.
    */
+  @GenerateSql()
   private buildRegenerate(input: BeginTurn) {
     const { conversationId, window } = input;
     return this.db
@@ -398,6 +404,7 @@ export class TurnsRepository {
       .returning('id');
   }
 
+  @GenerateSql()
   private buildFinish(input: FinishTurn) {
     const { conversationId, turnId } = input;
     const reply = {

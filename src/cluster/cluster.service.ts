@@ -17,6 +17,10 @@ const RECONNECT_MS = 1000;
  * and LISTENs for the signals other processes send (cancel, follow); signals are sent with
  * pg_notify on the pool. A signal only wakes a process: the durable rows it points at are
  * the truth, so a notification missed while reconnecting loses nothing.
+ *
+ * Its few statements (heartbeat, sign-off, LISTEN, pg_notify) are plain pg on purpose, not
+ * Kysely in a repository: they belong to that connection (LISTEN holds for its session, and
+ * the heartbeat must not wait for the pool) or are a signal rather than a query of data.
  */
 @Injectable()
 export class ClusterService implements OnModuleInit, OnApplicationShutdown {

@@ -5,7 +5,9 @@ import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
 import { ConversationExportController } from './export/conversation-export.controller';
+import { ConversationExportRepository } from './export/conversation-export.repository';
 import { ConversationExportService } from './export/conversation-export.service';
+import { RetentionRepository } from './retention/retention.repository';
 import { RetentionService } from './retention/retention.service';
 import { ConversationSearchRepository } from './search/conversation-search.repository';
 import { TitleWriter } from './titles/title-writer';
@@ -19,7 +21,9 @@ import { TitlesRepository } from './titles/titles.repository';
     ConversationsRepository,
     ConversationSearchRepository,
     ConversationExportService,
+    ConversationExportRepository,
     RetentionService,
+    RetentionRepository,
     TitleWriter,
     TitlesRepository,
   ],

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
+import { sql, Updateable } from 'kysely';
 
 import { newId } from '../common/ids';
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
+import type { DB } from '../generated/kysely/database';
 import type { Conversation } from '../generated/prisma/client';
-import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../database/prisma.service';
 import { newestBelow } from '../history/message-path';
 import type { ConversationRow } from './conversation.mapper';
 
@@ -19,7 +18,7 @@ export interface ConversationFields {
   pinned?: boolean;
 }
 
-function toColumns(fields: ConversationFields): Prisma.ConversationUpdateInput {
+function toColumns(fields: ConversationFields): Updateable<DB['conversations']> {
   const { params, ...given } = fields;
   // A title given here is the user's: generated titles never replace it.
   const rest =
@@ -39,9 +38,7 @@ function toColumns(fields: ConversationFields): Prisma.ConversationUpdateInput {
 /** How a branch switch went. */
 export type SwitchOutcome = 'switched' | 'not_found' | 'message_not_found' | 'busy';
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
-}
+const now = sql<Date>`now()`;
 
 interface OwnedConversation {
   ownerId: string;
@@ -80,10 +77,7 @@ export class ConversationsRepository {
   /** listByActivity's shapes: [all, by pin, all after a position, by pin after a position]. */
   private readonly listQueries;
 
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly db: Db,
-  ) {
+  constructor(private readonly db: Db) {
     this.findOwnedQuery = preparedQuery(db, (input: OwnedConversation) =>
       db
         .selectFrom('conversations')
@@ -134,13 +128,22 @@ export class ConversationsRepository {
     return row.switched ? 'switched' : 'busy';
   }
 
+  /** The timestamps come from the column defaults: one transaction time for all three. */
   create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
-    const data = toColumns(fields) as Prisma.ConversationCreateInput;
-    return this.prisma.conversation.create({ data: { ...data, id: newId(), ownerId } });
+    return this.db
+      .insertInto('conversations')
+      .values({ ...toColumns(fields), id: newId(), ownerId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
   }
 
-  countOwned(ownerId: string): Promise<number> {
-    return this.prisma.conversation.count({ where: { ownerId } });
+  async countOwned(ownerId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('ownerId', '=', ownerId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 
   async findOwned(ownerId: string, id: string): Promise<Conversation | null> {
@@ -196,25 +199,23 @@ export class ConversationsRepository {
     id: string,
     fields: ConversationFields,
   ): Promise<Conversation | null> {
-    try {
-      return await this.prisma.conversation.update({
-        where: { id, ownerId },
-        data: toColumns(fields),
-      });
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
+    const row = await this.db
+      .updateTable('conversations')
+      .set({ ...toColumns(fields), updatedAt: now })
+      .where('id', '=', id)
+      .where('ownerId', '=', ownerId)
+      .returningAll()
+      .executeTakeFirst();
+    return row ?? null;
   }
 
   /** Messages go with it (ON DELETE CASCADE). Returns false when there was nothing to delete. */
   async delete(ownerId: string, id: string): Promise<boolean> {
-    try {
-      await this.prisma.conversation.delete({ where: { id, ownerId }, select: { id: true } });
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    const result = await this.db
+      .deleteFrom('conversations')
+      .where('id', '=', id)
+      .where('ownerId', '=', ownerId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
   }
 }

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { CamelCasePlugin, Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
+import {
+  CamelCasePlugin,
+  Kysely,
+  KyselyPlugin,
+  PostgresDialect,
+  PostgresPool,
+  PostgresPoolClient,
+} from 'kysely';
 import { Pool, PoolClient, Query, QueryResult } from 'pg';
 
 import type { DB } from '../generated/kysely/database';
@@ -52,17 +59,22 @@ function preparingPool(pool: Pool): PostgresPool {
   };
 }
 
+/** How Db turns queries into SQL: camelCase in TypeScript, snake_case in the database. */
+export function dbPlugins(): KyselyPlugin[] {
+  return [new CamelCasePlugin()];
+}
+
 /**
  * Typed SQL on the same pool Prisma uses: row types are generated from the Prisma schema
- * (src/generated/kysely), so a column change reaches the compiler. For the hot paths, where
- * Prisma's query engine costs more CPU than the query itself.
+ * (src/generated/kysely), so a column change reaches the compiler. Every query goes through
+ * it, in repositories: Prisma's query engine cost more CPU than the queries themselves.
  */
 @Injectable()
 export class Db extends Kysely<DB> {
   constructor(prisma: PrismaService) {
     super({
       dialect: new PostgresDialect({ pool: preparingPool(prisma.pool) }),
-      plugins: [new CamelCasePlugin()],
+      plugins: dbPlugins(),
     });
   }
 }

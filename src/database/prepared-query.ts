@@ -30,6 +30,11 @@ function reader(path: string): (input: unknown) => unknown {
     keys.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], input);
 }
 
+/** The query built from stand-ins and compiled: its SQL, whatever the input. */
+export function compileWithStandIns<I, R>(build: (input: I) => Compilable<R>): CompiledQuery<R> {
+  return build(slots('') as I).compile();
+}
+
 /**
  * The query built from stand-ins and compiled, and how a call's input becomes its
  * parameters: each parameter read from its slot's path, or the constant the builder put.
@@ -37,7 +42,7 @@ function reader(path: string): (input: unknown) => unknown {
 function compileOnce<I, R>(
   build: (input: I) => Compilable<R>,
 ): { compiled: CompiledQuery<R>; bind: (input: I) => unknown[] } {
-  const compiled = build(slots('') as I).compile();
+  const compiled = compileWithStandIns(build);
   const readers = compiled.parameters.map((p) => (p instanceof Slot ? reader(p.path) : () => p));
   return { compiled, bind: (input) => readers.map((read) => read(input) ?? null) };
 }

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { sql } from 'kysely';
 
 import { AppException } from '../common/errors/app.exception';
 import { withoutUrls } from '../common/text/redact-url';
 import { LlmService } from '../llm/llm.service';
 import { describeDatabaseError } from '../common/errors/database-errors';
-import { PrismaService } from '../database/prisma.service';
+import { Db } from '../database/db';
 import type { ReadinessDto } from './dto/health.dto';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -12,7 +13,7 @@ const CHECK_TIMEOUT_MS = 2000;
 @Injectable()
 export class HealthService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly db: Db,
     private readonly llm: LlmService,
   ) {}
 
@@ -43,7 +44,8 @@ export class HealthService {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.prisma.$queryRaw`SELECT 1`,
+        // A round trip on the pool every query uses, not a domain read: no repository.
+        sql`select 1`.execute(this.db),
         new Promise((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { Db } from '../database/db';
+import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery } from '../database/prepared-query';
 import type { HistoryWindow } from '../prompts/prompt-manager';
 import { memoryMarkOf, readWindow, windowColumns, windowMessagesOf } from './history-window';
@@ -31,6 +32,7 @@ export class HistoryRepository {
     return readWindow(row.history, row.mark, row.read);
   }
 
+  @GenerateSql()
   private buildPreview({ conversationId, lastId, window }: PreviewWindow) {
     return this.db
       .with('mark', () => memoryMarkOf(this.db, conversationId, lastId, window))

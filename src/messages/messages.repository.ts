@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
 import { Db } from '../database/db';
+import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery } from '../database/prepared-query';
 import { Message, MESSAGE_COLUMNS } from '../history/message';
 import { messagePath, NO_LIMIT } from '../history/message-path';
@@ -88,6 +89,7 @@ export class MessagesRepository {
    * seq) index. The owner check is the leaf's lookup: another owner's conversation gives
    * no leaf, so no path. Built once (preparedQuery): the input is used as values only.
    */
+  @GenerateSql()
   private buildPage(input: PageQuery) {
     const { ownerId, conversationId } = input;
     const owned = (column: ReturnType<typeof sql<string | null>>) =>

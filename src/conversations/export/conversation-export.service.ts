@@ -2,13 +2,11 @@ import { Readable } from 'node:stream';
 
 import { Injectable } from '@nestjs/common';
 
-import { Db } from '../../database/db';
-import { PrismaService } from '../../database/prisma.service';
-import { Message, MESSAGE_COLUMNS } from '../../history/message';
-import { messagePath, NO_LIMIT } from '../../history/message-path';
+import type { Message } from '../../history/message';
 import { toMessageResponse } from '../../messages';
 import { toConversationResponse } from '../conversation.mapper';
 import { ConversationsService } from '../conversations.service';
+import { ConversationExportRepository } from './conversation-export.repository';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
 /** Messages read per query while exporting: memory stays flat however long the conversation. */
@@ -24,8 +22,7 @@ export interface ExportDocument {
 export class ConversationExportService {
   constructor(
     private readonly conversations: ConversationsService,
-    private readonly prisma: PrismaService,
-    private readonly db: Db,
+    private readonly exports: ConversationExportRepository,
   ) {}
 
   /** The conversation as a document, written as it is read (404 before anything is sent). */
@@ -56,11 +53,7 @@ export class ConversationExportService {
   /** Every message of every branch in seq order, a batch per query (keyset on seq). */
   private async *allMessages(conversationId: string): AsyncGenerator<Message[]> {
     for (let after = -1; ;) {
-      const batch = await this.prisma.message.findMany({
-        where: { conversationId, seq: { gt: after } },
-        orderBy: { seq: 'asc' },
-        take: EXPORT_BATCH,
-      });
+      const batch = await this.exports.pageOfMessages(conversationId, after, EXPORT_BATCH);
       if (batch.length > 0) yield batch;
       if (batch.length < EXPORT_BATCH) return;
       after = batch[batch.length - 1].seq;
@@ -73,15 +66,7 @@ export class ConversationExportService {
     leafId: string | null,
   ): AsyncGenerator<Message[]> {
     for (let afterSeq = -1; leafId !== null;) {
-      const walk = { conversationId, lastId: leafId, afterSeq, messageOverhead: 0 };
-      const path = messagePath(this.db, { ...walk, maxRows: NO_LIMIT, maxTokens: NO_LIMIT });
-      const batch = await this.db
-        .selectFrom(path.as('path'))
-        .innerJoin('messages', 'messages.id', 'path.id')
-        .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
-        .orderBy('messages.seq')
-        .limit(EXPORT_BATCH)
-        .execute();
+      const batch = await this.exports.pageOfPath(conversationId, leafId, afterSeq, EXPORT_BATCH);
       if (batch.length > 0) yield batch;
       if (batch.length < EXPORT_BATCH) return;
       afterSeq = batch[batch.length - 1].seq;

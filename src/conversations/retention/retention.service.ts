@@ -4,11 +4,10 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { sql } from 'kysely';
 
 import { AppConfig } from '../../config/app-config';
-import { Db } from '../../database/db';
 import { MetricsService } from '../../metrics/metrics.service';
+import { RetentionRepository } from './retention.repository';
 
 /** Conversations deleted per statement: short transactions, short row locks. */
 export const RETENTION_BATCH = 500;
@@ -29,7 +28,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   private sweeping?: Promise<number>;
 
   constructor(
-    private readonly db: Db,
+    private readonly retention: RetentionRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
@@ -54,7 +53,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   async sweep(days: number): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
-      const deleted = await this.deleteBatch(days);
+      const deleted = await this.retention.deleteExpired(days, RETENTION_BATCH);
       total += deleted;
       if (deleted > 0) this.metrics.recordRetentionDeleted(deleted);
       if (deleted < RETENTION_BATCH || !this.timer) break;
@@ -62,18 +61,6 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     if (total > 0)
       this.logger.log({ deleted: total, retentionDays: days }, 'deleted inactive conversations');
     return total;
-  }
-
-  private async deleteBatch(days: number): Promise<number> {
-    const result = await sql`
-      delete from conversations where id in (
-        select id from conversations
-        where last_message_at < now() - make_interval(days => ${days}::int)
-          and active_turn_id is null
-        order by last_message_at
-        limit ${RETENTION_BATCH}
-        for update skip locked)`.execute(this.db);
-    return Number(result.numAffectedRows ?? 0);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

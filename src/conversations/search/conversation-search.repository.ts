@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
+import { GenerateSql } from '../../database/generate-sql';
 import type { ConversationRow } from '../conversation.mapper';
 import type { ListFilter } from '../conversations.repository';
 
@@ -40,12 +41,29 @@ export class ConversationSearchRepository {
     limit: number,
     after?: SearchPosition,
   ): Promise<SearchHit[]> {
+    const result = await this.buildSearch(filter, q, limit, after).execute(this.db);
+    return result.rows;
+  }
+
+  @GenerateSql(
+    { name: 'first page', params: [{ ownerId: 'local', archived: false }, 'tea', 21] },
+    {
+      name: 'pinned only, after a position',
+      params: [
+        { ownerId: 'local', archived: false, pinned: true },
+        'tea',
+        21,
+        { score: 1000, id: '00000000-0000-7000-8000-000000000000' },
+      ],
+    },
+  )
+  private buildSearch(filter: ListFilter, q: string, limit: number, after?: SearchPosition) {
     const pinned = filter.pinned === undefined ? sql`true` : sql`c.pinned = ${filter.pinned}`;
     const owned = sql`c.owner_id = ${filter.ownerId} and c.archived = ${filter.archived} and ${pinned}`;
     const keyset = after
       ? sql`(s.score, s.id) < (${after.score}::bigint, ${after.id}::uuid)`
       : sql`true`;
-    const result = await sql<SearchHit>`
+    return sql<SearchHit>`
       with q as (select websearch_to_tsquery('simple', ${q}) as query),
       titles as (
         select c.id, ts_rank(to_tsvector('simple', coalesce(c.title, '')), q.query) as rank
@@ -71,7 +89,6 @@ export class ConversationSearchRepository {
         ts_headline('simple', coalesce(m.content, c.title, ''), q.query, ${HEADLINE_OPTIONS}) as snippet
       from page p join conversations c on c.id = p.id
         left join messages m on m.id = p.message_id, q
-      order by p.score desc, p.id desc`.execute(this.db);
-    return result.rows;
+      order by p.score desc, p.id desc`;
   }
 }
