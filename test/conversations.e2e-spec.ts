@@ -164,6 +164,21 @@ describe('Conversations API', () => {
       expect(second.body.nextCursor).toBeNull();
     });
 
+    it('should ignore unknown query parameters and read 1 and 0 as booleans', async () => {
+      const [kept, archived] = await createMany(2);
+      await t.http.patch(`${BASE}/${archived}`).send({ archived: true }).expect(200);
+      const ids = async (query: Record<string, string>) =>
+        (await t.http.get(BASE).query(query).expect(200)).body.data.map(
+          (c: { id: string }) => c.id,
+        );
+      expect(await ids({ _: '1700000000000', utm_source: 'x' })).toEqual([kept]);
+      expect(await ids({ archived: '1' })).toEqual([archived]);
+      expect(await ids({ archived: '0', pinned: '0' })).toEqual([kept]);
+      await t.http.get(`${BASE}/${kept}/messages`).query({ _: '123' }).expect(200);
+      // Bodies still refuse what they do not know.
+      await t.http.patch(`${BASE}/${kept}`).send({ _: 1 }).expect(400);
+    });
+
     it('should refuse limits out of range', async () => {
       for (const limit of ['0', '101', '-1', 'abc', '2.5']) {
         const res = await t.http.get(BASE).query({ limit });
