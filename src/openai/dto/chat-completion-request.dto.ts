@@ -86,7 +86,8 @@ export class ChatCompletionMessageDto {
   role!: MessageRole;
 
   @ApiProperty({
-    description: 'A string, or an array of text parts `{ "type": "text", "text": "…" }`',
+    description:
+      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; null on an assistant message (read as empty text)',
     oneOf: [
       { type: 'string' },
       {
@@ -98,7 +99,6 @@ export class ChatCompletionMessageDto {
         },
       },
     ],
-    nullable: true,
     example: 'Say hello in French.',
   })
   @IsMessageContent()
