@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { API_PREFIX } from './common/http/api-prefix';
 import { ValidationFailedException } from './common/errors/app.exception';
-import { toFieldErrors, VALIDATION_OPTIONS } from './common/errors/validation';
+import { RequestValidationPipe, toFieldErrors } from './common/errors/validation';
 import { cacheValidationRules } from './common/errors/validation-metadata';
 import { correlationId } from './common/http/correlation-id.middleware';
 import { cors, CorsPolicy } from './common/http/cors';
@@ -85,11 +85,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   });
   cacheValidationRules();
   app.useGlobalPipes(
-    new ValidationPipe({
-      ...VALIDATION_OPTIONS,
-      transform: true,
-      exceptionFactory: (errors) => new ValidationFailedException(toFieldErrors(errors)),
-    }),
+    new RequestValidationPipe((errors) => new ValidationFailedException(toFieldErrors(errors))),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
   app.disable('x-powered-by');

@@ -66,6 +66,30 @@ describe('ChatService (whole replies)', () => {
       expect(t.fake.requests[0].body.messages[0]).toMatchObject({ role: 'system' });
     });
 
+    it("should give a turn's messages ids and true times in conversation order", async () => {
+      /** An ISO time in microseconds: the API writes the digits past the millisecond. */
+      const micros = (iso: string): bigint =>
+        BigInt(Date.parse(iso)) * 1000n +
+        BigInt((/\.\d{3}(\d{0,3})Z$/.exec(iso)?.[1] ?? '').padEnd(3, '0'));
+      /** A UUIDv7's time: its first 48 bits, milliseconds since the epoch. */
+      const uuidTime = (id: string): number => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      const id = await t.createConversation();
+      for (const message of ['one', 'two', 'three']) {
+        const { userMessage: user, assistantMessage: reply } = (await t.send(id, message)).body;
+        expect(user.id < reply.id).toBe(true);
+        expect(uuidTime(user.id)).toBeLessThanOrEqual(uuidTime(reply.id));
+        expect(micros(user.createdAt)).toBeLessThan(micros(reply.createdAt));
+        expect(user.completedAt).toBe(user.createdAt);
+        expect(micros(reply.completedAt)).toBeGreaterThan(micros(reply.createdAt));
+      }
+      const page = await t.http.get(`${BASE}/${id}/messages`).expect(200);
+      const messages = page.body.data as { id: string; createdAt: string; completedAt: string }[];
+      expect(messages.map((m) => m.id)).toEqual(messages.map((m) => m.id).sort());
+      const times = messages.map((m) => micros(m.createdAt));
+      times.slice(1).forEach((time, i) => expect(time).toBeGreaterThan(times[i]));
+      expect(messages.every((m) => m.completedAt !== null)).toBe(true);
+    });
+
     it('should trim a 300-turn history to the budget, newest first, keeping the system prompt', async () => {
       const id = await t.createConversation({ model: 'lmstudio/small', systemPrompt: 'Sys.' });
       await seedPath(

@@ -164,6 +164,21 @@ describe('Conversations API', () => {
       expect(second.body.nextCursor).toBeNull();
     });
 
+    it('should ignore unknown query parameters and read 1 and 0 as booleans', async () => {
+      const [kept, archived] = await createMany(2);
+      await t.http.patch(`${BASE}/${archived}`).send({ archived: true }).expect(200);
+      const ids = async (query: Record<string, string>) =>
+        (await t.http.get(BASE).query(query).expect(200)).body.data.map(
+          (c: { id: string }) => c.id,
+        );
+      expect(await ids({ _: '1700000000000', utm_source: 'x' })).toEqual([kept]);
+      expect(await ids({ archived: '1' })).toEqual([archived]);
+      expect(await ids({ archived: '0', pinned: '0' })).toEqual([kept]);
+      await t.http.get(`${BASE}/${kept}/messages`).query({ _: '123' }).expect(200);
+      // Bodies still refuse what they do not know.
+      await t.http.patch(`${BASE}/${kept}`).send({ _: 1 }).expect(400);
+    });
+
     it('should refuse limits out of range', async () => {
       for (const limit of ['0', '101', '-1', 'abc', '2.5']) {
         const res = await t.http.get(BASE).query({ limit });
@@ -265,6 +280,59 @@ describe('Conversations API', () => {
         conversationId: id,
         seq: 0,
       });
+    });
+
+    it('should page newest first with order=desc, on the current branch and on another', async () => {
+      const created = await t.http.post(BASE).send({}).expect(201);
+      const id = created.body.id as string;
+      const ids = await seedPath(t.prisma, id, alternating(25));
+      // Another branch: 25 messages below the first 5 of the current path.
+      const other = Array.from({ length: 20 }, () => newId());
+      await t.prisma.message.createMany({
+        data: other.map((messageId, i) => ({
+          id: messageId,
+          conversationId: id,
+          parentId: i === 0 ? ids[4] : other[i - 1],
+          seq: 25 + i,
+          role: i % 2 === 0 ? ('assistant' as const) : ('user' as const),
+          content: `b${i + 5}`,
+        })),
+      });
+      await t.prisma.conversation.update({ where: { id }, data: { nextSeq: 45 } });
+
+      async function readAll(leafId?: string): Promise<string[][]> {
+        const pages: string[][] = [];
+        let cursor: string | null = null;
+        do {
+          const query: Record<string, string | number> = {
+            limit: 10,
+            order: 'desc',
+            ...(leafId && { leafId }),
+            ...(cursor && { cursor }),
+          };
+          const res = await t.http.get(`${BASE}/${id}/messages`).query(query).expect(200);
+          expect(res.body.leafId).toBe(leafId ?? ids[24]);
+          pages.push(res.body.data.map((m: { content: string }) => m.content));
+          cursor = res.body.nextCursor;
+        } while (cursor && pages.length < 5);
+        return pages;
+      }
+      const names = (prefix: string, from: number, to: number) =>
+        Array.from({ length: from - to + 1 }, (_, i) => `${prefix}${from - i}`);
+
+      expect(await readAll()).toEqual([names('m', 24, 15), names('m', 14, 5), names('m', 4, 0)]);
+      expect(await readAll(other.at(-1))).toEqual([
+        names('b', 24, 15),
+        names('b', 14, 5),
+        names('m', 4, 0),
+      ]);
+      // An oldest-first cursor is not a newest-first one, nor the other way round.
+      const asc = await t.http.get(`${BASE}/${id}/messages`).query({ limit: 10 }).expect(200);
+      const res = await t.http
+        .get(`${BASE}/${id}/messages`)
+        .query({ limit: 10, order: 'desc', cursor: asc.body.nextCursor })
+        .expect(400);
+      expectError(res.body, 400, 'invalid_cursor');
     });
 
     it('should answer 404 for the messages of an unknown conversation', async () => {

@@ -240,6 +240,35 @@ describe('OpenAI-compatible endpoint', () => {
       expect(t.fake.requests).toHaveLength(0);
     });
 
+    it('should take what OpenAI clients send by default, passing the penalties upstream', async () => {
+      const reply = await client.chat.completions.create({
+        model: ALIAS,
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          // What an assistant turn that called a tool looks like (tool calls left out here).
+          { role: 'assistant', content: null },
+          { role: 'user', content: 'Thanks' },
+        ],
+        frequency_penalty: 0.5,
+        presence_penalty: -0.25,
+        user: 'user-1234',
+        logprobs: false,
+        n: 1,
+        store: false,
+        metadata: { app: 'demo' },
+      });
+      expect(reply.choices[0].message.content).toBe('Echo: Thanks [messages=3]');
+      const upstream = t.fake.requests[0].body as Record<string, unknown>;
+      expect(upstream).toMatchObject({ frequency_penalty: 0.5, presence_penalty: -0.25 });
+      expect(upstream.messages).toEqual([
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'Thanks' },
+      ]);
+      for (const field of ['user', 'logprobs', 'n', 'store', 'metadata'])
+        expect(upstream).not.toHaveProperty(field);
+    });
+
     it('should answer bad bodies 400 invalid_request_error naming the parameter', async () => {
       const cases: [object, string][] = [
         [{ ...ask('hi'), temperature: 3 }, 'temperature'],
@@ -253,6 +282,8 @@ describe('OpenAI-compatible endpoint', () => {
           'messages.0.content',
         ],
         [{ ...ask('hi'), n: 2 }, 'n'],
+        [{ ...ask('hi'), logprobs: true }, 'logprobs'],
+        [{ model: ALIAS, messages: [{ role: 'user', content: null }] }, 'messages.0.content'],
         [{ ...ask('hi'), tools: [] }, 'tools'],
         [{ ...ask('hi'), response_format: { type: 'json_schema' } }, 'response_format.type'],
       ];
@@ -401,6 +432,55 @@ describe('OpenAI-compatible endpoint', () => {
       expect(doc.paths['/v1/chat/completions'].post.tags).toEqual(['openai']);
       expect(doc.paths['/v1/models'].get.tags).toEqual(['openai']);
       expect(doc.paths).not.toHaveProperty('/api/v1/v1/models');
+    });
+  });
+
+  describe("an alias's context window", () => {
+    const t = withTestApp({
+      env: LLM_ENV,
+      models: [
+        { alias: 'lmstudio/8k', provider: 'lmstudio', model: 'fake-model', contextWindow: 8192 },
+      ],
+    });
+
+    it('should refuse a prompt over the window with 400 context_length_exceeded, giving the counts', async () => {
+      const client = sdk(t);
+      const long = 'lorem ipsum dolor sit amet '.repeat(3000); // well over 8k tokens
+      for (const stream of [false, true]) {
+        const error = await apiError(
+          client.chat.completions.create({
+            model: 'lmstudio/8k',
+            messages: [{ role: 'user', content: long }],
+            stream,
+          }),
+        );
+        expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(error).toMatchObject({
+          status: 400,
+          code: 'context_length_exceeded',
+          type: 'invalid_request_error',
+          param: 'messages',
+        });
+        expect(error.message).toMatch(/8192 tokens.*resulted in \d{5} tokens/);
+      }
+      // A prompt that fits, but not with the reply it asks for.
+      const fits = 'lorem ipsum dolor sit amet '.repeat(600);
+      const error = await apiError(
+        client.chat.completions.create({
+          model: 'lmstudio/8k',
+          messages: [{ role: 'user', content: fits }],
+          max_tokens: 8000,
+        }),
+      );
+      expect(error.message).toMatch(
+        /requested \d+ tokens \(\d+ in the messages, 8000 in the completion\)/,
+      );
+      expect(t.fake.requests).toHaveLength(0);
+      await client.chat.completions.create({
+        model: 'lmstudio/8k',
+        messages: [{ role: 'user', content: fits }],
+      });
+      expect(t.fake.requests).toHaveLength(1);
     });
   });
 

@@ -138,6 +138,8 @@ export class TurnRunner {
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
+    // Minted in conversation order: ids sort as the messages follow each other.
+    const userMessageId = newId();
     const turnId = newId();
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
@@ -166,7 +168,7 @@ export class TurnRunner {
       begun = await this.turns.begin(
         {
           ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
-          ...{ userMessageId: newId(), content: message, tokenCount: plan.tokenCount },
+          ...{ userMessageId, content: message, tokenCount: plan.tokenCount },
           ...{ alias: plan.model.alias, idempotencyKey, requestHash: hash },
           window: plan.prompt.window,
         },

@@ -31,6 +31,13 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 const now = sql<Date>`now()`;
+/**
+ * A turn's two times, true to the microsecond and in order: the user message is stored by
+ * the statement that began at statement_timestamp(), the reply begins when its row is
+ * made in it (clock_timestamp(), which moves on during a statement, unlike now()).
+ */
+const stored = sql<Date>`statement_timestamp()`;
+const began = sql<Date>`clock_timestamp()`;
 
 /**
  * Whether the claim's anchor (the `anchor` CTE) suits the turn: a send needs none, an
@@ -327,6 +334,9 @@ export class TurnsRepository {
               tokenCount: input.tokenCount,
               idempotencyKey: input.idempotencyKey,
               requestHash: input.requestHash,
+              // Stored, so complete, when this statement began; its reply begins after.
+              createdAt: stored,
+              completedAt: stored,
             },
             { ...this.placeholder(input), parentId: input.userMessageId },
           ])
@@ -381,6 +391,7 @@ export class TurnsRepository {
       content: '',
       status: 'streaming',
       model: input.alias,
+      createdAt: began,
     } as const;
   }
 

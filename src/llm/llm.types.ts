@@ -12,6 +12,9 @@ export interface GenerationParams {
   topP?: number;
   maxTokens?: number;
   seed?: number;
+  /** -2 to 2: OpenAI's penalties on repeated tokens; OpenAI-compatible servers take them. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
 }
 
 /** `json_object` asks the provider for a JSON reply, where it supports that. */

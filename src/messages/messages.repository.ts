@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
+import { AliasedExpression, RawBuilder, sql } from 'kysely';
 
 import { Db } from '../database/db';
 import { GenerateSql } from '../database/generate-sql';
@@ -29,21 +29,36 @@ export interface PageQuery {
   limit: number;
 }
 
+/** A page newest first: the path's newest messages, or those above a cursor's message. */
+export interface NewestPageQuery extends Omit<PageQuery, 'afterSeq'> {
+  /** The page goes on above this message (the oldest of the previous page); null at first. */
+  aboveId: string | null;
+}
+
 /** What an empty page leaves open: whether the conversation and the named leaf exist. */
 export interface EmptyPageCheck {
   currentLeafId: string | null;
   containsLeaf: boolean;
 }
 
+/** A column of the owner's conversation `c`, read as a subquery (null when not theirs). */
+const ownedBy = (ownerId: string, conversationId: string) => (column: RawBuilder<string | null>) =>
+  sql<string | null>`(select ${column} from conversations c
+      where c.id = ${conversationId} and c.owner_id = ${ownerId})`;
+
 /** The read side of messages: typed SQL on the Db (hot reads). */
 @Injectable()
 export class MessagesRepository {
   /** A page read as one prepared statement: owner check, path walk, columns and siblings. */
   private readonly pageQuery;
+  private readonly newestPageQuery;
   private readonly emptyPageQuery;
 
   constructor(private readonly db: Db) {
     this.pageQuery = preparedQuery(db, (input: PageQuery) => this.buildPage(input));
+    this.newestPageQuery = preparedQuery(db, (input: NewestPageQuery) =>
+      this.buildNewestPage(input),
+    );
     this.emptyPageQuery = preparedQuery(db, (input: Omit<PageQuery, 'afterSeq' | 'limit'>) =>
       db
         .selectFrom('conversations as c')
@@ -73,6 +88,15 @@ export class MessagesRepository {
     return this.pageQuery(input);
   }
 
+  /**
+   * One page of the path newest first: at most `limit` messages walked up from the leaf,
+   * or from the parent of `aboveId`. Empty in the cases `page` is, and for an `aboveId`
+   * that is not in the owner's conversation.
+   */
+  newestPage(input: NewestPageQuery): Promise<PageRow[]> {
+    return this.newestPageQuery(input);
+  }
+
   /** Undefined when the conversation is not the owner's. */
   async emptyPage(
     input: Omit<PageQuery, 'afterSeq' | 'limit'>,
@@ -92,9 +116,7 @@ export class MessagesRepository {
   @GenerateSql()
   private buildPage(input: PageQuery) {
     const { ownerId, conversationId } = input;
-    const owned = (column: ReturnType<typeof sql<string | null>>) =>
-      sql<string | null>`(select ${column} from conversations c
-        where c.id = ${conversationId} and c.owner_id = ${ownerId})`;
+    const owned = ownedBy(ownerId, conversationId);
     const path = messagePath(this.db, {
       conversationId,
       lastId: owned(sql`coalesce(${input.leafId}::uuid, c.current_leaf_id)`),
@@ -109,11 +131,45 @@ export class MessagesRepository {
       .select('path.id')
       .orderBy('path.depth', 'desc')
       .limit(input.limit);
+    return this.withSiblings(input, oldest.as('ids'), 'asc');
+  }
+
+  /**
+   * The newest page: the walk starts at the leaf (or above the cursor's message) and stops
+   * after `limit` messages, so a page costs its own rows whatever the path's length. The
+   * cursor's message is looked up in the owner's conversation, which is the owner check.
+   */
+  private buildNewestPage(input: NewestPageQuery) {
+    const { ownerId, conversationId } = input;
+    const owned = ownedBy(ownerId, conversationId);
+    const start = sql<string | null>`case when ${input.aboveId}::uuid is null
+      then ${owned(sql`coalesce(${input.leafId}::uuid, c.current_leaf_id)`)}
+      else (select m.parent_id from messages m
+        where m.id = ${input.aboveId}::uuid and m.conversation_id = ${conversationId}
+          and exists ${owned(sql`c.id`)}) end`;
+    const path = messagePath(this.db, {
+      conversationId,
+      lastId: start,
+      maxRows: input.limit,
+      maxTokens: NO_LIMIT,
+      messageOverhead: 0,
+    });
+    const newest = this.db.selectFrom(path.as('path')).select('path.id');
+    return this.withSiblings(input, newest.as('ids'), 'desc');
+  }
+
+  /** The page's messages in `order` by seq, with their siblings and the current leaf. */
+  private withSiblings(
+    input: Pick<PageQuery, 'ownerId' | 'conversationId'>,
+    ids: AliasedExpression<{ id: string }, 'ids'>,
+    order: 'asc' | 'desc',
+  ) {
+    const { ownerId, conversationId } = input;
+    const owned = ownedBy(ownerId, conversationId);
     const page = this.db
-      .selectFrom(oldest.as('oldest'))
-      .innerJoin('messages', 'messages.id', 'oldest.id')
-      .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const))
-      .orderBy('messages.seq');
+      .selectFrom(ids)
+      .innerJoin('messages', 'messages.id', 'ids.id')
+      .select(MESSAGE_COLUMNS.map((column) => `messages.${column}` as const));
     // Two plain lookups on the (parent, conversation) index, never one OR a planner may scan
     // instead; a parent id names one conversation already, roots need the conversation.
     const siblings = (parent: 'root' | 'child') =>
@@ -130,6 +186,6 @@ export class MessagesRepository {
           else ${siblings('child')} end`.as('siblingIds'),
       )
       .select(owned(sql`c.current_leaf_id`).as('currentLeafId'))
-      .orderBy('page.seq');
+      .orderBy('page.seq', order);
   }
 }

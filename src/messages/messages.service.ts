@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 
-import { decodeMessagesCursor, encodeCursor } from '../common/pagination/cursor';
+import {
+  decodeMessagesCursor,
+  decodeNewestMessagesCursor,
+  encodeCursor,
+} from '../common/pagination/cursor';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MessagesRepository, PathMessage } from './messages.repository';
@@ -18,21 +22,28 @@ export class MessagesService {
 
   /**
    * A page of the path root → `leafId` (the conversation's current leaf unless named),
-   * oldest first. A named message that is not a leaf reads the path ending at it.
+   * oldest first, or newest first with `order: 'desc'` (its cursor goes on towards the
+   * root). A named message that is not a leaf reads the path ending at it.
    */
   async listPath(
     ownerId: string,
     conversationId: string,
-    query: { limit: number; cursor?: string; leafId?: string },
+    query: { limit: number; cursor?: string; leafId?: string; order?: 'asc' | 'desc' },
   ): Promise<PathPage> {
     const { limit, cursor } = query;
-    const after = cursor ? decodeMessagesCursor(cursor, conversationId) : undefined;
     const owned = { ownerId, conversationId, leafId: query.leafId ?? null };
-    const rows = await this.messages.page({
-      ...owned,
-      afterSeq: after?.seq ?? -1,
-      limit: limit + 1,
-    });
+    const newestFirst = query.order === 'desc';
+    const rows = newestFirst
+      ? await this.messages.newestPage({
+          ...owned,
+          aboveId: cursor ? decodeNewestMessagesCursor(cursor, conversationId).id : null,
+          limit: limit + 1,
+        })
+      : await this.messages.page({
+          ...owned,
+          afterSeq: cursor ? decodeMessagesCursor(cursor, conversationId).seq : -1,
+          limit: limit + 1,
+        });
     let currentLeafId = rows[0]?.currentLeafId;
     // An empty page: the end of a path, or no such conversation, or a named leaf not in it.
     if (rows.length === 0) {
@@ -44,10 +55,13 @@ export class MessagesService {
     const leafId = query.leafId ?? currentLeafId ?? null;
     const data = rows.slice(0, limit);
     const last = data.at(-1);
-    const nextCursor =
-      rows.length > limit && last
-        ? encodeCursor({ kind: 'messages', conversationId, seq: last.seq })
-        : null;
+    let nextCursor: string | null = null;
+    if (rows.length > limit && last)
+      nextCursor = encodeCursor(
+        newestFirst
+          ? { kind: 'messages-desc', conversationId, id: last.id }
+          : { kind: 'messages', conversationId, seq: last.seq },
+      );
     return { data, nextCursor, leafId };
   }
 }

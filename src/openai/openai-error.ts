@@ -33,7 +33,12 @@ export function toOpenAiError(error: unknown, correlationId: string): RenderedOp
     },
   };
   const { status, body, headers } = rendered;
-  const param = body.error === 'model_not_found' ? 'model' : (body.details?.[0]?.field ?? null);
+  const param =
+    body.error === 'model_not_found'
+      ? 'model'
+      : body.error === 'context_length_exceeded'
+        ? 'messages'
+        : (body.details?.[0]?.field ?? null);
   return {
     status,
     headers,

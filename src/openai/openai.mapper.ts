@@ -52,7 +52,8 @@ export interface CompletionMeta {
  * Parts are joined with a newline, as vLLM does: separate parts are separate thoughts, and
  * gluing "Describe" to "this" would change the text.
  */
-function textOf(content: MessageContent): string {
+function textOf(content: MessageContent | null): string {
+  if (content === null) return ''; // an assistant's turn that only called tools
   return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
 }
 
@@ -71,6 +72,8 @@ export function requestParams(dto: ChatCompletionRequestDto): GenerationParams {
   if (dto.top_p != null) params.topP = dto.top_p;
   if (maxTokens != null) params.maxTokens = maxTokens;
   if (dto.seed != null) params.seed = dto.seed;
+  if (dto.frequency_penalty != null) params.frequencyPenalty = dto.frequency_penalty;
+  if (dto.presence_penalty != null) params.presencePenalty = dto.presence_penalty;
   return params;
 }
 
@@ -98,13 +101,14 @@ export function isDeterministic(params: GenerationParams): boolean {
  * so no two owners ever share an entry. The version changes when CompletionReply does.
  */
 export function cacheKeyMaterial(owner: string, input: CompletionInput): string {
-  const { temperature, topP, maxTokens, seed } = input.params;
+  const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } = input.params;
   return JSON.stringify([
     'v1',
     owner,
     input.alias,
     input.messages.map((m) => [m.role, m.content]),
     [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
+    [frequencyPenalty ?? null, presencePenalty ?? null],
     input.stop ?? null,
     input.responseFormat ?? null,
   ]);

@@ -8,6 +8,7 @@ import { GenerateRequest, LlmService, ResolvedModel } from '../llm/llm.service';
 import type { LlmUsage } from '../llm/llm.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
+import { messageCost } from '../prompts/prompt-manager';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type {
@@ -129,6 +130,7 @@ export class OpenAiService {
   ): Promise<CompletionRun> {
     const model = this.model(dto.model);
     const input = toCompletionInput(dto, model);
+    await this.checkContextWindow(model, input);
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
@@ -140,6 +142,26 @@ export class OpenAiService {
     const cached = await this.cache.get(key);
     if (cached) return { meta, cache: 'HIT', events: replay(cached) };
     return { meta, cache: 'MISS', events: this.generate(owner, model, input, mode, call, key) };
+  }
+
+  /**
+   * Refuses a prompt that cannot fit the alias's context window, as a turn does, instead
+   * of forwarding what the provider would truncate, refuse or grind through; counted as a
+   * turn counts (conservatively, with each message's overhead), plus max_tokens if set.
+   */
+  private async checkContextWindow(model: ResolvedModel, input: CompletionInput): Promise<void> {
+    let promptTokens = 0;
+    for (const message of input.messages)
+      promptTokens += messageCost(await countTokensConservativelyAsync(message.content));
+    const replyTokens = input.params.maxTokens ?? 0;
+    if (promptTokens + replyTokens <= model.contextWindow) return;
+    const asked = replyTokens
+      ? `you requested ${promptTokens + replyTokens} tokens (${promptTokens} in the messages, ${replyTokens} in the completion)`
+      : `your messages resulted in ${promptTokens} tokens`;
+    throw new AppException(
+      'context_length_exceeded',
+      `The context window of '${model.alias}' is ${model.contextWindow} tokens, but ${asked}; shorten the messages or lower max_tokens`,
+    );
   }
 
   private model(alias: string): ResolvedModel {

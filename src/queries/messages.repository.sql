@@ -152,10 +152,8 @@ from
           "path"."depth" desc
         limit
           $14
-      ) as "oldest"
-      inner join "messages" on "messages"."id" = "oldest"."id"
-    order by
-      "messages"."seq"
+      ) as "ids"
+      inner join "messages" on "messages"."id" = "ids"."id"
   ) as "page"
 order by
-  "page"."seq";
+  "page"."seq" asc;

@@ -251,6 +251,8 @@ with
         "token_count",
         "idempotency_key",
         "request_hash",
+        "created_at",
+        "completed_at",
         "model"
       )
     values
@@ -265,6 +267,8 @@ with
         $13,
         $14,
         $15,
+        statement_timestamp(),
+        statement_timestamp(),
         default
       ),
       (
@@ -277,6 +281,8 @@ with
         $22,
         default,
         default,
+        default,
+        clock_timestamp(),
         default,
         $23
       )
@@ -656,12 +662,25 @@ with
         "content",
         "status",
         "model",
+        "created_at",
         "parent_id",
         "idempotency_key",
         "request_hash"
       )
     values
-      ($6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+      (
+        $6,
+        $7,
+        $8,
+        $9,
+        $10,
+        $11,
+        $12,
+        clock_timestamp(),
+        $13,
+        $14,
+        $15
+      )
     returning
       "id"
   ),

@@ -1,3 +1,4 @@
+import { ArgumentMetadata, PipeTransform, ValidationPipe } from '@nestjs/common';
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 
@@ -64,4 +65,23 @@ export async function validatePlain<T extends object>(
   const errors = await validate(instance, VALIDATION_OPTIONS);
   if (errors.length > 0) throw new ValidationFailedException(toFieldErrors(errors));
   return instance;
+}
+
+/**
+ * The global pipe: bodies refuse unknown fields, query strings drop unknown parameters
+ * (cache busters such as `?_=123` that browsers and libraries add), as the API promises.
+ */
+export class RequestValidationPipe implements PipeTransform {
+  private readonly strict: ValidationPipe;
+  private readonly lenient: ValidationPipe;
+
+  constructor(exceptionFactory: (errors: ValidationError[]) => unknown) {
+    const options = { ...VALIDATION_OPTIONS, transform: true, exceptionFactory };
+    this.strict = new ValidationPipe(options);
+    this.lenient = new ValidationPipe({ ...options, forbidNonWhitelisted: false });
+  }
+
+  transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    return (metadata.type === 'query' ? this.lenient : this.strict).transform(value, metadata);
+  }
 }

@@ -2,6 +2,7 @@ import {
   Cursor,
   decodeConversationsCursor,
   decodeMessagesCursor,
+  decodeNewestMessagesCursor,
   decodeSearchCursor,
   encodeCursor,
   InvalidCursorException,
@@ -163,5 +164,26 @@ describe(decodeSearchCursor.name, () => {
 
   it('should refuse a score that is not an integer', () => {
     expectInvalid(() => decodeSearchCursor(raw({ ...cursor, score: 1.5 }), 'lisbon trip'));
+  });
+});
+
+describe(decodeNewestMessagesCursor.name, () => {
+  const id = '0193a5b2-7c1d-7e3f-8a9b-0c1d2e3f4a5c';
+
+  it('should round-trip a newest-first cursor of the same conversation', () => {
+    const cursor: Cursor = { kind: 'messages-desc', conversationId, id };
+    expect(decodeNewestMessagesCursor(encodeCursor(cursor), conversationId)).toEqual(cursor);
+    expectInvalid(() => decodeNewestMessagesCursor(encodeCursor(cursor), otherConversationId));
+  });
+
+  it('should refuse an oldest-first cursor and a bad id', () => {
+    const asc = encodeCursor({ kind: 'messages', conversationId, seq: 3 });
+    expectInvalid(() => decodeNewestMessagesCursor(asc, conversationId));
+    expectInvalid(() =>
+      decodeNewestMessagesCursor(
+        raw({ kind: 'messages-desc', conversationId, id: 'x' }),
+        conversationId,
+      ),
+    );
   });
 });

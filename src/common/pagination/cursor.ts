@@ -9,6 +9,11 @@ export type Cursor =
   /** `pinned` is absent from cursors written before pinned conversations came first. */
   | { kind: 'conversations'; lastMessageAt: string; id: string; pinned?: boolean }
   | { kind: 'messages'; conversationId: string; seq: number }
+  /**
+   * Newest first: the page goes on above message `id` (the oldest one sent), so it names
+   * its path whatever the leaf, and the next page walks only the messages it returns.
+   */
+  | { kind: 'messages-desc'; conversationId: string; id: string }
   /** Search results, ranked: bound to the query they page through. */
   | { kind: 'search'; q: string; score: number; id: string };
 
@@ -87,4 +92,18 @@ export function decodeMessagesCursor(
   if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < -1 || seq > MAX_SEQ)
     throw new InvalidCursorException('malformed');
   return { kind, conversationId, seq };
+}
+
+/** A cursor of `GET …/messages?order=desc`: the oldest message the previous page sent. */
+export function decodeNewestMessagesCursor(
+  raw: string,
+  conversationId: string,
+): Extract<Cursor, { kind: 'messages-desc' }> {
+  const value = parse(raw);
+  const { kind, id } = value;
+  if (kind !== 'messages-desc' || value.conversationId !== conversationId) {
+    throw new InvalidCursorException('it belongs to another list or another order');
+  }
+  if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorException('malformed');
+  return { kind, conversationId, id };
 }

@@ -7,9 +7,9 @@ import { unstorableTextReason } from '../../common/text/storable-text';
 
 export const SEARCH_MAX = 200;
 
-/** `true`/`false` in a query string; anything else stays as it came and fails IsBoolean. */
+/** `true`/`1` and `false`/`0` in a query string; anything else stays and fails IsBoolean. */
 const toBoolean = ({ value }: { value: unknown }): unknown =>
-  value === 'true' ? true : value === 'false' ? false : value;
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 
 const StorableText = (): PropertyDecorator =>
   ValidateBy({

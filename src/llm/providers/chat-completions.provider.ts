@@ -29,6 +29,8 @@ export interface ChatBody {
   top_p?: number;
   max_tokens?: number;
   seed?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
   stop?: string[];
   response_format?: { type: 'json_object' };
 }
@@ -181,7 +183,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
   }
 
   private body(request: LlmRequest): ChatBody {
-    const { temperature, topP, maxTokens, seed } = request.params;
+    const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } =
+      request.params;
     const { stop, responseFormat } = request;
     return {
       model: request.model,
@@ -190,6 +193,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       ...(topP !== undefined && { top_p: topP }),
       ...(maxTokens !== undefined && { max_tokens: maxTokens }),
       ...(seed !== undefined && { seed }),
+      ...(frequencyPenalty !== undefined && { frequency_penalty: frequencyPenalty }),
+      ...(presencePenalty !== undefined && { presence_penalty: presencePenalty }),
       ...(stop !== undefined && stop.length > 0 && { stop }),
       ...(responseFormat && { response_format: { type: responseFormat } }),
     };

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 
 import { PageQueryDto } from '../../common/pagination/page.dto';
 
@@ -12,4 +12,15 @@ export class MessagesQueryDto extends PageQueryDto {
   @IsOptional()
   @IsUUID('all', { message: 'leafId must be a UUID' })
   leafId?: string;
+
+  @ApiPropertyOptional({
+    enum: ['asc', 'desc'],
+    default: 'asc',
+    description:
+      'asc: oldest first (root → leaf); desc: newest first, nextCursor going on towards older messages (a chat opening at its end)',
+    example: 'desc',
+  })
+  @IsOptional()
+  @IsIn(['asc', 'desc'], { message: 'order must be asc or desc' })
+  order: 'asc' | 'desc' = 'asc';
 }

@@ -8,6 +8,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -48,14 +49,21 @@ function isStop(value: unknown): boolean {
   return nonEmpty(value);
 }
 
-/** A string, or an array of `{ type: "text", text }` parts. */
+/**
+ * A string, or an array of `{ type: "text", text }` parts; null on an assistant message
+ * (OpenAI clients send it with tool calls), read as empty text.
+ */
 const IsMessageContent = (): PropertyDecorator =>
   ValidateBy({
     name: 'isMessageContent',
     validator: {
-      validate: isContent,
-      defaultMessage: () =>
-        '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }); images, audio and files are not supported',
+      validate: (value, args) =>
+        isContent(value) ||
+        (value === null && (args?.object as { role?: unknown }).role === 'assistant'),
+      defaultMessage: (args) =>
+        args?.value == null
+          ? '$property must be a string or an array of text parts; only an assistant message may have null content'
+          : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }); images, audio and files are not supported',
     },
   });
 
@@ -78,7 +86,8 @@ export class ChatCompletionMessageDto {
   role!: MessageRole;
 
   @ApiProperty({
-    description: 'A string, or an array of text parts `{ "type": "text", "text": "…" }`',
+    description:
+      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; null on an assistant message (read as empty text)',
     oneOf: [
       { type: 'string' },
       {
@@ -93,7 +102,7 @@ export class ChatCompletionMessageDto {
     example: 'Say hello in French.',
   })
   @IsMessageContent()
-  content!: MessageContent;
+  content!: MessageContent | null;
 
   @ApiPropertyOptional({ description: 'Accepted and not used', example: 'ada' })
   @IsOptional()
@@ -177,6 +186,30 @@ export class ChatCompletionRequestDto {
   seed?: number;
 
   @ApiPropertyOptional({
+    description: 'Passed to the provider: penalises tokens by how often they appeared',
+    minimum: -2,
+    maximum: 2,
+    example: 0,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  frequency_penalty?: number;
+
+  @ApiPropertyOptional({
+    description: 'Passed to the provider: penalises tokens that appeared at all',
+    minimum: -2,
+    maximum: 2,
+    example: 0,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  presence_penalty?: number;
+
+  @ApiPropertyOptional({
     description: `Up to ${STOP_MAX} sequences that end the reply`,
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
     example: ['\n\n'],
@@ -212,6 +245,34 @@ export class ChatCompletionRequestDto {
   @IsString()
   @MaxLength(256)
   user?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only false: log probabilities are not served (true is refused)',
+    example: false,
+  })
+  @IsOptional()
+  @IsIn([false], {
+    message: 'logprobs must be false: log probabilities are not served by this endpoint',
+  })
+  logprobs?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'Accepted and not used: nothing is stored by this endpoint',
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  store?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'Accepted and not used (OpenAI keeps it with stored completions)',
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { app: 'demo' },
+  })
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, string>;
 }
 
 export class ModelIdParam {
