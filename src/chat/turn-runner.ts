@@ -6,7 +6,7 @@ import { AppException } from '../common/errors/app.exception';
 import { sleep } from '../common/sleep';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { toDatabaseUnavailable } from '../common/errors/database-errors';
+import { databaseOutage, toDatabaseUnavailable } from '../common/errors/database-errors';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { TitleWriter } from '../conversations';
 import { mergeParams } from '../llm/generation-params';
@@ -343,9 +343,19 @@ export class TurnRunner {
         ),
       deadlineMs,
     );
-    const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
-    const outcome = await this.finish(turn, userMessage, reply, request);
-    this.report(turn, outcome, reply, request);
+    let outcome: TurnOutcome;
+    try {
+      const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
+      outcome = await this.finish(turn, userMessage, reply, request);
+      this.report(turn, outcome, reply, request);
+    } catch (error) {
+      // A turn always ends, and gives its claim back, whatever failed on the way.
+      const { correlationId, conversationId } = { ...request, ...turn };
+      this.logger.error({ err: error, correlationId, conversationId }, 'turn failed unexpectedly');
+      const failure = new AppException('internal_error', 'The reply failed on our side');
+      await this.lease.release(conversationId, turn.assistantMessageId).catch(() => undefined);
+      outcome = { userMessage, assistantMessage: null, failure };
+    }
     turn.end(outcome);
     this.nameConversation(turn, outcome);
   }
@@ -443,31 +453,77 @@ export class TurnRunner {
     try {
       return { userMessage, assistantMessage: await this.store(record, ids), failure };
     } catch (error) {
-      this.logger.error({ err: error, ...ids }, 'could not store the reply; giving up');
-      const lost =
-        toDatabaseUnavailable(error) ??
-        new AppException('internal_error', 'The reply could not be stored');
-      return { userMessage, assistantMessage: null, failure: failure ?? lost };
+      const outage = toDatabaseUnavailable(error);
+      if (outage) {
+        this.logger.error({ err: error, ...ids }, 'could not store the reply; storing it later');
+        void this.storeLater(record, ids);
+        return { userMessage, assistantMessage: null, failure: failure ?? outage };
+      }
+      // No retry stores this record: store the turn's end without it, so the claim and
+      // the owner's slot are given back now rather than held until the process stops.
+      this.logger.error({ err: error, ...ids }, 'could not store the reply; storing it failed');
+      const lost = new AppException('internal_error', 'The reply could not be stored');
+      const stored = await this.storeFailed(record, lost, ids);
+      return { userMessage, assistantMessage: stored, failure: lost };
     }
   }
 
   /**
    * Writes the reply, retrying with backoff while the database does not answer: the text
-   * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS.
+   * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS,
+   * and at once on any other error (bad data, a constraint): no retry can fix those.
    */
-  private async store(record: FinishTurn, ids: LineIds): Promise<Message> {
-    const giveUpAt = Date.now() + this.config.get('REPLY_STORE_RETRY_MS');
+  private async store(record: FinishTurn, ids: LineIds, retryMs?: number): Promise<Message> {
+    const giveUpAt = Date.now() + (retryMs ?? this.config.get('REPLY_STORE_RETRY_MS'));
     for (let delay = STORE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
       try {
         return await this.turns.finish(record);
       } catch (error) {
-        if (Date.now() + delay > giveUpAt) throw error;
+        if (!databaseOutage(error) || Date.now() + delay > giveUpAt) throw error;
         this.logger.warn(
           { err: error, ...ids, retryInMs: delay },
           'could not store the reply; retrying',
         );
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * After an outage outlasted REPLY_STORE_RETRY_MS: the client has its 503, the reply is
+   * stored as soon as the database answers (an idempotent retry then gets it), which also
+   * gives the conversation back. Ends with the process (the sweep then finalises it).
+   */
+  private async storeLater(record: FinishTurn, ids: LineIds): Promise<void> {
+    try {
+      await this.store(record, ids, Number.MAX_SAFE_INTEGER);
+      this.logger.log(ids, 'stored a reply after the database came back');
+    } catch {
+      const lost = new AppException('internal_error', 'The reply could not be stored');
+      await this.storeFailed(record, lost, ids);
+    }
+  }
+
+  /** The turn's end without its text: failed with `failure`, the claim released. */
+  private async storeFailed(
+    record: FinishTurn,
+    failure: AppException,
+    ids: LineIds,
+  ): Promise<Message | null> {
+    try {
+      return await this.store(
+        {
+          ...record,
+          ...{ status: 'failed', content: '', reasoning: null, tokenCount: 0, context: {} },
+          ...{ promptTokens: null, completionTokens: null, upstreamModel: null },
+          ...{ finishReason: null, errorCode: failure.code, errorMessage: failure.message },
+        },
+        ids,
+      );
+    } catch (error) {
+      this.logger.error({ err: error, ...ids }, 'could not store the failed reply either');
+      await this.lease.release(record.conversationId, record.turnId).catch(() => undefined);
+      return null;
     }
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { sleep } from '../common/sleep';
+import { storableText, StorableTextStream } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
 import { LlmException, UnknownModelException } from './llm.errors';
 import {
@@ -232,16 +233,27 @@ export class LlmService {
     );
   }
 
-  /** One call to the provider, whole or streamed, as chunks either way. */
+  /**
+   * One call to the provider, whole or streamed, as chunks either way. The text is made
+   * storable here, where it enters, so no consumer (turns, titles, summaries, /v1) keeps
+   * text that its writes would fail on.
+   */
   private async attempt(
     provider: LlmProvider,
     mode: GenerateRequest['mode'],
     request: LlmRequest,
     onChunk: (chunk: LlmChunk) => void,
   ): Promise<void> {
-    if (mode === 'stream') return provider.stream(request, onChunk);
+    if (mode === 'stream') {
+      const storable = new StorableTextStream();
+      return provider.stream(request, (chunk) => {
+        if (chunk.type !== 'delta') return onChunk(chunk);
+        const text = storable.push(chunk.text);
+        if (text) onChunk({ type: 'delta', text });
+      });
+    }
     const { content, upstreamModel, finishReason, usage } = await provider.complete(request);
-    onChunk({ type: 'delta', text: content });
+    onChunk({ type: 'delta', text: storableText(content) });
     onChunk({ type: 'done', upstreamModel, finishReason, usage });
   }
 
