@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
+import { isErrorCode, isTransient } from '../common/errors/error-codes';
 import { sleep } from '../common/sleep';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
@@ -27,6 +28,7 @@ import { ConversationBusyException } from '../history/conversation-busy.exceptio
 import {
   storedFailure,
   TooManyGenerationsException,
+  turnFailure,
   WrongMessageRoleException,
 } from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
@@ -149,7 +151,8 @@ export class TurnRunner {
       anchor: input.branch?.anchor ?? 'leaf',
       anchorId: input.branch?.messageId ?? null,
     });
-    if (claim.kind === 'replay') return this.replay(claim.messageId, claim.requestHash, hash);
+    if (claim.kind === 'replay')
+      return this.replay(ownerId, input, claim.messageId, claim.requestHash, hash);
     if (claim.kind !== 'claimed') throw this.refusal(claim.kind, conversationId, input);
 
     const { conversation, answered } = claim;
@@ -176,7 +179,7 @@ export class TurnRunner {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
       if (error instanceof IdempotencyKeyTakenError && idempotencyKey)
-        return this.replayRace(conversationId, idempotencyKey, hash);
+        return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
     const request = this.request(plan, begun, message, input);
@@ -279,17 +282,26 @@ export class TurnRunner {
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */
   private async replayRace(
+    ownerId: string,
+    input: TurnInput,
     conversationId: string,
     idempotencyKey: string,
     hash: string | null,
   ): Promise<Turn> {
     const first = await this.turns.findByIdempotencyKey(conversationId, idempotencyKey);
     if (!first) throw new ConversationBusyException();
-    return this.replay(first.id, first.requestHash, hash);
+    return this.replay(ownerId, input, first.id, first.requestHash, hash);
   }
 
-  /** The turn an Idempotency-Key already started: live if it runs here, else as stored. */
+  /**
+   * The turn an Idempotency-Key already started: live if it runs here, else as stored. A
+   * reply that failed for a reason that can pass (provider or database down, its process
+   * stopped) is generated again in place: a new reply to the stored user message, as a
+   * regenerate makes, so a retry never stores the user message twice.
+   */
   private async replay(
+    ownerId: string,
+    input: TurnInput,
     keyedMessageId: string,
     storedHash: string | null,
     hash: string | null,
@@ -308,10 +320,22 @@ export class TurnRunner {
     // Running on another process: answer once it has finished there.
     const settled = assistant.status === 'streaming' ? await this.settled(assistant.id) : assistant;
     if (settled.status === 'streaming') throw new ConversationBusyException();
+    const { userMessage } = found;
+    if (settled.errorCode && isErrorCode(settled.errorCode) && isTransient(settled.errorCode)) {
+      return this.start(ownerId, settled.conversationId, {
+        ...input,
+        message: null,
+        branch: { anchor: 'regenerate', messageId: userMessage.id },
+        // The key stays on the message that holds it; the new reply is found from there.
+        idempotencyKey: undefined,
+      });
+    }
+    const failure = settled.errorCode ? storedFailure(settled) : null;
+    const messageIds = { userMessageId: userMessage.id, assistantMessageId: settled.id };
     return finishedTurn({
-      userMessage: found.userMessage,
+      userMessage,
       assistantMessage: settled,
-      failure: settled.errorCode ? storedFailure(settled) : null,
+      failure: failure && turnFailure(failure, messageIds),
     });
   }
 
@@ -356,7 +380,12 @@ export class TurnRunner {
       await this.lease.release(conversationId, turn.assistantMessageId).catch(() => undefined);
       outcome = { userMessage, assistantMessage: null, failure };
     }
-    turn.end(outcome);
+    const { failure } = outcome;
+    const messageIds = {
+      userMessageId: userMessage.id,
+      assistantMessageId: turn.assistantMessageId,
+    };
+    turn.end({ ...outcome, failure: failure && turnFailure(failure, messageIds) });
     this.nameConversation(turn, outcome);
   }
 
