@@ -82,4 +82,39 @@ describe('Turn faults', () => {
       }
     }, 30_000);
   });
+
+  describe('a runaway reply', () => {
+    const t = withTestApp({ env: { REPLY_MAX_CHARS: '2000' } });
+
+    it('should end a streamed reply that never stops at REPLY_MAX_CHARS as length and close the upstream', async () => {
+      const id = await t.createConversation();
+      t.fake.script({ kind: 'endless', piece: 'word ' });
+      const stream = await t.stream(id, 'hello');
+      expect(stream.events.at(-1)?.event).toBe('message.completed');
+      expect(streamedText(stream.events)).toHaveLength(2000);
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.finishReason, reply.content.length]).toEqual([
+        'complete',
+        'length',
+        2000,
+      ]);
+      await t.fake.waitFor((requests) => requests[0]?.aborted === true);
+      const next = await t.send(id, 'again');
+      expect(next.body.response).toMatch(/^Echo: again/);
+    });
+
+    it('should cut a whole reply past REPLY_MAX_CHARS as length', async () => {
+      const id = await t.createConversation();
+      t.fake.script({ kind: 'reply', content: 'word '.repeat(1000) });
+      const res = await t.send(id, 'hello');
+      expect(res.body.response).toHaveLength(2000);
+      expect(res.body.assistantMessage.finishReason).toBe('length');
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.finishReason, reply.content.length]).toEqual([
+        'complete',
+        'length',
+        2000,
+      ]);
+    });
+  });
 });

@@ -53,6 +53,9 @@ export interface ProviderHealth {
   models: string[] | null;
 }
 
+/** Why an upstream call was ended by REPLY_MAX_CHARS: the reply ends as `length`, not failed. */
+const REPLY_CAPPED = new Error('the reply reached REPLY_MAX_CHARS');
+
 /** How long a server's model list is trusted before it is asked again. */
 const MODEL_LIST_TTL_MS = 30_000;
 const MODELS_NAMED = 20;
@@ -173,6 +176,7 @@ export class LlmService {
     const provider = this.provider(request.model.provider);
     const upstreamModel = await this.upstreamModel(request.model, request.signal);
     const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
+    const cap = this.cap(upstreamModel, onChunk);
     for (let attempt = 0; ; attempt++) {
       const attemptAbort = new AbortController();
       const onOuterAbort = (): void => attemptAbort.abort(request.signal.reason);
@@ -199,9 +203,10 @@ export class LlmService {
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
           started ||= chunk.type === 'delta';
-          onChunk(chunk);
+          if (cap.push(chunk)) attemptAbort.abort(REPLY_CAPPED);
         });
       } catch (error) {
+        if (cap.reached) return;
         if (request.signal.aborted) throw request.signal.reason;
         const delay = started
           ? undefined
@@ -223,6 +228,36 @@ export class LlmService {
         request.signal.removeEventListener('abort', onOuterAbort);
       }
     }
+  }
+
+  /**
+   * Passes chunks on until the reply holds REPLY_MAX_CHARS characters; there it cuts the
+   * text, ends the reply as `length` and says so (`push` returns true) so the caller ends
+   * the upstream call. Whatever comes after is dropped.
+   */
+  private cap(
+    upstreamModel: string,
+    onChunk: (chunk: LlmChunk) => void,
+  ): { push(chunk: LlmChunk): boolean; reached: boolean } {
+    let left = this.config.get('REPLY_MAX_CHARS');
+    const state = {
+      reached: false,
+      push: (chunk: LlmChunk): boolean => {
+        if (state.reached) return false;
+        if (chunk.type !== 'delta' || chunk.text.length <= left) {
+          if (chunk.type === 'delta') left -= chunk.text.length;
+          onChunk(chunk);
+          return false;
+        }
+        // Cut between the halves of a surrogate pair, the text would not be storable.
+        const cut = storableText(chunk.text.slice(0, left));
+        if (cut) onChunk({ type: 'delta', text: cut });
+        onChunk({ type: 'done', upstreamModel, finishReason: 'length', usage: null });
+        state.reached = true;
+        return true;
+      },
+    };
+    return state;
   }
 
   /** The same chunks as an async iterable (see `deliver`), for callers that read them in a loop. */
