@@ -413,7 +413,8 @@ export class TurnRunner {
 
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
   private async generate(turn: Turn, request: GenerateRequest): Promise<Reply> {
-    const splitter = new ThinkSplitter();
+    // The turn keeps the text (its events refer to it): the splitter keeps none.
+    const splitter = new ThinkSplitter(false);
     const emit = (piece: { content: string; reasoning: string }): void => {
       if (piece.reasoning) turn.push({ type: 'message.reasoning', delta: piece.reasoning });
       if (piece.content) turn.push({ type: 'message.delta', delta: piece.content });
@@ -447,7 +448,8 @@ export class TurnRunner {
       reply.failure = this.toFailure(error, request);
     }
     emit(splitter.end());
-    return { ...reply, ...splitter.result };
+    const reasoning = turn.reasoning.trim();
+    return { ...reply, content: turn.text, reasoning: reasoning.length > 0 ? reasoning : null };
   }
 
   /** Stores the reply, whatever happened, and releases the claim. */
@@ -506,7 +508,9 @@ export class TurnRunner {
     const giveUpAt = Date.now() + (retryMs ?? this.config.get('REPLY_STORE_RETRY_MS'));
     for (let delay = STORE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
       try {
-        return await this.turns.finish(record);
+        // The text as it was written, not the copy the database sent back.
+        const { content, reasoning } = record;
+        return { ...(await this.turns.finish(record)), content, reasoning };
       } catch (error) {
         if (!databaseOutage(error) || Date.now() + delay > giveUpAt) throw error;
         this.logger.warn(
