@@ -1,5 +1,5 @@
 import { AppException } from '../common/errors/app.exception';
-import { isErrorCode } from '../common/errors/error-codes';
+import { isErrorCode, isTransient } from '../common/errors/error-codes';
 import type { Message } from '../history/message';
 
 /** An edit names a reply, or a regenerate a message that answers no user message. */
@@ -37,4 +37,25 @@ export function storedFailure(message: Pick<Message, 'errorCode' | 'errorMessage
     isErrorCode(code) ? code : 'provider_error',
     message.errorMessage ?? 'The original request failed',
   );
+}
+
+/** Seconds a client is asked to wait before sending a turn that failed transiently again. */
+const TRANSIENT_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * A turn's failure as the client gets it: naming the messages the turn stored, with
+ * Retry-After when sending it again can succeed and only then.
+ */
+export function turnFailure(
+  failure: AppException,
+  messageIds: { userMessageId: string; assistantMessageId: string },
+): AppException {
+  const retryAfter = isTransient(failure.code)
+    ? (failure.retryAfter ?? TRANSIENT_RETRY_AFTER_SECONDS)
+    : undefined;
+  return new AppException(failure.code, failure.message, {
+    ...failure.extras,
+    retryAfter,
+    messageIds,
+  });
 }

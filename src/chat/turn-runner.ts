@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
+import { isErrorCode, isTransient } from '../common/errors/error-codes';
 import { sleep } from '../common/sleep';
 import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
-import { toDatabaseUnavailable } from '../common/errors/database-errors';
+import { databaseOutage, toDatabaseUnavailable } from '../common/errors/database-errors';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { TitleWriter } from '../conversations';
 import { mergeParams } from '../llm/generation-params';
@@ -27,6 +28,7 @@ import { ConversationBusyException } from '../history/conversation-busy.exceptio
 import {
   storedFailure,
   TooManyGenerationsException,
+  turnFailure,
   WrongMessageRoleException,
 } from './chat.errors';
 import { finishedTurn, Turn, TurnOutcome } from './turn';
@@ -151,7 +153,8 @@ export class TurnRunner {
       anchor: input.branch?.anchor ?? 'leaf',
       anchorId: input.branch?.messageId ?? null,
     });
-    if (claim.kind === 'replay') return this.replay(claim.messageId, claim.requestHash, hash);
+    if (claim.kind === 'replay')
+      return this.replay(ownerId, input, claim.messageId, claim.requestHash, hash);
     if (claim.kind !== 'claimed') throw this.refusal(claim.kind, conversationId, input);
 
     const { conversation, answered } = claim;
@@ -178,7 +181,7 @@ export class TurnRunner {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
       if (error instanceof IdempotencyKeyTakenError && idempotencyKey)
-        return this.replayRace(conversationId, idempotencyKey, hash);
+        return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
     const request = this.request(plan, begun, message, input);
@@ -281,17 +284,26 @@ export class TurnRunner {
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */
   private async replayRace(
+    ownerId: string,
+    input: TurnInput,
     conversationId: string,
     idempotencyKey: string,
     hash: string | null,
   ): Promise<Turn> {
     const first = await this.turns.findByIdempotencyKey(conversationId, idempotencyKey);
     if (!first) throw new ConversationBusyException();
-    return this.replay(first.id, first.requestHash, hash);
+    return this.replay(ownerId, input, first.id, first.requestHash, hash);
   }
 
-  /** The turn an Idempotency-Key already started: live if it runs here, else as stored. */
+  /**
+   * The turn an Idempotency-Key already started: live if it runs here, else as stored. A
+   * reply that failed for a reason that can pass (provider or database down, its process
+   * stopped) is generated again in place: a new reply to the stored user message, as a
+   * regenerate makes, so a retry never stores the user message twice.
+   */
   private async replay(
+    ownerId: string,
+    input: TurnInput,
     keyedMessageId: string,
     storedHash: string | null,
     hash: string | null,
@@ -310,10 +322,22 @@ export class TurnRunner {
     // Running on another process: answer once it has finished there.
     const settled = assistant.status === 'streaming' ? await this.settled(assistant.id) : assistant;
     if (settled.status === 'streaming') throw new ConversationBusyException();
+    const { userMessage } = found;
+    if (settled.errorCode && isErrorCode(settled.errorCode) && isTransient(settled.errorCode)) {
+      return this.start(ownerId, settled.conversationId, {
+        ...input,
+        message: null,
+        branch: { anchor: 'regenerate', messageId: userMessage.id },
+        // The key stays on the message that holds it; the new reply is found from there.
+        idempotencyKey: undefined,
+      });
+    }
+    const failure = settled.errorCode ? storedFailure(settled) : null;
+    const messageIds = { userMessageId: userMessage.id, assistantMessageId: settled.id };
     return finishedTurn({
-      userMessage: found.userMessage,
+      userMessage,
       assistantMessage: settled,
-      failure: settled.errorCode ? storedFailure(settled) : null,
+      failure: failure && turnFailure(failure, messageIds),
     });
   }
 
@@ -345,10 +369,25 @@ export class TurnRunner {
         ),
       deadlineMs,
     );
-    const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
-    const outcome = await this.finish(turn, userMessage, reply, request);
-    this.report(turn, outcome, reply, request);
-    turn.end(outcome);
+    let outcome: TurnOutcome;
+    try {
+      const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
+      outcome = await this.finish(turn, userMessage, reply, request);
+      this.report(turn, outcome, reply, request);
+    } catch (error) {
+      // A turn always ends, and gives its claim back, whatever failed on the way.
+      const { correlationId, conversationId } = { ...request, ...turn };
+      this.logger.error({ err: error, correlationId, conversationId }, 'turn failed unexpectedly');
+      const failure = new AppException('internal_error', 'The reply failed on our side');
+      await this.lease.release(conversationId, turn.assistantMessageId).catch(() => undefined);
+      outcome = { userMessage, assistantMessage: null, failure };
+    }
+    const { failure } = outcome;
+    const messageIds = {
+      userMessageId: userMessage.id,
+      assistantMessageId: turn.assistantMessageId,
+    };
+    turn.end({ ...outcome, failure: failure && turnFailure(failure, messageIds) });
     this.nameConversation(turn, outcome);
   }
 
@@ -376,7 +415,8 @@ export class TurnRunner {
 
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
   private async generate(turn: Turn, request: GenerateRequest): Promise<Reply> {
-    const splitter = new ThinkSplitter();
+    // The turn keeps the text (its events refer to it): the splitter keeps none.
+    const splitter = new ThinkSplitter(false);
     const emit = (piece: { content: string; reasoning: string }): void => {
       if (piece.reasoning) turn.push({ type: 'message.reasoning', delta: piece.reasoning });
       if (piece.content) turn.push({ type: 'message.delta', delta: piece.content });
@@ -410,7 +450,8 @@ export class TurnRunner {
       reply.failure = this.toFailure(error, request);
     }
     emit(splitter.end());
-    return { ...reply, ...splitter.result };
+    const reasoning = turn.reasoning.trim();
+    return { ...reply, content: turn.text, reasoning: reasoning.length > 0 ? reasoning : null };
   }
 
   /** Stores the reply, whatever happened, and releases the claim. */
@@ -445,31 +486,79 @@ export class TurnRunner {
     try {
       return { userMessage, assistantMessage: await this.store(record, ids), failure };
     } catch (error) {
-      this.logger.error({ err: error, ...ids }, 'could not store the reply; giving up');
-      const lost =
-        toDatabaseUnavailable(error) ??
-        new AppException('internal_error', 'The reply could not be stored');
-      return { userMessage, assistantMessage: null, failure: failure ?? lost };
+      const outage = toDatabaseUnavailable(error);
+      if (outage) {
+        this.logger.error({ err: error, ...ids }, 'could not store the reply; storing it later');
+        void this.storeLater(record, ids);
+        return { userMessage, assistantMessage: null, failure: failure ?? outage };
+      }
+      // No retry stores this record: store the turn's end without it, so the claim and
+      // the owner's slot are given back now rather than held until the process stops.
+      this.logger.error({ err: error, ...ids }, 'could not store the reply; storing it failed');
+      const lost = new AppException('internal_error', 'The reply could not be stored');
+      const stored = await this.storeFailed(record, lost, ids);
+      return { userMessage, assistantMessage: stored, failure: lost };
     }
   }
 
   /**
    * Writes the reply, retrying with backoff while the database does not answer: the text
-   * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS.
+   * is in memory and must not be lost to a short outage. Gives up after REPLY_STORE_RETRY_MS,
+   * and at once on any other error (bad data, a constraint): no retry can fix those.
    */
-  private async store(record: FinishTurn, ids: LineIds): Promise<Message> {
-    const giveUpAt = Date.now() + this.config.get('REPLY_STORE_RETRY_MS');
+  private async store(record: FinishTurn, ids: LineIds, retryMs?: number): Promise<Message> {
+    const giveUpAt = Date.now() + (retryMs ?? this.config.get('REPLY_STORE_RETRY_MS'));
     for (let delay = STORE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, STORE_RETRY_MAX_MS)) {
       try {
-        return await this.turns.finish(record);
+        // The text as it was written, not the copy the database sent back.
+        const { content, reasoning } = record;
+        return { ...(await this.turns.finish(record)), content, reasoning };
       } catch (error) {
-        if (Date.now() + delay > giveUpAt) throw error;
+        if (!databaseOutage(error) || Date.now() + delay > giveUpAt) throw error;
         this.logger.warn(
           { err: error, ...ids, retryInMs: delay },
           'could not store the reply; retrying',
         );
         await sleep(delay);
       }
+    }
+  }
+
+  /**
+   * After an outage outlasted REPLY_STORE_RETRY_MS: the client has its 503, the reply is
+   * stored as soon as the database answers (an idempotent retry then gets it), which also
+   * gives the conversation back. Ends with the process (the sweep then finalises it).
+   */
+  private async storeLater(record: FinishTurn, ids: LineIds): Promise<void> {
+    try {
+      await this.store(record, ids, Number.MAX_SAFE_INTEGER);
+      this.logger.log(ids, 'stored a reply after the database came back');
+    } catch {
+      const lost = new AppException('internal_error', 'The reply could not be stored');
+      await this.storeFailed(record, lost, ids);
+    }
+  }
+
+  /** The turn's end without its text: failed with `failure`, the claim released. */
+  private async storeFailed(
+    record: FinishTurn,
+    failure: AppException,
+    ids: LineIds,
+  ): Promise<Message | null> {
+    try {
+      return await this.store(
+        {
+          ...record,
+          ...{ status: 'failed', content: '', reasoning: null, tokenCount: 0, context: {} },
+          ...{ promptTokens: null, completionTokens: null, upstreamModel: null },
+          ...{ finishReason: null, errorCode: failure.code, errorMessage: failure.message },
+        },
+        ids,
+      );
+    } catch (error) {
+      this.logger.error({ err: error, ...ids }, 'could not store the failed reply either');
+      await this.lease.release(record.conversationId, record.turnId).catch(() => undefined);
+      return null;
     }
   }
 

@@ -93,9 +93,15 @@ export class Turn {
   }
 
   push(event: ChatEvent): void {
-    if (event.type === 'message.delta') this.text += event.delta;
-    if (event.type === 'message.reasoning') this.reasoning += event.delta;
-    const index = this.events.push(event) - 1;
+    let kept = event;
+    if (event.type === 'message.delta' || event.type === 'message.reasoning') {
+      const field = event.type === 'message.delta' ? 'text' : 'reasoning';
+      const start = this[field].length;
+      this[field] += event.delta;
+      // Kept as a place in the text, not a copy of it: a turn holds its text once.
+      kept = new TextSlice(event.type, this, field, start, this[field].length);
+    }
+    const index = this.events.push(kept) - 1;
     // Listeners are called synchronously: a delta reaches the socket in the same tick.
     for (const listener of this.listeners) listener(index, event);
   }
@@ -134,6 +140,21 @@ export class Turn {
     if (this.ended) return () => undefined;
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+}
+
+/** A delta event kept by its turn: its text is read from the turn's when asked for. */
+class TextSlice {
+  constructor(
+    readonly type: 'message.delta' | 'message.reasoning',
+    private readonly turn: Turn,
+    private readonly field: 'text' | 'reasoning',
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get delta(): string {
+    return this.turn[this.field].slice(this.start, this.end);
   }
 }
 

@@ -167,13 +167,14 @@ export class TurnsRepository {
   }
 
   /**
-   * The turn an Idempotency-Key named, from the message holding the key: a user message and
-   * the reply stored with it (the next seq), or a regenerated reply and the user message it
-   * answered (its parent).
+   * The turn an Idempotency-Key named, from the message holding the key (the user message,
+   * or a regenerated reply): the user message it answers and its newest reply from the key
+   * on, which is a later one when a failed reply was generated again in place.
    */
   async findTurn(
     keyedMessageId: string,
   ): Promise<{ userMessage: Message; assistantMessage: Message | null } | null> {
+    const userId = sql<string>`case when k.role = 'user' then k.id else k.parent_id end`;
     const rows = await this.db
       .selectFrom('messages as k')
       .innerJoin('messages', (join) =>
@@ -181,11 +182,11 @@ export class TurnsRepository {
           .onRef('messages.conversationId', '=', 'k.conversationId')
           .on((eb) =>
             eb.or([
-              eb('messages.id', '=', eb.ref('k.id')),
-              eb.and([eb('k.role', '=', 'user'), eb('messages.seq', '=', eb('k.seq', '+', 1))]),
+              eb('messages.id', '=', userId),
               eb.and([
-                eb('k.role', '=', 'assistant'),
-                eb('messages.id', '=', eb.ref('k.parentId')),
+                eb('messages.parentId', '=', userId),
+                eb('messages.role', '=', 'assistant'),
+                eb('messages.seq', '>=', eb.ref('k.seq')),
               ]),
             ]),
           ),
@@ -194,8 +195,8 @@ export class TurnsRepository {
       .where('k.id', '=', keyedMessageId)
       .orderBy('messages.seq')
       .execute();
-    const [userMessage, assistantMessage] = rows;
-    return userMessage ? { userMessage, assistantMessage: assistantMessage ?? null } : null;
+    const [userMessage, ...replies] = rows;
+    return userMessage ? { userMessage, assistantMessage: replies.at(-1) ?? null } : null;
   }
 
   // The turn's statements, built and compiled once (see preparedQuery).

@@ -166,6 +166,12 @@ export class Env {
    */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) REPLY_STORE_RETRY_MS = 120_000;
 
+  /**
+   * Longest text one reply may grow to (answer and reasoning, in characters): a runaway
+   * upstream is cut there and the reply ends `complete` with finish reason `length`.
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(100_000_000) REPLY_MAX_CHARS = 1_000_000;
+
   /** Upper bound on one generation, however the upstream behaves. */
   @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000) GENERATION_MAX_MS = 600_000;
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { sleep } from '../common/sleep';
+import { storableText, StorableTextStream } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
 import { LlmException, UnknownModelException } from './llm.errors';
 import {
@@ -51,6 +52,9 @@ export interface ProviderHealth {
   /** What a probed server lists; null when not asked. */
   models: string[] | null;
 }
+
+/** Why an upstream call was ended by REPLY_MAX_CHARS: the reply ends as `length`, not failed. */
+const REPLY_CAPPED = new Error('the reply reached REPLY_MAX_CHARS');
 
 /** How long a server's model list is trusted before it is asked again. */
 const MODEL_LIST_TTL_MS = 30_000;
@@ -172,6 +176,7 @@ export class LlmService {
     const provider = this.provider(request.model.provider);
     const upstreamModel = await this.upstreamModel(request.model, request.signal);
     const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
+    const cap = this.cap(upstreamModel, onChunk);
     for (let attempt = 0; ; attempt++) {
       const attemptAbort = new AbortController();
       const onOuterAbort = (): void => attemptAbort.abort(request.signal.reason);
@@ -198,9 +203,10 @@ export class LlmService {
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
           started ||= chunk.type === 'delta';
-          onChunk(chunk);
+          if (cap.push(chunk)) attemptAbort.abort(REPLY_CAPPED);
         });
       } catch (error) {
+        if (cap.reached) return;
         if (request.signal.aborted) throw request.signal.reason;
         const delay = started
           ? undefined
@@ -224,6 +230,36 @@ export class LlmService {
     }
   }
 
+  /**
+   * Passes chunks on until the reply holds REPLY_MAX_CHARS characters; there it cuts the
+   * text, ends the reply as `length` and says so (`push` returns true) so the caller ends
+   * the upstream call. Whatever comes after is dropped.
+   */
+  private cap(
+    upstreamModel: string,
+    onChunk: (chunk: LlmChunk) => void,
+  ): { push(chunk: LlmChunk): boolean; reached: boolean } {
+    let left = this.config.get('REPLY_MAX_CHARS');
+    const state = {
+      reached: false,
+      push: (chunk: LlmChunk): boolean => {
+        if (state.reached) return false;
+        if (chunk.type !== 'delta' || chunk.text.length <= left) {
+          if (chunk.type === 'delta') left -= chunk.text.length;
+          onChunk(chunk);
+          return false;
+        }
+        // Cut between the halves of a surrogate pair, the text would not be storable.
+        const cut = storableText(chunk.text.slice(0, left));
+        if (cut) onChunk({ type: 'delta', text: cut });
+        onChunk({ type: 'done', upstreamModel, finishReason: 'length', usage: null });
+        state.reached = true;
+        return true;
+      },
+    };
+    return state;
+  }
+
   /** The same chunks as an async iterable (see `deliver`), for callers that read them in a loop. */
   generate(request: GenerateRequest): AsyncIterable<LlmChunk> {
     return pulledChunks(
@@ -232,16 +268,27 @@ export class LlmService {
     );
   }
 
-  /** One call to the provider, whole or streamed, as chunks either way. */
+  /**
+   * One call to the provider, whole or streamed, as chunks either way. The text is made
+   * storable here, where it enters, so no consumer (turns, titles, summaries, /v1) keeps
+   * text that its writes would fail on.
+   */
   private async attempt(
     provider: LlmProvider,
     mode: GenerateRequest['mode'],
     request: LlmRequest,
     onChunk: (chunk: LlmChunk) => void,
   ): Promise<void> {
-    if (mode === 'stream') return provider.stream(request, onChunk);
+    if (mode === 'stream') {
+      const storable = new StorableTextStream();
+      return provider.stream(request, (chunk) => {
+        if (chunk.type !== 'delta') return onChunk(chunk);
+        const text = storable.push(chunk.text);
+        if (text) onChunk({ type: 'delta', text });
+      });
+    }
     const { content, upstreamModel, finishReason, usage } = await provider.complete(request);
-    onChunk({ type: 'delta', text: content });
+    onChunk({ type: 'delta', text: storableText(content) });
     onChunk({ type: 'done', upstreamModel, finishReason, usage });
   }
 

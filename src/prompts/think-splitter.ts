@@ -27,6 +27,9 @@ export class ThinkSplitter {
   private content = '';
   private reasoning = '';
 
+  /** `keep: false` for a caller that keeps the text itself: `result` is then empty. */
+  constructor(private readonly keep = true) {}
+
   push(text: string): SplitPiece {
     const piece: SplitPiece = { content: '', reasoning: '' };
     let rest = this.pending + text;
@@ -64,13 +67,13 @@ export class ThinkSplitter {
   private emit(piece: SplitPiece, text: string): void {
     if (this.inThink) {
       piece.reasoning += text;
-      this.reasoning += text;
+      if (this.keep) this.reasoning += text;
       return;
     }
     const shown = this.answerStarted ? text : text.trimStart();
     if (shown.length > 0) this.answerStarted = true;
     piece.content += shown;
-    this.content += shown;
+    if (this.keep) this.content += shown;
   }
 }
 

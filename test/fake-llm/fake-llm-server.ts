@@ -104,10 +104,16 @@ export type ScriptStep =
    */
   | { kind: 'cutBody' }
   /** Default reply streamed with this delay between chunks. */
-  | { kind: 'streamSlow'; chunkDelayMs: number };
+  | { kind: 'streamSlow'; chunkDelayMs: number }
+  /**
+   * A runaway model: streaming, content chunks of `piece` (default ' word') without end,
+   * until the client closes the connection. Non-streaming: the default reply.
+   */
+  | { kind: 'endless'; piece?: string };
 
 interface ReplyPlan {
   content: string;
+  endless?: string;
   finishReason?: string;
   usage?: Usage | null;
   chunkDelayMs: number;
@@ -366,6 +372,9 @@ export class FakeLlmServer {
       case 'cutBody':
         plan.cutBody = true;
         break;
+      case 'endless':
+        plan.endless = step.piece ?? ' word';
+        break;
     }
 
     const allPieces = splitPieces(plan.content);
@@ -444,6 +453,9 @@ export class FakeLlmServer {
       return;
     }
     await send(chunk({ role: 'assistant', content: '' }, null), false);
+    // Until the client goes away: a write to a closed response rejects and ends the handler.
+    const { endless } = plan;
+    while (endless !== undefined) await send(chunk({ content: endless }, null), true);
     for (const [i, piece] of pieces.entries()) {
       if (i === plan.dropAfterChunks) break;
       await send(chunk({ content: piece }, null), true);

@@ -34,10 +34,11 @@ export function renderError(error: unknown): RenderedError | undefined {
   const outage = toDatabaseUnavailable(error);
   if (outage) return renderError(outage);
   if (error instanceof AppException) {
+    const { details, messageIds } = error.extras;
     const body = { statusCode: error.status, error: error.code, message: error.message };
     return {
       status: error.status,
-      body: error.extras.details ? { ...body, details: error.extras.details } : body,
+      body: { ...body, ...(details && { details }), ...messageIds },
       headers: error.headers,
     };
   }

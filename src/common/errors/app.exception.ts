@@ -11,6 +11,8 @@ export interface AppExceptionExtras {
   /** Seconds the client should wait before trying again (sent as Retry-After). */
   retryAfter?: number;
   headers?: Record<string, string>;
+  /** A turn's failure: the messages it stored, named in the error body. */
+  messageIds?: { userMessageId: string; assistantMessageId: string };
 }
 
 /**

@@ -8,6 +8,11 @@ export interface ErrorSpec {
   status: number;
   /** How an assistant message that ended with this code is stored. */
   messageStatus?: 'failed' | 'cancelled';
+  /**
+   * A turn that failed with it may succeed if sent again (the provider or the database was
+   * down, a process stopped): answered with Retry-After, and an idempotent retry runs it again.
+   */
+  transient?: true;
 }
 
 export const ERROR_CODES = {
@@ -71,25 +76,25 @@ export const ERROR_CODES = {
   too_many_generations: { status: 429 },
   too_many_sockets: { status: 429 },
   // The provider
-  provider_error: { status: 502 },
+  provider_error: { status: 502, transient: true },
   provider_auth_failed: { status: 502 },
   provider_rejected_request: { status: 502 },
   provider_model_not_found: { status: 502 },
-  provider_unavailable: { status: 503 },
+  provider_unavailable: { status: 503, transient: true },
   provider_not_configured: { status: 503 },
-  provider_timeout: { status: 504 },
-  provider_rate_limited: { status: 429 },
+  provider_timeout: { status: 504, transient: true },
+  provider_rate_limited: { status: 429, transient: true },
   // How a turn was stopped
   turn_cancelled: { status: 409, messageStatus: 'cancelled' },
   turn_claim_lost: { status: 409 },
-  turn_interrupted: { status: 503 },
+  turn_interrupted: { status: 503, transient: true },
   generation_timeout: { status: 504 },
   // The client went away (nginx's 499); only ever logged, nobody is left to answer.
   client_closed_request: { status: 499 },
-  server_shutdown: { status: 503 },
+  server_shutdown: { status: 503, transient: true },
   // This service
   not_ready: { status: 503 },
-  database_unavailable: { status: 503 },
+  database_unavailable: { status: 503, transient: true },
   shutting_down: { status: 503 },
   service_unavailable: { status: 503 },
   internal_error: { status: 500 },
@@ -98,6 +103,11 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether a turn that failed with `code` may succeed if sent again (ErrorSpec.transient). */
+export function isTransient(code: ErrorCode): boolean {
+  return (ERROR_CODES[code] as ErrorSpec).transient === true;
+}
 
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value);

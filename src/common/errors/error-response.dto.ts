@@ -39,4 +39,17 @@ export class ErrorResponseDto {
 
   @ApiPropertyOptional({ type: [FieldErrorDto], description: 'Present on validation_failed' })
   details?: FieldErrorDto[];
+
+  @ApiPropertyOptional({
+    description:
+      'A failed turn: its stored user message (a retry with the same Idempotency-Key answers it again, it does not store another)',
+    example: '0193…',
+  })
+  userMessageId?: string;
+
+  @ApiPropertyOptional({
+    description: "A failed turn: its reply's id (stored as failed, with any partial text)",
+    example: '0193…',
+  })
+  assistantMessageId?: string;
 }
