@@ -414,6 +414,7 @@ export class TurnsRepository {
       finishReason: input.finishReason,
       errorCode: input.errorCode,
       errorMessage: input.errorMessage,
+      model: input.alias,
       context: input.context,
     };
     return this.db

@@ -6,9 +6,23 @@ export class AppConfig {
     private readonly env: Env,
     /** The database actually in use: DATABASE_URL, or the embedded server's URL. */
     readonly databaseUrl: string,
+    /**
+     * The environment as read at start-up, for the variables configuration names rather
+     * than the code (a models-file provider's `apiKeyEnv`).
+     */
+    private readonly environment: Readonly<Record<string, string | undefined>> = {},
   ) {}
 
   get<K extends keyof Env>(key: K): Env[K] {
     return this.env[key];
+  }
+
+  /** A variable by name: a validated one of Env, else as set (empty counts as unset). */
+  variable(name: string): string | undefined {
+    const value = Object.hasOwn(this.env, name)
+      ? (this.env as unknown as Record<string, unknown>)[name]
+      : this.environment[name];
+    const text = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+    return typeof text === 'string' && text.trim() !== '' ? text : undefined;
   }
 }
