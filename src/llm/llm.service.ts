@@ -216,7 +216,10 @@ export class LlmService {
     throw new Error('unreachable: the last alias of a chain throws its own error');
   }
 
-  /** One alias: its provider, with retries, the idle timeout and the provider's breaker. */
+  /**
+   * One alias through its provider's breaker: a call (its retries included) that fails the
+   * way a provider in trouble fails counts against it; one that gets any answer resets it.
+   */
   private async deliverFrom(
     model: ResolvedModel,
     request: GenerateRequest,
@@ -224,11 +227,28 @@ export class LlmService {
   ): Promise<void> {
     const provider = this.provider(model.provider);
     const breaker = this.breakers.get(provider.name)!;
-    if (breaker.state === 'open') throw this.coolingDown(provider, breaker);
+    if (!breaker.tryAcquire()) throw this.coolingDown(provider, breaker);
+    try {
+      await this.attempts(provider, model, request, onChunk);
+      breaker.succeeded();
+    } catch (error) {
+      if (request.signal.aborted) breaker.released();
+      else if (error instanceof LlmException && transient(error)) breaker.failed();
+      else breaker.succeeded();
+      throw error;
+    }
+  }
+
+  /** One alias: attempts with retries and backoff, each with the idle timeout. */
+  private async attempts(
+    provider: LlmProvider,
+    model: ResolvedModel,
+    request: GenerateRequest,
+    onChunk: (chunk: LlmChunk) => void,
+  ): Promise<void> {
     const upstreamModel = await this.upstreamModel(model, request.signal);
     const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
     for (let attempt = 0; ; attempt++) {
-      if (!breaker.tryAcquire()) throw this.coolingDown(provider, breaker);
       const attemptAbort = new AbortController();
       const onOuterAbort = (): void => attemptAbort.abort(request.signal.reason);
       request.signal.addEventListener('abort', onOuterAbort, { once: true });
@@ -251,19 +271,16 @@ export class LlmService {
           stop: request.stop,
           signal: attemptAbort.signal,
         };
-        await this.attempt(provider, request.mode, llmRequest, (chunk) => {
+        return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
           started ||= chunk.type === 'delta';
           onChunk(chunk);
         });
-        breaker.succeeded();
-        return;
       } catch (error) {
-        if (request.signal.aborted) {
-          breaker.released();
-          throw request.signal.reason;
-        }
-        const delay = this.afterFailure(error, breaker, started, attempt);
+        if (request.signal.aborted) throw request.signal.reason;
+        const delay = started
+          ? undefined
+          : nextRetryDelay(error, attempt, { maxRetries: this.config.get('LLM_MAX_RETRIES') });
         if (delay === undefined) throw error;
         const code = (error as LlmException).code;
         const line = { correlationId: request.correlationId, provider: provider.name, code };
@@ -277,20 +294,6 @@ export class LlmService {
         request.signal.removeEventListener('abort', onOuterAbort);
       }
     }
-  }
-
-  /** Counts a failed attempt against its provider; the delay before a retry, if one is due. */
-  private afterFailure(
-    error: unknown,
-    breaker: CircuitBreaker,
-    started: boolean,
-    attempt: number,
-  ): number | undefined {
-    // Only failures that say the provider is in trouble count towards its cooldown.
-    if (error instanceof LlmException && transient(error)) breaker.failed();
-    else breaker.succeeded();
-    if (started) return undefined;
-    return nextRetryDelay(error, attempt, { maxRetries: this.config.get('LLM_MAX_RETRIES') });
   }
 
   private coolingDown(provider: LlmProvider, breaker: CircuitBreaker): LlmException {
