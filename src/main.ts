@@ -7,15 +7,19 @@ import { isLoopbackHost } from './common/http/cors';
 import { AppConfig } from './config/app-config';
 import { ConfigError, Env, loadEnv } from './config/env';
 import { loadEnvFile } from './config/env-file';
+import { loadLlmSetup } from './llm/llm.module';
 import { prepareDatabase, PreparedDatabase } from './database/prepare-database';
 import { prettyTransport } from './logging/pretty';
 import { createServer } from './server';
 import { assertPortFree } from './startup/assert-port-free';
 import { startupSummary } from './startup/startup-summary';
 
+/** The environment and the model configuration, or exit 1 naming every problem. */
 function readConfig(): Env {
   try {
-    return loadEnv(process.env);
+    const env = loadEnv(process.env);
+    loadLlmSetup(new AppConfig(env, '', process.env));
+    return env;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -67,10 +71,12 @@ async function main(): Promise<void> {
   if (envFile) log.debug(`read ${envFile}; variables set in the environment win`);
   await assertPortFree(env.PORT, env.HOST);
   const database = await prepareDatabase(env, log);
-  const app = await createServer(new AppConfig(env, database.url));
+  const app = await createServer(new AppConfig(env, database.url, process.env));
   await app.listen(env.PORT, env.HOST);
   stopOnSignals(app, database, env, log);
-  log.info(await startupSummary(app, env, database.description));
+  const summary = await startupSummary(app, env, database.description);
+  if (summary.warning) log.warn(summary.line);
+  else log.info(summary.line);
   if (env.AUTH_MODE === 'none' && !isLoopbackHost(env.HOST)) {
     log.warn(
       `AUTH_MODE=none on ${env.HOST}: anyone who can reach this port reads and writes every conversation; ` +

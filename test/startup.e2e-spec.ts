@@ -179,4 +179,107 @@ describe('Starting the service (node dist/main.js)', () => {
       }
     }, 120_000);
   });
+
+  describe('with a models file', () => {
+    let dir: string;
+    let keyed: FakeLlmServer;
+    let db: TestDatabase;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'chat-models-'));
+      keyed = new FakeLlmServer({ apiKey: 'sk-startup-key' });
+      await keyed.start();
+      db = await createTestDatabase();
+    });
+
+    afterAll(async () => {
+      await keyed?.stop();
+      await db?.drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    async function modelsFile(content: unknown): Promise<string> {
+      const file = path.join(dir, `models-${Math.random().toString(36).slice(2)}.json`);
+      await writeFile(file, JSON.stringify(content));
+      return file;
+    }
+
+    it('should refuse to start without the key a provider needs, naming every problem at once', async () => {
+      const file = await modelsFile({
+        providers: {
+          keyed: {
+            type: 'openai-compatible',
+            baseUrl: keyed.openAiBaseUrl,
+            apiKeyEnv: 'KEYED_KEY',
+          },
+        },
+        models: [
+          { alias: 'keyed/chat', provider: 'keyed', model: 'fake-model', contextWindow: 8192 },
+          { alias: 'keyed/chat', provider: 'keyed', model: 'fake-model', contextWindow: 8192 },
+          { alias: 'x/nowhere', provider: 'nowhere', contextWindow: 8192, fallbacks: ['x/gone'] },
+        ],
+      });
+      const app = await startAppProcess(build, {
+        env: { DATABASE_URL: db.url, MODELS_FILE: file },
+      });
+      try {
+        expect((await app.exited).code).toBe(1);
+        const output = app.output();
+        expect(output).toContain('alias keyed/chat needs KEYED_KEY');
+        expect(output).toContain('alias keyed/chat is defined twice');
+        expect(output).toContain('names provider "nowhere"');
+        expect(output).toContain('falls back to unknown alias "x/gone"');
+        expect(output).not.toContain('listening on');
+      } finally {
+        app.kill();
+      }
+    }, 120_000);
+
+    it('should start with the key set, and warn of a provider that does not answer', async () => {
+      const file = await modelsFile({
+        providers: {
+          keyed: {
+            type: 'openai-compatible',
+            baseUrl: keyed.openAiBaseUrl,
+            apiKeyEnv: 'KEYED_KEY',
+          },
+        },
+        models: [
+          { alias: 'keyed/chat', provider: 'keyed', model: 'fake-model', contextWindow: 8192 },
+        ],
+      });
+      const app = await startAppProcess(build, {
+        env: {
+          DATABASE_URL: db.url,
+          MODELS_FILE: file,
+          KEYED_KEY: 'sk-startup-key',
+          DEFAULT_MODEL: 'keyed/chat',
+          LMSTUDIO_BASE_URL: 'http://127.0.0.1:9/v1',
+        },
+      });
+      try {
+        await app.waitForOutput(/listening on/);
+        const summary = jsonLines(app.output()).find((l) => l.msg?.startsWith('listening on'));
+        expect(summary).toMatchObject({ level: 40 });
+        expect(summary?.msg).toContain('lmstudio: down');
+        expect(summary?.msg).toContain('lmstudio may come up later');
+        const id = (
+          (await (await fetch(`${app.url}/api/v1/conversations`, { method: 'POST' })).json()) as {
+            id: string;
+          }
+        ).id;
+        const res = await fetch(`${app.url}/api/v1/conversations/${id}/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ message: 'hi' }),
+        });
+        expect(res.status).toBe(201);
+        expect(keyed.refusedKeys).toBe(0);
+        app.signalGroup('SIGTERM');
+        await app.exited;
+      } finally {
+        app.kill();
+      }
+    }, 120_000);
+  });
 });

@@ -28,6 +28,8 @@ class ScriptedProvider implements LlmProvider {
   readonly baseUrl = 'memory://scripted';
   readonly configured = true;
   readonly configHint = '';
+  readonly probe = false;
+  readonly noModelHint = '';
   readonly requests: LlmRequest[] = [];
   private readonly script: Behaviour[] = [];
 

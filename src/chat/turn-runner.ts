@@ -13,7 +13,7 @@ import { TitleWriter } from '../conversations';
 import { mergeParams } from '../llm/generation-params';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
-import type { ChatMessage, GenerationParams, LlmUsage } from '../llm/llm.types';
+import type { ChatMessage, GenerationParams, LlmUsage, TriedAlias } from '../llm/llm.types';
 import { AppLog } from '../logging/logging.module';
 import { buildContextManifest, ContextManifest } from '../history/context-manifest';
 import { leftOutOf, ReadWindow } from '../history/memory-mark';
@@ -77,6 +77,10 @@ interface TurnPlan {
 
 /** What the provider sent, however the turn ended. */
 interface Reply {
+  /** The alias that answered (a fallback when the one asked for failed). */
+  alias: string;
+  /** Aliases given up before it. */
+  tried: TriedAlias[];
   content: string;
   reasoning: string | null;
   upstreamModel: string | null;
@@ -422,6 +426,8 @@ export class TurnRunner {
       if (piece.content) turn.push({ type: 'message.delta', delta: piece.content });
     };
     const reply: Omit<Reply, 'content' | 'reasoning'> = {
+      alias: request.model.alias,
+      tried: [],
       upstreamModel: null,
       finishReason: null,
       usage: null,
@@ -429,7 +435,8 @@ export class TurnRunner {
       failure: null,
     };
     try {
-      await this.llm.deliver({ ...request, signal: turn.signal }, (chunk) => {
+      const onFallback = (tried: TriedAlias): void => void reply.tried.push(tried);
+      await this.llm.deliver({ ...request, signal: turn.signal, onFallback }, (chunk) => {
         if (chunk.type === 'delta') {
           if (reply.ttftMs === null) {
             reply.ttftMs = Math.round(performance.now() - request.startedAt);
@@ -440,6 +447,7 @@ export class TurnRunner {
           emit(splitter.push(chunk.text));
         } else {
           Object.assign(reply, {
+            alias: chunk.alias,
             upstreamModel: chunk.upstreamModel,
             finishReason: chunk.finishReason,
             usage: chunk.usage,
@@ -480,7 +488,12 @@ export class TurnRunner {
       finishReason: failure ? null : reply.finishReason,
       errorCode: failure?.code ?? null,
       errorMessage: failure?.message ?? null,
-      context: request.context,
+      // A fallback that answered is the reply's model; the ones given up are in its manifest.
+      alias: reply.alias,
+      context:
+        reply.alias === request.context.model && reply.tried.length === 0
+          ? request.context
+          : { ...request.context, model: reply.alias, tried: reply.tried },
     };
     const ids = { correlationId: request.correlationId, conversationId: turn.conversationId };
     try {
@@ -575,7 +588,7 @@ export class TurnRunner {
   private report(turn: Turn, outcome: TurnOutcome, reply: Reply, request: GenerateRequest): void {
     const stored = outcome.assistantMessage;
     const record = {
-      alias: request.model.alias,
+      alias: reply.alias,
       outcome: outcome.failure?.code ?? 'complete',
       latencyMs: stored?.latencyMs ?? Math.round(performance.now() - request.startedAt),
       ttftMs: reply.ttftMs,

@@ -433,6 +433,7 @@ export class TurnsRepository {
       finishReason: input.finishReason,
       errorCode: input.errorCode,
       errorMessage: input.errorMessage,
+      model: input.alias,
       context: input.context,
     };
     return this.db

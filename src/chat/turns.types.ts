@@ -99,6 +99,8 @@ export interface FinishTurn {
   finishReason: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The alias that answered: the one asked for, or the fallback that took over. */
+  alias: string;
   /** The reply's ContextManifest (what its prompt held). */
   context: object;
 }

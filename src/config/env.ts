@@ -127,6 +127,32 @@ export class Env {
 
   @Transform(emptyToUndefined) @IsOptional() @IsString() MODELS_FILE?: string;
 
+  /** Keys of the provider presets (see src/llm/provider-presets.ts). */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() OPENAI_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() ANTHROPIC_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() FIREWORKS_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() OPENROUTER_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() TOGETHER_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() DEEPSEEK_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() MISTRAL_API_KEY?: string;
+
+  /** Base URLs of the presets that are often elsewhere (a proxy, another host). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  OPENAI_BASE_URL?: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true })
+  OLLAMA_BASE_URL = 'http://localhost:11434/v1';
+
+  @IsUrl({ require_tld: false, require_protocol: true })
+  VLLM_BASE_URL = 'http://localhost:8000/v1';
+
+  /** Consecutive failures after which a provider is left alone for PROVIDER_COOLDOWN_MS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) PROVIDER_FAILURES_TO_OPEN = 3;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) PROVIDER_COOLDOWN_MS = 30_000;
+
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000) LLM_TIMEOUT_MS = 60_000;
 
   @Transform(toInt) @IsInt() @Min(0) @Max(10) LLM_MAX_RETRIES = 2;
@@ -339,6 +365,13 @@ const SECRETS = new Set([
   'LOCAL_JWT_SECRET',
   'API_KEYS',
   'GROQ_API_KEY',
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'FIREWORKS_API_KEY',
+  'OPENROUTER_API_KEY',
+  'TOGETHER_API_KEY',
+  'DEEPSEEK_API_KEY',
+  'MISTRAL_API_KEY',
   'DATABASE_URL',
 ]);
 

@@ -29,6 +29,7 @@ export class HealthService {
       checks[`provider:${p.name}`] = {
         status: p.status,
         latencyMs: p.latencyMs,
+        circuit: p.circuit,
         // Anyone may read this: no upstream URL, even redacted (GET /api/v1/models has it).
         ...(p.reason && { reason: withoutUrls(p.reason) }),
       };

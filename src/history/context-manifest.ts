@@ -34,6 +34,11 @@ export interface ContextManifest {
     tokens: number;
   };
   userMessage: { messageId: string; tokens: number };
+  /**
+   * Aliases given up before the one that answered (`model`), in order, with the error
+   * each failed with; absent when the first alias answered.
+   */
+  tried?: { alias: string; errorCode: string }[];
 }
 
 /** The short form carried by replies and their events. */

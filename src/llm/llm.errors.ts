@@ -30,6 +30,13 @@ export class LlmException extends AppException {
   }
 }
 
+/** A provider refused without a call: it failed too often lately and is cooling down. */
+export class ProviderCoolingDownException extends LlmException {
+  constructor(message: string) {
+    super('provider_unavailable', message);
+  }
+}
+
 export class UnknownModelException extends AppException {
   constructor(alias: string) {
     super(

@@ -1,50 +1,52 @@
+import { readFileSync } from 'node:fs';
+
 import { Module } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
+import { LlmSetup, resolveLlmSetup } from './llm-setup';
 import { LlmService } from './llm.service';
 import { LLM_PROVIDERS, LlmProvider } from './llm.types';
-import { builtInAliases, ModelRegistry, readModelsFile } from './model-registry';
+import { ModelRegistry } from './model-registry';
 import { ModelsController } from './models.controller';
-import { GroqProvider } from './providers/groq.provider';
-import { OpenAiCompatibleProvider } from './providers/openai-compatible.provider';
+import { createProvider } from './providers/create-provider';
 
-/** Adding a provider: one adapter file and one entry here. */
-function createProviders(config: AppConfig): LlmProvider[] {
-  const timeoutMs = config.get('LLM_TIMEOUT_MS');
-  return [
-    new GroqProvider({
-      apiKey: config.get('GROQ_API_KEY'),
-      baseUrl: config.get('GROQ_BASE_URL'),
-      timeoutMs,
-    }),
-    new OpenAiCompatibleProvider({
-      name: 'lmstudio',
-      label: 'LM Studio',
-      baseUrl: config.get('LMSTUDIO_BASE_URL'),
-      baseUrlVariable: 'LMSTUDIO_BASE_URL',
-      modelVariable: 'LMSTUDIO_MODEL',
-      timeoutMs,
-    }),
-  ];
+const LLM_SETUP = Symbol('LLM_SETUP');
+
+function readText(path: string): string | Error {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
-function createRegistry(config: AppConfig, providers: LlmProvider[]): ModelRegistry {
-  const file = config.get('MODELS_FILE');
-  const byAlias = new Map(builtInAliases(config.get('LMSTUDIO_MODEL')).map((a) => [a.alias, a]));
-  for (const alias of file ? readModelsFile(file) : []) byAlias.set(alias.alias, alias);
-  const fallback = config.get('GROQ_API_KEY') ? 'groq/llama-3.3-70b' : 'lmstudio/default';
-  return new ModelRegistry(
-    [...byAlias.values()],
-    providers.map((p) => p.name),
-    config.get('DEFAULT_MODEL') ?? fallback,
-  );
+/**
+ * Presets and MODELS_FILE, checked at start-up (main.ts runs it before anything starts):
+ * every problem stops the service, all named in one ConfigError.
+ */
+export function loadLlmSetup(config: Pick<AppConfig, 'get' | 'variable'>): LlmSetup {
+  const path = config.get('MODELS_FILE');
+  return resolveLlmSetup({
+    modelsFile: path ? { path, text: readText(path) } : undefined,
+    variable: (name) => config.variable(name),
+    defaultModel: config.get('DEFAULT_MODEL'),
+  });
+}
+
+function createProviders(config: AppConfig, setup: LlmSetup): LlmProvider[] {
+  return setup.providers.map((p) => createProvider(p, config.get('LLM_TIMEOUT_MS')));
 }
 
 @Module({
   controllers: [ModelsController],
   providers: [
-    { provide: LLM_PROVIDERS, useFactory: createProviders, inject: [AppConfig] },
-    { provide: ModelRegistry, useFactory: createRegistry, inject: [AppConfig, LLM_PROVIDERS] },
+    { provide: LLM_SETUP, useFactory: loadLlmSetup, inject: [AppConfig] },
+    { provide: LLM_PROVIDERS, useFactory: createProviders, inject: [AppConfig, LLM_SETUP] },
+    {
+      provide: ModelRegistry,
+      useFactory: (setup: LlmSetup) => new ModelRegistry(setup.aliases, setup.defaultAlias),
+      inject: [LLM_SETUP],
+    },
     LlmService,
   ],
   exports: [LlmService],

@@ -3,15 +3,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { sleep } from '../common/sleep';
 import { storableText, StorableTextStream } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
-import { LlmException, UnknownModelException } from './llm.errors';
+import { MetricsService } from '../metrics/metrics.service';
+import { CircuitBreaker, CircuitState } from './circuit-breaker';
+import { LlmException, ProviderCoolingDownException, UnknownModelException } from './llm.errors';
 import {
   ChatMessage,
   GenerationParams,
   LLM_PROVIDERS,
   LlmChunk,
+  LlmDone,
   LlmProvider,
   LlmRequest,
   ResponseFormat,
+  TriedAlias,
 } from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
 import { pulledChunks } from './pulled-chunks';
@@ -33,7 +37,12 @@ export interface GenerateRequest {
   signal: AbortSignal;
   /** The client request this call serves, for its log lines (none for background work). */
   correlationId?: string;
+  /** Told of each alias given up for the next of its fallbacks, before that one is tried. */
+  onFallback?: (tried: TriedAlias) => void;
 }
+
+/** What `deliver` hands on: the provider's chunks, the last one naming the alias that answered. */
+export type GenerateChunk = Exclude<LlmChunk, LlmDone> | (LlmDone & { alias: string });
 
 export interface ModelAvailability {
   alias: ModelAlias;
@@ -51,6 +60,8 @@ export interface ProviderHealth {
   reason: string | null;
   /** What a probed server lists; null when not asked. */
   models: string[] | null;
+  /** Its circuit breaker: open while it cools down after consecutive failures. */
+  circuit: CircuitState;
 }
 
 /** Why an upstream call was ended by REPLY_MAX_CHARS: the reply ends as `length`, not failed. */
@@ -85,6 +96,14 @@ function transient(error: LlmException): boolean {
   return error.retry.retryable || error.llmCode === 'provider_timeout';
 }
 
+/** Connection errors, 5xx, 429, timeouts and a cooling provider move on to the next alias. */
+function fallsBack(error: unknown): error is LlmException {
+  return (
+    error instanceof ProviderCoolingDownException ||
+    (error instanceof LlmException && transient(error))
+  );
+}
+
 /** An alias names a model the server does not have: say which it has and how to pick one. */
 function notListed(provider: LlmProvider, model: string, ids: string[]): string {
   const named = ids.slice(0, MODELS_NAMED).join(', ') + (ids.length > MODELS_NAMED ? ', …' : '');
@@ -99,13 +118,23 @@ export class LlmService {
   private readonly logger = new Logger(LlmService.name);
   private readonly providers: Map<string, LlmProvider>;
   private readonly listed = new Map<string, { ids: string[]; expires: number }>();
+  private readonly breakers: Map<string, CircuitBreaker>;
 
   constructor(
     readonly registry: ModelRegistry,
     @Inject(LLM_PROVIDERS) providers: LlmProvider[],
     private readonly config: AppConfig,
+    metrics: MetricsService,
   ) {
     this.providers = new Map(providers.map((p) => [p.name, p]));
+    const options = {
+      failuresToOpen: config.get('PROVIDER_FAILURES_TO_OPEN'),
+      cooldownMs: config.get('PROVIDER_COOLDOWN_MS'),
+    };
+    this.breakers = new Map(providers.map((p) => [p.name, new CircuitBreaker(options)]));
+    metrics.watchProviderCircuits(() =>
+      [...this.breakers].map(([provider, breaker]) => ({ provider, state: breaker.state })),
+    );
   }
 
   /** The alias's definition; throws 400 unknown_model for an alias nobody defined. */
@@ -126,7 +155,7 @@ export class LlmService {
    */
   async upstreamModel(model: ResolvedModel, signal: AbortSignal): Promise<string> {
     const provider = this.provider(model.provider);
-    if (model.model && !this.probed(provider)) return model.model;
+    if (model.model && !provider.probe) return model.model;
     let ids: string[];
     try {
       ids = await this.listedModels(provider, signal);
@@ -139,7 +168,7 @@ export class LlmService {
       if (ids[0]) return ids[0];
       throw new LlmException(
         'provider_model_not_found',
-        `${provider.label} at ${provider.baseUrl} has no model loaded; load one or set LMSTUDIO_MODEL`,
+        `${provider.label} at ${provider.baseUrl} has no model loaded; ${provider.noModelHint}`,
       );
     }
     // A model loaded since the list was cached counts.
@@ -147,11 +176,6 @@ export class LlmService {
     if (!ids.includes(model.model))
       throw new LlmException('provider_model_not_found', notListed(provider, model.model, ids));
     return model.model;
-  }
-
-  /** Local servers are asked what they serve; a cloud key is only checked for presence. */
-  private probed(provider: LlmProvider): boolean {
-    return provider.name !== 'groq';
   }
 
   private async listedModels(
@@ -170,11 +194,63 @@ export class LlmService {
   /**
    * Hands the reply's chunks to `onChunk` in the tick each arrives (no promise hop per chunk
    * between the provider and the caller). Failures before the first chunk are retried with
-   * backoff; after it they surface, since a retry would repeat text the caller already has.
+   * backoff, then the alias's fallbacks are tried in order; after the first chunk they
+   * surface, since a retry would repeat text the caller already has.
    */
-  async deliver(request: GenerateRequest, onChunk: (chunk: LlmChunk) => void): Promise<void> {
-    const provider = this.provider(request.model.provider);
-    const upstreamModel = await this.upstreamModel(request.model, request.signal);
+  async deliver(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void): Promise<void> {
+    const chain = [request.model, ...request.model.fallbacks.map((alias) => this.resolve(alias))];
+    for (const [index, model] of chain.entries()) {
+      let started = false;
+      try {
+        return await this.deliverFrom(model, request, (chunk) => {
+          started ||= chunk.type === 'delta';
+          onChunk(chunk.type === 'done' ? { ...chunk, alias: model.alias } : chunk);
+        });
+      } catch (error) {
+        const next = chain[index + 1];
+        if (started || !next || request.signal.aborted || !fallsBack(error)) throw error;
+        const tried = { alias: model.alias, errorCode: error.code };
+        this.logger.warn(
+          { correlationId: request.correlationId, ...tried, next: next.alias },
+          'falling back to the next alias',
+        );
+        request.onFallback?.(tried);
+      }
+    }
+    throw new Error('unreachable: the last alias of a chain throws its own error');
+  }
+
+  /**
+   * One alias through its provider's breaker: a call (its retries included) that fails the
+   * way a provider in trouble fails counts against it; one that gets any answer resets it.
+   */
+  private async deliverFrom(
+    model: ResolvedModel,
+    request: GenerateRequest,
+    onChunk: (chunk: LlmChunk) => void,
+  ): Promise<void> {
+    const provider = this.provider(model.provider);
+    const breaker = this.breakers.get(provider.name)!;
+    if (!breaker.tryAcquire()) throw this.coolingDown(provider, breaker);
+    try {
+      await this.attempts(provider, model, request, onChunk);
+      breaker.succeeded();
+    } catch (error) {
+      if (request.signal.aborted) breaker.released();
+      else if (error instanceof LlmException && transient(error)) breaker.failed();
+      else breaker.succeeded();
+      throw error;
+    }
+  }
+
+  /** One alias: attempts with retries and backoff, each with the idle timeout. */
+  private async attempts(
+    provider: LlmProvider,
+    model: ResolvedModel,
+    request: GenerateRequest,
+    onChunk: (chunk: LlmChunk) => void,
+  ): Promise<void> {
+    const upstreamModel = await this.upstreamModel(model, request.signal);
     const timeoutMs = this.config.get('LLM_TIMEOUT_MS');
     const cap = this.cap(upstreamModel, onChunk);
     for (let attempt = 0; ; attempt++) {
@@ -212,14 +288,10 @@ export class LlmService {
           ? undefined
           : nextRetryDelay(error, attempt, { maxRetries: this.config.get('LLM_MAX_RETRIES') });
         if (delay === undefined) throw error;
+        const code = (error as LlmException).code;
+        const line = { correlationId: request.correlationId, provider: provider.name, code };
         this.logger.warn(
-          {
-            correlationId: request.correlationId,
-            provider: provider.name,
-            attempt: attempt + 1,
-            delayMs: delay,
-            code: (error as LlmException).code,
-          },
+          { ...line, attempt: attempt + 1, delayMs: delay },
           'retrying provider call',
         );
         await sleep(delay, request.signal);
@@ -260,8 +332,15 @@ export class LlmService {
     return state;
   }
 
+  private coolingDown(provider: LlmProvider, breaker: CircuitBreaker): LlmException {
+    return new ProviderCoolingDownException(
+      `${provider.label} at ${provider.baseUrl} failed ${breaker.consecutiveFailures} times in a row ` +
+        `and is left alone for ${Math.ceil(breaker.retryInMs / 1000)} s more (PROVIDER_COOLDOWN_MS)`,
+    );
+  }
+
   /** The same chunks as an async iterable (see `deliver`), for callers that read them in a loop. */
-  generate(request: GenerateRequest): AsyncIterable<LlmChunk> {
+  generate(request: GenerateRequest): AsyncIterable<GenerateChunk> {
     return pulledChunks(
       (signal, onChunk) => this.deliver({ ...request, signal }, onChunk),
       request.signal,
@@ -296,11 +375,13 @@ export class LlmService {
   async providerHealth(): Promise<ProviderHealth[]> {
     return Promise.all(
       [...this.providers.values()].map(async (provider): Promise<ProviderHealth> => {
+        const breaker = this.breakers.get(provider.name)!;
         const base = {
           name: provider.name,
           label: provider.label,
           baseUrl: provider.baseUrl,
           models: null,
+          circuit: breaker.state,
         };
         if (!provider.configured) {
           return {
@@ -310,8 +391,13 @@ export class LlmService {
             reason: `${provider.label} is not configured: ${provider.configHint}`,
           };
         }
+        // A cooling provider is left alone here too; it is tried again when its cooldown ends.
+        if (base.circuit === 'open') {
+          const reason = this.coolingDown(provider, breaker).message;
+          return { ...base, status: 'down', latencyMs: null, reason };
+        }
         // Cloud providers are not probed on every check: a configured key is what can be known cheaply.
-        if (!this.probed(provider))
+        if (!provider.probe)
           return { ...base, status: 'configured', latencyMs: null, reason: null };
         const started = performance.now();
         try {

@@ -43,9 +43,20 @@ export interface LlmResult {
   usage: LlmUsage | null;
 }
 
-export type LlmChunk =
-  | { type: 'delta'; text: string }
-  | { type: 'done'; upstreamModel: string; finishReason: string | null; usage: LlmUsage | null };
+export interface LlmDone {
+  type: 'done';
+  upstreamModel: string;
+  finishReason: string | null;
+  usage: LlmUsage | null;
+}
+
+export type LlmChunk = { type: 'delta'; text: string } | LlmDone;
+
+/** An alias given up for the next one in its fallbacks, and why. */
+export interface TriedAlias {
+  alias: string;
+  errorCode: string;
+}
 
 export interface LlmProvider {
   /** Registry key, the part of an alias before the slash (`groq`, `lmstudio`). */
@@ -63,6 +74,14 @@ export interface LlmProvider {
   readonly configHint: string;
   /** How to pick a model it has, when an alias names one it does not list. */
   readonly modelHint?: string;
+  /**
+   * Whether it is asked what it serves (GET /models) to check an alias's model, fill in a
+   * missing one, and answer health checks: a local server is, a metered cloud API is not
+   * (a key present is what can be known cheaply).
+   */
+  readonly probe: boolean;
+  /** What to do when it serves no model and the alias names none. */
+  readonly noModelHint: string;
   complete(request: LlmRequest): Promise<LlmResult>;
   /**
    * Streams the reply, handing each chunk to `onChunk` in the tick it arrives; settles when

@@ -27,6 +27,7 @@ export class ModelsController {
         contextWindow: alias.contextWindow,
         maxOutputTokens: alias.maxOutputTokens,
         defaultParams: alias.params,
+        fallbacks: alias.fallbacks,
         available,
         reason,
         default: alias.alias === this.llm.registry.defaultAlias,

@@ -1,19 +1,22 @@
 import type { LlmChunk } from './llm.types';
 
 /** A call that hands its chunks to `onChunk` and settles when the reply has ended. */
-export type ChunkCall = (signal: AbortSignal, onChunk: (chunk: LlmChunk) => void) => Promise<void>;
+export type ChunkCall<C = LlmChunk> = (
+  signal: AbortSignal,
+  onChunk: (chunk: C) => void,
+) => Promise<void>;
 
 /**
  * The chunks of a push-style call as an async iterable, for callers that read a reply in a
  * loop (titles, summaries, the OpenAI-compatible door). Its failure is thrown after the
  * chunks that came before it; leaving the loop early aborts the call upstream.
  */
-export async function* pulledChunks(
-  call: ChunkCall,
+export async function* pulledChunks<C = LlmChunk>(
+  call: ChunkCall<C>,
   signal: AbortSignal,
-): AsyncGenerator<LlmChunk> {
+): AsyncGenerator<C> {
   const left = new AbortController();
-  const queue: LlmChunk[] = [];
+  const queue: C[] = [];
   let wake: (() => void) | undefined;
   let settled = false;
   let failure: { error: unknown } | undefined;
@@ -31,7 +34,7 @@ export async function* pulledChunks(
   );
   try {
     for (;;) {
-      while (queue.length > 0) yield queue.shift() as LlmChunk;
+      while (queue.length > 0) yield queue.shift() as C;
       if (failure) throw failure.error;
       if (settled) return;
       await new Promise<void>((resolve) => (wake = resolve));

@@ -157,6 +157,20 @@ export class MetricsService {
     });
   }
 
+  /** Read on each scrape: 1 while a provider's circuit is open (cooling down), else 0. */
+  watchProviderCircuits(circuits: () => { provider: string; state: string }[]): void {
+    new Gauge({
+      name: 'llm_provider_circuit_open',
+      help: 'Whether a provider is cooling down after consecutive failures (1) or called (0)',
+      labelNames: ['provider'],
+      registers: [this.registry],
+      collect() {
+        for (const { provider, state } of circuits())
+          this.set({ provider }, state === 'open' ? 1 : 0);
+      },
+    });
+  }
+
   /** Read on each scrape. */
   watchPool(stats: () => PoolStats): void {
     new Gauge({

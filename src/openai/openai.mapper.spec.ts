@@ -19,6 +19,7 @@ const alias: ModelAlias = {
   contextWindow: 8192,
   maxOutputTokens: 1024,
   params: { temperature: 0.7, topP: 0.9 },
+  fallbacks: [],
 };
 
 const request = (extra: Partial<ChatCompletionRequestDto> = {}): ChatCompletionRequestDto => ({

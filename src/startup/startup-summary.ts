@@ -12,12 +12,13 @@ function originOf(env: Env): string {
 /**
  * The one line that says the service is up: where, on which database, and whether each
  * provider answers now (local servers are probed, cloud keys only checked for presence).
+ * A provider that does not answer makes it a warning, not a failure: it may come up later.
  */
 export async function startupSummary(
   app: INestApplication,
   env: Env,
   database: string,
-): Promise<string> {
+): Promise<{ line: string; warning: boolean }> {
   const providers = await app.get(LlmService).providerHealth();
   const reachability = providers
     .map(
@@ -25,5 +26,10 @@ export async function startupSummary(
         `${p.name}: ${p.status.replace('_', ' ')}${p.status === 'down' ? ` (${p.baseUrl})` : ''}`,
     )
     .join(', ');
-  return `listening on ${originOf(env)} (Swagger UI at /docs); database: ${database}; providers: ${reachability}`;
+  const down = providers.filter((p) => p.status === 'down');
+  const later = down.length > 0 ? ` (${down.map((p) => p.name).join(', ')} may come up later)` : '';
+  return {
+    line: `listening on ${originOf(env)} (Swagger UI at /docs); database: ${database}; providers: ${reachability}${later}`,
+    warning: down.length > 0,
+  };
 }

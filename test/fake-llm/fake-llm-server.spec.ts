@@ -4,7 +4,13 @@ import {
   APIConnectionError as GroqConnectionError,
   RateLimitError as GroqRateLimitError,
 } from 'groq-sdk';
-import { APIConnectionError, NotFoundError, OpenAI, RateLimitError } from 'openai';
+import {
+  APIConnectionError,
+  AuthenticationError,
+  NotFoundError,
+  OpenAI,
+  RateLimitError,
+} from 'openai';
 import { FakeLlmServer, splitPieces } from './fake-llm-server';
 
 describe('FakeLlmServer', () => {
@@ -386,5 +392,31 @@ describe('FakeLlmServer', () => {
     await other.waitForRequests(1);
     await other.stop();
     expect(await pending).toBeInstanceOf(APIConnectionError);
+  });
+
+  describe('with an API key', () => {
+    const keyed = new FakeLlmServer({ apiKey: 'sk-right-key-1234' });
+    beforeAll(() => keyed.start());
+    afterAll(() => keyed.stop());
+
+    const client = (apiKey: string) =>
+      new OpenAI({ baseURL: keyed.openAiBaseUrl, apiKey, maxRetries: 0 });
+
+    it('answers a request with the bearer key, and refuses a wrong one with 401 like OpenAI', async () => {
+      const ok = await client('sk-right-key-1234').chat.completions.create({
+        model: 'fake-model',
+        messages: [user('hi')],
+      });
+      expect(ok.choices[0].message.content).toBe('Echo: hi [messages=1]');
+      const refused = client('sk-wrong-key-9999').models.list();
+      await expect(refused).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(refused).rejects.toMatchObject({
+        status: 401,
+        code: 'invalid_api_key',
+        message: expect.stringContaining('Incorrect API key provided: sk-***9999'),
+      });
+      expect(keyed.refusedKeys).toBe(1);
+      expect(keyed.requests).toHaveLength(1);
+    });
   });
 });

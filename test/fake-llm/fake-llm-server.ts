@@ -41,6 +41,11 @@ export interface FakeLlmOptions {
   tokenDelayMs?: number;
   /** Accepted model ids; default ['fake-model']. */
   models?: string[];
+  /**
+   * The API key every request must carry as `Authorization: Bearer <key>`; otherwise 401
+   * with OpenAI's body (`invalid_api_key`), as api.openai.com answers. Unset: any or none.
+   */
+  apiKey?: string;
 }
 
 export interface ChatMessage {
@@ -127,6 +132,8 @@ const FINGERPRINT = 'fp_fake';
 
 export class FakeLlmServer {
   readonly requests: RecordedRequest[] = [];
+  /** Requests refused with 401 for a missing or wrong API key (see `apiKey`). */
+  refusedKeys = 0;
   private readonly queue: ScriptStep[] = [];
   private readonly events = new EventEmitter();
   private readonly models: string[];
@@ -187,6 +194,7 @@ export class FakeLlmServer {
   }
 
   reset(): void {
+    this.refusedKeys = 0;
     this.requests.length = 0;
     this.queue.length = 0;
   }
@@ -227,6 +235,11 @@ export class FakeLlmServer {
     try {
       const path = (req.url ?? '/').split('?')[0];
       const match = ROUTE.exec(path);
+      if (this.options.apiKey !== undefined && !this.authorized(req)) {
+        await readBody(req);
+        this.refusedKeys++;
+        return this.refuseKey(req, res);
+      }
       if (match?.[1] === 'chat/completions' && req.method === 'POST') {
         await this.chat(req, res, path);
       } else if (match?.[1].startsWith('models') && req.method === 'GET') {
@@ -247,6 +260,19 @@ export class FakeLlmServer {
         sendError(res, 500, String(err), 'server_error', null);
       else if (!res.writableEnded) res.destroy();
     }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    return req.headers.authorization === `Bearer ${this.options.apiKey}`;
+  }
+
+  /** OpenAI's answers to a missing and to a wrong key. */
+  private refuseKey(req: IncomingMessage, res: ServerResponse): void {
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const message = given
+      ? `Incorrect API key provided: ${given.slice(0, 3)}***${given.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`
+      : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
+    sendError(res, 401, message, 'invalid_request_error', given ? 'invalid_api_key' : null);
   }
 
   private listModels(res: ServerResponse, id: string | undefined): void {

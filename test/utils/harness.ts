@@ -15,7 +15,8 @@
  * call gets a fresh database cloned from the migrated template (`t.db`), a started
  * FakeLlmServer (`t.fake`) and the app on a free loopback port (`t.http` supertest agent,
  * `t.url`, `t.prisma`) with LMSTUDIO_BASE_URL on the fake, DEFAULT_MODEL=lmstudio/default,
- * LOG_LEVEL=silent and SUMMARIES=off, overridden by `env`.
+ * LOG_LEVEL=silent, SUMMARIES=off and PROVIDER_FAILURES_TO_OPEN=1000 (no cooldown), overridden
+ * by `env`.
  *
  * Options: `env` (an object, or a function read in beforeAll); `fake: false` (no fake:
  * LM Studio points at a closed port) or FakeLlmOptions; `groq: 'same-fake' | 'own-fake'`
@@ -262,6 +263,8 @@ export class TestHandle extends AppClient {
       // Summary jobs call the upstream in the background after a turn that overflowed its
       // window; specs that count upstream requests turn them on only to test memory.
       SUMMARIES: 'off',
+      // Specs fail the fake on purpose many turns in a row; the cooldown has its own spec.
+      PROVIDER_FAILURES_TO_OPEN: '1000',
     };
     if (this.options.groq) {
       env.GROQ_API_KEY = GROQ_TEST_KEY;

@@ -25,10 +25,8 @@ export async function startTestApp(
   options: AppOptions = {},
 ): Promise<TestApp> {
   // Titles off unless a spec asks: a title call would be one more request to the fakes.
-  const config = new AppConfig(
-    loadEnv({ LOG_LEVEL: 'silent', TITLES: 'off', ...env }),
-    databaseUrl,
-  );
+  const variables = { LOG_LEVEL: 'silent', TITLES: 'off', ...env };
+  const config = new AppConfig(loadEnv(variables), databaseUrl, variables);
   const app = await createServer(config, options);
   await app.listen(0, '127.0.0.1');
   const server: Server = app.getHttpServer();

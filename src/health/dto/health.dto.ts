@@ -22,6 +22,17 @@ export class CheckDto {
       'Could not reach LM Studio at (URL hidden): start its local server or set LMSTUDIO_BASE_URL',
   })
   reason?: string;
+
+  @ApiProperty({
+    required: false,
+    enum: ['closed', 'open', 'half-open'],
+    description:
+      "A provider's circuit breaker: open while it cools down after consecutive failures " +
+      '(PROVIDER_FAILURES_TO_OPEN, PROVIDER_COOLDOWN_MS), during which it is not called; ' +
+      'half-open lets one trial call through',
+    example: 'closed',
+  })
+  circuit?: 'closed' | 'open' | 'half-open';
 }
 
 @ApiExtraModels(CheckDto)
@@ -35,7 +46,7 @@ export class ReadinessDto {
     description: 'database (fails readiness when down) and provider:<name> (reported only)',
     example: {
       database: { status: 'up', latencyMs: 2 },
-      'provider:lmstudio': { status: 'up', latencyMs: 4 },
+      'provider:lmstudio': { status: 'up', latencyMs: 4, circuit: 'closed' },
     },
   })
   checks!: Record<string, CheckDto>;

@@ -23,6 +23,15 @@ export class ModelResponseDto {
   @ApiProperty({ description: 'Reply budget when a turn sets no maxTokens', example: 1024 })
   maxOutputTokens!: number;
 
+  @ApiProperty({
+    type: [String],
+    description:
+      'Aliases tried in order when this one fails before its first token (connection error, ' +
+      '5xx, 429, timeout, or a provider cooling down)',
+    example: ['groq/llama-3.1-8b'],
+  })
+  fallbacks!: string[];
+
   @ApiProperty({ type: GenerationParamsDto })
   defaultParams!: GenerationParamsDto;
 

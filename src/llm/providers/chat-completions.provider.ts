@@ -106,6 +106,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
   abstract readonly configured: boolean;
   abstract readonly configHint: string;
   abstract readonly modelHint: string;
+  abstract readonly noModelHint: string;
+  abstract readonly probe: boolean;
   /** What to tell a user who cannot reach the server. */
   protected abstract readonly unreachableHint: string;
   protected abstract readonly authHint: string;

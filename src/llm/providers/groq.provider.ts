@@ -9,27 +9,21 @@ import type {
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
 import { keepAliveFetch } from './keep-alive-fetch';
+import type { ResolvedProvider } from '../llm-setup';
 
-export interface GroqProviderOptions {
-  apiKey?: string;
-  /** Origin of the API; the SDK appends /openai/v1. */
-  baseUrl?: string;
-  timeoutMs: number;
-}
-
-const DEFAULT_BASE_URL = 'https://api.groq.com';
-
-/** Groq Cloud through groq-sdk. */
+/** Groq Cloud through groq-sdk (its base URL is the origin: the SDK appends /openai/v1). */
 export class GroqProvider extends ChatCompletionsProvider {
-  readonly name = 'groq';
-  readonly label = 'Groq';
+  readonly name: string;
+  readonly label: string;
   readonly baseUrl: string;
   readonly configured: boolean;
-  readonly configHint = 'set GROQ_API_KEY to a key from console.groq.com';
+  readonly configHint: string;
   readonly modelHint = "point the alias's upstream model at one of them (MODELS_FILE)";
-  protected readonly unreachableHint = 'check the network or GROQ_BASE_URL';
-  protected readonly authHint = 'check GROQ_API_KEY';
-  protected readonly wrongUrlHint = 'GROQ_BASE_URL is the origin, without /openai/v1';
+  readonly noModelHint = "name the alias's upstream model";
+  readonly probe: boolean;
+  protected readonly unreachableHint: string;
+  protected readonly authHint: string;
+  protected readonly wrongUrlHint: string;
   protected readonly errors: SdkErrorClasses = {
     APIError,
     APIConnectionError,
@@ -37,18 +31,27 @@ export class GroqProvider extends ChatCompletionsProvider {
   };
   private readonly client: Groq;
 
-  constructor(options: GroqProviderOptions) {
+  constructor(provider: ResolvedProvider, timeoutMs: number) {
     super();
-    const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
-    this.baseUrl = redactUrl(baseUrl);
-    this.configured = Boolean(options.apiKey);
+    const keyVariable = provider.apiKeyEnv ?? 'GROQ_API_KEY';
+    const urlSetting = provider.baseUrlEnv ?? `the base URL of provider "${provider.name}"`;
+    this.name = provider.name;
+    this.label = provider.label;
+    this.baseUrl = redactUrl(provider.baseUrl);
+    this.probe = provider.probe;
+    this.configured = Boolean(provider.apiKey);
+    this.configHint = `set ${keyVariable}${provider.keyHint ? ` to ${provider.keyHint}` : ''}`;
+    this.unreachableHint = `check the network or ${urlSetting}`;
+    this.authHint = `check ${keyVariable}`;
+    this.wrongUrlHint = `${urlSetting} is the origin, without /openai/v1`;
     // Retries and timeouts are ours (LlmService), so the SDK makes exactly one attempt.
     this.client = new Groq({
-      apiKey: options.apiKey ?? 'unset',
-      baseURL: baseUrl,
+      apiKey: provider.apiKey ?? 'unset',
+      baseURL: provider.baseUrl,
+      defaultHeaders: provider.headers,
       maxRetries: 0,
       fetch: keepAliveFetch,
-      timeout: options.timeoutMs + 1000,
+      timeout: timeoutMs + 1000,
     });
   }
 

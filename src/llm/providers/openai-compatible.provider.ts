@@ -9,28 +9,21 @@ import type {
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
 import { keepAliveFetch } from './keep-alive-fetch';
+import type { ResolvedProvider } from '../llm-setup';
 
-export interface OpenAiCompatibleProviderOptions {
-  name: string;
-  label: string;
-  /** Base URL including /v1, e.g. http://localhost:1234/v1 */
-  baseUrl: string;
-  apiKey?: string;
-  timeoutMs: number;
-  /** The variable that sets baseUrl, named in error messages. */
-  baseUrlVariable: string;
-  /** The variable that sets the default alias's model, named in error messages. */
-  modelVariable: string;
-}
-
-/** Any OpenAI-compatible server (LM Studio, Ollama, llama.cpp, vLLM) through the openai SDK. */
+/**
+ * Any OpenAI-compatible API through the openai SDK: local servers (LM Studio, Ollama,
+ * llama.cpp, vLLM) and clouds (OpenAI, Fireworks, OpenRouter, Anthropic's /v1, …).
+ */
 export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
   readonly name: string;
   readonly label: string;
   readonly baseUrl: string;
-  readonly configured = true;
-  readonly configHint = '';
+  readonly configured: boolean;
+  readonly configHint: string;
   readonly modelHint: string;
+  readonly noModelHint: string;
+  readonly probe: boolean;
   protected readonly unreachableHint: string;
   protected readonly authHint: string;
   protected readonly wrongUrlHint: string;
@@ -41,25 +34,41 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
   };
   private readonly client: OpenAI;
 
-  constructor(options: OpenAiCompatibleProviderOptions) {
+  constructor(provider: ResolvedProvider, timeoutMs: number) {
     super();
-    this.name = options.name;
-    this.label = options.label;
-    this.baseUrl = redactUrl(options.baseUrl);
-    this.unreachableHint = `start its local server or set ${options.baseUrlVariable}`;
-    this.authHint = `check the server's API key settings`;
-    this.modelHint = `load it, or set ${options.modelVariable} (or the alias's upstream model) to one of them`;
-    const base = options.baseUrl.replace(/\/+$/, '');
+    const { apiKeyEnv, baseUrlEnv, modelEnv } = provider;
+    this.name = provider.name;
+    this.label = provider.label;
+    this.baseUrl = redactUrl(provider.baseUrl);
+    this.probe = provider.probe;
+    this.configured = !apiKeyEnv || Boolean(provider.apiKey);
+    this.configHint = apiKeyEnv
+      ? `set ${apiKeyEnv}${provider.keyHint ? ` to ${provider.keyHint}` : ''}`
+      : '';
+    const urlSetting = baseUrlEnv ?? `the base URL of provider "${provider.name}"`;
+    this.unreachableHint = provider.probe
+      ? `start its local server or set ${urlSetting}`
+      : `check the network or ${urlSetting}`;
+    this.authHint = apiKeyEnv ? `check ${apiKeyEnv}` : `check the server's API key settings`;
+    const pick = modelEnv
+      ? `${modelEnv} (or the alias's upstream model)`
+      : "the alias's upstream model";
+    this.modelHint = provider.probe
+      ? `load it, or set ${pick} to one of them`
+      : "point the alias's upstream model at one of them (MODELS_FILE)";
+    this.noModelHint = `load one or set ${pick}`;
+    const base = provider.baseUrl.replace(/\/+$/, '');
     this.wrongUrlHint = base.endsWith('/v1')
-      ? `check ${options.baseUrlVariable}`
-      : `${options.baseUrlVariable} probably lacks /v1: try ${base}/v1`;
-    // Local servers ignore the key, but the SDK insists on one.
+      ? `check ${urlSetting}`
+      : `${urlSetting} probably lacks /v1: try ${base}/v1`;
     this.client = new OpenAI({
-      apiKey: options.apiKey ?? 'not-needed',
-      baseURL: options.baseUrl,
+      // Local servers ignore the key, but the SDK insists on one.
+      apiKey: provider.apiKey ?? 'not-needed',
+      baseURL: provider.baseUrl,
+      defaultHeaders: provider.headers,
       maxRetries: 0,
       fetch: keepAliveFetch,
-      timeout: options.timeoutMs + 1000,
+      timeout: timeoutMs + 1000,
     });
   }
 

@@ -47,6 +47,14 @@ export class UserMessagePartDto {
   tokens!: number;
 }
 
+export class TriedAliasDto {
+  @ApiProperty({ example: 'groq/llama-3.3-70b' })
+  alias!: string;
+
+  @ApiProperty({ description: 'Why it was given up', example: 'provider_unavailable' })
+  errorCode!: string;
+}
+
 export class ContextManifestDto {
   @ApiProperty({ description: 'The alias that answered', example: 'lmstudio/default' })
   model!: string;
@@ -85,6 +93,15 @@ export class ContextManifestDto {
 
   @ApiProperty({ type: UserMessagePartDto })
   userMessage!: UserMessagePartDto;
+
+  @ApiProperty({
+    type: [TriedAliasDto],
+    required: false,
+    description:
+      'Aliases given up before the one that answered (its fallbacks), in order; absent when ' +
+      'the alias asked for answered',
+  })
+  tried?: TriedAliasDto[];
 }
 
 export class PromptMessageDto {

@@ -1,0 +1,18 @@
+import type { ResolvedProvider } from '../llm-setup';
+import type { LlmProvider } from '../llm.types';
+import type { ProviderType } from '../provider-presets';
+import { GroqProvider } from './groq.provider';
+import { OpenAiCompatibleProvider } from './openai-compatible.provider';
+
+/** One adapter per wire; a provider of a new wire registers its adapter here. */
+const ADAPTERS: Record<
+  ProviderType,
+  new (provider: ResolvedProvider, timeoutMs: number) => LlmProvider
+> = {
+  'openai-compatible': OpenAiCompatibleProvider,
+  groq: GroqProvider,
+};
+
+export function createProvider(provider: ResolvedProvider, timeoutMs: number): LlmProvider {
+  return new ADAPTERS[provider.type](provider, timeoutMs);
+}
