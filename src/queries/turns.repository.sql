@@ -1039,10 +1039,11 @@ set
   "finish_reason" = $15,
   "error_code" = $16,
   "error_message" = $17,
-  "context" = $18,
+  "model" = $18,
+  "context" = $19,
   "completed_at" = now()
 where
-  "id" = $19
+  "id" = $20
 returning
   "id",
   "conversation_id",
