@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 
 import { holderAlive } from '../cluster/processes.repository';
+import { isUniqueViolation } from '../common/errors/database-errors';
 import { Db } from '../database/db';
 import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery } from '../database/prepared-query';
@@ -22,13 +23,8 @@ import {
   FinishTurn,
   IdempotencyKeyTakenError,
   INTERRUPTED,
-  TurnAnchor,
 } from './turns.types';
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const pg = error as { code?: unknown; constraint?: unknown };
-  return pg?.code === '23505' && pg.constraint === constraint;
-}
+import { anchorFits, seqStep, turnParent } from './turn-anchors';
 
 const now = sql<Date>`now()`;
 /**
@@ -38,25 +34,6 @@ const now = sql<Date>`now()`;
  */
 const stored = sql<Date>`statement_timestamp()`;
 const began = sql<Date>`clock_timestamp()`;
-
-/**
- * Whether the claim's anchor (the `anchor` CTE) suits the turn: a send needs none, an
- * edit a user message, a regenerate a user message or a reply to one.
- */
-const anchorFits = (anchor: TurnAnchor) =>
-  sql<boolean>`case ${anchor}::text when 'leaf' then true
-    when 'edit' then exists (select 1 from anchor where role = 'user')
-    else exists (select 1 from anchor where answered_id is not null) end`;
-
-/** How far a claim moves next_seq: a regenerate stores one message, the others two. */
-const seqStep = (anchor: TurnAnchor) =>
-  sql<number>`case when ${anchor}::text = 'regenerate' then 1 else 2 end`;
-
-/** The parent of the turn's user message (for a regenerate, of the one it answers again). */
-const turnParent = (anchor: TurnAnchor) =>
-  sql<string | null>`case ${anchor}::text when 'leaf' then c.current_leaf_id
-    when 'edit' then (select parent_id from anchor)
-    else (select answered_parent_id from anchor) end`;
 
 /**
  * The SQL of one chat turn, folded into as few round trips as it takes:

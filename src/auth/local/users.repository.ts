@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
 import { AppException } from '../../common/errors/app.exception';
+import { isUniqueViolation } from '../../common/errors/database-errors';
 import { newId } from '../../common/ids';
 import { Db } from '../../database/db';
 
@@ -29,8 +30,7 @@ export class UsersRepository {
         .returning(['id', 'username', 'createdAt'])
         .executeTakeFirstOrThrow();
     } catch (error) {
-      const pg = error as { code?: unknown; constraint?: unknown };
-      if (pg.code === '23505' && pg.constraint === USERNAME_KEY)
+      if (isUniqueViolation(error, USERNAME_KEY))
         throw new AppException('username_taken', `The username "${username}" is taken`);
       throw error;
     }

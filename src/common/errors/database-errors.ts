@@ -95,3 +95,9 @@ export function toDatabaseUnavailable(error: unknown): AppException | undefined 
     { retryAfter: DATABASE_RETRY_AFTER_SECONDS },
   );
 }
+
+/** A unique constraint refused a write: `constraint` names which one. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const pg = error as { code?: unknown; constraint?: unknown };
+  return pg?.code === '23505' && pg.constraint === constraint;
+}
