@@ -410,9 +410,11 @@ describe('WebSocket streaming', () => {
     const bound = 16_384;
     // Far more than the kernel's socket buffers hold, in frames of about 8 KB.
     const reply = Array.from({ length: 500 }, (_, i) => String(i).padEnd(8000, 'x')).join(' ');
+    // A 4 MB reply: above the default REPLY_MAX_CHARS, which would end it at 1 MB.
+    const env = { WS_MAX_BUFFERED_BYTES: String(bound), REPLY_MAX_CHARS: String(reply.length) };
 
     it('should not buffer more than WS_MAX_BUFFERED_BYTES for it, and deliver everything once it reads', async () => {
-      const app = await t.startApp({ env: { WS_MAX_BUFFERED_BYTES: String(bound) } });
+      const app = await t.startApp({ env });
       t.fake.script({ kind: 'reply', content: reply });
       const id = await app.createConversation();
       const socket = await open(app);
@@ -433,7 +435,7 @@ describe('WebSocket streaming', () => {
     }, 60_000);
 
     it('should close it with 1013 when it keeps asking without reading the answers', async () => {
-      const app = await t.startApp({ env: { WS_MAX_BUFFERED_BYTES: String(bound) } });
+      const app = await t.startApp({ env });
       t.fake.script({ kind: 'reply', content: reply });
       const id = await app.createConversation();
       const socket = await open(app);
