@@ -224,7 +224,7 @@ describe('Conversation library: feedback, search, archive and pin, export', () =
       expect((await list('q=tagus&archived=true')).data.map((x) => x.id)).toEqual([d]);
 
       const bad = await t.http
-        .get(`${CONVERSATIONS}?archived=maybe&pinned=1`)
+        .get(`${CONVERSATIONS}?archived=maybe&pinned=2`)
         .set(ALICE)
         .expect(400);
       expect(bad.body.details.map((x: { field: string }) => x.field).sort()).toEqual([

@@ -24,14 +24,16 @@ describe("A provider's Retry-After reaches the client", () => {
     });
   });
 
-  it('should replay a failed turn with the same status for an idempotent retry', async () => {
+  it('should run a rate-limited turn again in place for an idempotent retry', async () => {
     t.fake.script({ kind: 'error', status: 429, retryAfter: '60' });
     const id = await t.createConversation();
-    const send = () => t.send(id, 'hi', { headers: { 'Idempotency-Key': 'k-1' }, expect: 429 });
-    await send();
-    const replay = await send();
+    const headers = { 'Idempotency-Key': 'k-1' };
+    const failed = await t.send(id, 'hi', { headers, expect: 429 });
+    expect(failed.headers['retry-after']).toBe('60');
 
-    expect(replay.body.error).toBe('provider_rate_limited');
-    expect(t.fake.requests).toHaveLength(1);
+    // A rate limit is transient: the same key asks for the reply again, not for the failure.
+    const retried = await t.send(id, 'hi', { headers, expect: 201 });
+    expect(retried.body.userMessage.id).toBe(failed.body.userMessageId);
+    expect(t.fake.requests).toHaveLength(2);
   });
 });

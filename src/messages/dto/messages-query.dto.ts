@@ -18,7 +18,6 @@ export class MessagesQueryDto extends PageQueryDto {
     default: 'asc',
     description:
       'asc: oldest first (root → leaf); desc: newest first, nextCursor going on towards older messages (a chat opening at its end)',
-    example: 'desc',
   })
   @IsOptional()
   @IsIn(['asc', 'desc'], { message: 'order must be asc or desc' })
