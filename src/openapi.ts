@@ -59,6 +59,7 @@ export const OPERATION_IDS: Record<string, Record<string, string>> = {
     status: 'getGeneration',
     cancel: 'cancelGeneration',
   },
+  OwnerEventsController: { stream: 'streamOwnerEvents' },
   BranchesController: {
     regenerate: 'regenerateMessage',
     regenerateStream: 'streamRegeneratedMessage',

@@ -305,3 +305,59 @@ describe('Memory reset while a reply runs', () => {
       .expect(404, /conversation_not_found/);
   });
 });
+
+describe('Memory on an alias too small to summarise', () => {
+  // No SUMMARY_MODEL: TINY's 256 tokens cannot hold a 200-token summary request.
+  const t = withTestApp({
+    models: [TINY],
+    env: { SUMMARIES: 'on', SUMMARY_MAX_TOKENS: '200' },
+  });
+
+  it('should write the summary with the configured alias of the largest window, and say so', async () => {
+    const id = await t.createConversation({ model: TINY.alias });
+    let reply: { body: { context: Brief; assistantMessage: { id: string } } } | undefined;
+    for (let n = 0; n < 8 && !(reply?.body.context.omitted ?? 0); n++)
+      reply = await t.send(id, filler(n));
+    expect(reply?.body.context.omitted).toBeGreaterThan(0);
+    await waitUntil(
+      async () => (await t.prisma.memoryMark.count({ where: { conversationId: id } })) > 0,
+      10_000,
+    );
+    const mark = await t.prisma.memoryMark.findFirstOrThrow({ where: { conversationId: id } });
+    expect(mark.model).toBe('lmstudio/default');
+
+    const plan = {
+      summaryModel: 'lmstudio/default',
+      note: expect.stringMatching(
+        /lmstudio\/tiny's 256-token window is too small.*lmstudio\/default/,
+      ),
+    };
+    expect((await t.http.get(`${CONVERSATIONS}/${id}/context`)).body.memory).toEqual(plan);
+    const manifest = await t.http.get(
+      `${CONVERSATIONS}/${id}/messages/${reply!.body.assistantMessage.id}/context`,
+    );
+    expect(manifest.body.memory).toEqual(plan);
+  });
+});
+
+describe('Memory when no alias is large enough to summarise', () => {
+  // lmstudio/default has 8192 tokens; Groq's presets have no key here.
+  const t = withTestApp({
+    models: [TINY],
+    env: { SUMMARIES: 'on', SUMMARY_MAX_TOKENS: '4500' },
+  });
+
+  it('should say why in GET …/context and in the manifest', async () => {
+    const id = await t.createConversation({ model: TINY.alias });
+    const reply = await t.send(id, filler(0));
+    const plan = {
+      summaryModel: null,
+      note: expect.stringMatching(/too small.*no configured alias.*SUMMARY_MODEL/),
+    };
+    expect((await t.http.get(`${CONVERSATIONS}/${id}/context`)).body.memory).toEqual(plan);
+    const manifest = await t.http.get(
+      `${CONVERSATIONS}/${id}/messages/${reply.body.assistantMessage.id}/context`,
+    );
+    expect(manifest.body.memory).toEqual(plan);
+  });
+});

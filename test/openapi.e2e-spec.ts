@@ -62,6 +62,13 @@ const STREAM_EVENTS = [
   'conversation.updated',
   'error',
 ];
+const OWNER_EVENTS = [
+  'conversation.created',
+  'conversation.updated',
+  'conversation.deleted',
+  'turn.started',
+  'turn.finished',
+];
 
 describe('OpenAPI document (/docs-json)', () => {
   const t = withTestApp({ fake: false });
@@ -179,6 +186,7 @@ describe('OpenAPI document (/docs-json)', () => {
       'get /v1/models': 'listModels',
       'get /v1/models/{id}': 'retrieveModel',
       'get /api/v1/models': 'listModelAliases',
+      'get /api/v1/events': 'streamOwnerEvents',
     });
     const names = ids.map(([, id]) => id);
     expect(names).toEqual([...new Set(names)]);
@@ -208,6 +216,7 @@ describe('OpenAPI document (/docs-json)', () => {
     );
     expect(streams.map(([name]) => name).sort()).toEqual([
       'get /api/v1/conversations/{id}/generation/events',
+      'get /api/v1/events',
       'post /api/v1/conversations/{id}/messages/stream',
       'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream',
       'post /api/v1/conversations/{id}/messages/{messageId}/regenerate/stream',
@@ -227,7 +236,8 @@ describe('OpenAPI document (/docs-json)', () => {
         expect(Object.keys(resolve(event.properties?.data).properties ?? {})).not.toEqual([]);
         return event.properties?.event.enum?.[0];
       });
-      expect([name, events.sort()]).toEqual([name, [...STREAM_EVENTS].sort()]);
+      const expected = name === 'get /api/v1/events' ? OWNER_EVENTS : STREAM_EVENTS;
+      expect([name, events.sort()]).toEqual([name, [...expected].sort()]);
       expect(stream.discriminator?.propertyName).toBe('event');
       expect(op.responses['200'].description).toMatch(/id:.*event:.*data:/s);
     }

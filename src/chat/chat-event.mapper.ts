@@ -1,3 +1,4 @@
+import type { OwnerEvents } from '../cluster/owner-events';
 import { toMessageResponse } from '../messages';
 import { TurnResponseDto } from './dto/turn-response.dto';
 import type { ChatEvent, Turn, TurnOutcome } from './turn';
@@ -83,5 +84,18 @@ export function toTurnResponse(outcome: TurnOutcome): TurnResponseDto {
     usage: assistant.usage,
     latencyMs: assistant.latencyMs ?? 0,
     context: assistant.context,
+  };
+}
+
+/**
+ * The owner's events as one SSE connection sends them: typed by name, with ids that
+ * increase within the connection (no resume: a client refetches after a reconnect).
+ */
+export function toOwnerEventSource(events: OwnerEvents, ownerId: string): SseSource {
+  let id = 0;
+  return {
+    listen: (write) =>
+      events.subscribe(ownerId, ({ type, data }) => write({ id: ++id, event: type, data })),
+    done: events.closed,
   };
 }

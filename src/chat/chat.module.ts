@@ -7,6 +7,7 @@ import { PromptsModule } from '../prompts/prompts.module';
 import { BranchesController } from './branches.controller';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
+import { OwnerEventsController } from './owner-events.controller';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnRelay } from './turn-relay';
@@ -18,7 +19,7 @@ import { TurnsRepository } from './turns.repository';
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
-  controllers: [ChatController, BranchesController],
+  controllers: [ChatController, BranchesController, OwnerEventsController],
   providers: [
     ChatService,
     TurnRunner,

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 
+import { OwnerEvents } from '../cluster/owner-events';
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { ConversationsService } from '../conversations';
@@ -34,6 +35,9 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
  */
 @Injectable()
 export class ChatService implements BeforeApplicationShutdown {
+  /** Turns told to the owner's event streams (a live replay hands out the same turn again). */
+  private readonly announced = new WeakSet<Turn>();
+
   constructor(
     private readonly runner: TurnRunner,
     private readonly lease: TurnLease,
@@ -43,6 +47,7 @@ export class ChatService implements BeforeApplicationShutdown {
     private readonly conversations: ConversationsService,
     private readonly llm: LlmService,
     private readonly config: AppConfig,
+    private readonly events: OwnerEvents,
     metrics: MetricsService,
   ) {
     metrics.watchActiveGenerations(() => running.size);
@@ -65,7 +70,27 @@ export class ChatService implements BeforeApplicationShutdown {
    */
   async startTurn(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
     this.validate(input);
-    return this.runner.start(ownerId, conversationId, input);
+    const turn = await this.runner.start(ownerId, conversationId, input);
+    this.announce(ownerId, turn);
+    return turn;
+  }
+
+  /**
+   * A new turn's start and end go to the owner's event streams, on every replica. Both are
+   * signals sent without waiting, off the turn's path; a replayed turn is not new.
+   */
+  private announce(ownerId: string, turn: Turn): void {
+    if (turn.done || this.announced.has(turn)) return;
+    this.announced.add(turn);
+    const { conversationId, assistantMessageId } = turn;
+    this.events.publish(ownerId, 'turn.started', { conversationId, assistantMessageId });
+    void turn.outcome.then(({ assistantMessage, failure }) =>
+      this.events.publish(ownerId, 'turn.finished', {
+        conversationId,
+        assistantMessageId,
+        status: assistantMessage?.status ?? failure?.messageStatus ?? 'failed',
+      }),
+    );
   }
 
   /** The running turn and its text so far: live here, or as last checkpointed elsewhere. */

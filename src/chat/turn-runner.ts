@@ -233,6 +233,7 @@ export class TurnRunner {
         prompt,
         window: begun,
         userMessageId: begun.userMessage.id,
+        memory: this.memory.summaryPlan(plan.model.alias),
       }),
     };
   }

@@ -1,12 +1,13 @@
 import { Global, Module } from '@nestjs/common';
 
 import { ClusterService } from './cluster.service';
+import { OwnerEvents } from './owner-events';
 import { ProcessesRepository } from './processes.repository';
 
-/** The processes sharing one database: liveness and cross-process signals. */
+/** The processes sharing one database: liveness, cross-process signals, owner events. */
 @Global()
 @Module({
-  providers: [ClusterService, ProcessesRepository],
-  exports: [ClusterService, ProcessesRepository],
+  providers: [ClusterService, OwnerEvents, ProcessesRepository],
+  exports: [ClusterService, OwnerEvents, ProcessesRepository],
 })
 export class ClusterModule {}

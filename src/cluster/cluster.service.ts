@@ -74,6 +74,17 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     await this.prisma.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
+  /**
+   * Sends a signal on the dedicated connection without waiting for it: no pool connection
+   * and no round trip on the caller's path, and signals of this process go out in order.
+   * One sent while the connection is away is dropped (the rows stay the truth).
+   */
+  signal(channel: string, payload: string): void {
+    this.run('SELECT pg_notify($1, $2)', [channel, payload]).catch((error: unknown) => {
+      this.logger.warn({ err: error, channel }, 'could not send a signal');
+    });
+  }
+
   private async connect(): Promise<void> {
     const client = new Client({ connectionString: this.config.databaseUrl });
     client.on('notification', (message) =>

@@ -1,5 +1,6 @@
 import type { Conversation } from '../generated/prisma/client';
 import type { ConversationListItem } from './conversations.service';
+import { ConversationEventDataDto } from './dto/conversation-event.dto';
 import { ConversationListItemDto, ConversationResponseDto } from './dto/conversation-response.dto';
 import { GenerationParamsDto } from '../llm/dto/generation-params.dto';
 
@@ -33,6 +34,35 @@ export function toConversationResponse(row: ConversationRow): ConversationRespon
     updatedAt: row.updatedAt.toISOString(),
     lastMessageAt: row.lastMessageAt.toISOString(),
     currentLeafId: row.currentLeafId,
+  };
+}
+
+/** The columns an owner event shows. */
+export type ConversationEventRow = Pick<
+  ConversationRow,
+  | 'id'
+  | 'title'
+  | 'titleSource'
+  | 'topics'
+  | 'archived'
+  | 'pinned'
+  | 'model'
+  | 'updatedAt'
+  | 'lastMessageAt'
+>;
+
+export function toConversationEvent(row: ConversationEventRow): ConversationEventDataDto {
+  return {
+    id: row.id,
+    title: row.title,
+    titleSource:
+      row.titleSource === 'user' || row.titleSource === 'generated' ? row.titleSource : null,
+    topics: row.topics,
+    archived: row.archived,
+    pinned: row.pinned,
+    model: row.model,
+    updatedAt: row.updatedAt.toISOString(),
+    lastMessageAt: row.lastMessageAt.toISOString(),
   };
 }
 

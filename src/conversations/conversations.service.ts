@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
+import { OwnerEvents } from '../cluster/owner-events';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 
@@ -15,7 +16,7 @@ import { LlmService } from '../llm/llm.service';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
-import type { ConversationRow } from './conversation.mapper';
+import { ConversationRow, toConversationEvent } from './conversation.mapper';
 import {
   ConversationFields,
   ConversationsRepository,
@@ -37,6 +38,7 @@ export class ConversationsService {
     private readonly searches: ConversationSearchRepository,
     private readonly llm: LlmService,
     private readonly config: AppConfig,
+    private readonly events: OwnerEvents,
   ) {}
 
   async create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
@@ -48,7 +50,9 @@ export class ConversationsService {
         `You have ${max} conversations, the most allowed; delete some first`,
       );
     }
-    return this.conversations.create(ownerId, fields);
+    const conversation = await this.conversations.create(ownerId, fields);
+    this.events.publish(ownerId, 'conversation.created', toConversationEvent(conversation));
+    return conversation;
   }
 
   async get(ownerId: string, id: string): Promise<Conversation> {
@@ -124,6 +128,7 @@ export class ConversationsService {
     if (currentLeafId !== undefined) await this.switchBranch(ownerId, id, currentLeafId);
     const conversation = await this.conversations.update(ownerId, id, settings);
     if (!conversation) throw new ConversationNotFoundException(id);
+    this.events.publish(ownerId, 'conversation.updated', toConversationEvent(conversation));
     return conversation;
   }
 
@@ -146,5 +151,6 @@ export class ConversationsService {
   async delete(ownerId: string, id: string): Promise<void> {
     if (!(await this.conversations.delete(ownerId, id)))
       throw new ConversationNotFoundException(id);
+    this.events.publish(ownerId, 'conversation.deleted', { id });
   }
 }

@@ -4,3 +4,4 @@ export { ConversationsService } from './conversations.service';
 export { ConversationResponseDto } from './dto/conversation-response.dto';
 export { TitleWriter } from './titles/title-writer';
 export type { ConversationUpdate } from './titles/titles.repository';
+export { ConversationDeletedDataDto, ConversationEventDataDto } from './dto/conversation-event.dto';

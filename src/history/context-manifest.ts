@@ -39,6 +39,16 @@ export interface ContextManifest {
    * each failed with; absent when the first alias answered.
    */
   tried?: { alias: string; errorCode: string }[];
+  /** Who writes this conversation's summaries, or why none can be (absent before it existed). */
+  memory?: SummaryPlan;
+}
+
+/** The alias summaries are written with, and what a user should know about it. */
+export interface SummaryPlan {
+  /** Null when no summary can be written (summaries off, or no alias large enough). */
+  summaryModel: string | null;
+  /** Why summaries use another alias than the conversation's, or why there are none. */
+  note: string | null;
 }
 
 /** The short form carried by replies and their events. */
@@ -60,6 +70,7 @@ export interface ManifestInput {
   prompt: BuiltPrompt;
   window: ReadWindow;
   userMessageId: string;
+  memory?: SummaryPlan;
 }
 
 export function buildContextManifest(input: ManifestInput): ContextManifest {
@@ -90,6 +101,7 @@ export function buildContextManifest(input: ManifestInput): ContextManifest {
       tokens: prompt.parts.history,
     },
     userMessage: { messageId: input.userMessageId, tokens: prompt.parts.userMessage },
+    ...(input.memory && { memory: input.memory }),
   };
 }
 

@@ -149,6 +149,12 @@ export class LlmService {
     return this.registry.find(alias) !== undefined;
   }
 
+  /** Whether the alias's provider is configured (a key, a base URL): cheap, no request. */
+  isConfigured(alias: string): boolean {
+    const found = this.registry.find(alias);
+    return found !== undefined && this.provider(found.provider).configured;
+  }
+
   /**
    * The upstream model id: the alias's, checked against what a local server lists, or the
    * server's first model when the alias names none.

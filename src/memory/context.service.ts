@@ -11,6 +11,7 @@ import { messageCost, PromptManager } from '../prompts/prompt-manager';
 import { ContextManifest, toContextManifest } from '../history/context-manifest';
 import type { ConversationContextDto } from './dto/context.dto';
 import { MemoryRepository } from './memory.repository';
+import { MemoryService } from './memory.service';
 
 /**
  * The context of a conversation as users can inspect and reset it: what the next turn
@@ -22,6 +23,7 @@ export class ContextService {
     private readonly conversations: ConversationsService,
     private readonly history: HistoryRepository,
     private readonly memory: MemoryRepository,
+    private readonly summaries: MemoryService,
     private readonly llm: LlmService,
     private readonly prompts: PromptManager,
     private readonly config: AppConfig,
@@ -80,6 +82,7 @@ export class ContextService {
       omitted: window.omitted,
       promptTokens,
       availableForMessage: Math.max(0, promptBudget - promptTokens - messageCost(0)),
+      memory: this.summaries.summaryPlan(model.alias),
     };
   }
 

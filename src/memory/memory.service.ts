@@ -6,9 +6,16 @@ import { ConfigError } from '../config/env';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { splitThinking } from '../prompts/think-splitter';
+import type { SummaryPlan } from '../history/context-manifest';
 import type { LeftOut, WindowMessage } from '../history/memory-mark';
 import { MemoryRepository } from './memory.repository';
-import { fitSummary, SUMMARY_PROMPT_OVERHEAD, summaryRequest, takeBatch } from './summary-prompt';
+import {
+  fitSummary,
+  SUMMARY_PROMPT_OVERHEAD,
+  summaryRequest,
+  summaryWindowNeeded,
+  takeBatch,
+} from './summary-prompt';
 
 /**
  * Rounds one job may fold (each one model call): a long backlog (a conversation older
@@ -76,6 +83,31 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
+  /**
+   * The alias that writes the summaries of a conversation on `alias`: SUMMARY_MODEL or the
+   * conversation's own, else (too small a window) the configured alias with the largest
+   * window, else none, with the reason, shown in GET …/context and each reply's manifest.
+   */
+  summaryPlan(alias: string): SummaryPlan {
+    if (this.config.get('SUMMARIES') === 'off')
+      return { summaryModel: null, note: 'Summaries are off (SUMMARIES=off)' };
+    const wanted = this.llm.resolve(this.config.get('SUMMARY_MODEL') ?? alias);
+    const maxTokens = this.config.get('SUMMARY_MAX_TOKENS');
+    const needed = summaryWindowNeeded(maxTokens);
+    if (wanted.contextWindow >= needed) return { summaryModel: wanted.alias, note: null };
+    const tooSmall = `${wanted.alias}'s ${wanted.contextWindow}-token window is too small to write a summary (one needs ${needed} tokens with SUMMARY_MAX_TOKENS=${maxTokens})`;
+    const largest = this.llm.registry
+      .all()
+      .filter((a) => a.contextWindow >= needed && this.llm.isConfigured(a.alias))
+      .sort((a, b) => b.contextWindow - a.contextWindow)[0];
+    if (largest)
+      return { summaryModel: largest.alias, note: `${tooSmall}: summaries use ${largest.alias}` };
+    return {
+      summaryModel: null,
+      note: `${tooSmall}, and no configured alias has one that large: messages that fall out of the window are not summarised. Set SUMMARY_MODEL to a larger alias or lower SUMMARY_MAX_TOKENS`,
+    };
+  }
+
   /** Stops running jobs (their model calls are aborted) before the database goes away. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.stop(new Error('the server is shutting down'));
@@ -111,7 +143,9 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   /** Folds round by round until nothing before the target is left; how many messages it folded. */
   private async fold(target: FoldTarget, signal: AbortSignal): Promise<number> {
     const { conversationId, lastId, beforeSeq } = target;
-    const model = this.llm.resolve(this.config.get('SUMMARY_MODEL') ?? target.alias);
+    const plan = this.summaryPlan(target.alias);
+    if (!plan.summaryModel) throw new Error(plan.note ?? 'no alias can write summaries');
+    const model = this.llm.resolve(plan.summaryModel);
     const maxTokens = this.config.get('SUMMARY_MAX_TOKENS');
     let folded = 0;
     for (let round = 0; round < ROUNDS_PER_JOB; round++) {

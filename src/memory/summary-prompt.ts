@@ -20,6 +20,14 @@ export const NO_SUMMARY_YET = '(none yet)';
 
 /** What the instructions and the fixed text around the messages cost, with room to spare. */
 export const SUMMARY_PROMPT_OVERHEAD = countTokensConservatively(SUMMARY_INSTRUCTIONS) + 64;
+/**
+ * The least context window a summary request fits in: the instructions, the previous
+ * summary and the new one (each at most `maxTokens`), and room for some messages.
+ */
+export function summaryWindowNeeded(maxTokens: number): number {
+  return SUMMARY_PROMPT_OVERHEAD + 2 * maxTokens + 64;
+}
+
 /** Cost of one message's line on top of its text (role prefix and line break). */
 export const SUMMARY_LINE_OVERHEAD = 4;
 

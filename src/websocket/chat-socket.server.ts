@@ -17,6 +17,7 @@ import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { AuthService, UnauthorizedException } from '../auth/auth.service';
 import { LOCAL_OWNER } from '../auth/current-owner.decorator';
 import { ChatService } from '../chat';
+import { OwnerEvents } from '../cluster/owner-events';
 import { AppException } from '../common/errors/app.exception';
 import { correlationIdFrom } from '../common/http/correlation-id.middleware';
 import { CorsPolicy } from '../common/http/cors';
@@ -63,6 +64,7 @@ export class ChatSocketServer
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly chat: ChatService,
+    private readonly events: OwnerEvents,
     private readonly auth: AuthService,
     private readonly authFailures: AuthFailureLimiter,
     private readonly limiter: MessageLimiter,
@@ -86,6 +88,7 @@ export class ChatSocketServer
   onApplicationBootstrap(): void {
     this.context = {
       chat: this.chat,
+      events: this.events,
       limiter: this.limiter,
       logger: this.logger,
       maxBufferedBytes: this.config.get('WS_MAX_BUFFERED_BYTES'),

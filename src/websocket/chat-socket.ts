@@ -4,12 +4,14 @@ import { RawData, WebSocket } from 'ws';
 import { toSseSource } from '../chat';
 import type { ChatService } from '../chat';
 import type { SseEvent } from '../chat';
+import type { OwnerEvents } from '../cluster/owner-events';
 import { AppException } from '../common/errors/app.exception';
 import { validatePlain } from '../common/errors/validation';
 import { toMessageResponse } from '../messages';
 import {
   CancelFrameDto,
   EditFrameDto,
+  EventsFrameDto,
   RegenerateFrameDto,
   ResumeFrameDto,
   SendMessageFrameDto,
@@ -38,6 +40,7 @@ type FollowedTurn = Parameters<typeof toSseSource>[0];
 /** What every socket shares: the chat, the limiter, the settings, whether the app stops. */
 export interface SocketContext {
   chat: ChatService;
+  events: OwnerEvents;
   limiter: MessageLimiter;
   logger: Logger;
   maxBufferedBytes: number;
@@ -135,6 +138,8 @@ export class ChatSocket implements Outlet {
   private alive = true;
   private closeWhenIdle = false;
   private received = 0;
+  /** Set while this socket is subscribed to its owner's events. */
+  private stopEvents?: () => void;
 
   constructor(
     private readonly ws: WebSocket,
@@ -194,6 +199,7 @@ export class ChatSocket implements Outlet {
   private closed(code: number): void {
     for (const follower of this.followers.values()) follower.stop();
     this.followers.clear();
+    this.stopEvents?.();
     this.drainWaiters.length = 0;
     const { connectionId } = this.identity;
     const durationMs = Date.now() - this.openedAt;
@@ -255,9 +261,12 @@ export class ChatSocket implements Outlet {
         return this.cancel(await validatePlain(CancelFrameDto, raw));
       case 'resume':
         return this.resume(await validatePlain(ResumeFrameDto, raw));
+      case 'events.subscribe':
+      case 'events.unsubscribe':
+        return this.subscription(await validatePlain(EventsFrameDto, raw));
       default:
         throw invalidMessage(
-          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, message.regenerate, message.edit, cancel or resume`,
+          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, message.regenerate, message.edit, cancel or resume, or events.subscribe or events.unsubscribe`,
         );
     }
   }
@@ -310,6 +319,20 @@ export class ChatSocket implements Outlet {
       lastEventId ?? 0,
     );
     this.follow(conversationId, turn, from);
+  }
+
+  /** The owner's events (GET /events) as `{ type, data }` frames, until unsubscribed or closed. */
+  private subscription({ type, requestId }: EventsFrameDto): void {
+    this.stopEvents?.();
+    this.stopEvents = undefined;
+    if (type === 'events.subscribe')
+      this.stopEvents = this.context.events.subscribe(this.identity.owner, (event) =>
+        this.write({ type: event.type, data: event.data }),
+      );
+    this.reply({
+      type: type === 'events.subscribe' ? 'events.subscribed' : 'events.unsubscribed',
+      requestId,
+    });
   }
 
   /** Streams the turn here; a resume replaces this socket's earlier follower of the conversation. */

@@ -18,6 +18,9 @@ export interface RequestErrorData {
 /** What the server sends: a turn's events exactly as SSE carries them, and request answers. */
 export type ServerMessage =
   | { type: string; id: number; conversationId: string; data: unknown }
+  /** An owner event (after events.subscribe): no id, no conversationId. */
+  | { type: string; data: object }
+  | { type: 'events.subscribed' | 'events.unsubscribed'; requestId?: string }
   | { type: 'error'; conversationId?: string; requestId?: string; data: RequestErrorData }
   | {
       type: 'cancelled';

@@ -69,14 +69,17 @@ export class ChatErrorDataDto {
   assistantMessage!: MessageResponseDto | null;
 }
 
+const RESUMABLE_ID = "The frame's `id:`, increasing; send it back as Last-Event-ID to resume";
+
 /** One frame class per event name: `{ id, event, data }` as an SSE parser hands it over. */
-function eventFrame<T>(name: string, data: Type<T>, description: string) {
+export function eventFrame<T>(
+  name: string,
+  data: Type<T>,
+  description: string,
+  idDescription = RESUMABLE_ID,
+) {
   class EventFrame {
-    @ApiProperty({
-      description: "The frame's `id:`, increasing; send it back as Last-Event-ID to resume",
-      pattern: '^[0-9]+$',
-      example: '3000012',
-    })
+    @ApiProperty({ description: idDescription, pattern: '^[0-9]+$', example: '3000012' })
     id!: string;
 
     @ApiProperty({ enum: [name], description })
@@ -135,21 +138,24 @@ const FRAMING = `
 The schema types one event as \`{ id, event, data }\`, a union on \`event\`. Generated clients
 read the body as a stream (openapi-fetch: \`parseAs: 'stream'\`), not as JSON.`;
 
-/** The 200 answer of a route that streams a turn's events. */
-export function ApiChatEventStream(description: string): MethodDecorator {
+/** The 200 answer of a route that streams events: a union of their frames on `event`. */
+export function ApiEventStream(
+  description: string,
+  events: [string, Type<unknown>][],
+): MethodDecorator {
   return applyDecorators(
-    ApiExtraModels(...EVENTS.map(([, type]) => type)),
+    ApiExtraModels(...events.map(([, type]) => type)),
     ApiProduces('text/event-stream'),
     ApiOkResponse({
       description: description + FRAMING,
       content: {
         'text/event-stream': {
           schema: {
-            oneOf: EVENTS.map(([, type]) => ({ $ref: getSchemaPath(type) })),
+            oneOf: events.map(([, type]) => ({ $ref: getSchemaPath(type) })),
             discriminator: {
               propertyName: 'event',
               mapping: Object.fromEntries(
-                EVENTS.map(([name, type]) => [name, getSchemaPath(type)]),
+                events.map(([name, type]) => [name, getSchemaPath(type)]),
               ),
             },
           },
@@ -157,4 +163,9 @@ export function ApiChatEventStream(description: string): MethodDecorator {
       },
     }),
   );
+}
+
+/** The 200 answer of a route that streams a turn's events. */
+export function ApiChatEventStream(description: string): MethodDecorator {
+  return ApiEventStream(description, EVENTS);
 }

@@ -1,11 +1,13 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 
+import { OwnerEvents } from '../../cluster/owner-events';
 import { BackgroundJobs } from '../../common/background-jobs';
 import { AppException } from '../../common/errors/app.exception';
 import { AppConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/env';
 import { LlmService } from '../../llm/llm.service';
 import { MetricsService } from '../../metrics/metrics.service';
+import { toConversationEvent } from '../conversation.mapper';
 import { parseTitleReply, titleMessages } from './title-prompt';
 import { ConversationUpdate, TitlesRepository } from './titles.repository';
 
@@ -36,6 +38,7 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly titles: TitlesRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
+    private readonly events: OwnerEvents,
   ) {}
 
   onModuleInit(): void {
@@ -79,7 +82,9 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
     if (!title) throw new AppException('provider_error', 'The model answered without a title');
     const written = await this.titles.writeGenerated(request.conversationId, title);
     this.metrics.recordTitle(written ? 'written' : 'kept');
-    return written;
+    if (!written) return undefined;
+    this.events.publish(written.ownerId, 'conversation.updated', toConversationEvent(written.row));
+    return written.update;
   }
 
   private failed(request: TitleRequest, error: unknown): void {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
+import type { ConversationEventRow } from '../conversation.mapper';
 import type { GeneratedTitle } from './title-prompt';
 
 /** A conversation's new title and topics, as streams announce them. */
@@ -9,6 +10,13 @@ export interface ConversationUpdate {
   id: string;
   title: string;
   topics: string[];
+}
+
+/** A generated title as stored: for the turn's stream, and for the owner's events. */
+export interface TitleWritten {
+  update: ConversationUpdate;
+  ownerId: string;
+  row: ConversationEventRow;
 }
 
 @Injectable()
@@ -33,14 +41,30 @@ export class TitlesRepository {
   async writeGenerated(
     conversationId: string,
     { title, topics }: GeneratedTitle,
-  ): Promise<ConversationUpdate | undefined> {
+  ): Promise<TitleWritten | undefined> {
     const row = await this.db
       .updateTable('conversations')
       .set({ title, topics, titleSource: 'generated', updatedAt: sql<Date>`now()` })
       .where('id', '=', conversationId)
       .where('title', 'is', null)
-      .returning(['id', 'title', 'topics'])
+      .returning([
+        'id',
+        'ownerId',
+        'title',
+        'titleSource',
+        'topics',
+        'archived',
+        'pinned',
+        'model',
+        'updatedAt',
+        'lastMessageAt',
+      ])
       .executeTakeFirst();
-    return row && { id: row.id, title: row.title ?? title, topics: row.topics };
+    if (!row) return undefined;
+    return {
+      update: { id: row.id, title: row.title ?? title, topics: row.topics },
+      ownerId: row.ownerId,
+      row,
+    };
   }
 }

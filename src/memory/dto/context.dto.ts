@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class SystemPromptPartDto {
   @ApiProperty({ enum: ['default', 'conversation'], example: 'conversation' })
@@ -55,6 +55,25 @@ export class TriedAliasDto {
   errorCode!: string;
 }
 
+export class SummaryPlanDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'The alias that writes summaries: SUMMARY_MODEL or the conversation’s, else (window too small) the configured alias with the largest window; null: none can',
+    example: 'lmstudio/default',
+  })
+  summaryModel!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why summaries use another alias, or why none are written',
+    example: null,
+  })
+  note!: string | null;
+}
+
 export class ContextManifestDto {
   @ApiProperty({ description: 'The alias that answered', example: 'lmstudio/default' })
   model!: string;
@@ -102,6 +121,12 @@ export class ContextManifestDto {
       'the alias asked for answered',
   })
   tried?: TriedAliasDto[];
+
+  @ApiPropertyOptional({
+    type: SummaryPlanDto,
+    description: 'Who writes the summaries (absent in manifests stored before it existed)',
+  })
+  memory?: SummaryPlanDto;
 }
 
 export class PromptMessageDto {
@@ -158,4 +183,7 @@ export class ConversationContextDto {
     example: 6928,
   })
   availableForMessage!: number;
+
+  @ApiProperty({ type: SummaryPlanDto, description: 'Who writes the summaries, or why none' })
+  memory!: SummaryPlanDto;
 }

@@ -1,5 +1,15 @@
 import { Transform } from 'class-transformer';
-import { Equals, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import {
+  Equals,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
 import { RegenerateDto } from '../../chat';
 import { SendMessageDto } from '../../chat';
@@ -99,4 +109,15 @@ export class ResumeFrameDto extends ConversationFrame {
   @Min(0, { message: 'lastEventId must be an event id (a whole number)' })
   @Max(Number.MAX_SAFE_INTEGER, { message: 'lastEventId must be an event id (a whole number)' })
   lastEventId?: number;
+}
+
+/** `events.subscribe` / `events.unsubscribe`: the owner's events (as GET /events) on this socket. */
+export class EventsFrameDto {
+  @IsIn(['events.subscribe', 'events.unsubscribe'])
+  type!: 'events.subscribe' | 'events.unsubscribe';
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(REQUEST_ID_MAX)
+  requestId?: string;
 }
