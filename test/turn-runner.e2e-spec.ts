@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../src/app.module';
 import { ChatService } from '../src/chat/chat.service';
 import type { ChatEvent, Turn } from '../src/chat/turn';
-import { toSseData } from '../src/chat/chat-event.mapper';
+import { toEventPayload } from '../src/chat/chat-event.mapper';
 import { TurnsRepository } from '../src/chat/turns.repository';
 import { IdempotencyKeyTakenError } from '../src/chat/turns.types';
 import { AppConfig } from '../src/config/app-config';
@@ -179,7 +179,7 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
     });
     const last = (await events(turn)).at(-1)!;
     expect(last.type).toBe('error');
-    expect(toSseData(last)).toMatchObject({ code: 'provider_rate_limited', retryAfter: 60 });
+    expect(toEventPayload(last)).toMatchObject({ code: 'provider_rate_limited', retryAfter: 60 });
     const [, assistant] = await stored(id);
     expect(assistant).toMatchObject({ status: 'failed', errorCode: 'provider_rate_limited' });
   });

@@ -17,7 +17,7 @@ import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
 import { STREAM_DESCRIPTION } from './chat.controller';
 import { ChatService } from './chat.service';
-import { toSseSource, toTurnResponse } from './chat-event.mapper';
+import { toTurnResponse, turnEventSource } from './chat-event.mapper';
 import {
   ApiMessageRouteParams,
   MessageRouteParams,
@@ -113,7 +113,7 @@ export class BranchesController {
       correlationId,
     } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, toSseSource(turn, 0, correlationId), {
+    writeSse(res, turnEventSource(turn, 0, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -154,7 +154,7 @@ export class BranchesController {
     const branch = { anchor: 'edit', messageId } as const;
     const input = { ...body, branch, mode: 'stream', idempotencyKey, correlationId } as const;
     const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, toSseSource(turn, 0, correlationId), {
+    writeSse(res, turnEventSource(turn, 0, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

@@ -2,11 +2,11 @@ import type { OwnerEvents } from '../cluster/owner-events';
 import { toMessageResponse } from '../messages';
 import { TurnResponseDto } from './dto/turn-response.dto';
 import type { ChatEvent, Turn, TurnOutcome } from './turn';
-import type { SseSource } from './sse-writer';
+import type { TurnEventSource } from './turn-events';
 import { RemoteTurn } from './remote-turn';
 
 /** The SSE payload of each event. */
-export function toSseData(event: ChatEvent): unknown {
+export function toEventPayload(event: ChatEvent): unknown {
   switch (event.type) {
     case 'message.created':
       return {
@@ -25,7 +25,7 @@ export function toSseData(event: ChatEvent): unknown {
       return { id, title, topics };
     }
     case 'error': {
-      // The REST error body's fields (correlationId is the follower's, see toSseSource), and
+      // The REST error body's fields (correlationId is the follower's, see turnEventSource), and
       // `code`, which clients read before those were there.
       const { status, code, message, retryAfter } = event.failure;
       return {
@@ -45,14 +45,18 @@ export function toSseData(event: ChatEvent): unknown {
  * already). An `error` frame carries the `correlationId` of the request or socket it is
  * delivered to, as an HTTP error body does.
  */
-export function toSseSource(turn: Turn | RemoteTurn, from = 0, correlationId?: string): SseSource {
-  const source: SseSource =
+export function turnEventSource(
+  turn: Turn | RemoteTurn,
+  from = 0,
+  correlationId?: string,
+): TurnEventSource {
+  const source: TurnEventSource =
     turn instanceof RemoteTurn
       ? turn.source(from)
       : {
           listen: (write) =>
             turn.listen(from, (index, event) =>
-              write({ id: turn.eventId(index), event: event.type, data: toSseData(event) }),
+              write({ id: turn.eventId(index), event: event.type, data: toEventPayload(event) }),
             ),
           done: turn.outcome,
         };
@@ -91,7 +95,7 @@ export function toTurnResponse(outcome: TurnOutcome): TurnResponseDto {
  * The owner's events as one SSE connection sends them: typed by name, with ids that
  * increase within the connection (no resume: a client refetches after a reconnect).
  */
-export function toOwnerEventSource(events: OwnerEvents, ownerId: string): SseSource {
+export function toOwnerEventSource(events: OwnerEvents, ownerId: string): TurnEventSource {
   let id = 0;
   return {
     listen: (write) =>

@@ -17,7 +17,7 @@ import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
 import { ApiConversationId, ConversationIdPipe } from '../history/conversation-id.pipe';
 import { ChatService } from './chat.service';
-import { toSseSource, toTurnResponse } from './chat-event.mapper';
+import { toTurnResponse, turnEventSource } from './chat-event.mapper';
 import { ApiChatEventStream } from './dto/chat-event.dto';
 import { SendMessageDto } from './dto/send-message.dto';
 import {
@@ -105,7 +105,7 @@ export class ChatController {
       idempotencyKey,
       correlationId,
     });
-    writeSse(res, toSseSource(turn, 0, correlationId), {
+    writeSse(res, turnEventSource(turn, 0, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -136,7 +136,7 @@ export class ChatController {
   ): Promise<void> {
     const after = parseLastEventId(lastEventId ?? query.lastEventId);
     const { turn, from } = await this.chat.follow(owner, id, after);
-    writeSse(res, toSseSource(turn, from, correlationId), {
+    writeSse(res, turnEventSource(turn, from, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

@@ -1,7 +1,7 @@
 // What the chat room (the turn) offers the doors (lint keeps other rooms to this).
 export { ChatModule } from './chat.module';
 export { ChatService } from './chat.service';
-export { toSseSource } from './chat-event.mapper';
+export { turnEventSource } from './chat-event.mapper';
 export { RegenerateDto } from './dto/branch.dto';
 export { SendMessageDto } from './dto/send-message.dto';
-export type { SseEvent } from './sse-writer';
+export type { TurnEventFrame } from './turn-events';

@@ -1,4 +1,4 @@
-import type { SseEvent, SseSource } from './sse-writer';
+import type { TurnEventFrame, TurnEventSource } from './turn-events';
 import { eventIndexAfter } from './turn';
 
 /**
@@ -6,8 +6,8 @@ import { eventIndexAfter } from './turn';
  * publishes while someone follows it from elsewhere: the same frames, the same ids.
  */
 export class RemoteTurn {
-  readonly frames: SseEvent[] = [];
-  private readonly listeners = new Set<(frame: SseEvent) => void>();
+  readonly frames: TurnEventFrame[] = [];
+  private readonly listeners = new Set<(frame: TurnEventFrame) => void>();
   private finish!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finish = resolve));
   ended = false;
@@ -18,7 +18,7 @@ export class RemoteTurn {
   ) {}
 
   /** Appends a frame; one already held (a batch read twice: signal and poll) is dropped. */
-  push(frame: SseEvent): void {
+  push(frame: TurnEventFrame): void {
     const last = this.frames.at(-1);
     if (this.ended || (last && frame.id <= last.id)) return;
     this.frames.push(frame);
@@ -31,12 +31,12 @@ export class RemoteTurn {
   }
 
   /** Frames from index `from` on, then live ones until the turn ends. */
-  source(from: number): SseSource {
+  source(from: number): TurnEventSource {
     return {
       listen: (write) => {
         this.frames.slice(from).forEach(write);
         if (this.ended) return () => undefined;
-        const live = (frame: SseEvent): void => {
+        const live = (frame: TurnEventFrame): void => {
           if (this.frames.length > from) write(frame);
         };
         this.listeners.add(live);

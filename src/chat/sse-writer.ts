@@ -1,17 +1,6 @@
 import type { Response } from 'express';
 
-export interface SseEvent {
-  id: number;
-  event: string;
-  data: unknown;
-}
-
-/** Events pushed as they happen, and when they stop. */
-export interface SseSource {
-  /** Starts delivering events to `write`; returns the way to stop. */
-  listen(write: (event: SseEvent) => void): () => void;
-  done: Promise<unknown>;
-}
+import type { TurnEventSource } from './turn-events';
 
 export interface SseWriterOptions {
   heartbeatMs: number;
@@ -81,7 +70,7 @@ function heartbeatFor(periodMs: number): Heartbeat {
  * with it. What an open stream holds is its listener on the source, its 'close' listener
  * and its place in the heartbeat.
  */
-export function writeSse(res: Response, source: SseSource, options: SseWriterOptions): void {
+export function writeSse(res: Response, source: TurnEventSource, options: SseWriterOptions): void {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');

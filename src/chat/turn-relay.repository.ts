@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 
 import { Db } from '../database/db';
-import type { SseEvent } from './sse-writer';
+import type { TurnEventFrame } from './turn-events';
 
 /** The relay table through which a turn's frames reach followers on other processes. */
 @Injectable()
@@ -13,7 +13,12 @@ export class TurnRelayRepository {
    * Stores frames `first`, `first + 1`, … of a turn (a frame already stored is kept) and
    * signals `channel` with the turn's id, in one statement: the signal goes out with the rows.
    */
-  async append(channel: string, turnId: string, first: number, frames: SseEvent[]): Promise<void> {
+  async append(
+    channel: string,
+    turnId: string,
+    first: number,
+    frames: TurnEventFrame[],
+  ): Promise<void> {
     const column = <T>(values: T[], type: string) => sql`unnest(${values}::${sql.raw(type)}[])`;
     await this.db
       .with('relayed', (db) =>
@@ -49,7 +54,7 @@ export class TurnRelayRepository {
   }
 
   /** The turn's frames from index `fromIdx` on, in order. */
-  async framesFrom(turnId: string, fromIdx: number): Promise<SseEvent[]> {
+  async framesFrom(turnId: string, fromIdx: number): Promise<TurnEventFrame[]> {
     const rows = await this.db
       .selectFrom('turnEvents')
       .select(['event', 'eventId', 'data'])

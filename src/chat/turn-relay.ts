@@ -3,8 +3,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ClusterService } from '../cluster/cluster.service';
 import type { Message } from '../history/message';
 import { storedFailure } from './chat.errors';
-import { toSseData, toSseSource } from './chat-event.mapper';
-import type { SseEvent } from './sse-writer';
+import { toEventPayload, turnEventSource } from './chat-event.mapper';
+import type { TurnEventFrame } from './turn-events';
 import { RemoteTurn } from './remote-turn';
 import { ChatEvent, eventId } from './turn';
 import { TurnRegistry } from './turn-registry';
@@ -68,7 +68,7 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
     const turn = this.running.byTurnId(turnId);
     if (!turn || this.publishing.has(turnId)) return;
     this.publishing.add(turnId);
-    const pending: SseEvent[] = [];
+    const pending: TurnEventFrame[] = [];
     let next = 0;
     let writing = Promise.resolve();
     // One write at a time, in order (a slow write must not let the next batch take its
@@ -87,7 +87,7 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
           }
         })
         .catch((error: unknown) => this.logger.warn({ err: error }, 'could not relay events')));
-    const stop = toSseSource(turn, 0).listen((frame) => pending.push(frame));
+    const stop = turnEventSource(turn, 0).listen((frame) => pending.push(frame));
     // What the turn sent so far goes out at once: the follower is waiting for it.
     void flush();
     const timer = setInterval(() => void flush(), PUBLISH_EVERY_MS);
@@ -137,6 +137,6 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
       ? { type: 'error', failure: storedFailure(stored), assistantMessage: stored }
       : { type: 'message.completed', assistantMessage: stored };
     const last = mirror.frames.at(-1)?.id ?? eventId(mirror.seq, -1);
-    mirror.push({ id: last + 1, event: event.type, data: toSseData(event) });
+    mirror.push({ id: last + 1, event: event.type, data: toEventPayload(event) });
   }
 }

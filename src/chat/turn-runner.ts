@@ -96,7 +96,7 @@ interface LineIds {
   conversationId: string;
 }
 
-interface GenerateRequest {
+interface TurnRequest {
   model: ResolvedModel;
   params: GenerationParams;
   messages: ChatMessage[];
@@ -214,7 +214,7 @@ export class TurnRunner {
     begun: { userMessage: Message } & ReadWindow,
     message: string,
     { mode, correlationId }: TurnInput,
-  ): GenerateRequest {
+  ): TurnRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
     const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
     return {
@@ -362,7 +362,7 @@ export class TurnRunner {
     }
   }
 
-  private async run(turn: Turn, userMessage: Message, request: GenerateRequest): Promise<void> {
+  private async run(turn: Turn, userMessage: Message, request: TurnRequest): Promise<void> {
     const deadlineMs = this.config.get('GENERATION_MAX_MS');
     const deadline = setTimeout(
       () =>
@@ -419,7 +419,7 @@ export class TurnRunner {
   }
 
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
-  private async generate(turn: Turn, request: GenerateRequest): Promise<Reply> {
+  private async generate(turn: Turn, request: TurnRequest): Promise<Reply> {
     // The turn keeps the text (its events refer to it): the splitter keeps none.
     const splitter = new ThinkSplitter(false);
     const emit = (piece: { content: string; reasoning: string }): void => {
@@ -445,7 +445,7 @@ export class TurnRunner {
             // one array LlmService and the adapter were given), a reply does not hold its history.
             request.messages.length = 0;
           }
-          emit(splitter.push(chunk.text));
+          emit(splitter.feed(chunk.text));
         } else {
           Object.assign(reply, {
             alias: chunk.alias,
@@ -468,7 +468,7 @@ export class TurnRunner {
     turn: Turn,
     userMessage: Message,
     reply: Reply,
-    request: GenerateRequest,
+    request: TurnRequest,
   ): Promise<TurnOutcome> {
     const { failure } = reply;
     const tokenCount = await countTokensConservativelyAsync(reply.content);
@@ -576,7 +576,7 @@ export class TurnRunner {
     }
   }
 
-  private toFailure(error: unknown, request: GenerateRequest): AppException {
+  private toFailure(error: unknown, request: TurnRequest): AppException {
     const { provider } = request.model;
     if (error instanceof LlmException) this.metrics.recordProviderError(provider, error.code);
     if (error instanceof AppException) return error;
@@ -586,7 +586,7 @@ export class TurnRunner {
   }
 
   /** One log line and the metrics of a finished turn. */
-  private report(turn: Turn, outcome: TurnOutcome, reply: Reply, request: GenerateRequest): void {
+  private report(turn: Turn, outcome: TurnOutcome, reply: Reply, request: TurnRequest): void {
     const stored = outcome.assistantMessage;
     const record = {
       alias: reply.alias,

@@ -12,7 +12,7 @@ export class BackgroundJobs {
   }
 
   /** Runs `work` in the background unless stopping; its signal aborts at shutdown. */
-  start(work: (signal: AbortSignal) => Promise<void>): void {
+  run(work: (signal: AbortSignal) => Promise<void>): void {
     if (this.stopped) return;
     const abort = new AbortController();
     const job = { abort, done: work(abort.signal).catch(() => undefined) };

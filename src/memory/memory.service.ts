@@ -78,9 +78,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   afterTurn(conversationId: string, alias: string, lastId: string | null, leftOut: LeftOut): void {
     if (this.config.get('SUMMARIES') === 'off' || leftOut.omitted === 0) return;
     const beforeSeq = leftOut.firstSeq ?? ANY_SEQ;
-    this.jobs.start((signal) =>
-      this.summarize({ conversationId, alias, lastId, beforeSeq }, signal),
-    );
+    this.jobs.run((signal) => this.summarize({ conversationId, alias, lastId, beforeSeq }, signal));
   }
 
   /**

@@ -199,7 +199,7 @@ export class OpenAiService {
       for await (const chunk of chunks) {
         if (chunk.type === 'done') done = chunk;
         else {
-          const piece = splitter.push(chunk.text);
+          const piece = splitter.feed(chunk.text);
           if (piece.content || piece.reasoning) yield { type: 'delta', ...piece };
         }
       }

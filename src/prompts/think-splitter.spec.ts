@@ -9,7 +9,7 @@ interface Streamed {
 /** Pushes `pieces` one by one, then ends, collecting what each call returned. */
 function stream(pieces: string[]): Streamed {
   const splitter = new ThinkSplitter();
-  const emitted: SplitPiece[] = pieces.map((piece) => splitter.push(piece));
+  const emitted: SplitPiece[] = pieces.map((piece) => splitter.feed(piece));
   emitted.push(splitter.end());
   return {
     content: emitted.map((p) => p.content).join(''),
@@ -89,7 +89,7 @@ describe(ThinkSplitter.name, () => {
 
   it('should never emit a partial tag as content', () => {
     const splitter = new ThinkSplitter();
-    const pieces = [...reply].map((char) => splitter.push(char).content);
+    const pieces = [...reply].map((char) => splitter.feed(char).content);
     pieces.push(splitter.end().content);
     expect(pieces.filter((p) => p.length > 0)).toEqual([...'The answer.']);
   });
@@ -99,7 +99,7 @@ describe(ThinkSplitter.name, () => {
     expect(splitThinking(text)).toEqual({ content: text, reasoning: null });
 
     const splitter = new ThinkSplitter();
-    const first = splitter.push(text);
+    const first = splitter.feed(text);
     // "<t" could still become "<think>", so it is held back until end().
     expect(first.content).toBe('a < b ');
     expect(splitter.end().content).toBe('<t');

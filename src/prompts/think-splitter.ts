@@ -30,7 +30,7 @@ export class ThinkSplitter {
   /** `keep: false` for a caller that keeps the text itself: `result` is then empty. */
   constructor(private readonly keep = true) {}
 
-  push(text: string): SplitPiece {
+  feed(text: string): SplitPiece {
     const piece: SplitPiece = { content: '', reasoning: '' };
     let rest = this.pending + text;
     this.pending = '';
@@ -79,7 +79,7 @@ export class ThinkSplitter {
 
 export function splitThinking(text: string): { content: string; reasoning: string | null } {
   const splitter = new ThinkSplitter();
-  splitter.push(text);
+  splitter.feed(text);
   splitter.end();
   return splitter.result;
 }

@@ -1,9 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import { RawData, WebSocket } from 'ws';
 
-import { toSseSource } from '../chat';
+import { turnEventSource } from '../chat';
 import type { ChatService } from '../chat';
-import type { SseEvent } from '../chat';
+import type { TurnEventFrame } from '../chat';
 import type { OwnerEvents } from '../cluster/owner-events';
 import { AppException } from '../common/errors/app.exception';
 import { validatePlain } from '../common/errors/validation';
@@ -35,7 +35,7 @@ export const CLOSE_GRACE_MS = 5000;
 const TERMINAL_EVENTS = new Set(['message.completed', 'error']);
 
 /** A turn as ChatService hands it out: running here, or mirrored from another process. */
-type FollowedTurn = Parameters<typeof toSseSource>[0];
+type FollowedTurn = Parameters<typeof turnEventSource>[0];
 
 /** What every socket shares: the chat, the limiter, the settings, whether the app stops. */
 export interface SocketContext {
@@ -64,9 +64,9 @@ export interface SocketIdentity {
   connectionId: string;
 }
 
-/** Where a follower delivers, and how it learns that the socket can take more. */
+/** Where a follower sends its frames, and how it learns that the socket can take more. */
 interface Outlet {
-  deliver(conversationId: string, event: SseEvent): void;
+  sendFrame(conversationId: string, event: TurnEventFrame): void;
   readonly congested: boolean;
   whenDrained(resume: () => void): void;
 }
@@ -90,10 +90,10 @@ class TurnFollower {
     private readonly ended: () => void,
   ) {}
 
-  start(): void {
+  follow(): void {
     if (this.stopped) return;
     this.halted = false;
-    const stop = toSseSource(this.turn, this.next, this.correlationId).listen((event) =>
+    const stop = turnEventSource(this.turn, this.next, this.correlationId).listen((event) =>
       this.forward(event),
     );
     // listen() replays past events before it returns: forward() may have halted already.
@@ -106,16 +106,16 @@ class TurnFollower {
     this.halt();
   }
 
-  private forward(event: SseEvent): void {
+  private forward(event: TurnEventFrame): void {
     if (this.halted) return;
     this.next++;
-    this.outlet.deliver(this.conversationId, event);
+    this.outlet.sendFrame(this.conversationId, event);
     if (TERMINAL_EVENTS.has(event.event)) {
       this.halt();
       this.ended();
     } else if (this.outlet.congested) {
       this.halt();
-      this.outlet.whenDrained(() => this.start());
+      this.outlet.whenDrained(() => this.follow());
     }
   }
 
@@ -183,7 +183,7 @@ export class ChatSocket implements Outlet {
     this.ws.terminate();
   }
 
-  deliver(conversationId: string, { id, event, data }: SseEvent): void {
+  sendFrame(conversationId: string, { id, event, data }: TurnEventFrame): void {
     this.write({ type: event, id, conversationId, data });
   }
 
@@ -354,7 +354,7 @@ export class ChatSocket implements Outlet {
       },
     );
     this.followers.set(conversationId, follower);
-    follower.start();
+    follower.follow();
   }
 
   private asAppException(error: unknown): AppException {

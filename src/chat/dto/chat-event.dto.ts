@@ -13,7 +13,7 @@ import { ERROR_CODE_SCHEMA } from '../../common/errors/error-response.dto';
 import { ContextBriefDto } from '../../history/dto/context-brief.dto';
 import { MessageResponseDto, UsageDto } from '../../messages';
 
-// The `data:` of each event a turn streams (chat-event.mapper's toSseData), and the frame
+// The `data:` of each event a turn streams (chat-event.mapper's toEventPayload), and the frame
 // around it, so a generated client has a type per event and a union to switch on.
 
 export class MessageCreatedDataDto {

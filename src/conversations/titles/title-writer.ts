@@ -52,7 +52,7 @@ export class TitleWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Starts naming the conversation if it has no title; `onTitled` gets the written title. */
   afterReply(request: TitleRequest, onTitled: (update: ConversationUpdate) => void): void {
     if (!this.config.get('TITLES')) return;
-    this.jobs.start((signal) =>
+    this.jobs.run((signal) =>
       this.write(request, signal)
         .then((update) => update && onTitled(update))
         .catch((error: unknown) => this.failed(request, error)),
