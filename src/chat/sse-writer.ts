@@ -11,6 +11,8 @@ export interface SseSource {
   /** Starts delivering events to `write`; returns the way to stop. */
   listen(write: (event: SseEvent) => void): () => void;
   done: Promise<unknown>;
+  /** The headers go out once this resolves (asked after `listen`): when the stream is live. */
+  ready?: () => Promise<unknown>;
 }
 
 export interface SseWriterOptions {
@@ -87,7 +89,6 @@ export function writeSse(res: Response, source: SseSource, options: SseWriterOpt
   res.setHeader('Cache-Control', 'no-cache, no-transform');
   res.setHeader('Connection', 'keep-alive');
   res.setHeader('X-Accel-Buffering', 'no');
-  res.flushHeaders();
   res.socket?.setNoDelay(true);
 
   const stream: Beating = { lastWrite: Date.now(), res };
@@ -96,6 +97,8 @@ export function writeSse(res: Response, source: SseSource, options: SseWriterOpt
     res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     stream.lastWrite = Date.now();
   });
+  if (source.ready) void source.ready().then(() => res.flushHeaders());
+  else res.flushHeaders();
   let closed = false;
   const finish = (): void => {
     if (closed) return;
