@@ -1,3 +1,5 @@
+import { Client, Notification } from 'pg';
+
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { FakeLlmServer } from './fake-llm/fake-llm-server';
 import { AppProcess, startAppProcess } from './utils/app-process';
@@ -47,9 +49,12 @@ const about = (id: string) => (event: SseEvent) =>
   JSON.parse(event.data).id === id || JSON.parse(event.data).conversationId === id;
 
 describe('Owner events across replicas (real processes)', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const [keyA, keyB, keyC, keyD] = [1, 2, 3, 4].map(() => generateApiKey());
   const ALICE = { 'X-API-Key': keyA };
   const BOB = { 'X-API-Key': keyB };
+  // Owners nobody has subscribed for before their test: no process publishes their events.
+  const CAROL = { 'X-API-Key': keyC };
+  const DAVE = { 'X-API-Key': keyD };
   let db: TestDatabase;
   let fake: FakeLlmServer;
   const build = ProductionBuild.start();
@@ -68,7 +73,14 @@ describe('Owner events across replicas (real processes)', () => {
       DEFAULT_MODEL: 'lmstudio/default',
       LOG_LEVEL: 'warn',
       AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      API_KEYS: [
+        ['alice', keyA],
+        ['bob', keyB],
+        ['carol', keyC],
+        ['dave', keyD],
+      ]
+        .map(([owner, key]) => `${owner}:${hashApiKey(key).toString('hex')}`)
+        .join(','),
       TITLES: 'on',
       SSE_HEARTBEAT_MS: '300',
     };
@@ -189,5 +201,63 @@ describe('Owner events across replicas (real processes)', () => {
     expect(other.types()).toEqual(['events.subscribed']);
     socket.ws.close();
     other.ws.close();
+  });
+
+  it('should send no notification for an owner nobody listens to, and send them once someone does', async () => {
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const heard: { ownerId: string; type: string }[] = [];
+    pg.on('notification', (n: Notification) => heard.push(JSON.parse(n.payload ?? '{}')));
+    await pg.query('LISTEN owner_events');
+    try {
+      const id = (await call('POST', `${b.url}${BASE}`, CAROL, {})).body.id as string;
+      const quiet = await call('POST', `${b.url}${BASE}/${id}/messages`, CAROL, { message: 'Hi' });
+      expect(quiet.status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(heard.filter((n) => n.ownerId === 'carol')).toEqual([]);
+
+      const carol = await openSse(`${a.url}/api/v1/events`, { method: 'GET', headers: CAROL });
+      expect(carol.status).toBe(200);
+      await call('POST', `${b.url}${BASE}/${id}/messages`, CAROL, { message: 'Again' });
+      await eventOf(carol, (e) => e.event === 'turn.finished');
+      // The turns' events (a generated title may add a conversation.updated).
+      const turnEvents = (types: (string | undefined)[]) =>
+        types.filter((type) => type?.startsWith('turn.'));
+      expect(turnEvents(carol.events.map((e) => e.event))).toEqual([
+        'turn.started',
+        'turn.finished',
+      ]);
+      expect(turnEvents(heard.filter((n) => n.ownerId === 'carol').map((n) => n.type))).toEqual([
+        'turn.started',
+        'turn.finished',
+      ]);
+      carol.disconnect();
+    } finally {
+      await pg.end();
+    }
+  });
+
+  it('should reach a subscriber on replica A with a turn run on replica B right after it subscribed', async () => {
+    const id = (await call('POST', `${b.url}${BASE}`, DAVE, {})).body.id as string;
+    const socket = await TestSocket.open(a.url, { headers: DAVE });
+    socket.send({ type: 'events.subscribe', requestId: 'r1' });
+    await socket.waitForType('events.subscribed');
+
+    const turn = await call('POST', `${b.url}${BASE}/${id}/messages`, DAVE, { message: 'Hello' });
+    expect(turn.status).toBe(201);
+    const finished = await socket.waitFor(
+      (m) => m.type === 'turn.finished' && m.data.conversationId === id,
+    );
+    expect(finished.data).toEqual({
+      conversationId: id,
+      assistantMessageId: turn.body.assistantMessage.id,
+      status: 'complete',
+    });
+    expect(socket.types().slice(0, 3)).toEqual([
+      'events.subscribed',
+      'turn.started',
+      'turn.finished',
+    ]);
+    socket.ws.close();
   });
 });

@@ -101,5 +101,6 @@ export function toOwnerEventSource(events: OwnerEvents, ownerId: string): TurnEv
     listen: (write) =>
       events.subscribe(ownerId, ({ type, data }) => write({ id: ++id, event: type, data })),
     done: events.closed,
+    ready: () => events.listening(ownerId),
   };
 }

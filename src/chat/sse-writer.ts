@@ -76,7 +76,6 @@ export function writeSse(res: Response, source: TurnEventSource, options: SseWri
   res.setHeader('Cache-Control', 'no-cache, no-transform');
   res.setHeader('Connection', 'keep-alive');
   res.setHeader('X-Accel-Buffering', 'no');
-  res.flushHeaders();
   res.socket?.setNoDelay(true);
 
   const stream: Beating = { lastWrite: Date.now(), res };
@@ -85,6 +84,8 @@ export function writeSse(res: Response, source: TurnEventSource, options: SseWri
     res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     stream.lastWrite = Date.now();
   });
+  if (source.ready) void source.ready().then(() => res.flushHeaders());
+  else res.flushHeaders();
   let closed = false;
   const finish = (): void => {
     if (closed) return;

@@ -13,4 +13,6 @@ export interface TurnEventSource {
   /** Starts delivering events to `write`; returns the way to stop. */
   listen(write: (event: TurnEventFrame) => void): () => void;
   done: Promise<unknown>;
+  /** The headers go out once this resolves (asked after `listen`): when the stream is live. */
+  ready?: () => Promise<unknown>;
 }

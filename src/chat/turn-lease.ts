@@ -37,7 +37,7 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.cluster.on(CANCEL_CHANNEL, (turnId) => this.cancelled(turnId));
+    void this.cluster.on(CANCEL_CHANNEL, (turnId) => this.cancelled(turnId));
     await this.sweep();
     this.every(this.config.get('PROCESS_HEARTBEAT_MS'), () => this.sweep());
     this.every(this.config.get('CHECKPOINT_MS'), () => this.checkpoint());

@@ -41,8 +41,8 @@ export class TurnRelay implements OnApplicationBootstrap, OnApplicationShutdown 
   ) {}
 
   onApplicationBootstrap(): void {
-    this.cluster.on(FOLLOW_CHANNEL, (turnId) => this.publish(turnId));
-    this.cluster.on(EVENTS_CHANNEL, (turnId) => void this.pull(turnId));
+    void this.cluster.on(FOLLOW_CHANNEL, (turnId) => this.publish(turnId));
+    void this.cluster.on(EVENTS_CHANNEL, (turnId) => void this.pull(turnId));
     this.poller = setInterval(() => void this.poll(), POLL_EVERY_MS);
     this.poller.unref();
   }

@@ -62,12 +62,16 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Calls `handler` with the payload of every notification on `channel`. */
-  on(channel: string, handler: Handler): void {
+  /**
+   * Calls `handler` with the payload of every notification on `channel`. Resolves once
+   * the connection listens (or could not: it listens again when it reconnects).
+   */
+  on(channel: string, handler: Handler): Promise<void> {
     this.handlers.set(channel, handler);
-    void this.run(`LISTEN ${this.quote(channel)}`).catch((error: unknown) => {
-      this.logger.warn({ err: error, channel }, 'could not listen');
-    });
+    return this.run(`LISTEN ${this.quote(channel)}`).then(
+      () => undefined,
+      (error: unknown) => this.logger.warn({ err: error, channel }, 'could not listen'),
+    );
   }
 
   async notify(channel: string, payload: string): Promise<void> {

@@ -16,7 +16,7 @@ export const holderAlive = (deadAfterMs: number) =>
 export class ProcessesRepository {
   constructor(private readonly db: Db) {}
 
-  /** Forgets processes long gone (their rows only serve liveness checks). */
+  /** Forgets processes long gone (their rows only serve liveness checks; their event_listeners go too). */
   async forgetSilentFor(olderThanMs: number): Promise<void> {
     await this.db
       .deleteFrom('processes')

@@ -322,13 +322,16 @@ export class ChatSocket implements Outlet {
   }
 
   /** The owner's events (GET /events) as `{ type, data }` frames, until unsubscribed or closed. */
-  private subscription({ type, requestId }: EventsFrameDto): void {
+  private async subscription({ type, requestId }: EventsFrameDto): Promise<void> {
     this.stopEvents?.();
     this.stopEvents = undefined;
-    if (type === 'events.subscribe')
+    if (type === 'events.subscribe') {
       this.stopEvents = this.context.events.subscribe(this.identity.owner, (event) =>
         this.write({ type: event.type, data: event.data }),
       );
+      // Acknowledged once the other replicas can know of it, as GET /events opens.
+      await this.context.events.listening(this.identity.owner);
+    }
     this.reply({
       type: type === 'events.subscribe' ? 'events.subscribed' : 'events.unsubscribed',
       requestId,
