@@ -396,3 +396,67 @@ describe('Persistence across restarts', () => {
     }
   });
 });
+
+describe('Conversation list items', () => {
+  const t = withTestApp();
+
+  /** A stored time as the API writes it (microseconds) starts as Prisma's (milliseconds). */
+  const at = (date: Date) => expect.stringMatching(`^${date.toISOString().slice(0, -1)}\\d*Z$`);
+
+  async function listed(id: string, query = '') {
+    const res = await t.http.get(`${BASE}?limit=100${query}`).expect(200);
+    return (res.body.data as { id: string }[]).find((item) => item.id === id) as unknown as {
+      messageCount: number;
+      lastMessage: { role: string; preview: string; createdAt: string } | null;
+    };
+  }
+
+  it('should carry messageCount and the last message of the current path, also after a regenerate', async () => {
+    const id = await t.createConversation();
+    expect(await listed(id)).toMatchObject({ messageCount: 0, lastMessage: null });
+
+    await t.send(id, 'first question');
+    const long = `second ${'x'.repeat(300)}`;
+    await t.send(id, long);
+    let stored = await t.storedMessages(id);
+    let item = await listed(id);
+    expect(item.messageCount).toBe(4);
+    expect(item.lastMessage).toEqual({
+      role: 'assistant',
+      preview: stored[3].content.slice(0, 200),
+      createdAt: at(stored[3].createdAt),
+    });
+    expect(stored[3].content.length).toBeGreaterThan(200);
+
+    t.fake.script({ kind: 'reply', content: 'a regenerated answer' });
+    await t.http.post(`${BASE}/${id}/messages/${stored[3].id}/regenerate`).send({}).expect(201);
+    stored = await t.storedMessages(id);
+    item = await listed(id);
+    expect(item.messageCount).toBe(5);
+    expect(item.lastMessage).toEqual({
+      role: 'assistant',
+      preview: 'a regenerated answer',
+      createdAt: at(stored[4].createdAt),
+    });
+    // Search results are list items too.
+    expect(await listed(id, '&q=regenerated')).toMatchObject(item);
+  });
+
+  it('should show the message before a reply that failed without text', async () => {
+    const id = await t.createConversation();
+    t.fake.script({ kind: 'error', status: 400 });
+    await t.send(id, 'this one fails', { expect: 502 });
+    const stored = await t.storedMessages(id);
+    expect(stored[1]).toMatchObject({ status: 'failed', content: '' });
+    expect(await listed(id)).toEqual(
+      expect.objectContaining({
+        messageCount: 2,
+        lastMessage: {
+          role: 'user',
+          preview: 'this one fails',
+          createdAt: at(stored[0].createdAt),
+        },
+      }),
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { CONVERSATIONS as BASE, waitUntil, withTestApp } from './utils/harness';
-import { openSse, streamedText } from './utils/sse';
+import { openSse, SseStream, streamedText } from './utils/sse';
 
 describe('Streaming replies (SSE)', () => {
   const t = withTestApp({
@@ -213,5 +213,88 @@ describe('Streaming replies (SSE)', () => {
       'Echo: a b c d e f g [messages=2]',
     );
     await t.http.get(`${BASE}/${id}/generation/events`).expect(404);
+  });
+
+  describe('a same-key re-POST with Last-Event-ID', () => {
+    const ids = (stream: SseStream) => stream.events.map((e) => Number(e.id));
+
+    it('should go on after that id while the turn still runs, never repeating an event', async () => {
+      t.fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
+      const id = await t.createConversation();
+      const key = { 'Idempotency-Key': 'resume-running' };
+      const first = await t.openStream(id, 'one two three four five six', { headers: key });
+      await first.waitFor('message.delta');
+      await waitUntil(() => first.events.length >= 3);
+      first.disconnect();
+      const last = Math.max(...ids(first));
+
+      const again = await t.openStream(id, 'one two three four five six', {
+        headers: { ...key, 'Last-Event-ID': String(last) },
+      });
+      expect(again.status).toBe(200);
+      await again.ended;
+      const replayed = ids(again);
+      expect(replayed[0]).toBe(last + 1);
+      replayed.forEach((value, i) => i > 0 && expect(value).toBe(replayed[i - 1] + 1));
+      expect(again.events.at(-1)!.event).toBe('message.completed');
+      const stored = await t.storedMessages(id);
+      expect(stored).toHaveLength(2);
+      expect(streamedText([...first.events, ...again.events])).toBe(stored[1].content);
+      expect(stored[1].content).toBe('Echo: one two three four five six [messages=2]');
+    });
+
+    it('should go on after that id with the events a finished turn first sent, under their ids', async () => {
+      const id = await t.createConversation();
+      const key = { 'Idempotency-Key': 'resume-finished' };
+      const first = await t.stream(id, 'seven eight nine ten', { headers: key });
+      const cut = 3; // message.created and two deltas reached the client
+      const last = Number(first.events[cut - 1].id);
+
+      const again = await t.stream(id, 'seven eight nine ten', {
+        headers: { ...key, 'Last-Event-ID': String(last) },
+      });
+      expect(again.status).toBe(200);
+      expect(again.events.map((e) => [e.id, e.event])).toEqual(
+        first.events.slice(cut).map((e) => [e.id, e.event]),
+      );
+      const stored = await t.storedMessages(id);
+      expect(stored).toHaveLength(2);
+      expect(streamedText([...first.events.slice(0, cut), ...again.events])).toBe(
+        stored[1].content,
+      );
+      expect(stored[1].content).toBe('Echo: seven eight nine ten [messages=2]');
+
+      // The whole turn again without the header; an id the turn never sent is refused.
+      const whole = await t.stream(id, 'seven eight nine ten', { headers: key });
+      expect(ids(whole)).toEqual(ids(first));
+      const beyond = await t.http
+        .post(`${BASE}/${id}/messages/stream`)
+        .set({ ...key, 'Last-Event-ID': String(Math.max(...ids(first)) + 1) })
+        .send({ message: 'seven eight nine ten' })
+        .expect(400);
+      expect(beyond.body.error).toBe('invalid_last_event_id');
+    });
+
+    it('should resume a regenerate stream re-sent with its key the same way', async () => {
+      const id = await t.createConversation();
+      await t.send(id, 'base question');
+      const [, reply] = await t.storedMessages(id);
+      const path = `${t.url}${BASE}/${id}/messages/${reply.id}/regenerate/stream`;
+      const key = { 'Idempotency-Key': 'resume-regenerate' };
+      const first = await openSse(path, { body: {}, headers: key });
+      await first.ended;
+      const last = Number(first.events[1].id);
+      const again = await openSse(path, {
+        body: {},
+        headers: { ...key, 'Last-Event-ID': String(last) },
+      });
+      await again.ended;
+      expect(ids(again)[0]).toBe(last + 1);
+      expect(again.events.map((e) => e.id)).toEqual(first.events.slice(2).map((e) => e.id));
+      const regenerated = (await t.storedMessages(id)).at(-1)!;
+      expect(streamedText([...first.events.slice(0, 2), ...again.events])).toBe(
+        regenerated.content,
+      );
+    });
   });
 });

@@ -88,7 +88,7 @@ function partsThenHang(parts: string[]): Behaviour {
 }
 
 function events(turn: Turn): Promise<ChatEvent[]> {
-  return turn.outcome.then(() => turn.events);
+  return turn.outcome.then(() => turn.events.filter((event) => event !== undefined));
 }
 
 describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () => {

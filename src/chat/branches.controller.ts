@@ -15,7 +15,7 @@ import { ApiErrors } from '../common/http/api-errors.decorator';
 import { CorrelationId } from '../common/http/correlation-id.middleware';
 import { OptionalHeader } from '../common/http/optional-header.decorator';
 import { AppConfig } from '../config/app-config';
-import { STREAM_DESCRIPTION } from './chat.controller';
+import { REPLAY_AFTER_HEADER, STREAM_DESCRIPTION } from './chat.controller';
 import { ChatService } from './chat.service';
 import { toTurnResponse, turnEventSource } from './chat-event.mapper';
 import {
@@ -24,6 +24,7 @@ import {
   MessageRouteParamsPipe,
 } from '../history/conversation-id.pipe';
 import { EditMessageDto, RegenerateDto } from './dto/branch.dto';
+import { parseLastEventId } from './dto/resume-query.dto';
 import { ApiChatEventStream } from './dto/chat-event.dto';
 import { IDEMPOTENCY_KEY_DESCRIPTION, TurnResponseDto } from './dto/turn-response.dto';
 import { writeSse } from './sse-writer';
@@ -48,6 +49,7 @@ const messageIdParams = ApiMessageRouteParams({
   example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f82',
 });
 const streamResponse = ApiChatEventStream(STREAM_DESCRIPTION);
+const replayAfterHeader = ApiHeader(REPLAY_AFTER_HEADER);
 
 /** Turns that branch the conversation: regenerate a reply, edit a user message. */
 @ApiTags('chat')
@@ -93,6 +95,7 @@ export class BranchesController {
   @ApiBody({ type: RegenerateDto, required: false })
   @idempotencyHeader
   @messageIdParams
+  @replayAfterHeader
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async regenerateStream(
@@ -102,6 +105,7 @@ export class BranchesController {
     @Res() res: Response,
     @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
+    @OptionalHeader('Last-Event-ID') lastEventId?: string,
   ): Promise<void> {
     const branch = { anchor: 'regenerate', messageId } as const;
     const input = {
@@ -112,8 +116,9 @@ export class BranchesController {
       idempotencyKey,
       correlationId,
     } as const;
-    const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, turnEventSource(turn, 0, correlationId), {
+    const after = parseLastEventId(lastEventId);
+    const { turn, from } = await this.chat.startStream(owner, id, input, after);
+    writeSse(res, turnEventSource(turn, from, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }
@@ -141,6 +146,7 @@ export class BranchesController {
   @ApiOperation({ summary: 'Edit a user message and stream the new reply', description: EDIT })
   @idempotencyHeader
   @messageIdParams
+  @replayAfterHeader
   @streamResponse
   @ApiErrors(400, 404, 409, 413, 415, 422)
   async editStream(
@@ -150,11 +156,13 @@ export class BranchesController {
     @Res() res: Response,
     @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
+    @OptionalHeader('Last-Event-ID') lastEventId?: string,
   ): Promise<void> {
     const branch = { anchor: 'edit', messageId } as const;
     const input = { ...body, branch, mode: 'stream', idempotencyKey, correlationId } as const;
-    const turn = await this.chat.startTurn(owner, id, input);
-    writeSse(res, turnEventSource(turn, 0, correlationId), {
+    const after = parseLastEventId(lastEventId);
+    const { turn, from } = await this.chat.startStream(owner, id, input, after);
+    writeSse(res, turnEventSource(turn, from, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

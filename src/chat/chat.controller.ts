@@ -41,6 +41,16 @@ export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`i
 
 A disconnect is not a cancel: the reply is generated and stored anyway (see GET …/generation).`;
 
+/** Last-Event-ID on a streamed POST: what a retry of a dropped stream already got. */
+export const REPLAY_AFTER_HEADER = {
+  name: 'Last-Event-ID',
+  required: false,
+  description:
+    'With the Idempotency-Key of an earlier request: the id of the last event that request ' +
+    'delivered. The replayed turn goes on after it (nothing shown twice); 400 ' +
+    '`invalid_last_event_id` for an id the turn never sent.',
+};
+
 @ApiTags('chat')
 @ApiBearerAuth()
 @ApiSecurity('api-key')
@@ -88,6 +98,7 @@ export class ChatController {
     required: false,
     description: IDEMPOTENCY_KEY_DESCRIPTION,
   })
+  @ApiHeader(REPLAY_AFTER_HEADER)
   @ApiChatEventStream(STREAM_DESCRIPTION)
   @ApiConversationId()
   @ApiErrors(400, 404, 409, 413, 415, 422)
@@ -98,14 +109,12 @@ export class ChatController {
     @Res() res: Response,
     @CorrelationId() correlationId: string,
     @OptionalHeader('Idempotency-Key') idempotencyKey?: string,
+    @OptionalHeader('Last-Event-ID') lastEventId?: string,
   ): Promise<void> {
-    const turn = await this.chat.startTurn(owner, id, {
-      ...body,
-      mode: 'stream',
-      idempotencyKey,
-      correlationId,
-    });
-    writeSse(res, turnEventSource(turn, 0, correlationId), {
+    const input = { ...body, mode: 'stream', idempotencyKey, correlationId } as const;
+    const after = parseLastEventId(lastEventId);
+    const { turn, from } = await this.chat.startStream(owner, id, input, after);
+    writeSse(res, turnEventSource(turn, from, correlationId), {
       heartbeatMs: this.config.get('SSE_HEARTBEAT_MS'),
     });
   }

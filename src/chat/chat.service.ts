@@ -76,6 +76,21 @@ export class ChatService implements BeforeApplicationShutdown {
   }
 
   /**
+   * Starts (or replays) a streamed turn, and the index of its first event after
+   * `lastEventId` (0: from the start): a re-POST with the same Idempotency-Key and the
+   * Last-Event-ID a dropped stream got to goes on from there, as a resume does.
+   */
+  async startStream(
+    ownerId: string,
+    conversationId: string,
+    input: TurnInput,
+    lastEventId: number,
+  ): Promise<{ turn: Turn; from: number }> {
+    const turn = await this.startTurn(ownerId, conversationId, input);
+    return { turn, from: resumeIndex(turn, lastEventId) };
+  }
+
+  /**
    * A new turn's start and end go to the owner's event streams, on every replica. Both are
    * signals sent without waiting, off the turn's path; a replayed turn is not new.
    */
@@ -147,15 +162,7 @@ export class ChatService implements BeforeApplicationShutdown {
     await this.conversations.get(ownerId, conversationId);
     const local = this.running.get(conversationId);
     const turn = local && !local.done ? local : await this.followElsewhere(ownerId, conversationId);
-    const from = lastEventId === 0 ? 0 : turn.indexAfter(lastEventId);
-    const known = turn instanceof Turn ? turn.events.length : Infinity;
-    if (from === undefined || from > known) {
-      throw new AppException(
-        'invalid_last_event_id',
-        `Last-Event-ID ${lastEventId} is not an event of this conversation's turns so far; resume without it to get the running turn from its start`,
-      );
-    }
-    return { turn, from };
+    return { turn, from: resumeIndex(turn, lastEventId) };
   }
 
   private async followElsewhere(ownerId: string, conversationId: string): Promise<RemoteTurn> {
@@ -186,4 +193,23 @@ export class ChatService implements BeforeApplicationShutdown {
     if (problems.length > 0)
       throw new ValidationFailedException([{ field: 'message', errors: problems }]);
   }
+}
+
+/**
+ * Where `turn`'s events go on after `lastEventId`: 0 for none or an id of an earlier turn;
+ * refused for an id the turn has not sent. A finished turn replayed as its whole text has
+ * other ids than its first stream: a client that got part of that is sent only its end.
+ */
+function resumeIndex(turn: Turn | RemoteTurn, lastEventId: number): number {
+  const from = lastEventId === 0 ? 0 : turn.indexAfter(lastEventId);
+  if (turn instanceof Turn && turn.wholeText && from !== undefined && from > 0)
+    return turn.events.length - 1;
+  const known = turn instanceof Turn ? turn.events.length : Infinity;
+  if (from === undefined || from > known) {
+    throw new AppException(
+      'invalid_last_event_id',
+      `Last-Event-ID ${lastEventId} is not an event of this conversation's turns so far; resume without it to get the running turn from its start`,
+    );
+  }
+  return from;
 }

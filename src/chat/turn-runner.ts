@@ -31,7 +31,8 @@ import {
   turnFailure,
   WrongMessageRoleException,
 } from './chat.errors';
-import { finishedTurn, Turn, TurnOutcome } from './turn';
+import { finishedTurn, streamMarks } from './stream-marks';
+import { Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnsRepository } from './turns.repository';
@@ -339,11 +340,12 @@ export class TurnRunner {
     }
     const failure = settled.errorCode ? storedFailure(settled) : null;
     const messageIds = { userMessageId: userMessage.id, assistantMessageId: settled.id };
-    return finishedTurn({
+    const outcome = {
       userMessage,
       assistantMessage: settled,
       failure: failure && turnFailure(failure, messageIds),
-    });
+    };
+    return finishedTurn(outcome, await this.turns.findStreamMarks(settled.id));
   }
 
   /**
@@ -495,6 +497,7 @@ export class TurnRunner {
         reply.alias === request.context.model && reply.tried.length === 0
           ? request.context
           : { ...request.context, model: reply.alias, tried: reply.tried },
+      streamMarks: streamMarks(turn, reply.reasoning),
     };
     const ids = { correlationId: request.correlationId, conversationId: turn.conversationId };
     try {
@@ -566,6 +569,7 @@ export class TurnRunner {
           ...{ status: 'failed', content: '', reasoning: null, tokenCount: 0, context: {} },
           ...{ promptTokens: null, completionTokens: null, upstreamModel: null },
           ...{ finishReason: null, errorCode: failure.code, errorMessage: failure.message },
+          streamMarks: [],
         },
         ids,
       );

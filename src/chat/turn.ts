@@ -43,11 +43,14 @@ export function eventIndexAfter(turnSeq: number, lastEventId: number): number | 
  * life so a late or returning subscriber replays them from any point.
  */
 export class Turn {
-  readonly events: ChatEvent[] = [];
+  /** Indexed as the event ids go; a hole is an event a replay cannot rebuild (never sent). */
+  readonly events: (ChatEvent | undefined)[] = [];
   private readonly abortController = new AbortController();
   /** Answer text so far (reasoning excluded). */
   text = '';
   reasoning = '';
+  /** A replay that sent the whole text as one delta: its ids are not the first stream's. */
+  wholeText = false;
   /** Text length at the last checkpoint, so an unchanged turn is not written again. */
   private checkpointed = 0;
   private ended = false;
@@ -106,6 +109,11 @@ export class Turn {
     for (const listener of this.listeners) listener(index, event);
   }
 
+  /** Leaves event index free: a replayed turn keeps the ids its events first had. */
+  skip(): void {
+    this.events.push(undefined);
+  }
+
   /** Whether the text grew since the last checkpoint; marks it checkpointed. */
   takeCheckpoint(): boolean {
     const size = this.text.length + this.reasoning.length;
@@ -136,7 +144,10 @@ export class Turn {
    * later ones as they are pushed, until the turn ends. Returns the way to stop listening.
    */
   listen(from: number, listener: (index: number, event: ChatEvent) => void): () => void {
-    for (let index = from; index < this.events.length; index++) listener(index, this.events[index]);
+    for (let index = from; index < this.events.length; index++) {
+      const event = this.events[index];
+      if (event) listener(index, event);
+    }
     if (this.ended) return () => undefined;
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -144,36 +155,17 @@ export class Turn {
 }
 
 /** A delta event kept by its turn: its text is read from the turn's when asked for. */
-class TextSlice {
+export class TextSlice {
   constructor(
     readonly type: 'message.delta' | 'message.reasoning',
     private readonly turn: Turn,
-    private readonly field: 'text' | 'reasoning',
+    readonly field: 'text' | 'reasoning',
     private readonly start: number,
-    private readonly end: number,
+    /** Where the delta ends in the turn's text (or reasoning). */
+    readonly end: number,
   ) {}
 
   get delta(): string {
     return this.turn[this.field].slice(this.start, this.end);
   }
-}
-
-/** Finished turns replayed for an idempotent retry look like a turn that already ended. */
-export function finishedTurn(outcome: TurnOutcome & { assistantMessage: Message }): Turn {
-  const { userMessage, assistantMessage } = outcome;
-  const turn = new Turn(
-    userMessage.conversationId,
-    assistantMessage.id,
-    assistantMessage.seq,
-    assistantMessage.model ?? '',
-  );
-  turn.push({
-    type: 'message.created',
-    userMessage,
-    assistantMessageId: assistantMessage.id,
-  });
-  if (assistantMessage.content)
-    turn.push({ type: 'message.delta', delta: assistantMessage.content });
-  turn.end(outcome);
-  return turn;
 }

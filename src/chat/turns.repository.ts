@@ -130,6 +130,16 @@ export class TurnsRepository {
       .executeTakeFirst();
   }
 
+  /** A finished reply's event boundaries (see stream-marks.ts); empty when none were stored. */
+  async findStreamMarks(id: string): Promise<number[]> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('streamMarks')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.streamMarks ?? [];
+  }
+
   /** The user message stored with an Idempotency-Key, if any. */
   async findByIdempotencyKey(
     conversationId: string,
@@ -412,6 +422,7 @@ export class TurnsRepository {
       errorMessage: input.errorMessage,
       model: input.alias,
       context: input.context,
+      streamMarks: sql<number[]>`${input.streamMarks}::int[]`,
     };
     return this.db
       .with('released', (db) =>

@@ -103,6 +103,8 @@ export interface FinishTurn {
   alias: string;
   /** The reply's ContextManifest (what its prompt held). */
   context: object;
+  /** Where each of its events ended in the text (see stream-marks.ts); empty when unknown. */
+  streamMarks: number[];
 }
 
 /** A running reply's text so far, to checkpoint. */

@@ -1,8 +1,13 @@
 import type { Conversation } from '../generated/prisma/client';
 import type { ConversationListItem } from './conversations.service';
 import { ConversationEventDataDto } from './dto/conversation-event.dto';
-import { ConversationListItemDto, ConversationResponseDto } from './dto/conversation-response.dto';
+import {
+  ConversationListItemDto,
+  ConversationResponseDto,
+  LastMessageDto,
+} from './dto/conversation-response.dto';
 import { GenerationParamsDto } from '../llm/dto/generation-params.dto';
+import type { ListSummary } from './list-summary';
 
 export function toParams(
   row: Pick<Conversation, 'temperature' | 'topP' | 'maxTokens' | 'seed'>,
@@ -17,6 +22,9 @@ export function toParams(
 
 /** The columns a response shows, whichever query read them. */
 export type ConversationRow = Omit<Conversation, 'titleSource'> & { titleSource: string | null };
+
+/** A row of a list: the conversation and its ListSummary. */
+export type ListedConversation = ConversationRow & ListSummary;
 
 export function toConversationResponse(row: ConversationRow): ConversationResponseDto {
   return {
@@ -67,7 +75,23 @@ export function toConversationEvent(row: ConversationEventRow): ConversationEven
 }
 
 export function toConversationListItem(item: ConversationListItem): ConversationListItemDto {
-  const response: ConversationListItemDto = toConversationResponse(item.row);
+  const { row } = item;
+  const response: ConversationListItemDto = {
+    ...toConversationResponse(row),
+    messageCount: row.messageCount,
+    lastMessage:
+      row.lastMessageRole === null
+        ? null
+        : {
+            role: toRole(row.lastMessageRole),
+            preview: row.lastMessagePreview ?? '',
+            createdAt: (row.lastMessageCreatedAt ?? row.lastMessageAt).toISOString(),
+          },
+  };
   if (item.match) response.match = item.match;
   return response;
+}
+
+function toRole(role: string): LastMessageDto['role'] {
+  return role === 'user' || role === 'system' || role === 'tool' ? role : 'assistant';
 }

@@ -7,7 +7,8 @@ import { preparedQuery } from '../database/prepared-query';
 import type { DB } from '../generated/kysely/database';
 import type { Conversation } from '../generated/prisma/client';
 import { newestBelow } from '../history/message-path';
-import type { ConversationRow } from './conversation.mapper';
+import type { ListedConversation } from './conversation.mapper';
+import { lastMessage, messageCount } from './list-summary';
 
 export interface ConversationFields {
   title?: string | null;
@@ -160,7 +161,7 @@ export class ConversationsRepository {
     filter: ListFilter,
     limit: number,
     after?: ListPosition,
-  ): Promise<ConversationRow[]> {
+  ): Promise<ListedConversation[]> {
     const shape = (filter.pinned === undefined ? 0 : 1) + (after ? 2 : 0);
     return this.listQueries[shape]({ filter, limit, after });
   }
@@ -169,8 +170,15 @@ export class ConversationsRepository {
     return (input: ListInput) => {
       const { filter, after } = input;
       let query = this.db
-        .selectFrom('conversations')
-        .selectAll()
+        .selectFrom('conversations as c')
+        .leftJoinLateral(lastMessage.as('lm'), (join) => join.onTrue())
+        .selectAll('c')
+        .select([
+          messageCount.as('messageCount'),
+          'lm.role as lastMessageRole',
+          'lm.preview as lastMessagePreview',
+          'lm.createdAt as lastMessageCreatedAt',
+        ])
         .where('ownerId', '=', filter.ownerId)
         .where('archived', '=', filter.archived);
       if (filteredByPin) query = query.where('pinned', '=', filter.pinned!);

@@ -16,7 +16,7 @@ import { LlmService } from '../llm/llm.service';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
-import { ConversationRow, toConversationEvent } from './conversation.mapper';
+import { ListedConversation, toConversationEvent } from './conversation.mapper';
 import {
   ConversationFields,
   ConversationsRepository,
@@ -27,7 +27,7 @@ import { ConversationSearchRepository, SCORE_SCALE } from './search/conversation
 
 /** A row of a list: the conversation, and where a search matched it. */
 export interface ConversationListItem {
-  row: ConversationRow;
+  row: ListedConversation;
   match?: { snippet: string; rank: number; messageId: string | null };
 }
 

@@ -70,6 +70,17 @@ select
   c.*,
   p.score::float8 as score,
   p.message_id,
+  (
+    select
+      count(*)::int
+    from
+      messages n
+    where
+      n.conversation_id = c.id
+  ) as message_count,
+  lm.role as last_message_role,
+  lm.preview as last_message_preview,
+  lm.created_at as last_message_created_at,
   ts_headline(
     'simple',
     coalesce(m.content, c.title, ''),
@@ -79,8 +90,24 @@ select
 from
   page p
   join conversations c on c.id = p.id
-  left join messages m on m.id = p.message_id,
-  q
+  left join messages m on m.id = p.message_id
+  left join lateral (
+    select
+      m.role,
+      substr(m.content, 1, 200) as preview,
+      m.created_at
+    from
+      messages leaf
+      join messages m on m.id in (leaf.id, leaf.parent_id)
+    where
+      leaf.id = c.current_leaf_id
+    order by
+      m.content <> '' desc,
+      m.seq desc
+    limit
+      1
+  ) lm on true
+  cross join q
 order by
   p.score desc,
   p.id desc;
@@ -155,6 +182,17 @@ select
   c.*,
   p.score::float8 as score,
   p.message_id,
+  (
+    select
+      count(*)::int
+    from
+      messages n
+    where
+      n.conversation_id = c.id
+  ) as message_count,
+  lm.role as last_message_role,
+  lm.preview as last_message_preview,
+  lm.created_at as last_message_created_at,
   ts_headline(
     'simple',
     coalesce(m.content, c.title, ''),
@@ -164,8 +202,24 @@ select
 from
   page p
   join conversations c on c.id = p.id
-  left join messages m on m.id = p.message_id,
-  q
+  left join messages m on m.id = p.message_id
+  left join lateral (
+    select
+      m.role,
+      substr(m.content, 1, 200) as preview,
+      m.created_at
+    from
+      messages leaf
+      join messages m on m.id in (leaf.id, leaf.parent_id)
+    where
+      leaf.id = c.current_leaf_id
+    order by
+      m.content <> '' desc,
+      m.seq desc
+    limit
+      1
+  ) lm on true
+  cross join q
 order by
   p.score desc,
   p.id desc;

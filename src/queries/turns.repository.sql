@@ -1041,9 +1041,10 @@ set
   "error_message" = $17,
   "model" = $18,
   "context" = $19,
+  "stream_marks" = $20::int[],
   "completed_at" = now()
 where
-  "id" = $20
+  "id" = $21
 returning
   "id",
   "conversation_id",

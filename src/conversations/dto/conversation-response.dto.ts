@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
+import { PREVIEW_CHARS } from '../list-summary';
+
 import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 export class ConversationResponseDto {
@@ -92,7 +94,36 @@ export class SearchMatchDto {
   messageId!: string | null;
 }
 
+export class LastMessageDto {
+  @ApiProperty({ enum: ['user', 'assistant', 'system', 'tool'], example: 'assistant' })
+  role!: 'user' | 'assistant' | 'system' | 'tool';
+
+  @ApiProperty({
+    description: `Its first ${PREVIEW_CHARS} characters`,
+    example: 'Day one: the Alfama in the morning, then…',
+  })
+  preview!: string;
+
+  @ApiProperty({ example: '2026-11-21T10:05:00.000Z' })
+  createdAt!: string;
+}
+
 export class ConversationListItemDto extends ConversationResponseDto {
+  @ApiProperty({
+    description:
+      'Messages stored in the conversation, on every branch (a regenerate or an edit adds to it)',
+    example: 4,
+  })
+  messageCount!: number;
+
+  @ApiProperty({
+    type: LastMessageDto,
+    nullable: true,
+    description:
+      'The newest message with text on the current path: the current leaf, or the message before it while a reply has no text yet. Null before the first turn',
+  })
+  lastMessage!: LastMessageDto | null;
+
   @ApiPropertyOptional({ type: SearchMatchDto, description: 'Only with ?q=' })
   match?: SearchMatchDto;
 }

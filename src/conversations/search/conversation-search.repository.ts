@@ -3,8 +3,9 @@ import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
 import { GenerateSql } from '../../database/generate-sql';
-import type { ConversationRow } from '../conversation.mapper';
+import type { ListedConversation } from '../conversation.mapper';
 import type { ListFilter } from '../conversations.repository';
+import { lastMessage, listSummaryColumns } from '../list-summary';
 
 /** Ranks are reals; scaled to integers they page by keyset without float surprises. */
 export const SCORE_SCALE = 1_000_000;
@@ -13,7 +14,7 @@ export const SCORE_SCALE = 1_000_000;
 const HEADLINE_OPTIONS =
   'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "';
 
-export interface SearchHit extends ConversationRow {
+export interface SearchHit extends ListedConversation {
   score: number;
   snippet: string;
   messageId: string | null;
@@ -85,10 +86,12 @@ export class ConversationSearchRepository {
       page as (
         select s.* from scored s where ${keyset} order by s.score desc, s.id desc limit ${limit}
       )
-      select c.*, p.score::float8 as score, p.message_id,
+      select c.*, p.score::float8 as score, p.message_id, ${listSummaryColumns},
         ts_headline('simple', coalesce(m.content, c.title, ''), q.query, ${HEADLINE_OPTIONS}) as snippet
       from page p join conversations c on c.id = p.id
-        left join messages m on m.id = p.message_id, q
+        left join messages m on m.id = p.message_id
+        left join lateral ${lastMessage} lm on true
+        cross join q
       order by p.score desc, p.id desc`;
   }
 }
