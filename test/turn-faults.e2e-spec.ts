@@ -83,6 +83,42 @@ describe('Turn faults', () => {
     }, 30_000);
   });
 
+  describe('usage no integer column holds, from the provider', () => {
+    const t = withTestApp({});
+
+    it('should clamp absurd usage of a whole reply and store the turn', async () => {
+      const id = await t.createConversation();
+      t.fake.script({
+        kind: 'reply',
+        content: 'Fine.',
+        usage: { prompt_tokens: 1e30, completion_tokens: 2 ** 31, total_tokens: 1e30 },
+      });
+      const res = await t.send(id, 'hello');
+      expect(res.body.usage).toMatchObject({
+        promptTokens: 2 ** 31 - 1,
+        completionTokens: 2 ** 31 - 1,
+      });
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.promptTokens]).toEqual(['complete', 2 ** 31 - 1]);
+    });
+
+    it('should estimate the usage of a stream that reported negative counts', async () => {
+      const id = await t.createConversation();
+      t.fake.script({
+        kind: 'reply',
+        content: 'Fine.',
+        usage: { prompt_tokens: -1.7976931348623133e308, completion_tokens: -1, total_tokens: 0 },
+      });
+      const stream = await t.stream(id, 'hello');
+      expect(stream.events.at(-1)?.event).toBe('message.completed');
+      const [, reply] = await t.storedMessages(id);
+      expect(reply.status).toBe('complete');
+      expect(reply.promptTokens).toBeGreaterThan(0);
+      expect(reply.usageEstimated).toBe(true);
+      expect((await t.send(id, 'again')).body.response).toMatch(/^Echo: again/);
+    });
+  });
+
   describe('a runaway reply', () => {
     const t = withTestApp({ env: { REPLY_MAX_CHARS: '2000' } });
 
