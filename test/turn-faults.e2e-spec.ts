@@ -139,6 +139,25 @@ describe('Turn faults', () => {
       expect(next.body.response).toMatch(/^Echo: again/);
     });
 
+    it('should fail a whole reply whose body runs past its byte cap, and free the conversation', async () => {
+      const id = await t.createConversation();
+      // REPLY_MAX_CHARS=2000 caps a whole body at about 1 MB; this one, valid JSON, is 4 MB.
+      const megabyte = Buffer.alloc(1 << 20, 'x');
+      t.fake.script({
+        kind: 'raw',
+        writes: [
+          Buffer.from('{"choices":[{"index":0,"message":{"content":"'),
+          ...Array(4).fill(megabyte),
+          Buffer.from('"},"finish_reason":"stop"}]}'),
+        ],
+      });
+      const res = await t.send(id, 'hello', { expect: 502 });
+      expect(res.body.error).toBe('provider_error');
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.errorCode]).toEqual(['failed', 'provider_error']);
+      expect((await t.send(id, 'again')).body.response).toMatch(/^Echo: again/);
+    });
+
     it('should cut a whole reply past REPLY_MAX_CHARS as length', async () => {
       const id = await t.createConversation();
       t.fake.script({ kind: 'reply', content: 'word '.repeat(1000) });
