@@ -83,6 +83,42 @@ describe('Turn faults', () => {
     }, 30_000);
   });
 
+  describe('usage no integer column holds, from the provider', () => {
+    const t = withTestApp({});
+
+    it('should clamp absurd usage of a whole reply and store the turn', async () => {
+      const id = await t.createConversation();
+      t.fake.script({
+        kind: 'reply',
+        content: 'Fine.',
+        usage: { prompt_tokens: 1e30, completion_tokens: 2 ** 31, total_tokens: 1e30 },
+      });
+      const res = await t.send(id, 'hello');
+      expect(res.body.usage).toMatchObject({
+        promptTokens: 2 ** 31 - 1,
+        completionTokens: 2 ** 31 - 1,
+      });
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.promptTokens]).toEqual(['complete', 2 ** 31 - 1]);
+    });
+
+    it('should estimate the usage of a stream that reported negative counts', async () => {
+      const id = await t.createConversation();
+      t.fake.script({
+        kind: 'reply',
+        content: 'Fine.',
+        usage: { prompt_tokens: -1.7976931348623133e308, completion_tokens: -1, total_tokens: 0 },
+      });
+      const stream = await t.stream(id, 'hello');
+      expect(stream.events.at(-1)?.event).toBe('message.completed');
+      const [, reply] = await t.storedMessages(id);
+      expect(reply.status).toBe('complete');
+      expect(reply.promptTokens).toBeGreaterThan(0);
+      expect(reply.usageEstimated).toBe(true);
+      expect((await t.send(id, 'again')).body.response).toMatch(/^Echo: again/);
+    });
+  });
+
   describe('a runaway reply', () => {
     const t = withTestApp({ env: { REPLY_MAX_CHARS: '2000' } });
 
@@ -101,6 +137,25 @@ describe('Turn faults', () => {
       await t.fake.waitFor((requests) => requests[0]?.aborted === true);
       const next = await t.send(id, 'again');
       expect(next.body.response).toMatch(/^Echo: again/);
+    });
+
+    it('should fail a whole reply whose body runs past its byte cap, and free the conversation', async () => {
+      const id = await t.createConversation();
+      // REPLY_MAX_CHARS=2000 caps a whole body at about 1 MB; this one, valid JSON, is 4 MB.
+      const megabyte = Buffer.alloc(1 << 20, 'x');
+      t.fake.script({
+        kind: 'raw',
+        writes: [
+          Buffer.from('{"choices":[{"index":0,"message":{"content":"'),
+          ...Array(4).fill(megabyte),
+          Buffer.from('"},"finish_reason":"stop"}]}'),
+        ],
+      });
+      const res = await t.send(id, 'hello', { expect: 502 });
+      expect(res.body.error).toBe('provider_error');
+      const [, reply] = await t.storedMessages(id);
+      expect([reply.status, reply.errorCode]).toEqual(['failed', 'provider_error']);
+      expect((await t.send(id, 'again')).body.response).toMatch(/^Echo: again/);
     });
 
     it('should cut a whole reply past REPLY_MAX_CHARS as length', async () => {

@@ -33,8 +33,17 @@ export function loadLlmSetup(config: Pick<AppConfig, 'get' | 'variable'>): LlmSe
   });
 }
 
+/**
+ * A whole reply of REPLY_MAX_CHARS characters, each escaped as JSON's longest (`\u0000`,
+ * 6 bytes), with room for reasoning and the envelope: a body past that holds text the
+ * turn would cut anyway.
+ */
+const maxBodyBytes = (replyMaxChars: number): number => 8 * replyMaxChars + 1_000_000;
+
 function createProviders(config: AppConfig, setup: LlmSetup): LlmProvider[] {
-  return setup.providers.map((p) => createProvider(p, config.get('LLM_TIMEOUT_MS')));
+  const timeoutMs = config.get('LLM_TIMEOUT_MS');
+  const bodyBytes = maxBodyBytes(config.get('REPLY_MAX_CHARS'));
+  return setup.providers.map((p) => createProvider(p, timeoutMs, bodyBytes));
 }
 
 @Module({

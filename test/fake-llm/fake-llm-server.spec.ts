@@ -330,6 +330,28 @@ describe('FakeLlmServer', () => {
     expect(err).toBeInstanceOf(GroqConnectionError);
   });
 
+  it('sends raw writes as they are: split events, a character cut in two, no [DONE]', async () => {
+    const event = Buffer.from(
+      `data: ${JSON.stringify({ model: 'm', choices: [{ index: 0, delta: { content: 'né' }, finish_reason: null }] })}\n\n`,
+    );
+    const cut = event.indexOf('é') + 1;
+    fake.script({ kind: 'raw', writes: [event.subarray(0, cut), event.subarray(cut)] });
+    const stream = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [user('x')],
+      stream: true,
+    });
+    const received: string[] = [];
+    for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
+    expect(received).toEqual(['né']);
+
+    fake.script({ kind: 'raw', writes: [Buffer.from('{"choices":[')], ending: 'close' });
+    await expect(
+      openai.chat.completions.create({ model: 'fake-model', messages: [user('x')] }),
+    ).rejects.toThrow();
+    expect(fake.requests[1]).toMatchObject({ aborted: false, completed: false });
+  });
+
   it('streams slowly so the client can cancel mid-stream', async () => {
     fake.script({ kind: 'streamSlow', chunkDelayMs: 50 });
     const controller = new AbortController();

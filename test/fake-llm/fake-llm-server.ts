@@ -114,7 +114,15 @@ export type ScriptStep =
    * A runaway model: streaming, content chunks of `piece` (default ' word') without end,
    * until the client closes the connection. Non-streaming: the default reply.
    */
-  | { kind: 'endless'; piece?: string };
+  | { kind: 'endless'; piece?: string }
+  /**
+   * Bytes as they are, for fuzzing what a broken or hostile server sends: a 200 with the
+   * content type of the request's mode (text/event-stream, or application/json without a
+   * Content-Length), then each write in turn, each flushed before the next, then the
+   * response ends (`end`, the default), or the connection is closed (`close`) or reset
+   * (`reset`). The caller frames them (`data: …\n\n` events, a JSON body) or breaks the frame.
+   */
+  | { kind: 'raw'; writes: Uint8Array[]; ending?: 'end' | 'close' | 'reset' };
 
 interface ReplyPlan {
   content: string;
@@ -401,6 +409,9 @@ export class FakeLlmServer {
       case 'endless':
         plan.endless = step.piece ?? ' word';
         break;
+      case 'raw':
+        selfClosed = step.ending === 'close' || step.ending === 'reset';
+        return sendRaw(res, Boolean(body.stream), step.writes, step.ending ?? 'end');
     }
 
     const allPieces = splitPieces(plan.content);
@@ -599,6 +610,29 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+async function sendRaw(
+  res: ServerResponse,
+  stream: boolean,
+  writes: Uint8Array[],
+  ending: 'end' | 'close' | 'reset',
+): Promise<void> {
+  res.writeHead(200, {
+    'Content-Type': stream ? 'text/event-stream' : 'application/json',
+    ...(stream && { 'Cache-Control': 'no-cache' }),
+  });
+  res.flushHeaders();
+  for (const bytes of writes) {
+    if (res.destroyed) return;
+    // A write to a response the client closed fails: the handler ends there.
+    await new Promise<void>((resolve, reject) =>
+      res.write(bytes, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+  if (ending === 'end') res.end();
+  else if (ending === 'reset') res.socket?.resetAndDestroy();
+  else res.socket?.destroy();
 }
 
 function writeEvent(res: ServerResponse, data: string): Promise<void> {

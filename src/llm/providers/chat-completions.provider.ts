@@ -1,6 +1,7 @@
 import { LlmException } from '../llm.errors';
 import { parseRetryAfter } from '../llm.errors';
 import type { LlmChunk, LlmProvider, LlmRequest, LlmResult, LlmUsage } from '../llm.types';
+import { toUsage } from './upstream-usage';
 
 /** The parts of an OpenAI-style chat completion both SDKs return. */
 export interface SdkCompletion {
@@ -40,12 +41,6 @@ export interface SdkErrorClasses {
   APIError: new (...args: never[]) => Error & { status?: number; headers?: unknown };
   APIConnectionError: new (...args: never[]) => Error;
   APIConnectionTimeoutError: new (...args: never[]) => Error;
-}
-
-function toUsage(usage: SdkUsage | null | undefined): LlmUsage | null {
-  return usage
-    ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
-    : null;
 }
 
 function header(headers: unknown, name: string): string | undefined {

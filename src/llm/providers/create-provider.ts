@@ -7,12 +7,20 @@ import { OpenAiCompatibleProvider } from './openai-compatible.provider';
 /** One adapter per wire; a provider of a new wire registers its adapter here. */
 const ADAPTERS: Record<
   ProviderType,
-  new (provider: ResolvedProvider, timeoutMs: number) => LlmProvider
+  new (provider: ResolvedProvider, timeoutMs: number, maxBodyBytes: number) => LlmProvider
 > = {
   'openai-compatible': OpenAiCompatibleProvider,
   groq: GroqProvider,
 };
 
-export function createProvider(provider: ResolvedProvider, timeoutMs: number): LlmProvider {
-  return new ADAPTERS[provider.type](provider, timeoutMs);
+/**
+ * `maxBodyBytes` bounds a whole reply's body, read at once: past it the call fails as
+ * provider_error instead of holding whatever the server sends.
+ */
+export function createProvider(
+  provider: ResolvedProvider,
+  timeoutMs: number,
+  maxBodyBytes: number,
+): LlmProvider {
+  return new ADAPTERS[provider.type](provider, timeoutMs, maxBodyBytes);
 }

@@ -8,7 +8,7 @@ import type {
   SdkErrorClasses,
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
-import { keepAliveFetch } from './keep-alive-fetch';
+import { cappedKeepAliveFetch } from './keep-alive-fetch';
 import type { ResolvedProvider } from '../llm-setup';
 
 /** Groq Cloud through groq-sdk (its base URL is the origin: the SDK appends /openai/v1). */
@@ -31,7 +31,7 @@ export class GroqProvider extends ChatCompletionsProvider {
   };
   private readonly client: Groq;
 
-  constructor(provider: ResolvedProvider, timeoutMs: number) {
+  constructor(provider: ResolvedProvider, timeoutMs: number, maxBodyBytes: number) {
     super();
     const keyVariable = provider.apiKeyEnv ?? 'GROQ_API_KEY';
     const urlSetting = provider.baseUrlEnv ?? `the base URL of provider "${provider.name}"`;
@@ -50,7 +50,7 @@ export class GroqProvider extends ChatCompletionsProvider {
       baseURL: provider.baseUrl,
       defaultHeaders: provider.headers,
       maxRetries: 0,
-      fetch: keepAliveFetch,
+      fetch: cappedKeepAliveFetch(maxBodyBytes),
       timeout: timeoutMs + 1000,
     });
   }

@@ -3,6 +3,8 @@ import https from 'node:https';
 
 import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
 
+import { LlmException } from '../llm.errors';
+
 /**
  * How long an idle kept-alive socket waits for the next call. Besides closing idle sockets,
  * a non-zero `timeout` is what makes Node's agent honour a server's `Keep-Alive: timeout=N`
@@ -62,6 +64,7 @@ class NodeResponse {
   constructor(
     readonly url: string,
     readonly body: IncomingMessage,
+    private readonly maxBodyBytes: number,
   ) {
     this.status = body.statusCode ?? 0;
     this.statusText = body.statusMessage ?? '';
@@ -72,7 +75,19 @@ class NodeResponse {
   async text(): Promise<string> {
     this.bodyUsed = true;
     const chunks: Buffer[] = [];
-    for await (const chunk of this.body) chunks.push(chunk as Buffer);
+    let bytes = 0;
+    for await (const chunk of this.body) {
+      bytes += (chunk as Buffer).length;
+      // A whole body is held at once: a server that never stops would take all the memory.
+      if (bytes > this.maxBodyBytes) {
+        this.body.destroy();
+        throw new LlmException(
+          'provider_error',
+          `The upstream answered more than ${this.maxBodyBytes} bytes in one body (REPLY_MAX_CHARS sets the limit)`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
     return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
   }
 
@@ -102,7 +117,12 @@ function requestHeaders(init: RequestInit, body: string | undefined): http.Outgo
  * One request over node:http, answered with a NodeResponse. The signal aborts it at any
  * point, the body included, with an AbortError as fetch does.
  */
-function send(url: string, init: RequestInit, body: string | undefined): Promise<NodeResponse> {
+function send(
+  url: string,
+  init: RequestInit,
+  body: string | undefined,
+  maxBodyBytes: number,
+): Promise<NodeResponse> {
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(abortError());
   const secure = url.startsWith('https:');
@@ -111,7 +131,7 @@ function send(url: string, init: RequestInit, body: string | undefined): Promise
     headers: requestHeaders(init, body),
     agent: secure ? httpsAgent : httpAgent,
   });
-  const response = responseTo(url, request, signal);
+  const response = responseTo(url, request, signal, maxBodyBytes);
   request.end(body);
   return response;
 }
@@ -125,6 +145,7 @@ function responseTo(
   url: string,
   request: http.ClientRequest,
   signal: AbortSignal | undefined,
+  maxBodyBytes: number,
 ): Promise<NodeResponse> {
   return new Promise((resolve, reject) => {
     let response: IncomingMessage | undefined;
@@ -144,7 +165,7 @@ function responseTo(
       response = res;
       // Once the body is read or dropped, a late abort must not touch the reused socket.
       res.once('close', done);
-      resolve(new NodeResponse(url, res));
+      resolve(new NodeResponse(url, res, maxBodyBytes));
     });
   });
 }
@@ -155,19 +176,24 @@ function responseTo(
  * cost the SDK call about twice the CPU and several times the memory per open stream in
  * the benchmark (bench/), and node-fetch's Request, Headers and piped body copy most of
  * what node:http already parsed. Anything else than a text body, and redirects, go
- * through node-fetch as before.
+ * through node-fetch as before. A body read whole (`text()`, `json()`) fails past
+ * `maxBodyBytes`; a stream's events are read as they come.
  */
-export const keepAliveFetch = (async (input: string | URL, init: RequestInit = {}) => {
-  const url = input.toString();
-  const nodeFetchInit = (): NodeFetchInit => ({
-    ...(init as NodeFetchInit),
-    agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
-  });
-  if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
-  const response = await send(url, init, init.body ?? undefined);
-  if (REDIRECTS.has(response.status) && response.headers.has('location')) {
-    response.body.resume();
-    return nodeFetch(url, nodeFetchInit());
-  }
-  return response;
-}) as unknown as typeof fetch;
+export const cappedKeepAliveFetch = (maxBodyBytes: number): typeof fetch =>
+  (async (input: string | URL, init: RequestInit = {}) => {
+    const url = input.toString();
+    const nodeFetchInit = (): NodeFetchInit => ({
+      ...(init as NodeFetchInit),
+      agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
+    });
+    if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
+    const response = await send(url, init, init.body ?? undefined, maxBodyBytes);
+    if (REDIRECTS.has(response.status) && response.headers.has('location')) {
+      response.body.resume();
+      return nodeFetch(url, nodeFetchInit());
+    }
+    return response;
+  }) as unknown as typeof fetch;
+
+/** Without a cap on whole bodies (benchmarks, tests of the transport). */
+export const keepAliveFetch = cappedKeepAliveFetch(Infinity);

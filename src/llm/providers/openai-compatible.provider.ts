@@ -8,7 +8,7 @@ import type {
   SdkErrorClasses,
 } from './chat-completions.provider';
 import { ChatCompletionsProvider } from './chat-completions.provider';
-import { keepAliveFetch } from './keep-alive-fetch';
+import { cappedKeepAliveFetch } from './keep-alive-fetch';
 import type { ResolvedProvider } from '../llm-setup';
 
 /**
@@ -34,7 +34,7 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
   };
   private readonly client: OpenAI;
 
-  constructor(provider: ResolvedProvider, timeoutMs: number) {
+  constructor(provider: ResolvedProvider, timeoutMs: number, maxBodyBytes: number) {
     super();
     const { apiKeyEnv, baseUrlEnv, modelEnv } = provider;
     this.name = provider.name;
@@ -67,7 +67,7 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
       baseURL: provider.baseUrl,
       defaultHeaders: provider.headers,
       maxRetries: 0,
-      fetch: keepAliveFetch,
+      fetch: cappedKeepAliveFetch(maxBodyBytes),
       timeout: timeoutMs + 1000,
     });
   }
