@@ -9,6 +9,7 @@ import { LLM_PROVIDERS, LlmProvider } from './llm.types';
 import { ModelRegistry } from './model-registry';
 import { ModelsController } from './models.controller';
 import { createProvider } from './providers/create-provider';
+import { RunTelemetry } from './telemetry/run-telemetry.service';
 
 const LLM_SETUP = Symbol('LLM_SETUP');
 
@@ -48,6 +49,7 @@ function createProviders(config: AppConfig, setup: LlmSetup): LlmProvider[] {
       inject: [LLM_SETUP],
     },
     LlmService,
+    RunTelemetry,
   ],
   exports: [LlmService],
 })
