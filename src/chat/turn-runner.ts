@@ -10,10 +10,16 @@ import { AppConfig } from '../config/app-config';
 import { databaseOutage, toDatabaseUnavailable } from '../common/errors/database-errors';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { TitleWriter } from '../conversations';
-import { mergeParams } from '../llm/generation-params';
+import { FormatParams, mergeParams, requestedFormat } from '../llm/generation-params';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
-import type { ChatMessage, GenerationParams, LlmUsage, TriedAlias } from '../llm/llm.types';
+import type {
+  ChatMessage,
+  GenerationParams,
+  LlmUsage,
+  ResponseFormat,
+  TriedAlias,
+} from '../llm/llm.types';
 import { AppLog } from '../logging/logging.module';
 import { buildContextManifest, ContextManifest } from '../history/context-manifest';
 import { leftOutOf, ReadWindow } from '../history/memory-mark';
@@ -57,7 +63,8 @@ export interface TurnInput {
   /** Where the turn attaches; after the conversation's current leaf when absent. */
   branch?: TurnBranch;
   model?: string;
-  params?: GenerationParams;
+  /** Sampling params over the conversation's, and the reply's format for this turn. */
+  params?: GenerationParams & FormatParams;
   /** Ask the provider for the whole reply, or for chunks as they come. */
   mode: 'complete' | 'stream';
   idempotencyKey?: string;
@@ -69,6 +76,7 @@ export interface TurnInput {
 interface TurnPlan {
   model: ResolvedModel;
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
   prompt: PromptPlan;
   /** Tokens reserved for the reply: max_tokens upstream. */
   replyTokens: number;
@@ -99,6 +107,7 @@ interface LineIds {
 interface GenerateRequest {
   model: ResolvedModel;
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
   messages: ChatMessage[];
   promptTokens: number;
   mode: 'complete' | 'stream';
@@ -220,6 +229,7 @@ export class TurnRunner {
     return {
       model: plan.model,
       params: { ...plan.params, maxTokens: plan.replyTokens },
+      responseFormat: plan.responseFormat,
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
       mode,
@@ -284,7 +294,8 @@ export class TurnRunner {
       newMessageTokens: tokenCount,
       summaries: this.config.get('SUMMARIES') === 'on',
     });
-    return { model, params, prompt, replyTokens, tokenCount };
+    const responseFormat = requestedFormat(input.params);
+    return { model, params, responseFormat, prompt, replyTokens, tokenCount };
   }
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */

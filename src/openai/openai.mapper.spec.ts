@@ -65,7 +65,7 @@ describe(toCompletionInput.name, () => {
     expect(
       toCompletionInput(request({ response_format: { type: 'json_object' } }), alias)
         .responseFormat,
-    ).toBe('json_object');
+    ).toEqual({ type: 'json_object' });
   });
 });
 
@@ -86,7 +86,9 @@ describe(cacheKeyMaterial.name, () => {
     expect(cacheKeyMaterial('alice', { ...input })).toBe(base);
     expect(cacheKeyMaterial('bob', input)).not.toBe(base);
     expect(cacheKeyMaterial('alice', { ...input, stop: ['x'] })).not.toBe(base);
-    expect(cacheKeyMaterial('alice', { ...input, responseFormat: 'json_object' })).not.toBe(base);
+    expect(
+      cacheKeyMaterial('alice', { ...input, responseFormat: { type: 'json_object' } }),
+    ).not.toBe(base);
     expect(cacheKeyMaterial('alice', { ...input, params: { ...input.params, seed: 1 } })).not.toBe(
       base,
     );

@@ -86,7 +86,9 @@ export function toCompletionInput(
     alias: alias.alias,
     messages: toChatMessages(dto.messages),
     params: { ...alias.params, ...requestParams(dto) },
-    ...(dto.response_format?.type === 'json_object' && { responseFormat: 'json_object' }),
+    ...(dto.response_format?.type === 'json_object' && {
+      responseFormat: { type: 'json_object' },
+    }),
     ...(stop && { stop }),
   };
 }
