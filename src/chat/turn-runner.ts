@@ -28,6 +28,12 @@ import type { Message } from '../history/message';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
+import {
+  CachedReply,
+  cacheKeyMaterial,
+  isDeterministic,
+  ResponseCache,
+} from '../llm/response-cache';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
@@ -96,6 +102,8 @@ interface Reply {
   usage: LlmUsage | null;
   ttftMs: number | null;
   failure: AppException | null;
+  /** Served from the response cache: no provider call. */
+  cached?: boolean;
 }
 
 /** What a turn's log lines are found by. */
@@ -115,12 +123,29 @@ interface GenerateRequest {
   /** What the prompt holds, stored with the reply. */
   context: ContextManifest;
   correlationId?: string;
+  /** The response cache's key for this prompt; null when the cache is off or not deterministic. */
+  cacheKey: string | null;
 }
 
 const STORE_RETRY_FIRST_MS = 250;
 const STORE_RETRY_MAX_MS = 5000;
 /** How often a turn running on another process is looked at while waiting for it. */
 const SETTLE_POLL_MS = 50;
+/** A cached reply is streamed in pieces of about this many characters, as a provider would. */
+const CACHED_PIECE_CHARS = 64;
+
+/** `text` in pieces of `size` characters, never between the halves of a surrogate pair. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++;
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  return out;
+}
 
 function requestHash(input: TurnInput): string {
   const fields = [input.message, input.model ?? null, input.params ?? {}];
@@ -150,6 +175,7 @@ export class TurnRunner {
     private readonly titles: TitleWriter,
     private readonly memory: MemoryService,
     private readonly log: AppLog,
+    private readonly cache: ResponseCache,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -197,7 +223,7 @@ export class TurnRunner {
         return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
-    const request = this.request(plan, begun, message, input);
+    const request = this.request(ownerId, plan, begun, message, input);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -219,6 +245,7 @@ export class TurnRunner {
 
   /** The provider request: the prompt (summary, window, message) and its manifest. */
   private request(
+    ownerId: string,
     plan: TurnPlan,
     begun: { userMessage: Message } & ReadWindow,
     message: string,
@@ -226,10 +253,23 @@ export class TurnRunner {
   ): GenerateRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
     const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
+    const params = { ...plan.params, maxTokens: plan.replyTokens };
+    const { alias } = plan.model;
+    // Keyed as /v1 keys a request: the same owner's same prompt to the same alias.
+    const cacheKey =
+      this.cache.enabled && isDeterministic(params)
+        ? this.cache.keyOf(
+            cacheKeyMaterial(ownerId, {
+              ...{ alias, params, messages: prompt.messages },
+              responseFormat: plan.responseFormat,
+            }),
+          )
+        : null;
     return {
       model: plan.model,
-      params: { ...plan.params, maxTokens: plan.replyTokens },
+      params,
       responseFormat: plan.responseFormat,
+      cacheKey,
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
       mode,
@@ -389,6 +429,7 @@ export class TurnRunner {
     try {
       const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
       outcome = await this.finish(turn, userMessage, reply, request);
+      await this.remember(request, reply, outcome);
       this.report(turn, outcome, reply, request);
     } catch (error) {
       // A turn always ends, and gives its claim back, whatever failed on the way.
@@ -429,8 +470,54 @@ export class TurnRunner {
     );
   }
 
+  /**
+   * A stored complete reply of the alias asked for goes into the response cache, before the
+   * turn ends, so the next identical turn finds it.
+   */
+  private async remember(request: GenerateRequest, reply: Reply, outcome: TurnOutcome) {
+    const stored = outcome.assistantMessage;
+    if (!request.cacheKey || reply.cached || outcome.failure || !stored) return;
+    if (reply.tried.length > 0 || stored.status !== 'complete') return;
+    await this.cache.put(request.cacheKey, {
+      content: reply.content,
+      reasoning: reply.reasoning,
+      finishReason: reply.finishReason,
+      usage: {
+        promptTokens: stored.promptTokens ?? request.promptTokens,
+        completionTokens: stored.completionTokens ?? 0,
+        estimated: stored.usageEstimated,
+      },
+      upstreamModel: reply.upstreamModel,
+    });
+  }
+
+  /** The cache's reply as the provider's would come: reasoning, then the text in pieces. */
+  private replayCached(turn: Turn, request: GenerateRequest, hit: CachedReply): Reply {
+    if (hit.reasoning) turn.push({ type: 'message.reasoning', delta: hit.reasoning });
+    let ttftMs: number | null = null;
+    for (const delta of pieces(hit.content, CACHED_PIECE_CHARS)) {
+      ttftMs ??= Math.round(performance.now() - request.startedAt);
+      turn.push({ type: 'message.delta', delta });
+    }
+    const { promptTokens, completionTokens, estimated } = hit.usage;
+    return {
+      alias: request.model.alias,
+      tried: [],
+      content: turn.text,
+      reasoning: hit.reasoning,
+      upstreamModel: hit.upstreamModel ?? null,
+      finishReason: hit.finishReason,
+      usage: estimated ? null : { promptTokens, completionTokens },
+      ttftMs,
+      failure: null,
+      cached: true,
+    };
+  }
+
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
   private async generate(turn: Turn, request: GenerateRequest): Promise<Reply> {
+    const hit = request.cacheKey ? await this.cache.get(request.cacheKey) : undefined;
+    if (hit && !turn.signal.aborted) return this.replayCached(turn, request, hit);
     // The turn keeps the text (its events refer to it): the splitter keeps none.
     const splitter = new ThinkSplitter(false);
     const emit = (piece: { content: string; reasoning: string }): void => {
@@ -502,8 +589,9 @@ export class TurnRunner {
       errorMessage: failure?.message ?? null,
       // A fallback that answered is the reply's model; the ones given up are in its manifest.
       alias: reply.alias,
-      context:
-        reply.alias === request.context.model && reply.tried.length === 0
+      context: reply.cached
+        ? { ...request.context, cached: true }
+        : reply.alias === request.context.model && reply.tried.length === 0
           ? request.context
           : { ...request.context, model: reply.alias, tried: reply.tried },
     };

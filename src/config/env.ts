@@ -302,8 +302,8 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) MAX_CONVERSATIONS_PER_OWNER = 100_000;
 
   /**
-   * How long a deterministic stateless reply (temperature 0 or a seed; the OpenAI-compatible
-   * door) is served from the response cache; 0 turns the cache off.
+   * How long a deterministic reply (temperature 0 or a seed; the OpenAI-compatible door and
+   * turns) is served from the response cache; 0 turns the cache off.
    */
   @Transform(toInt) @IsInt() @Min(0) @Max(30 * 24 * 3600) RESPONSE_CACHE_TTL_S = 0;
 

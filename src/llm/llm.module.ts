@@ -9,6 +9,8 @@ import { LLM_PROVIDERS, LlmProvider } from './llm.types';
 import { ModelRegistry } from './model-registry';
 import { ModelsController } from './models.controller';
 import { createProvider } from './providers/create-provider';
+import { ResponseCache } from './response-cache';
+import { ResponseCacheRepository } from './response-cache.repository';
 import { RunTelemetry } from './telemetry/run-telemetry.service';
 
 const LLM_SETUP = Symbol('LLM_SETUP');
@@ -50,7 +52,9 @@ function createProviders(config: AppConfig, setup: LlmSetup): LlmProvider[] {
     },
     LlmService,
     RunTelemetry,
+    ResponseCache,
+    ResponseCacheRepository,
   ],
-  exports: [LlmService],
+  exports: [LlmService, ResponseCache],
 })
 export class LlmModule {}

@@ -3,14 +3,8 @@ import { LlmException } from '../llm/llm.errors';
 import type { ModelAlias } from '../llm/model-registry';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { toOpenAiError } from './openai-error';
-import {
-  cacheKeyMaterial,
-  ChunkMapper,
-  CompletionReply,
-  isDeterministic,
-  toChatCompletion,
-  toCompletionInput,
-} from './openai.mapper';
+import { cacheKeyMaterial, isDeterministic } from '../llm/response-cache';
+import { ChunkMapper, CompletionReply, toChatCompletion, toCompletionInput } from './openai.mapper';
 
 const alias: ModelAlias = {
   alias: 'lmstudio/default',
