@@ -10,10 +10,16 @@ import { AppConfig } from '../config/app-config';
 import { databaseOutage, toDatabaseUnavailable } from '../common/errors/database-errors';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { TitleWriter } from '../conversations';
-import { mergeParams } from '../llm/generation-params';
+import { FormatParams, mergeParams, requestedFormat } from '../llm/generation-params';
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
-import type { ChatMessage, GenerationParams, LlmUsage, TriedAlias } from '../llm/llm.types';
+import type {
+  ChatMessage,
+  GenerationParams,
+  LlmUsage,
+  ResponseFormat,
+  TriedAlias,
+} from '../llm/llm.types';
 import { AppLog } from '../logging/logging.module';
 import { buildContextManifest, ContextManifest } from '../history/context-manifest';
 import { leftOutOf, ReadWindow } from '../history/memory-mark';
@@ -22,6 +28,12 @@ import type { Message } from '../history/message';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
+import {
+  CachedReply,
+  cacheKeyMaterial,
+  isDeterministic,
+  ResponseCache,
+} from '../llm/response-cache';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
@@ -58,7 +70,8 @@ export interface TurnInput {
   /** Where the turn attaches; after the conversation's current leaf when absent. */
   branch?: TurnBranch;
   model?: string;
-  params?: GenerationParams;
+  /** Sampling params over the conversation's, and the reply's format for this turn. */
+  params?: GenerationParams & FormatParams;
   /** Ask the provider for the whole reply, or for chunks as they come. */
   mode: 'complete' | 'stream';
   idempotencyKey?: string;
@@ -70,6 +83,7 @@ export interface TurnInput {
 interface TurnPlan {
   model: ResolvedModel;
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
   prompt: PromptPlan;
   /** Tokens reserved for the reply: max_tokens upstream. */
   replyTokens: number;
@@ -89,6 +103,8 @@ interface Reply {
   usage: LlmUsage | null;
   ttftMs: number | null;
   failure: AppException | null;
+  /** Served from the response cache: no provider call. */
+  cached?: boolean;
 }
 
 /** What a turn's log lines are found by. */
@@ -100,6 +116,7 @@ interface LineIds {
 interface TurnRequest {
   model: ResolvedModel;
   params: GenerationParams;
+  responseFormat?: ResponseFormat;
   messages: ChatMessage[];
   promptTokens: number;
   mode: 'complete' | 'stream';
@@ -107,12 +124,29 @@ interface TurnRequest {
   /** What the prompt holds, stored with the reply. */
   context: ContextManifest;
   correlationId?: string;
+  /** The response cache's key for this prompt; null when the cache is off or not deterministic. */
+  cacheKey: string | null;
 }
 
 const STORE_RETRY_FIRST_MS = 250;
 const STORE_RETRY_MAX_MS = 5000;
 /** How often a turn running on another process is looked at while waiting for it. */
 const SETTLE_POLL_MS = 50;
+/** A cached reply is streamed in pieces of about this many characters, as a provider would. */
+const CACHED_PIECE_CHARS = 64;
+
+/** `text` in pieces of `size` characters, never between the halves of a surrogate pair. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let start = 0; start < text.length;) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end++;
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  return out;
+}
 
 function requestHash(input: TurnInput): string {
   const fields = [input.message, input.model ?? null, input.params ?? {}];
@@ -142,6 +176,7 @@ export class TurnRunner {
     private readonly titles: TitleWriter,
     private readonly memory: MemoryService,
     private readonly log: AppLog,
+    private readonly cache: ResponseCache,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -189,7 +224,7 @@ export class TurnRunner {
         return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
-    const request = this.request(plan, begun, message, input);
+    const request = this.request(ownerId, plan, begun, message, input);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -211,6 +246,7 @@ export class TurnRunner {
 
   /** The provider request: the prompt (summary, window, message) and its manifest. */
   private request(
+    ownerId: string,
     plan: TurnPlan,
     begun: { userMessage: Message } & ReadWindow,
     message: string,
@@ -218,9 +254,23 @@ export class TurnRunner {
   ): TurnRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
     const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
+    const params = { ...plan.params, maxTokens: plan.replyTokens };
+    const { alias } = plan.model;
+    // Keyed as /v1 keys a request: the same owner's same prompt to the same alias.
+    const cacheKey =
+      this.cache.enabled && isDeterministic(params)
+        ? this.cache.keyOf(
+            cacheKeyMaterial(ownerId, {
+              ...{ alias, params, messages: prompt.messages },
+              responseFormat: plan.responseFormat,
+            }),
+          )
+        : null;
     return {
       model: plan.model,
-      params: { ...plan.params, maxTokens: plan.replyTokens },
+      params,
+      responseFormat: plan.responseFormat,
+      cacheKey,
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
       mode,
@@ -285,7 +335,8 @@ export class TurnRunner {
       newMessageTokens: tokenCount,
       summaries: this.config.get('SUMMARIES') === 'on',
     });
-    return { model, params, prompt, replyTokens, tokenCount };
+    const responseFormat = requestedFormat(input.params);
+    return { model, params, responseFormat, prompt, replyTokens, tokenCount };
   }
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */
@@ -380,6 +431,7 @@ export class TurnRunner {
     try {
       const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
       outcome = await this.finish(turn, userMessage, reply, request);
+      await this.remember(request, reply, outcome);
       this.report(turn, outcome, reply, request);
     } catch (error) {
       // A turn always ends, and gives its claim back, whatever failed on the way.
@@ -420,8 +472,54 @@ export class TurnRunner {
     );
   }
 
+  /**
+   * A stored complete reply of the alias asked for goes into the response cache, before the
+   * turn ends, so the next identical turn finds it.
+   */
+  private async remember(request: TurnRequest, reply: Reply, outcome: TurnOutcome) {
+    const stored = outcome.assistantMessage;
+    if (!request.cacheKey || reply.cached || outcome.failure || !stored) return;
+    if (reply.tried.length > 0 || stored.status !== 'complete') return;
+    await this.cache.put(request.cacheKey, {
+      content: reply.content,
+      reasoning: reply.reasoning,
+      finishReason: reply.finishReason,
+      usage: {
+        promptTokens: stored.promptTokens ?? request.promptTokens,
+        completionTokens: stored.completionTokens ?? 0,
+        estimated: stored.usageEstimated,
+      },
+      upstreamModel: reply.upstreamModel,
+    });
+  }
+
+  /** The cache's reply as the provider's would come: reasoning, then the text in pieces. */
+  private replayCached(turn: Turn, request: TurnRequest, hit: CachedReply): Reply {
+    if (hit.reasoning) turn.push({ type: 'message.reasoning', delta: hit.reasoning });
+    let ttftMs: number | null = null;
+    for (const delta of pieces(hit.content, CACHED_PIECE_CHARS)) {
+      ttftMs ??= Math.round(performance.now() - request.startedAt);
+      turn.push({ type: 'message.delta', delta });
+    }
+    const { promptTokens, completionTokens, estimated } = hit.usage;
+    return {
+      alias: request.model.alias,
+      tried: [],
+      content: turn.text,
+      reasoning: hit.reasoning,
+      upstreamModel: hit.upstreamModel ?? null,
+      finishReason: hit.finishReason,
+      usage: estimated ? null : { promptTokens, completionTokens },
+      ttftMs,
+      failure: null,
+      cached: true,
+    };
+  }
+
   /** Calls the provider and forwards its text as events, answer and reasoning apart. */
   private async generate(turn: Turn, request: TurnRequest): Promise<Reply> {
+    const hit = request.cacheKey ? await this.cache.get(request.cacheKey) : undefined;
+    if (hit && !turn.signal.aborted) return this.replayCached(turn, request, hit);
     // The turn keeps the text (its events refer to it): the splitter keeps none.
     const splitter = new ThinkSplitter(false);
     const emit = (piece: { content: string; reasoning: string }): void => {
@@ -493,8 +591,9 @@ export class TurnRunner {
       errorMessage: failure?.message ?? null,
       // A fallback that answered is the reply's model; the ones given up are in its manifest.
       alias: reply.alias,
-      context:
-        reply.alias === request.context.model && reply.tried.length === 0
+      context: reply.cached
+        ? { ...request.context, cached: true }
+        : reply.alias === request.context.model && reply.tried.length === 0
           ? request.context
           : { ...request.context, model: reply.alias, tried: reply.tried },
       streamMarks: streamMarks(turn, reply.reasoning),

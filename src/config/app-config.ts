@@ -1,4 +1,4 @@
-import { Env } from './env';
+import { Env, redactedEnv } from './env';
 
 /** The validated configuration, injected wherever a setting is needed. */
 export class AppConfig {
@@ -20,6 +20,11 @@ export class AppConfig {
   /** Some settings by name, for a lower room that takes them as plain values. */
   pick<K extends keyof Env>(...keys: K[]): Pick<Env, K> {
     return Object.fromEntries(keys.map((key) => [key, this.env[key]])) as Pick<Env, K>;
+  }
+
+  /** Every setting as it may be written down: secrets hidden, URLs redacted (redactedEnv). */
+  redacted(): Record<string, unknown> {
+    return redactedEnv(this.env);
   }
 
   /** A variable by name: a validated one of Env, else as set (empty counts as unset). */

@@ -165,6 +165,15 @@ export class Env {
   /** Include message and reply text in the per-turn log line (off: texts are private). */
   @Transform(toBool) @IsBoolean() LOG_MESSAGES = false;
 
+  /**
+   * Where each start writes its run folder (manifest.json, interactions.jsonl: one line per
+   * provider call); unset = no run telemetry.
+   */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() RUNS_DIR?: string;
+
+  /** Size at which interactions.jsonl is rotated (interactions.1.jsonl, … a few kept). */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(10 * 1024 ** 3) RUNS_MAX_BYTES = 50 * 1024 * 1024;
+
   /** Largest accepted request body, in bytes. */
   @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024) BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -293,8 +302,8 @@ export class Env {
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) MAX_CONVERSATIONS_PER_OWNER = 100_000;
 
   /**
-   * How long a deterministic stateless reply (temperature 0 or a seed; the OpenAI-compatible
-   * door) is served from the response cache; 0 turns the cache off.
+   * How long a deterministic reply (temperature 0 or a seed; the OpenAI-compatible door and
+   * turns) is served from the response cache; 0 turns the cache off.
    */
   @Transform(toInt) @IsInt() @Min(0) @Max(30 * 24 * 3600) RESPONSE_CACHE_TTL_S = 0;
 
@@ -374,6 +383,24 @@ const SECRETS = new Set([
   'MISTRAL_API_KEY',
   'DATABASE_URL',
 ]);
+
+/** Names that hold a secret whatever the variable (a models file's own key variables). */
+const SECRET_NAME = /KEY|SECRET|TOKEN|PASSWORD/;
+
+/**
+ * Every variable of Env as it may be written down (a run manifest): secrets hidden (set or
+ * not is kept), credentials and secret query values of URLs redacted.
+ */
+export function redactedEnv(env: Env): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const key of Object.keys(new Env()).sort()) {
+    const value = (env as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'string' && (SECRETS.has(key) || SECRET_NAME.test(key)))
+      shown[key] = /^postgres/.test(value) ? redactUrl(value) : '***';
+    else shown[key] = typeof value === 'string' ? redactUrl(value) : (value ?? null);
+  }
+  return shown;
+}
 
 function describe(errors: ValidationError[]): string[] {
   return errors.map((error) => {

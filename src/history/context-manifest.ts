@@ -39,6 +39,8 @@ export interface ContextManifest {
    * each failed with; absent when the first alias answered.
    */
   tried?: { alias: string; errorCode: string }[];
+  /** The reply was the response cache's, for the same prompt: no provider was called. */
+  cached?: boolean;
   /** Who writes this conversation's summaries, or why none can be (absent before it existed). */
   memory?: SummaryPlan;
 }

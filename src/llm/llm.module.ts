@@ -9,6 +9,9 @@ import { LLM_PROVIDERS, LlmProvider } from './llm.types';
 import { ModelRegistry } from './model-registry';
 import { ModelsController } from './models.controller';
 import { createProvider } from './providers/create-provider';
+import { ResponseCache } from './response-cache';
+import { ResponseCacheRepository } from './response-cache.repository';
+import { RunTelemetry } from './telemetry/run-telemetry.service';
 
 const LLM_SETUP = Symbol('LLM_SETUP');
 
@@ -57,7 +60,10 @@ function createProviders(config: AppConfig, setup: LlmSetup): LlmProvider[] {
       inject: [LLM_SETUP],
     },
     LlmService,
+    RunTelemetry,
+    ResponseCache,
+    ResponseCacheRepository,
   ],
-  exports: [LlmService],
+  exports: [LlmService, ResponseCache],
 })
 export class LlmModule {}

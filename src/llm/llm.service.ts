@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
+import { AppException } from '../common/errors/app.exception';
 import { sleep } from '../common/sleep';
 import { storableText, StorableTextStream } from '../common/text/storable-text';
 import { AppConfig } from '../config/app-config';
@@ -20,6 +21,7 @@ import {
 import { ModelAlias, ModelRegistry } from './model-registry';
 import { pulledChunks } from './pulled-chunks';
 import { nextRetryDelay } from './retry-policy';
+import { RunTelemetry } from './telemetry/run-telemetry.service';
 
 export interface ResolvedModel extends ModelAlias {
   providerLabel: string;
@@ -125,6 +127,7 @@ export class LlmService {
     @Inject(LLM_PROVIDERS) providers: LlmProvider[],
     private readonly config: AppConfig,
     metrics: MetricsService,
+    private readonly telemetry: RunTelemetry,
   ) {
     this.providers = new Map(providers.map((p) => [p.name, p]));
     const options = {
@@ -208,7 +211,7 @@ export class LlmService {
     for (const [index, model] of chain.entries()) {
       let started = false;
       try {
-        return await this.deliverFrom(model, request, (chunk) => {
+        return await this.deliverRecorded(model, request, (chunk) => {
           started ||= chunk.type === 'delta';
           onChunk(chunk.type === 'done' ? { ...chunk, alias: model.alias } : chunk);
         });
@@ -224,6 +227,55 @@ export class LlmService {
       }
     }
     throw new Error('unreachable: the last alias of a chain throws its own error');
+  }
+
+  /** One alias's call, written to the run telemetry (RUNS_DIR) as it ends, however it ends. */
+  private async deliverRecorded(
+    model: ResolvedModel,
+    request: GenerateRequest,
+    onChunk: (chunk: LlmChunk) => void,
+  ): Promise<void> {
+    if (!this.telemetry.enabled) return this.deliverFrom(model, request, onChunk);
+    const startedAt = performance.now();
+    // Copied now: a turn empties its prompt array once the first chunk has come.
+    const messages = this.telemetry.withMessages
+      ? request.messages.map((message) => ({ ...message }))
+      : undefined;
+    let ttftMs: number | null = null;
+    let done: LlmDone | null = null;
+    let reply = '';
+    const record = (error: unknown): void => {
+      const cancelled = error !== null && request.signal.aborted;
+      this.telemetry.record({
+        time: new Date().toISOString(),
+        correlationId: request.correlationId ?? null,
+        alias: model.alias,
+        provider: model.provider,
+        upstreamModel: done?.upstreamModel ?? model.model,
+        mode: request.mode,
+        latencyMs: Math.round(performance.now() - startedAt),
+        ttftMs,
+        usage: done?.usage ?? null,
+        finishReason: done?.finishReason ?? null,
+        outcome: error === null ? 'complete' : cancelled ? 'cancelled' : 'failed',
+        errorCode:
+          error instanceof AppException ? error.code : error === null ? null : 'internal_error',
+        ...(messages && { messages, reply }),
+      });
+    };
+    try {
+      await this.deliverFrom(model, request, (chunk) => {
+        if (chunk.type === 'delta') {
+          ttftMs ??= Math.round(performance.now() - startedAt);
+          if (messages) reply += chunk.text;
+        } else done = chunk;
+        onChunk(chunk);
+      });
+    } catch (error) {
+      record(error);
+      throw error;
+    }
+    record(null);
   }
 
   /**

@@ -17,8 +17,19 @@ export interface GenerationParams {
   presencePenalty?: number;
 }
 
-/** `json_object` asks the provider for a JSON reply, where it supports that. */
-export type ResponseFormat = 'json_object';
+/**
+ * Asks the provider for a JSON reply (`json_object`), or one following a JSON Schema
+ * (`json_schema`), where it supports that; OpenAI's shape. Plain text is the absence of one.
+ */
+export type ResponseFormat =
+  { type: 'json_object' } | { type: 'json_schema'; json_schema: JsonSchemaFormat };
+
+export interface JsonSchemaFormat {
+  name: string;
+  description?: string;
+  schema: Record<string, unknown>;
+  strict?: boolean;
+}
 
 export interface LlmRequest {
   /** Upstream model id, already resolved from the alias. */

@@ -80,6 +80,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly runInteractionsDropped = new Counter({
+    name: 'run_interactions_dropped_total',
+    help: 'Provider-call lines of the run telemetry (RUNS_DIR) dropped because the disk fell behind',
+    registers: [this.registry],
+  });
+
   private readonly titles = new Counter({
     name: 'conversation_titles_total',
     help: 'Title calls by outcome: written, kept (a user title won the race), or the failure code',
@@ -201,6 +207,10 @@ export class MetricsService {
 
   recordCacheLookup(result: 'hit' | 'miss'): void {
     this.cacheLookups.inc({ result });
+  }
+
+  recordRunInteractionDropped(): void {
+    this.runInteractionsDropped.inc();
   }
 
   recordTitle(outcome: string): void {

@@ -3,14 +3,8 @@ import { LlmException } from '../llm/llm.errors';
 import type { ModelAlias } from '../llm/model-registry';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { toOpenAiError } from './openai-error';
-import {
-  cacheKeyMaterial,
-  ChunkMapper,
-  CompletionReply,
-  isDeterministic,
-  toChatCompletion,
-  toCompletionInput,
-} from './openai.mapper';
+import { cacheKeyMaterial, isDeterministic } from '../llm/response-cache';
+import { ChunkMapper, CompletionReply, toChatCompletion, toCompletionInput } from './openai.mapper';
 
 const alias: ModelAlias = {
   alias: 'lmstudio/default',
@@ -65,7 +59,7 @@ describe(toCompletionInput.name, () => {
     expect(
       toCompletionInput(request({ response_format: { type: 'json_object' } }), alias)
         .responseFormat,
-    ).toBe('json_object');
+    ).toEqual({ type: 'json_object' });
   });
 });
 
@@ -86,7 +80,9 @@ describe(cacheKeyMaterial.name, () => {
     expect(cacheKeyMaterial('alice', { ...input })).toBe(base);
     expect(cacheKeyMaterial('bob', input)).not.toBe(base);
     expect(cacheKeyMaterial('alice', { ...input, stop: ['x'] })).not.toBe(base);
-    expect(cacheKeyMaterial('alice', { ...input, responseFormat: 'json_object' })).not.toBe(base);
+    expect(
+      cacheKeyMaterial('alice', { ...input, responseFormat: { type: 'json_object' } }),
+    ).not.toBe(base);
     expect(cacheKeyMaterial('alice', { ...input, params: { ...input.params, seed: 1 } })).not.toBe(
       base,
     );

@@ -86,32 +86,11 @@ export function toCompletionInput(
     alias: alias.alias,
     messages: toChatMessages(dto.messages),
     params: { ...alias.params, ...requestParams(dto) },
-    ...(dto.response_format?.type === 'json_object' && { responseFormat: 'json_object' }),
+    ...(dto.response_format?.type === 'json_object' && {
+      responseFormat: { type: 'json_object' },
+    }),
     ...(stop && { stop }),
   };
-}
-
-/** Temperature 0 or a seed: the same request may be answered with the same reply. */
-export function isDeterministic(params: GenerationParams): boolean {
-  return params.temperature === 0 || params.seed !== undefined;
-}
-
-/**
- * Everything that decides the reply, in a fixed order, for the cache key; the owner first,
- * so no two owners ever share an entry. The version changes when CompletionReply does.
- */
-export function cacheKeyMaterial(owner: string, input: CompletionInput): string {
-  const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } = input.params;
-  return JSON.stringify([
-    'v1',
-    owner,
-    input.alias,
-    input.messages.map((m) => [m.role, m.content]),
-    [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
-    [frequencyPenalty ?? null, presencePenalty ?? null],
-    input.stop ?? null,
-    input.responseFormat ?? null,
-  ]);
 }
 
 export function toUsageDto(usage: CompletionUsage): CompletionUsageDto {

@@ -4,13 +4,11 @@ import { LlmModule } from '../llm/llm.module';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
 import { OwnerSlots } from './owner-slots';
-import { ResponseCache } from './response-cache';
-import { ResponseCacheRepository } from './response-cache.repository';
 
 /** The OpenAI-compatible door (/v1): stateless completions by alias, with the response cache. */
 @Module({
   imports: [LlmModule],
   controllers: [OpenAiController],
-  providers: [OpenAiService, OwnerSlots, ResponseCache, ResponseCacheRepository],
+  providers: [OpenAiService, OwnerSlots],
 })
 export class OpenAiModule {}

@@ -6,6 +6,7 @@ import { AppException } from '../common/errors/app.exception';
 import { LlmException } from '../llm/llm.errors';
 import { GenerateRequest, LlmService, ResolvedModel } from '../llm/llm.service';
 import type { LlmUsage } from '../llm/llm.types';
+import { cacheKeyMaterial, isDeterministic, ResponseCache } from '../llm/response-cache';
 import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { messageCost } from '../prompts/prompt-manager';
@@ -17,19 +18,16 @@ import type {
   OpenAiModelListDto,
 } from './dto/chat-completion-response.dto';
 import {
-  cacheKeyMaterial,
   CompletionEvent,
   CompletionInput,
   CompletionMeta,
   CompletionReply,
   CompletionUsage,
-  isDeterministic,
   toChatCompletion,
   toCompletionInput,
   toOpenAiModel,
 } from './openai.mapper';
 import { OwnerSlots } from './owner-slots';
-import { ResponseCache } from './response-cache';
 
 export type CacheStatus = 'HIT' | 'MISS';
 

@@ -74,7 +74,7 @@ export interface TestAppOptions {
 
 export interface MessageOptions {
   model?: string;
-  params?: Record<string, number>;
+  params?: Record<string, unknown>;
   headers?: Record<string, string>;
 }
 

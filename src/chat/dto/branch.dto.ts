@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsOptional, ValidateNested } from 'class-validator';
 
-import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
+import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 import { IsModelAlias } from '../../llm/model-alias';
 import { SendMessageDto } from './send-message.dto';
 
@@ -17,13 +17,14 @@ export class RegenerateDto {
   model?: string;
 
   @ApiPropertyOptional({
-    type: GenerationParamsDto,
-    description: "Override the conversation's params for this reply only",
+    type: TurnParamsDto,
+    description:
+      "Override the conversation's params for this reply only; `jsonMode` and `responseFormat` apply to this reply only",
   })
   @IsOptional()
   @ValidateNested()
-  @Type(() => GenerationParamsDto)
-  params?: GenerationParamsDto;
+  @Type(() => TurnParamsDto)
+  params?: TurnParamsDto;
 }
 
 /** The new text of the user message; it is stored beside the old one, which stays. */

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsOptional, IsString, ValidateNested } from 'class-validator';
 
 import { IsModelAlias } from '../../llm/model-alias';
-import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
+import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 
 export class SendMessageDto {
   @ApiProperty({
@@ -23,11 +23,12 @@ export class SendMessageDto {
   model?: string;
 
   @ApiPropertyOptional({
-    type: GenerationParamsDto,
-    description: "Override the conversation's params for this turn only",
+    type: TurnParamsDto,
+    description:
+      "Override the conversation's params for this turn only; `jsonMode` and `responseFormat` apply to this turn only",
   })
   @IsOptional()
   @ValidateNested()
-  @Type(() => GenerationParamsDto)
-  params?: GenerationParamsDto;
+  @Type(() => TurnParamsDto)
+  params?: TurnParamsDto;
 }

@@ -1,6 +1,13 @@
 import { LlmException } from '../llm.errors';
 import { parseRetryAfter } from '../llm.errors';
-import type { LlmChunk, LlmProvider, LlmRequest, LlmResult, LlmUsage } from '../llm.types';
+import type {
+  LlmChunk,
+  LlmProvider,
+  LlmRequest,
+  LlmResult,
+  LlmUsage,
+  ResponseFormat,
+} from '../llm.types';
 import { toUsage } from './upstream-usage';
 
 /** The parts of an OpenAI-style chat completion both SDKs return. */
@@ -33,7 +40,7 @@ export interface ChatBody {
   frequency_penalty?: number;
   presence_penalty?: number;
   stop?: string[];
-  response_format?: { type: 'json_object' };
+  response_format?: ResponseFormat;
 }
 
 /** The error classes of a Stainless-generated SDK (openai and groq-sdk share the shape). */
@@ -193,7 +200,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       ...(frequencyPenalty !== undefined && { frequency_penalty: frequencyPenalty }),
       ...(presencePenalty !== undefined && { presence_penalty: presencePenalty }),
       ...(stop !== undefined && stop.length > 0 && { stop }),
-      ...(responseFormat && { response_format: { type: responseFormat } }),
+      ...(responseFormat && { response_format: responseFormat }),
     };
   }
 

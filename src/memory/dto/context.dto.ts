@@ -123,6 +123,14 @@ export class ContextManifestDto {
   tried?: TriedAliasDto[];
 
   @ApiPropertyOptional({
+    description:
+      'true: the reply came from the response cache (RESPONSE_CACHE_TTL_S), the same alias ' +
+      'having answered the same deterministic prompt; no provider was called. Absent otherwise',
+    example: true,
+  })
+  cached?: boolean;
+
+  @ApiPropertyOptional({
     type: SummaryPlanDto,
     description: 'Who writes the summaries (absent in manifests stored before it existed)',
   })

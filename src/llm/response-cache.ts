@@ -4,13 +4,55 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import type { CompletionReply } from './openai.mapper';
+import type { ChatMessage, GenerationParams, ResponseFormat } from './llm.types';
 import { ResponseCacheRepository } from './response-cache.repository';
 
 const SWEEP_MAX_INTERVAL_MS = 60_000;
 
+/** A reply as the cache keeps it, for /v1 and turns alike. */
+export interface CachedReply {
+  content: string;
+  reasoning: string | null;
+  finishReason: string | null;
+  usage: { promptTokens: number; completionTokens: number; estimated: boolean };
+  /** The model that wrote it; absent from entries /v1 stored. */
+  upstreamModel?: string | null;
+}
+
+/** What decides a reply: the alias, the whole prompt and everything sent with it. */
+export interface CacheableRequest {
+  alias: string;
+  messages: ChatMessage[];
+  params: GenerationParams;
+  responseFormat?: ResponseFormat;
+  stop?: string[];
+}
+
+/** Temperature 0 or a seed: the same request may be answered with the same reply. */
+export function isDeterministic(params: GenerationParams): boolean {
+  return params.temperature === 0 || params.seed !== undefined;
+}
+
 /**
- * Replies of deterministic stateless requests, in PostgreSQL so every replica shares them.
+ * Everything that decides the reply, in a fixed order, for the cache key; the owner first,
+ * so no two owners ever share an entry. The version changes when CachedReply does.
+ */
+export function cacheKeyMaterial(owner: string, input: CacheableRequest): string {
+  const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } = input.params;
+  return JSON.stringify([
+    'v1',
+    owner,
+    input.alias,
+    input.messages.map((m) => [m.role, m.content]),
+    [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
+    [frequencyPenalty ?? null, presencePenalty ?? null],
+    input.stop ?? null,
+    input.responseFormat ?? null,
+  ]);
+}
+
+/**
+ * Replies of deterministic requests (/v1, and turns), in PostgreSQL so every replica shares them.
  * A cache failure never fails a request: a lookup that errs is a miss, a store that errs is
  * skipped, both logged.
  */
@@ -51,10 +93,10 @@ export class ResponseCache implements OnModuleInit, OnModuleDestroy {
     return createHash('sha256').update(material, 'utf8').digest('hex');
   }
 
-  async get(key: string): Promise<CompletionReply | undefined> {
-    let reply: CompletionReply | undefined;
+  async get(key: string): Promise<CachedReply | undefined> {
+    let reply: CachedReply | undefined;
     try {
-      reply = (await this.repository.findLive(key)) as CompletionReply | undefined;
+      reply = (await this.repository.findLive(key)) as CachedReply | undefined;
     } catch (error) {
       this.logger.warn({ err: error }, 'response cache lookup failed; calling the provider');
     }
@@ -62,7 +104,7 @@ export class ResponseCache implements OnModuleInit, OnModuleDestroy {
     return reply;
   }
 
-  async put(key: string, reply: CompletionReply): Promise<void> {
+  async put(key: string, reply: CachedReply): Promise<void> {
     try {
       await this.repository.store(key, reply, this.ttlS, this.maxEntries);
     } catch (error) {
