@@ -1,6 +1,6 @@
 import type { Conversation } from '../generated/prisma/client';
 import type { ConversationListItem } from './conversations.service';
-import { ConversationEventDataDto } from './dto/conversation-event.dto';
+import { CONVERSATION_EVENT_FIELDS, ConversationEventDataDto } from './dto/conversation-event.dto';
 import {
   ConversationListItemDto,
   ConversationResponseDto,
@@ -28,19 +28,10 @@ export type ListedConversation = ConversationRow & ListSummary;
 
 export function toConversationResponse(row: ConversationRow): ConversationResponseDto {
   return {
-    id: row.id,
-    title: row.title,
-    titleSource:
-      row.titleSource === 'user' || row.titleSource === 'generated' ? row.titleSource : null,
-    topics: row.topics,
-    archived: row.archived,
-    pinned: row.pinned,
+    ...toConversationEvent(row),
     systemPrompt: row.systemPrompt,
-    model: row.model,
     params: toParams(row),
     createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-    lastMessageAt: row.lastMessageAt.toISOString(),
     currentLeafId: row.currentLeafId,
   };
 }
@@ -48,17 +39,10 @@ export function toConversationResponse(row: ConversationRow): ConversationRespon
 /** The columns an owner event shows. */
 export type ConversationEventRow = Pick<
   ConversationRow,
-  | 'id'
-  | 'title'
-  | 'titleSource'
-  | 'topics'
-  | 'archived'
-  | 'pinned'
-  | 'model'
-  | 'updatedAt'
-  | 'lastMessageAt'
+  (typeof CONVERSATION_EVENT_FIELDS)[number]
 >;
 
+/** What a list row shows, as owner events carry it (a response adds the rest). */
 export function toConversationEvent(row: ConversationEventRow): ConversationEventDataDto {
   return {
     id: row.id,

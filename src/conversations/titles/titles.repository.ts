@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
 import type { ConversationEventRow } from '../conversation.mapper';
+import { CONVERSATION_EVENT_FIELDS } from '../dto/conversation-event.dto';
 import type { GeneratedTitle } from './title-prompt';
 
 /** A conversation's new title and topics, as streams announce them. */
@@ -47,18 +48,7 @@ export class TitlesRepository {
       .set({ title, topics, titleSource: 'generated', updatedAt: sql<Date>`now()` })
       .where('id', '=', conversationId)
       .where('title', 'is', null)
-      .returning([
-        'id',
-        'ownerId',
-        'title',
-        'titleSource',
-        'topics',
-        'archived',
-        'pinned',
-        'model',
-        'updatedAt',
-        'lastMessageAt',
-      ])
+      .returning(['ownerId', ...CONVERSATION_EVENT_FIELDS])
       .executeTakeFirst();
     if (!row) return undefined;
     return {
