@@ -31,11 +31,23 @@ const CONVERSATION_COLUMNS = `id, title, title_source, topics, archived, pinned,
   model, temperature, top_p, max_tokens, seed, created_at, updated_at, last_message_at,
   current_leaf_id`;
 
-const LIST_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations
+// A list row's sidebar fields, as the service reads them: every message counted, and the
+// newest message with text on the current path (the leaf, or its parent), by key.
+const LIST_ROW = `SELECT ${CONVERSATION_COLUMNS},
+  (SELECT count(*)::int FROM messages n WHERE n.conversation_id = c.id) AS message_count,
+  lm.last_role, lm.last_preview, lm.last_created_at
+FROM conversations c LEFT JOIN LATERAL (
+  SELECT m.role AS last_role, substr(m.content, 1, 200) AS last_preview,
+    m.created_at AS last_created_at
+  FROM messages leaf JOIN messages m ON m.id IN (leaf.id, leaf.parent_id)
+  WHERE leaf.id = c.current_leaf_id ORDER BY m.content <> '' DESC, m.seq DESC LIMIT 1
+) lm ON true`;
+
+const LIST_SQL = `${LIST_ROW}
 WHERE owner_id = $1 AND NOT archived
 ORDER BY pinned DESC, last_message_at DESC, id DESC LIMIT $2`;
 
-const LIST_AFTER_SQL = `SELECT ${CONVERSATION_COLUMNS} FROM conversations
+const LIST_AFTER_SQL = `${LIST_ROW}
 WHERE owner_id = $1 AND NOT archived
   AND (pinned, last_message_at, id) < ($5::boolean, $3::timestamptz, $4::uuid)
 ORDER BY pinned DESC, last_message_at DESC, id DESC LIMIT $2`;
@@ -83,6 +95,13 @@ interface ConversationRow {
   updated_at: Date;
   last_message_at: Date;
   current_leaf_id: string | null;
+}
+
+interface ListRow extends ConversationRow {
+  message_count: number;
+  last_role: string | null;
+  last_preview: string | null;
+  last_created_at: Date | null;
 }
 
 interface MessageRow {
@@ -146,6 +165,21 @@ function toConversation(row: ConversationRow): object {
     updatedAt: row.updated_at.toISOString(),
     lastMessageAt: row.last_message_at.toISOString(),
     currentLeafId: row.current_leaf_id,
+  };
+}
+
+function toListItem(row: ListRow): object {
+  return {
+    ...toConversation(row),
+    messageCount: row.message_count,
+    lastMessage:
+      row.last_role === null
+        ? null
+        : {
+            role: row.last_role,
+            preview: row.last_preview,
+            createdAt: row.last_created_at!.toISOString(),
+          },
   };
 }
 
@@ -224,9 +258,9 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
   const limit = pageSize(query);
   if (limit === null) return fail(400, 'validation_failed');
   const raw = query.get('cursor');
-  let rows: ConversationRow[];
+  let rows: ListRow[];
   if (raw === null) {
-    rows = (await pool.query<ConversationRow>(LIST_SQL, [OWNER, limit + 1])).rows;
+    rows = (await pool.query<ListRow>(LIST_SQL, [OWNER, limit + 1])).rows;
   } else {
     const cursor = decodeCursor(raw);
     const { kind, pinned, lastMessageAt, id } = cursor ?? {};
@@ -240,7 +274,7 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
     )
       return fail(400, 'invalid_cursor');
     const params = [OWNER, limit + 1, lastMessageAt, id, pinned];
-    rows = (await pool.query<ConversationRow>(LIST_AFTER_SQL, params)).rows;
+    rows = (await pool.query<ListRow>(LIST_AFTER_SQL, params)).rows;
   }
   const data = rows.slice(0, limit);
   const last = data.at(-1);
@@ -253,7 +287,7 @@ async function listConversations(pool: Pool, query: URLSearchParams): Promise<Re
           id: last.id,
         })
       : null;
-  return { status: 200, body: { data: data.map(toConversation), nextCursor } };
+  return { status: 200, body: { data: data.map(toListItem), nextCursor } };
 }
 
 export async function getConversation(pool: Pool, id: string): Promise<ReadAnswer> {

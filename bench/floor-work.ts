@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { Pool } from 'pg';
 
+import { preciseTypes } from '../src/database/precise-timestamps';
+
 const PORT = Number(process.env.PORT ?? 3100);
 /** The upstream's base URL, …/v1, as an SDK takes it. */
 export const UPSTREAM_BASE_URL = process.env.UPSTREAM_BASE_URL ?? 'http://127.0.0.1:1234/v1';
@@ -32,6 +34,8 @@ const BODY_LIMIT = 1024 * 1024;
 
 export const pool = new Pool({
   connectionString: process.env.DATABASE_URL,
+  // Times read to the microsecond, as the service reads and writes them.
+  types: preciseTypes,
   max: Number(process.env.DB_POOL_SIZE ?? 20),
 });
 // A timeout, as the service's provider agents have: without one Node 20 ignores the
