@@ -135,6 +135,30 @@ describe('WebSocket streaming', () => {
     });
   });
 
+  it('should send only later events when a send is repeated with its key and lastEventId', async () => {
+    t.fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
+    const id = await t.createConversation();
+    const send = { type: 'message.send', conversationId: id, message: 'a b c d e f g' };
+    const first = await open();
+    first.send({ ...send, idempotencyKey: 'ws-k1' });
+    await first.waitFor((m) => m.type === 'message.delta' && m.data.delta.trim() === 'a');
+    await first.close();
+    const before = first.events(id);
+    const lastEventId = String(before.at(-1)!.id); // as EventSource hands ids over
+
+    const second = await open();
+    second.send({ ...send, idempotencyKey: 'ws-k1', lastEventId });
+    await second.turnEnd(id);
+    const after = second.events(id);
+    expect(after[0].id).toBe(Number(lastEventId) + 1);
+    expectConsecutive(ids([...before, ...after]));
+    const text = [first, second].map((s) => s.text(id)).join('');
+    expect(text).toBe('Echo: a b c d e f g [messages=2]');
+    // One turn: the repeat stored no second user message.
+    expect(await t.storedMessages(id)).toHaveLength(2);
+    await second.close();
+  });
+
   it('should resume after a reconnect from lastEventId with no gap and no repeat', async () => {
     t.fake.script({ kind: 'streamSlow', chunkDelayMs: 80 });
     const id = await t.createConversation();

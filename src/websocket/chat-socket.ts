@@ -273,33 +273,34 @@ export class ChatSocket implements Outlet {
 
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
-    const { conversationId, message, model, params, idempotencyKey } = request;
-    const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
-      message,
-      model,
-      params,
-      mode: 'stream',
-      idempotencyKey,
-      correlationId: this.identity.connectionId,
-    });
-    this.follow(conversationId, turn, 0);
+    const { conversationId, message, model, params, idempotencyKey, lastEventId } = request;
+    const input = { message, model, params, mode: 'stream', idempotencyKey } as const;
+    const { turn, from } = await this.context.chat.startStream(
+      this.identity.owner,
+      conversationId,
+      { ...input, correlationId: this.identity.connectionId },
+      lastEventId ?? 0,
+    );
+    this.follow(conversationId, turn, from);
   }
 
   /** A regenerate or an edit: a turn that branches the conversation (see BranchesController). */
   private async branch(request: RegenerateFrameDto | EditFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
-    const { conversationId, messageId, model, params, idempotencyKey } = request;
+    const { conversationId, messageId, model, params, idempotencyKey, lastEventId } = request;
     const edit = request.type === 'message.edit';
-    const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
-      message: edit ? request.message : null,
-      branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
-      model,
-      params,
-      mode: 'stream',
-      idempotencyKey,
-      correlationId: this.identity.connectionId,
-    });
-    this.follow(conversationId, turn, 0);
+    const { turn, from } = await this.context.chat.startStream(
+      this.identity.owner,
+      conversationId,
+      {
+        message: edit ? request.message : null,
+        branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
+        ...{ model, params, mode: 'stream', idempotencyKey },
+        correlationId: this.identity.connectionId,
+      },
+      lastEventId ?? 0,
+    );
+    this.follow(conversationId, turn, from);
   }
 
   private async cancel({ conversationId, requestId }: CancelFrameDto): Promise<void> {

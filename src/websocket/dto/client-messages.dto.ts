@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
   Equals,
@@ -16,6 +17,24 @@ import { SendMessageDto } from '../../chat';
 
 /** A client's own id for a request, echoed on the error or acknowledgement it causes. */
 const REQUEST_ID_MAX = 200;
+
+const NOT_AN_EVENT_ID = 'lastEventId must be an event id (a whole number)';
+
+/**
+ * The id of the last turn event a client received, as `resume` takes it and as a same-key
+ * re-send takes it (the Last-Event-ID of a re-POSTed stream). SSE hands ids to clients as
+ * strings (EventSource's lastEventId): "42" is taken as 42.
+ */
+const LastEventId = (): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value,
+    ),
+    IsInt({ message: NOT_AN_EVENT_ID }),
+    Min(0, { message: NOT_AN_EVENT_ID }),
+    Max(Number.MAX_SAFE_INTEGER, { message: NOT_AN_EVENT_ID }),
+  );
 
 /** Fields every client message may carry besides its own. */
 class ConversationFrame {
@@ -41,6 +60,10 @@ export class SendMessageFrameDto extends SendMessageDto {
   @IsString()
   idempotencyKey?: string;
 
+  /** With the same idempotencyKey: the last event already received; later ones only. */
+  @LastEventId()
+  lastEventId?: number;
+
   @IsOptional()
   @IsString()
   @MaxLength(REQUEST_ID_MAX)
@@ -61,6 +84,10 @@ export class RegenerateFrameDto extends RegenerateDto {
   @IsOptional()
   @IsString()
   idempotencyKey?: string;
+
+  /** With the same idempotencyKey: the last event already received; later ones only. */
+  @LastEventId()
+  lastEventId?: number;
 
   @IsOptional()
   @IsString()
@@ -83,6 +110,10 @@ export class EditFrameDto extends SendMessageDto {
   @IsString()
   idempotencyKey?: string;
 
+  /** With the same idempotencyKey: the last event already received; later ones only. */
+  @LastEventId()
+  lastEventId?: number;
+
   @IsOptional()
   @IsString()
   @MaxLength(REQUEST_ID_MAX)
@@ -100,14 +131,7 @@ export class ResumeFrameDto extends ConversationFrame {
   @Equals('resume')
   type!: 'resume';
 
-  // SSE hands ids to clients as strings (EventSource's lastEventId): take "42" as 42.
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value,
-  )
-  @IsInt({ message: 'lastEventId must be an event id (a whole number)' })
-  @Min(0, { message: 'lastEventId must be an event id (a whole number)' })
-  @Max(Number.MAX_SAFE_INTEGER, { message: 'lastEventId must be an event id (a whole number)' })
+  @LastEventId()
   lastEventId?: number;
 }
 
