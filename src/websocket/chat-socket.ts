@@ -273,9 +273,11 @@ export class ChatSocket implements Outlet {
 
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
-    const { conversationId, message, model, params, idempotencyKey } = request;
+    const { conversationId, message, name, metadata, model, params, idempotencyKey } = request;
     const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
       message,
+      name,
+      metadata,
       model,
       params,
       mode: 'stream',
@@ -292,6 +294,7 @@ export class ChatSocket implements Outlet {
     const edit = request.type === 'message.edit';
     const turn = await this.context.chat.startTurn(this.identity.owner, conversationId, {
       message: edit ? request.message : null,
+      ...(edit ? { name: request.name, metadata: request.metadata } : {}),
       branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
       model,
       params,
