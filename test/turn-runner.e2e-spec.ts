@@ -256,6 +256,8 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       replySeq: conversation.nextSeq + 1,
       parentId: conversation.currentLeafId,
       content: 'x',
+      speakerName: null,
+      metadata: null,
       tokenCount: 1,
       alias: 'lmstudio/default',
       idempotencyKey: 'dup',

@@ -67,6 +67,9 @@ export interface TurnBranch {
 export interface TurnInput {
   /** The new user message; null for a regenerate, which answers a stored one again. */
   message: string | null;
+  /** Who spoke the new message (sent as its `name`), and its free-form metadata; stored. */
+  name?: string;
+  metadata?: Record<string, string>;
   /** Where the turn attaches; after the conversation's current leaf when absent. */
   branch?: TurnBranch;
   model?: string;
@@ -149,7 +152,10 @@ function pieces(text: string, size: number): string[] {
 }
 
 function requestHash(input: TurnInput): string {
-  const fields = [input.message, input.model ?? null, input.params ?? {}];
+  const plain = [input.message, input.model ?? null, input.params ?? {}];
+  // Speaker and metadata only when sent: a request without them hashes as it always has.
+  const speaker = input.name !== undefined || input.metadata !== undefined;
+  const fields = speaker ? [...plain, input.name ?? null, input.metadata ?? null] : plain;
   // A send hashes as it always has, so keys stored before branches still replay.
   const canonical = JSON.stringify(input.branch ? [...fields, input.branch] : fields);
   return createHash('sha256').update(canonical).digest('hex');
@@ -212,6 +218,7 @@ export class TurnRunner {
         {
           ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
           ...{ userMessageId, content: message, tokenCount: plan.tokenCount },
+          ...{ speakerName: input.name ?? null, metadata: input.metadata ?? null },
           ...{ alias: plan.model.alias, idempotencyKey, requestHash: hash },
           window: plan.prompt.window,
         },
@@ -253,7 +260,8 @@ export class TurnRunner {
     { mode, correlationId }: TurnInput,
   ): TurnRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
-    const prompt = this.prompts.build(plan.prompt, begun.history, message, summary);
+    const speaker = begun.userMessage.speakerName;
+    const prompt = this.prompts.build(plan.prompt, begun.history, message, summary, speaker);
     const params = { ...plan.params, maxTokens: plan.replyTokens };
     const { alias } = plan.model;
     // Keyed as /v1 keys a request: the same owner's same prompt to the same alias.

@@ -237,11 +237,8 @@ export class TurnsRepository {
         jsonObjectFrom(
           eb
             .selectFrom('anchor')
-            .select([
-              'answeredId as id',
-              'answeredContent as content',
-              'answeredTokens as tokenCount',
-            ])
+            .select(['answeredId as id', 'answeredContent as content'])
+            .select(['answeredTokens as tokenCount', 'answeredSpeaker as speakerName'])
             .where('answeredId', 'is not', null)
             .$narrowType<AnsweredMessage>(),
         ).as('answered'),
@@ -287,6 +284,7 @@ export class TurnsRepository {
         'u.parentId as answeredParentId',
         'u.content as answeredContent',
         'u.tokenCount as answeredTokens',
+        'u.speakerName as answeredSpeaker',
       ])
       .where('a.id', '=', input.anchorId)
       .where('a.conversationId', '=', input.conversationId);
@@ -318,6 +316,8 @@ export class TurnsRepository {
               seq: input.userSeq,
               role: 'user',
               content: input.content,
+              speakerName: input.speakerName,
+              metadata: input.metadata,
               status: 'complete',
               tokenCount: input.tokenCount,
               idempotencyKey: input.idempotencyKey,

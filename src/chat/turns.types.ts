@@ -11,6 +11,8 @@ export interface AnsweredMessage {
   id: string;
   content: string;
   tokenCount: number;
+  /** Who spoke it, sent again as its `name`. */
+  speakerName: string | null;
 }
 
 /** What a successful claim returns: the conversation's settings as of this turn. */
@@ -75,6 +77,9 @@ export interface BeginTurn {
   /** The new user message's parent; the history is the path ending here. */
   parentId: string | null;
   content: string;
+  /** Who spoke, and the message's metadata, as sent (null when absent). */
+  speakerName: string | null;
+  metadata: Record<string, string> | null;
   tokenCount: number;
   alias: string;
   idempotencyKey: string | null;

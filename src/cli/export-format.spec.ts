@@ -25,6 +25,8 @@ function message(fields: Partial<Message>): Message {
     seq: 0,
     role: 'user',
     content: '',
+    name: null,
+    metadata: null,
     reasoning: null,
     status: 'complete',
     model: null,

@@ -15,7 +15,8 @@ export function toMarkdown(conversation: Conversation, messages: Message[]): str
   if (conversation.systemPrompt) lines.push('', '## System prompt', '', conversation.systemPrompt);
   for (const message of messages) {
     const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
-    lines.push('', `## ${HEADINGS[message.role]}${model}`, '', message.content);
+    const who = message.name ? `**${message.name}**` : HEADINGS[message.role];
+    lines.push('', `## ${who}${model}`, '', message.content);
     if (message.status !== 'complete') {
       const code = message.error ? `: ${message.error.code}` : '';
       lines.push('', `_${message.status}${code}_`);

@@ -90,7 +90,8 @@ export function windowMessagesOf(
   });
   return db
     .selectFrom(path.as('path'))
-    .select(['path.id', 'path.role', 'path.content', 'path.tokenCount', 'path.seq'])
+    .select(['path.id', 'path.role', 'path.content', 'path.speakerName', 'path.tokenCount'])
+    .select('path.seq')
     .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
     .where('path.status', '=', 'complete');
 }
@@ -105,7 +106,7 @@ export function windowColumns(db: Db) {
   const tables = db.withTables<WindowTables>();
   const fits = tables
     .selectFrom('kept')
-    .select(['id', 'role', 'content', 'tokenCount', 'seq'])
+    .select(['id', 'role', 'content', 'speakerName', 'tokenCount', 'seq'])
     .where('fits', '=', true);
   return [
     jsonArrayFrom(

@@ -23,7 +23,7 @@ export interface PathWalk {
   afterSeq?: Bound;
   /** Stop after the first message (by its id) for which this holds; that one is returned. */
   stopAfter?: (id: RawBuilder<string>) => RawBuilder<boolean>;
-  /** Carry each message's content in the walk (null otherwise): a window reads it all. */
+  /** Carry each message's content and speaker name in the walk (null otherwise): a window reads them. */
   content?: boolean;
 }
 
@@ -45,6 +45,9 @@ const carried = (table: 'messages' | 'm', content: boolean) => [
   sql.ref<MessageStatus>(`${table}.status`).as('status'),
   sql.ref<number>(`${table}.tokenCount`).as('tokenCount'),
   (content ? sql.ref<string>(`${table}.content`) : sql<string>`null::text`).as('content'),
+  (content ? sql.ref<string | null>(`${table}.speakerName`) : sql<null>`null::text`).as(
+    'speakerName',
+  ),
 ];
 
 /**
@@ -74,7 +77,7 @@ export function messagePath<C extends boolean = false>(
       then ${sql.ref(`${table}.tokenCount`)} + ${walk.messageOverhead}::int else 0 end`;
   return db
     .withRecursive(
-      'path(id, parent, depth, running, seq, role, status, tokenCount, content)',
+      'path(id, parent, depth, running, seq, role, status, tokenCount, content, speakerName)',
       (qc) =>
         qc
           .selectFrom('messages')
@@ -112,6 +115,7 @@ export function messagePath<C extends boolean = false>(
       sql.ref<MessageStatus>('path.status').as('status'),
       sql.ref<number>('path.tokenCount').as('tokenCount'),
       sql.ref<C extends true ? string : null>('path.content').as('content'),
+      sql.ref<string | null>('path.speakerName').as('speakerName'),
     ]);
 }
 

@@ -35,6 +35,10 @@ export interface Message {
   feedbackRating: string | null;
   feedbackComment: string | null;
   feedbackAt: Date | null;
+  /** Who spoke (user messages), as sent; null when unnamed. */
+  speakerName: string | null;
+  /** Free-form string metadata of a user message (a flat object), as sent; null when none. */
+  metadata: unknown;
 }
 
 /** The columns that make a Message, for typed queries. */
@@ -64,4 +68,6 @@ export const MESSAGE_COLUMNS = [
   'feedbackRating',
   'feedbackComment',
   'feedbackAt',
+  'speakerName',
+  'metadata',
 ] as const satisfies readonly (keyof Message)[];

@@ -5,6 +5,8 @@ export type ChatRole = 'system' | 'user' | 'assistant';
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** Who spoke (OpenAI's `name`); providers that take it get it, others drop it. */
+  name?: string;
 }
 
 export interface GenerationParams {

@@ -24,6 +24,8 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     seq: row.seq,
     role: row.role,
     content: row.content,
+    name: row.speakerName,
+    metadata: (row.metadata as Record<string, string> | null) ?? null,
     reasoning: row.reasoning,
     status: row.status,
     model: row.model,

@@ -19,6 +19,8 @@ const SYSTEM_PROMPT_CACHE_SIZE = 500;
 export interface HistoryMessage {
   role: 'user' | 'assistant' | 'system';
   content: string;
+  /** Who spoke (user messages); sent as the message's `name`. Absent or null: nobody named. */
+  speakerName?: string | null;
   /** Stored conservative count of `content`. */
   tokenCount: number;
 }
@@ -142,6 +144,7 @@ export class PromptManager {
     history: HistoryMessage[],
     newMessage: string,
     summary: PromptSummary | null = null,
+    speakerName: string | null = null,
   ): BuiltPrompt {
     const parts = {
       system: messageCost(plan.systemPromptTokens),
@@ -153,8 +156,12 @@ export class PromptManager {
       messages: [
         { role: 'system', content: plan.systemPrompt },
         ...(summary ? [summaryMessage(summary)] : []),
-        ...history.map(({ role, content }) => ({ role, content })),
-        { role: 'user', content: newMessage },
+        ...history.map(({ role, content, speakerName: name }) =>
+          name ? { role, content, name } : { role, content },
+        ),
+        speakerName
+          ? { role: 'user', content: newMessage, name: speakerName }
+          : { role: 'user', content: newMessage },
       ],
       promptTokens:
         REPLY_PRIMING_TOKENS + parts.system + parts.summary + parts.history + parts.userMessage,

@@ -22,7 +22,8 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
@@ -36,7 +37,8 @@ with
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "messages"
             where
@@ -56,7 +58,8 @@ with
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -89,7 +92,8 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
@@ -120,6 +124,7 @@ with
       "path"."id",
       "path"."role",
       "path"."content",
+      "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
       path.running <= (
@@ -148,7 +153,8 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
@@ -162,7 +168,8 @@ with
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              "messages"."content" as "content"
+              "messages"."content" as "content",
+              "messages"."speaker_name" as "speaker_name"
             from
               "messages"
             where
@@ -192,7 +199,8 @@ with
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              "m"."content" as "content"
+              "m"."content" as "content",
+              "m"."speaker_name" as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -233,7 +241,8 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
@@ -250,6 +259,7 @@ select
           "id",
           "role",
           "content",
+          "speaker_name",
           "token_count",
           "seq"
         from

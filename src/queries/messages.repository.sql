@@ -66,7 +66,9 @@ from
       "messages"."completed_at",
       "messages"."feedback_rating",
       "messages"."feedback_comment",
-      "messages"."feedback_at"
+      "messages"."feedback_at",
+      "messages"."speaker_name",
+      "messages"."metadata"
     from
       (
         select
@@ -83,7 +85,8 @@ from
                 "role",
                 "status",
                 "token_count",
-                "content"
+                "content",
+                "speaker_name"
               ) as (
                 select
                   "messages"."id",
@@ -97,7 +100,8 @@ from
                   "messages"."role" as "role",
                   "messages"."status" as "status",
                   "messages"."token_count" as "token_count",
-                  null::text as "content"
+                  null::text as "content",
+                  null::text as "speaker_name"
                 from
                   "messages"
                 where
@@ -125,7 +129,8 @@ from
                   "m"."role" as "role",
                   "m"."status" as "status",
                   "m"."token_count" as "token_count",
-                  null::text as "content"
+                  null::text as "content",
+                  null::text as "speaker_name"
                 from
                   "path"
                   inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -144,7 +149,8 @@ from
               "path"."role" as "role",
               "path"."status" as "status",
               "path"."token_count" as "token_count",
-              "path"."content" as "content"
+              "path"."content" as "content",
+              "path"."speaker_name" as "speaker_name"
             from
               "path"
           ) as "path"

@@ -10,7 +10,8 @@ with
       "u"."id" as "answered_id",
       "u"."parent_id" as "answered_parent_id",
       "u"."content" as "answered_content",
-      "u"."token_count" as "answered_tokens"
+      "u"."token_count" as "answered_tokens",
+      "u"."speaker_name" as "answered_speaker"
     from
       "messages" as "a"
       left join "messages" as "u" on "u"."id" = case
@@ -215,7 +216,8 @@ select
         select
           "answered_id" as "id",
           "answered_content" as "content",
-          "answered_tokens" as "token_count"
+          "answered_tokens" as "token_count",
+          "answered_speaker" as "speaker_name"
         from
           "anchor"
         where
@@ -247,6 +249,8 @@ with
         "seq",
         "role",
         "content",
+        "speaker_name",
+        "metadata",
         "status",
         "token_count",
         "idempotency_key",
@@ -267,24 +271,28 @@ with
         $13,
         $14,
         $15,
+        $16,
+        $17,
         statement_timestamp(),
         statement_timestamp(),
         default
       ),
       (
-        $16,
-        $17,
         $18,
         $19,
         $20,
         $21,
         $22,
+        $23,
+        default,
+        default,
+        $24,
         default,
         default,
         default,
         clock_timestamp(),
         default,
-        $23
+        $25
       )
     returning
       "id",
@@ -311,15 +319,17 @@ with
       "completed_at",
       "feedback_rating",
       "feedback_comment",
-      "feedback_at"
+      "feedback_at",
+      "speaker_name",
+      "metadata"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $24
+      "current_leaf_id" = $26
     where
-      "id" = $25
-      and "active_turn_id" = $26
+      "id" = $27
+      and "active_turn_id" = $28
     returning
       "id"
   ),
@@ -343,48 +353,51 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $27::int
+                when "messages"."status" = 'complete' then "messages"."token_count" + $29::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "messages"
             where
-              "messages"."id" = $28
-              and (messages.conversation_id = $29) is true
-              and "messages"."seq" > $30
+              "messages"."id" = $30
+              and (messages.conversation_id = $31) is true
+              and "messages"."seq" > $32
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $31::int
+                when "m"."status" = 'complete' then "m"."token_count" + $33::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $32
-              and path.depth < $33::int
-              and path.running <= $34::int
+              "m"."seq" > $34
+              and path.depth < $35::int
+              and path.running <= $36::int
               and not exists (
                 select
                   1
@@ -395,8 +408,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $35::boolean
-                      and mm.token_count + $36::int <= $37::int
+                      $37::boolean
+                      and mm.token_count + $38::int <= $39::int
                     )
                   )
               )
@@ -410,7 +423,8 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
@@ -419,8 +433,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $38::boolean
-          and mm.token_count + $39::int <= $40::int
+          $40::boolean
+          and mm.token_count + $41::int <= $42::int
         )
       )
       and exists (
@@ -429,25 +443,26 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $41
+          "conversation_id" = $43
       )
     order by
       "path"."depth"
     limit
-      $42
+      $44
   ),
   "kept" as (
     select
       "path"."id",
       "path"."role",
       "path"."content",
+      "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
       path.running <= (
-        $43::int - coalesce(
+        $45::int - coalesce(
           (
             select
-              token_count + $44::int
+              token_count + $46::int
             from
               mark
             where
@@ -456,7 +471,7 @@ with
           0
         )
       )
-      and path.depth <= $45::int as "fits"
+      and path.depth <= $47::int as "fits"
     from
       (
         with recursive
@@ -469,26 +484,28 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $46::int
+                when "messages"."status" = 'complete' then "messages"."token_count" + $48::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              "messages"."content" as "content"
+              "messages"."content" as "content",
+              "messages"."speaker_name" as "speaker_name"
             from
               "messages"
             where
-              "messages"."id" = $47
-              and (messages.conversation_id = $48) is true
+              "messages"."id" = $49
+              and (messages.conversation_id = $50) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -506,14 +523,15 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $49::int
+                when "m"."status" = 'complete' then "m"."token_count" + $51::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              "m"."content" as "content"
+              "m"."content" as "content",
+              "m"."speaker_name" as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -529,12 +547,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($50::int + 1)::int
+              and path.depth < ($52::int + 1)::int
               and path.running <= (
-                $51::int - coalesce(
+                $53::int - coalesce(
                   (
                     select
-                      token_count + $52::int
+                      token_count + $54::int
                     from
                       mark
                     where
@@ -554,12 +572,13 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $53
+      "path"."status" = $55
   )
 select
   "id",
@@ -587,6 +606,8 @@ select
   "feedback_rating",
   "feedback_comment",
   "feedback_at",
+  "speaker_name",
+  "metadata",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -596,20 +617,21 @@ select
           "id",
           "role",
           "content",
+          "speaker_name",
           "token_count",
           "seq"
         from
           "kept"
         where
-          "fits" = $54
+          "fits" = $56
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $55
-              and "role" = $56
+              "fits" = $57
+              and "role" = $58
           )
         order by
           "seq"
@@ -635,7 +657,7 @@ select
 from
   "inserted"
 where
-  "role" = $57;
+  "role" = $59;
 
 -- TurnsRepository.buildRegenerate
 with
@@ -714,7 +736,8 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
@@ -728,7 +751,8 @@ with
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "messages"
             where
@@ -748,7 +772,8 @@ with
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              null::text as "content"
+              null::text as "content",
+              null::text as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -781,7 +806,8 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
@@ -812,6 +838,7 @@ with
       "path"."id",
       "path"."role",
       "path"."content",
+      "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
       path.running <= (
@@ -840,7 +867,8 @@ with
             "role",
             "status",
             "token_count",
-            "content"
+            "content",
+            "speaker_name"
           ) as (
             select
               "messages"."id",
@@ -854,7 +882,8 @@ with
               "messages"."role" as "role",
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
-              "messages"."content" as "content"
+              "messages"."content" as "content",
+              "messages"."speaker_name" as "speaker_name"
             from
               "messages"
             where
@@ -884,7 +913,8 @@ with
               "m"."role" as "role",
               "m"."status" as "status",
               "m"."token_count" as "token_count",
-              "m"."content" as "content"
+              "m"."content" as "content",
+              "m"."speaker_name" as "speaker_name"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -925,7 +955,8 @@ with
           "path"."role" as "role",
           "path"."status" as "status",
           "path"."token_count" as "token_count",
-          "path"."content" as "content"
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name"
         from
           "path"
       ) as "path"
@@ -958,6 +989,8 @@ select
   "feedback_rating",
   "feedback_comment",
   "feedback_at",
+  "speaker_name",
+  "metadata",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -967,6 +1000,7 @@ select
           "id",
           "role",
           "content",
+          "speaker_name",
           "token_count",
           "seq"
         from
@@ -1070,4 +1104,6 @@ returning
   "completed_at",
   "feedback_rating",
   "feedback_comment",
-  "feedback_at";
+  "feedback_at",
+  "speaker_name",
+  "metadata";

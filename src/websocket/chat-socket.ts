@@ -273,8 +273,17 @@ export class ChatSocket implements Outlet {
 
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
-    const { conversationId, message, model, params, idempotencyKey, lastEventId } = request;
-    const input = { message, model, params, mode: 'stream', idempotencyKey } as const;
+    const { conversationId, message, name, metadata, model, params } = request;
+    const { idempotencyKey, lastEventId } = request;
+    const input = {
+      message,
+      name,
+      metadata,
+      model,
+      params,
+      mode: 'stream',
+      idempotencyKey,
+    } as const;
     const { turn, from } = await this.context.chat.startStream(
       this.identity.owner,
       conversationId,
@@ -294,6 +303,7 @@ export class ChatSocket implements Outlet {
       conversationId,
       {
         message: edit ? request.message : null,
+        ...(edit ? { name: request.name, metadata: request.metadata } : {}),
         branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
         ...{ model, params, mode: 'stream', idempotencyKey },
         correlationId: this.identity.connectionId,

@@ -4,6 +4,7 @@ import { IsOptional, IsString, ValidateNested } from 'class-validator';
 
 import { IsModelAlias } from '../../llm/model-alias';
 import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
+import { IsMetadata, IsSpeakerName } from './speaker';
 
 export class SendMessageDto {
   @ApiProperty({
@@ -13,6 +14,29 @@ export class SendMessageDto {
   })
   @IsString()
   message!: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Who spoke: 1–64 characters, no control characters. Stored, shown in the message list, exports and search, and sent as the message's `name` to providers that take it (some accept only `^[a-zA-Z0-9_-]+$`)",
+    example: 'alice',
+    minLength: 1,
+    maxLength: 64,
+  })
+  @IsOptional()
+  @IsSpeakerName()
+  name?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 512 },
+    maxProperties: 16,
+    description:
+      'Free-form metadata stored with the message (e.g. emotes): a flat object, at most 16 keys of at most 64 characters, string values of at most 512',
+    example: { emote: 'smiles' },
+  })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
 
   @ApiPropertyOptional({
     description: "Model alias for this turn only; else the conversation's",

@@ -48,9 +48,18 @@ const markdown: ExportWriter = {
   tail: () => '\n',
 };
 
+/** Markdown's emphasis and link characters escaped, so a speaker's name shows as written. */
+const escapeMarkdown = (text: string): string => text.replace(/[\\`*_[\]<>#]/g, '\\$&');
+
 function markdownMessage(message: MessageResponseDto): string {
   const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
-  const lines = ['', '', `## ${HEADINGS[message.role]}${model}`, '', message.content];
+  const who = message.name ? `**${escapeMarkdown(message.name)}**` : HEADINGS[message.role];
+  const lines = ['', '', `## ${who}${model}`, ''];
+  // Sorted by key: jsonb keeps its own order, not the order sent.
+  const metadata = Object.entries(message.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [key, value] of metadata) lines.push(`- ${escapeMarkdown(key)}: ${value}`);
+  if (metadata.length > 0) lines.push('');
+  lines.push(message.content);
   if (message.status !== 'complete') {
     const code = message.error ? `: ${message.error.code}` : '';
     lines.push('', `_${message.status}${code}_`);

@@ -32,7 +32,7 @@ interface SdkUsage {
 
 export interface ChatBody {
   model: string;
-  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  messages: { role: 'system' | 'user' | 'assistant'; content: string; name?: string }[];
   temperature?: number;
   top_p?: number;
   max_tokens?: number;

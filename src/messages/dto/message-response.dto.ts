@@ -71,6 +71,23 @@ export class MessageResponseDto {
   @ApiProperty({
     type: String,
     nullable: true,
+    description: 'Who spoke (a user message sent with `name`); null when unnamed',
+    example: 'alice',
+  })
+  name!: string | null;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    description: 'The metadata sent with a user message; null when none',
+    example: { emote: 'smiles' },
+  })
+  metadata!: Record<string, string> | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
     description: 'Reasoning the model emitted in <think> tags',
   })
   reasoning!: string | null;
