@@ -17,7 +17,9 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({
     description:
-      "Who spoke: 1–64 characters, no control characters. Stored, shown in the message list, exports and search, and sent as the message's `name` to providers that take it (some accept only `^[a-zA-Z0-9_-]+$`)",
+      // No `$` here: Swagger UI's init script is built with String.replace, which reads
+      // `$` followed by a backtick or quote as a replacement pattern and breaks the page.
+      "Who spoke: 1–64 characters, no control characters. Stored, shown in the message list and the exports, and sent as the message's `name` to providers that take it (some accept only letters, digits, `_` and `-`)",
     example: 'alice',
     minLength: 1,
     maxLength: 64,
