@@ -62,16 +62,16 @@ async function lastReply(events: AsyncIterable<CompletionEvent>): Promise<Comple
   throw new Error('the reply ended without its done event');
 }
 
-/** The provider's usage, else our count (in slices that yield: a 1 MiB prompt blocks nothing). */
+/**
+ * The provider's usage, else our count: the prompt's tokens as the window check counted
+ * them (not counted a second time), the reply's in slices that yield.
+ */
 async function usageOf(
-  input: CompletionInput,
+  promptTokens: number,
   reply: string,
   reported: LlmUsage | null,
 ): Promise<CompletionUsage> {
   if (reported) return { ...reported, estimated: false };
-  let promptTokens = 0;
-  for (const message of input.messages)
-    promptTokens += await countTokensConservativelyAsync(message.content);
   return {
     promptTokens,
     completionTokens: await countTokensConservativelyAsync(reply),
@@ -128,31 +128,44 @@ export class OpenAiService {
   ): Promise<CompletionRun> {
     const model = this.model(dto.model);
     const input = toCompletionInput(dto, model);
-    await this.checkContextWindow(model, input);
+    const promptTokens = await this.checkContextWindow(model, input);
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
       model: model.alias,
     };
     if (!this.cache.enabled || !isDeterministic(input.params))
-      return { meta, cache: null, events: this.generate(owner, model, input, mode, call) };
+      return {
+        meta,
+        cache: null,
+        events: this.generate(owner, model, input, promptTokens, mode, call),
+      };
     const key = this.cache.keyOf(cacheKeyMaterial(owner, input));
     const cached = await this.cache.get(key);
     if (cached) return { meta, cache: 'HIT', events: replay(cached) };
-    return { meta, cache: 'MISS', events: this.generate(owner, model, input, mode, call, key) };
+    return {
+      meta,
+      cache: 'MISS',
+      events: this.generate(owner, model, input, promptTokens, mode, call, key),
+    };
   }
 
   /**
    * Refuses a prompt that cannot fit the alias's context window, as a turn does, instead
    * of forwarding what the provider would truncate, refuse or grind through; counted as a
    * turn counts (conservatively, with each message's overhead), plus max_tokens if set.
+   * Returns the messages' tokens without overhead, the estimate usage falls back on.
    */
-  private async checkContextWindow(model: ResolvedModel, input: CompletionInput): Promise<void> {
+  private async checkContextWindow(model: ResolvedModel, input: CompletionInput): Promise<number> {
+    let counted = 0;
     let promptTokens = 0;
-    for (const message of input.messages)
-      promptTokens += messageCost(await countTokensConservativelyAsync(message.content));
+    for (const message of input.messages) {
+      const tokens = await countTokensConservativelyAsync(message.content);
+      counted += tokens;
+      promptTokens += messageCost(tokens);
+    }
     const replyTokens = input.params.maxTokens ?? 0;
-    if (promptTokens + replyTokens <= model.contextWindow) return;
+    if (promptTokens + replyTokens <= model.contextWindow) return counted;
     const asked = replyTokens
       ? `you requested ${promptTokens + replyTokens} tokens (${promptTokens} in the messages, ${replyTokens} in the completion)`
       : `your messages resulted in ${promptTokens} tokens`;
@@ -177,6 +190,7 @@ export class OpenAiService {
     owner: string,
     model: ResolvedModel,
     input: CompletionInput,
+    promptTokens: number,
     mode: Mode,
     call: ProviderCall,
     cacheKey?: string,
@@ -216,7 +230,7 @@ export class OpenAiService {
       reasoning,
       // Every OpenAI-compatible server sends one; should one not, the reply simply ended.
       finishReason: done?.finishReason ?? 'stop',
-      usage: await usageOf(input, content + (reasoning ?? ''), done?.usage ?? null),
+      usage: await usageOf(promptTokens, content + (reasoning ?? ''), done?.usage ?? null),
     };
     if (cacheKey) await this.cache.put(cacheKey, reply);
     yield { type: 'done', reply };
