@@ -47,7 +47,7 @@ class ScriptedProvider implements LlmProvider {
     let done: Extract<LlmChunk, { type: 'done' }> | undefined;
     for await (const chunk of this.take(request)) {
       if (chunk.type === 'delta') content += chunk.text;
-      else done = chunk;
+      else if (chunk.type === 'done') done = chunk;
     }
     return {
       content,

@@ -554,7 +554,7 @@ export class TurnRunner {
             request.messages.length = 0;
           }
           emit(splitter.feed(chunk.text));
-        } else {
+        } else if (chunk.type === 'done') {
           Object.assign(reply, {
             alias: chunk.alias,
             upstreamModel: chunk.upstreamModel,

@@ -268,7 +268,7 @@ export class LlmService {
         if (chunk.type === 'delta') {
           ttftMs ??= Math.round(performance.now() - startedAt);
           if (messages) reply += chunk.text;
-        } else done = chunk;
+        } else if (chunk.type === 'done') done = chunk;
         onChunk(chunk);
       });
     } catch (error) {

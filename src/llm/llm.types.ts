@@ -1,13 +1,37 @@
 /** Provider-neutral types: nothing from an SDK crosses this line. */
 
-export type ChatRole = 'system' | 'user' | 'assistant';
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A function the model asked to have called: `arguments` exactly as the model sent them. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
 
 export interface ChatMessage {
   role: ChatRole;
+  /** An assistant message that only called tools has an empty content (`null` upstream). */
   content: string;
   /** Who spoke (OpenAI's `name`); providers that take it get it, others drop it. */
   name?: string;
+  /** assistant: the tools it called, in order. */
+  toolCalls?: ToolCall[];
+  /** tool: the call this message is the result of. */
+  toolCallId?: string;
 }
+
+/** A function tool the model may call (OpenAI's `function` object, without the wrapper). */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** A JSON Schema object; passed through as given. */
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+/** Whether and which tool the model must call: OpenAI's `tool_choice`, one function by name. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
 export interface GenerationParams {
   temperature?: number;
@@ -41,6 +65,10 @@ export interface LlmRequest {
   responseFormat?: ResponseFormat;
   /** Sequences at which the provider stops generating. */
   stop?: string[];
+  /** Tools the model may call; none when absent or empty. */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
   signal: AbortSignal;
 }
 
@@ -54,6 +82,8 @@ export interface LlmResult {
   upstreamModel: string;
   finishReason: string | null;
   usage: LlmUsage | null;
+  /** The tools the model called (finish reason `tool_calls`); absent or empty when none. */
+  toolCalls?: ToolCall[];
 }
 
 export interface LlmDone {
@@ -61,9 +91,23 @@ export interface LlmDone {
   upstreamModel: string;
   finishReason: string | null;
   usage: LlmUsage | null;
+  /** Every tool call of the reply, assembled from its deltas; absent or empty when none. */
+  toolCalls?: ToolCall[];
 }
 
-export type LlmChunk = { type: 'delta'; text: string } | LlmDone;
+/**
+ * A piece of a streamed tool call, as the provider sent it: the first piece of call `index`
+ * carries its id and name, later ones more of its arguments.
+ */
+export interface ToolCallDelta {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+export type LlmChunk = { type: 'delta'; text: string } | ToolCallDelta | LlmDone;
 
 /** An alias given up for the next one in its fallbacks, and why. */
 export interface TriedAlias {

@@ -210,7 +210,7 @@ export class OpenAiService {
       });
       for await (const chunk of chunks) {
         if (chunk.type === 'done') done = chunk;
-        else {
+        else if (chunk.type === 'delta') {
           const piece = splitter.feed(chunk.text);
           if (piece.content || piece.reasoning) yield { type: 'delta', ...piece };
         }

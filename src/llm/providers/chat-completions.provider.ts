@@ -1,6 +1,7 @@
 import { LlmException } from '../llm.errors';
 import { parseRetryAfter } from '../llm.errors';
 import type {
+  ChatMessage,
   LlmChunk,
   LlmProvider,
   LlmRequest,
@@ -30,9 +31,41 @@ interface SdkUsage {
   completion_tokens: number;
 }
 
+/** A message as OpenAI's chat completions take it. */
+export type WireMessage =
+  | { role: 'system' | 'user'; content: string; name?: string }
+  | {
+      role: 'assistant';
+      content: string | null;
+      name?: string;
+      tool_calls?: {
+        id: string;
+        type: 'function';
+        function: { name: string; arguments: string };
+      }[];
+    }
+  | { role: 'tool'; content: string; tool_call_id: string };
+
+function toWire(message: ChatMessage): WireMessage {
+  const { role, content, name, toolCalls, toolCallId } = message;
+  if (role === 'tool') return { role, content, tool_call_id: toolCallId ?? '' };
+  if (role !== 'assistant' || !toolCalls?.length)
+    return name === undefined ? { role, content } : { role, content, name };
+  return {
+    role,
+    // OpenAI's own shape for a reply that only called tools.
+    content: content.length > 0 ? content : null,
+    tool_calls: toolCalls.map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    })),
+  };
+}
+
 export interface ChatBody {
   model: string;
-  messages: { role: 'system' | 'user' | 'assistant'; content: string; name?: string }[];
+  messages: WireMessage[];
   temperature?: number;
   top_p?: number;
   max_tokens?: number;
@@ -192,7 +225,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     const { stop, responseFormat } = request;
     return {
       model: request.model,
-      messages: request.messages,
+      messages: request.messages.map(toWire),
       ...(temperature !== undefined && { temperature }),
       ...(topP !== undefined && { top_p: topP }),
       ...(maxTokens !== undefined && { max_tokens: maxTokens }),

@@ -141,8 +141,8 @@ export class PromptMessageDto {
   @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'null: not stored' })
   id!: string | null;
 
-  @ApiProperty({ enum: ['system', 'user', 'assistant'], example: 'user' })
-  role!: 'system' | 'user' | 'assistant';
+  @ApiProperty({ enum: ['system', 'user', 'assistant', 'tool'], example: 'user' })
+  role!: 'system' | 'user' | 'assistant' | 'tool';
 
   @ApiProperty({ example: 'My name is Ada.' })
   content!: string;
