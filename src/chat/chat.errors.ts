@@ -14,6 +14,16 @@ export class WrongMessageRoleException extends AppException {
   }
 }
 
+/** Tool results for a message that is not a reply waiting for them. */
+export class MessageNotWaitingException extends AppException {
+  constructor(messageId: string) {
+    super(
+      'message_not_waiting',
+      `Message ${messageId} is not waiting for tool results: only a reply with status requires_action takes them, once`,
+    );
+  }
+}
+
 export class NoActiveGenerationException extends AppException {
   constructor() {
     super('no_active_generation', 'No turn is running on this conversation');

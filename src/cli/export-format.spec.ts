@@ -27,6 +27,8 @@ function message(fields: Partial<Message>): Message {
     content: '',
     name: null,
     metadata: null,
+    toolCalls: null,
+    toolCallId: null,
     reasoning: null,
     status: 'complete',
     model: null,

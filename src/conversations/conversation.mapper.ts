@@ -1,4 +1,5 @@
-import type { Conversation } from '../generated/prisma/client';
+import type { Conversation as ConversationColumns } from '../generated/prisma/client';
+import type { ToolDefinition } from '../llm/llm.types';
 import type { ConversationListItem } from './conversations.service';
 import { CONVERSATION_EVENT_FIELDS, ConversationEventDataDto } from './dto/conversation-event.dto';
 import {
@@ -21,6 +22,9 @@ export function toParams(
 }
 
 /** The columns a response shows, whichever query read them. */
+/** A stored conversation, its JSON columns typed. */
+export type Conversation = Omit<ConversationColumns, 'tools'> & { tools: ToolDefinition[] | null };
+
 export type ConversationRow = Omit<Conversation, 'titleSource'> & { titleSource: string | null };
 
 /** A row of a list: the conversation and its ListSummary. */

@@ -5,7 +5,7 @@ import { newId } from '../common/ids';
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
 import type { DB } from '../generated/kysely/database';
-import type { Conversation } from '../generated/prisma/client';
+import type { Conversation } from './conversation.mapper';
 import { newestBelow } from '../history/message-path';
 import type { ListedConversation } from './conversation.mapper';
 import { lastMessage, messageCount } from './list-summary';

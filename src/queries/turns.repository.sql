@@ -7,6 +7,8 @@ with
       "a"."id",
       "a"."role",
       "a"."parent_id",
+      "a"."status",
+      "a"."tool_calls",
       "u"."id" as "answered_id",
       "u"."parent_id" as "answered_parent_id",
       "u"."content" as "answered_content",
@@ -68,10 +70,7 @@ with
     set
       "active_turn_id" = $11,
       "active_process_id" = $12,
-      "next_seq" = c.next_seq + case
-        when $13::text = 'regenerate' then 1
-        else 2
-      end,
+      "next_seq" = c.next_seq + ($13::int + 1),
       "last_message_at" = now(),
       "updated_at" = now()
     from
@@ -112,6 +111,15 @@ with
           where
             role = 'user'
         )
+        when 'tool_results' then exists (
+          select
+            1
+          from
+            anchor
+          where
+            role = 'assistant'
+            and status = 'requires_action'
+        )
         else exists (
           select
             1
@@ -122,13 +130,19 @@ with
         )
       end
     returning
-      "c"."next_seq" - $17 as "user_seq",
+      c.next_seq - 1 - $17::int as "user_seq",
       "c"."next_seq" - $18 as "reply_seq",
       case $19::text
         when 'leaf' then c.current_leaf_id
         when 'edit' then (
           select
             parent_id
+          from
+            anchor
+        )
+        when 'tool_results' then (
+          select
+            id
           from
             anchor
         )
@@ -145,6 +159,8 @@ with
       "c"."top_p",
       "c"."max_tokens",
       "c"."seed",
+      "c"."tools",
+      "c"."server_tools",
       "t"."active_turn_id" as "previous_turn_id"
   )
 select
@@ -199,6 +215,15 @@ select
       where
         role = 'user'
     )
+    when 'tool_results' then exists (
+      select
+        1
+      from
+        anchor
+      where
+        role = 'assistant'
+        and status = 'requires_action'
+    )
     else exists (
       select
         1
@@ -208,6 +233,12 @@ select
         answered_id is not null
     )
   end as "anchor_fits",
+  (
+    select
+      "tool_calls"
+    from
+      "anchor"
+  ) as "waiting",
   (
     select
       to_json(obj)
@@ -321,7 +352,9 @@ with
       "feedback_comment",
       "feedback_at",
       "speaker_name",
-      "metadata"
+      "metadata",
+      "tool_calls",
+      "tool_call_id"
   ),
   "leaf" as (
     update "conversations"
@@ -354,14 +387,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $29::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $29::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -369,7 +404,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "messages"
             where
@@ -382,7 +419,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $33::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $33::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -390,7 +427,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -424,7 +463,9 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
@@ -458,6 +499,8 @@ with
       "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
       path.running <= (
         $45::int - coalesce(
           (
@@ -485,14 +528,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $48::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $48::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -500,7 +545,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               "messages"."content" as "content",
-              "messages"."speaker_name" as "speaker_name"
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
             from
               "messages"
             where
@@ -523,7 +570,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $51::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $51::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -531,7 +578,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               "m"."content" as "content",
-              "m"."speaker_name" as "speaker_name"
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -573,12 +622,14 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $55
+      "path"."status" in ($55, $56)
   )
 select
   "id",
@@ -608,6 +659,8 @@ select
   "feedback_at",
   "speaker_name",
   "metadata",
+  "tool_calls",
+  "tool_call_id",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -619,19 +672,21 @@ select
           "content",
           "speaker_name",
           "token_count",
-          "seq"
+          "seq",
+          "tool_calls",
+          "tool_call_id"
         from
           "kept"
         where
-          "fits" = $56
+          "fits" = $57
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $57
-              and "role" = $58
+              "fits" = $58
+              and "role" = $59
           )
         order by
           "seq"
@@ -657,7 +712,7 @@ select
 from
   "inserted"
 where
-  "role" = $59;
+  "role" = $60;
 
 -- TurnsRepository.buildRegenerate
 with
@@ -737,14 +792,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $19::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $19::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -752,7 +809,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "messages"
             where
@@ -765,7 +824,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $23::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $23::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -773,7 +832,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -807,7 +868,9 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
@@ -841,6 +904,8 @@ with
       "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
       path.running <= (
         $35::int - coalesce(
           (
@@ -868,14 +933,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $38::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $38::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -883,7 +950,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               "messages"."content" as "content",
-              "messages"."speaker_name" as "speaker_name"
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
             from
               "messages"
             where
@@ -906,7 +975,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $41::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $41::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -914,7 +983,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               "m"."content" as "content",
-              "m"."speaker_name" as "speaker_name"
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -956,12 +1027,14 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $45
+      "path"."status" in ($45, $46)
   )
 select
   "id",
@@ -991,6 +1064,8 @@ select
   "feedback_at",
   "speaker_name",
   "metadata",
+  "tool_calls",
+  "tool_call_id",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -1002,19 +1077,21 @@ select
           "content",
           "speaker_name",
           "token_count",
-          "seq"
+          "seq",
+          "tool_calls",
+          "tool_call_id"
         from
           "kept"
         where
-          "fits" = $46
+          "fits" = $47
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $47
-              and "role" = $48
+              "fits" = $48
+              and "role" = $49
           )
         order by
           "seq"
@@ -1040,8 +1117,483 @@ select
 from
   "messages"
 where
-  "id" = $49
-  and "conversation_id" = $50;
+  "id" = $50
+  and "conversation_id" = $51;
+
+-- TurnsRepository.buildToolResults
+with
+  "orphan" as (
+    update "messages"
+    set
+      "status" = $1,
+      "error_code" = $2,
+      "error_message" = $3,
+      "completed_at" = now()
+    where
+      "id" = $4
+      and "status" = $5
+    returning
+      "id"
+  ),
+  "resumed" as (
+    update "messages"
+    set
+      "status" = $6
+    where
+      "id" = $7
+      and "status" = $8
+    returning
+      "id"
+  ),
+  "results" as (
+    insert into
+      "messages" (
+        "id",
+        "conversation_id",
+        "parent_id",
+        "seq",
+        "role",
+        "content",
+        "tool_call_id",
+        "status",
+        "token_count",
+        "created_at",
+        "completed_at"
+      )
+    select
+      "r"."id",
+      $9::uuid as "conversation_id",
+      "r"."parent_id",
+      "r"."seq",
+      'tool'::"MessageRole" as "role",
+      "r"."content",
+      "r"."tool_call_id",
+      'complete'::"MessageStatus" as "status",
+      "r"."token_count",
+      statement_timestamp() as "created_at",
+      statement_timestamp() as "completed_at"
+    from
+      jsonb_populate_recordset(null::messages, $10::jsonb) as "r"
+    returning
+      "id",
+      "conversation_id",
+      "parent_id",
+      "seq",
+      "role",
+      "content",
+      "reasoning",
+      "status",
+      "token_count",
+      "model",
+      "upstream_model",
+      "prompt_tokens",
+      "completion_tokens",
+      "usage_estimated",
+      "latency_ms",
+      "ttft_ms",
+      "finish_reason",
+      "error_code",
+      "error_message",
+      "context",
+      "created_at",
+      "completed_at",
+      "feedback_rating",
+      "feedback_comment",
+      "feedback_at",
+      "speaker_name",
+      "metadata",
+      "tool_calls",
+      "tool_call_id"
+  ),
+  "inserted" as (
+    insert into
+      "messages" (
+        "id",
+        "conversation_id",
+        "seq",
+        "role",
+        "content",
+        "status",
+        "model",
+        "created_at",
+        "parent_id",
+        "idempotency_key",
+        "request_hash"
+      )
+    values
+      (
+        $11,
+        $12,
+        $13,
+        $14,
+        $15,
+        $16,
+        $17,
+        clock_timestamp(),
+        $18,
+        $19,
+        $20
+      )
+    returning
+      "id"
+  ),
+  "leaf" as (
+    update "conversations"
+    set
+      "current_leaf_id" = $21
+    where
+      "id" = $22
+      and "active_turn_id" = $23
+    returning
+      "id"
+  ),
+  "mark" as (
+    select
+      "mm"."message_id",
+      "mm"."seq",
+      "mm"."kind",
+      "mm"."content",
+      "mm"."token_count",
+      "mm"."summarized_count"
+    from
+      (
+        with recursive
+          "path" (
+            "id",
+            "parent",
+            "depth",
+            "running",
+            "seq",
+            "role",
+            "status",
+            "token_count",
+            "content",
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
+          ) as (
+            select
+              "messages"."id",
+              "messages"."parent_id" as "parent",
+              1 as "depth",
+              case
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $24::int
+                else 0
+              end as "running",
+              "messages"."seq" as "seq",
+              "messages"."role" as "role",
+              "messages"."status" as "status",
+              "messages"."token_count" as "token_count",
+              null::text as "content",
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
+            from
+              "messages"
+            where
+              "messages"."id" = $25
+              and (messages.conversation_id = $26) is true
+              and "messages"."seq" > $27
+            union all
+            select
+              "m"."id",
+              "m"."parent_id" as "parent",
+              path.depth + 1 as "depth",
+              path.running + case
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $28::int
+                else 0
+              end as "running",
+              "m"."seq" as "seq",
+              "m"."role" as "role",
+              "m"."status" as "status",
+              "m"."token_count" as "token_count",
+              null::text as "content",
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
+            from
+              "path"
+              inner join "messages" as "m" on "m"."id" = "path"."parent"
+            where
+              "m"."seq" > $29
+              and path.depth < $30::int
+              and path.running <= $31::int
+              and not exists (
+                select
+                  1
+                from
+                  memory_marks mm
+                where
+                  mm.message_id = path.id
+                  and (
+                    mm.kind = 'reset'
+                    or (
+                      $32::boolean
+                      and mm.token_count + $33::int <= $34::int
+                    )
+                  )
+              )
+          )
+        select
+          path.id as "id",
+          path.parent as "parent_id",
+          path.depth as "depth",
+          path.running as "running",
+          "path"."seq" as "seq",
+          "path"."role" as "role",
+          "path"."status" as "status",
+          "path"."token_count" as "token_count",
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
+        from
+          "path"
+      ) as "path"
+      inner join "memory_marks" as "mm" on "mm"."message_id" = "path"."id"
+    where
+      (
+        mm.kind = 'reset'
+        or (
+          $35::boolean
+          and mm.token_count + $36::int <= $37::int
+        )
+      )
+      and exists (
+        select
+          "message_id"
+        from
+          "memory_marks"
+        where
+          "conversation_id" = $38
+      )
+    order by
+      "path"."depth"
+    limit
+      $39
+  ),
+  "kept" as (
+    select
+      "path"."id",
+      "path"."role",
+      "path"."content",
+      "path"."speaker_name",
+      "path"."token_count",
+      "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
+      path.running <= (
+        $40::int - coalesce(
+          (
+            select
+              token_count + $41::int
+            from
+              mark
+            where
+              kind = 'summary'
+          ),
+          0
+        )
+      )
+      and path.depth <= $42::int as "fits"
+    from
+      (
+        with recursive
+          "path" (
+            "id",
+            "parent",
+            "depth",
+            "running",
+            "seq",
+            "role",
+            "status",
+            "token_count",
+            "content",
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
+          ) as (
+            select
+              "messages"."id",
+              "messages"."parent_id" as "parent",
+              1 as "depth",
+              case
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $43::int
+                else 0
+              end as "running",
+              "messages"."seq" as "seq",
+              "messages"."role" as "role",
+              "messages"."status" as "status",
+              "messages"."token_count" as "token_count",
+              "messages"."content" as "content",
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
+            from
+              "messages"
+            where
+              "messages"."id" = $44
+              and (messages.conversation_id = $45) is true
+              and "messages"."seq" > (
+                coalesce(
+                  (
+                    select
+                      seq
+                    from
+                      mark
+                  ),
+                  -1
+                )
+              )
+            union all
+            select
+              "m"."id",
+              "m"."parent_id" as "parent",
+              path.depth + 1 as "depth",
+              path.running + case
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $46::int
+                else 0
+              end as "running",
+              "m"."seq" as "seq",
+              "m"."role" as "role",
+              "m"."status" as "status",
+              "m"."token_count" as "token_count",
+              "m"."content" as "content",
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
+            from
+              "path"
+              inner join "messages" as "m" on "m"."id" = "path"."parent"
+            where
+              "m"."seq" > (
+                coalesce(
+                  (
+                    select
+                      seq
+                    from
+                      mark
+                  ),
+                  -1
+                )
+              )
+              and path.depth < ($47::int + 1)::int
+              and path.running <= (
+                $48::int - coalesce(
+                  (
+                    select
+                      token_count + $49::int
+                    from
+                      mark
+                    where
+                      kind = 'summary'
+                  ),
+                  0
+                )
+              )::int
+              and not false
+          )
+        select
+          path.id as "id",
+          path.parent as "parent_id",
+          path.depth as "depth",
+          path.running as "running",
+          "path"."seq" as "seq",
+          "path"."role" as "role",
+          "path"."status" as "status",
+          "path"."token_count" as "token_count",
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
+        from
+          "path"
+      ) as "path"
+    where
+      "path"."status" in ($50, $51)
+  )
+select
+  "id",
+  "conversation_id",
+  "parent_id",
+  "seq",
+  "role",
+  "content",
+  "reasoning",
+  "status",
+  "token_count",
+  "model",
+  "upstream_model",
+  "prompt_tokens",
+  "completion_tokens",
+  "usage_estimated",
+  "latency_ms",
+  "ttft_ms",
+  "finish_reason",
+  "error_code",
+  "error_message",
+  "context",
+  "created_at",
+  "completed_at",
+  "feedback_rating",
+  "feedback_comment",
+  "feedback_at",
+  "speaker_name",
+  "metadata",
+  "tool_calls",
+  "tool_call_id",
+  (
+    select
+      coalesce(json_agg(agg), '[]')
+    from
+      (
+        select
+          "id",
+          "role",
+          "content",
+          "speaker_name",
+          "token_count",
+          "seq",
+          "tool_calls",
+          "tool_call_id"
+        from
+          "kept"
+        where
+          "fits" = $52
+          and "seq" >= (
+            select
+              min("seq") as "seq"
+            from
+              "kept"
+            where
+              "fits" = $53
+              and "role" = $54
+          )
+        order by
+          "seq"
+      ) as agg
+  ) as "history",
+  (
+    select
+      to_json(obj)
+    from
+      (
+        select
+          *
+        from
+          "mark"
+      ) as obj
+  ) as "mark",
+  (
+    select
+      count(*) as "read"
+    from
+      "kept"
+  ) as "read"
+from
+  "results"
+order by
+  "seq";
 
 -- TurnsRepository.buildFinish
 with
@@ -1063,22 +1615,23 @@ set
   "status" = $5,
   "content" = $6,
   "reasoning" = $7,
-  "token_count" = $8,
-  "upstream_model" = $9,
-  "prompt_tokens" = $10,
-  "completion_tokens" = $11,
-  "usage_estimated" = $12,
-  "latency_ms" = $13,
-  "ttft_ms" = $14,
-  "finish_reason" = $15,
-  "error_code" = $16,
-  "error_message" = $17,
-  "model" = $18,
-  "context" = $19,
-  "stream_marks" = $20::int[],
+  "tool_calls" = $8::jsonb,
+  "token_count" = $9,
+  "upstream_model" = $10,
+  "prompt_tokens" = $11,
+  "completion_tokens" = $12,
+  "usage_estimated" = $13,
+  "latency_ms" = $14,
+  "ttft_ms" = $15,
+  "finish_reason" = $16,
+  "error_code" = $17,
+  "error_message" = $18,
+  "model" = $19,
+  "context" = $20,
+  "stream_marks" = $21::int[],
   "completed_at" = now()
 where
-  "id" = $21
+  "id" = $22
 returning
   "id",
   "conversation_id",
@@ -1106,4 +1659,6 @@ returning
   "feedback_comment",
   "feedback_at",
   "speaker_name",
-  "metadata";
+  "metadata",
+  "tool_calls",
+  "tool_call_id";
