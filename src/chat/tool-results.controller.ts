@@ -26,7 +26,7 @@ import { ApiChatEventStream } from './dto/chat-event.dto';
 import { parseLastEventId } from './dto/resume-query.dto';
 import { ToolResultsDto } from './dto/turn-tools.dto';
 import { IDEMPOTENCY_KEY_DESCRIPTION, TurnResponseDto } from './dto/turn-response.dto';
-import type { TurnInput } from './turn-runner';
+import { toolResultsInput } from './tool-turn';
 import { writeSse } from './sse-writer';
 
 const TOOL_RESULTS =
@@ -45,20 +45,6 @@ const messageIdParams = ApiMessageRouteParams({
   description: 'The reply waiting for its tool results (status `requires_action`)',
   example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f82',
 });
-
-function toolResultsInput(
-  messageId: string,
-  { results, ...rest }: ToolResultsDto,
-  mode: TurnInput['mode'],
-  idempotencyKey: string | undefined,
-  correlationId: string,
-): TurnInput {
-  const toolResults = {
-    messageId,
-    results: results.map(({ toolCallId, output }) => ({ toolCallId, output })),
-  };
-  return { ...rest, message: null, toolResults, mode, idempotencyKey, correlationId };
-}
 
 /** The client's side of tool calling: answering the calls of a waiting reply. */
 @ApiTags('chat')

@@ -3,6 +3,7 @@ import { ToolChoiceDto, toToolChoice } from '../llm/dto/tools.dto';
 import type { Message } from '../history/message';
 import type { ReadWindow } from '../history/memory-mark';
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition } from '../llm/llm.types';
+import type { ToolResultsDto } from './dto/turn-tools.dto';
 import type { TurnInput } from './turn-runner';
 import type { ToolMessageRow, ToolResult, TurnAnchor } from './turns.types';
 
@@ -12,6 +13,21 @@ import type { ToolMessageRow, ToolResult, TurnAnchor } from './turns.types';
  * tool result stored (empty for a message).
  */
 export type BegunTurn = { userMessage: Message; toolMessages: Message[] } & ReadWindow;
+
+/** A tool-results request (HTTP body or WebSocket frame) as the turn takes it. */
+export function toolResultsInput(
+  messageId: string,
+  { results, model, params, tools, toolChoice }: ToolResultsDto,
+  mode: TurnInput['mode'],
+  idempotencyKey: string | undefined,
+  correlationId: string,
+): TurnInput {
+  const answers = results.map(({ toolCallId, output }) => ({ toolCallId, output }));
+  return {
+    ...{ message: null, toolResults: { messageId, results: answers } },
+    ...{ model, params, tools, toolChoice, mode, idempotencyKey, correlationId },
+  };
+}
 
 export function turnAnchor(input: TurnInput): TurnAnchor {
   return input.toolResults ? 'tool_results' : (input.branch?.anchor ?? 'leaf');

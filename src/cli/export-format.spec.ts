@@ -11,6 +11,7 @@ const conversation: Conversation = {
   systemPrompt: 'Be brief.',
   model: null,
   params: {},
+  tools: [],
   createdAt: '2026-11-21T10:00:00.000Z',
   updatedAt: '2026-11-21T10:00:00.000Z',
   lastMessageAt: '2026-11-21T10:00:00.000Z',

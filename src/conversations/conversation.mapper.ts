@@ -1,5 +1,6 @@
 import type { Conversation as ConversationColumns } from '../generated/prisma/client';
 import type { ToolDefinition } from '../llm/llm.types';
+import { toToolDefinitionDtos } from '../llm/dto/tools.dto';
 import type { ConversationListItem } from './conversations.service';
 import { CONVERSATION_EVENT_FIELDS, ConversationEventDataDto } from './dto/conversation-event.dto';
 import {
@@ -35,6 +36,7 @@ export function toConversationResponse(row: ConversationRow): ConversationRespon
     ...toConversationEvent(row),
     systemPrompt: row.systemPrompt,
     params: toParams(row),
+    tools: toToolDefinitionDtos(row.tools ?? []),
     createdAt: row.createdAt.toISOString(),
     currentLeafId: row.currentLeafId,
   };
