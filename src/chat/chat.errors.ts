@@ -9,7 +9,7 @@ export class WrongMessageRoleException extends AppException {
       'wrong_message_role',
       anchor === 'edit'
         ? 'Only a user message can be edited; to get another reply use …/regenerate'
-        : 'Regenerate takes an assistant reply (or the user message it answered)',
+        : 'Regenerate takes an assistant reply (or the user message or tool result it answered)',
     );
   }
 }

@@ -95,8 +95,12 @@ export function toolMessageRows(
   }));
 }
 
-/** What the prompt adds after the history: the user message, or the tool results. */
+/**
+ * What the prompt adds after the history: the user message, or the tool results (none
+ * when a tool step is answered again: its results end the history).
+ */
 export function promptInput(begun: BegunTurn, message: string): ChatMessage[] {
+  if (begun.userMessage.role === 'tool' && begun.toolMessages.length === 0) return [];
   if (begun.toolMessages.length > 0)
     return begun.toolMessages.map((m) => ({
       role: 'tool',

@@ -28,4 +28,5 @@ export const turnParent = (anchor: TurnAnchor) =>
   sql<string | null>`case ${anchor}::text when 'leaf' then c.current_leaf_id
     when 'edit' then (select parent_id from anchor)
     when 'tool_results' then (select id from anchor)
-    else (select answered_parent_id from anchor) end`;
+    else (select case when answered_role = 'tool' then answered_id
+      else answered_parent_id end from anchor) end`;

@@ -323,6 +323,8 @@ export class TurnRunner {
     results: ToolResult[] | null,
   ): Promise<number[]> {
     if (results) return Promise.all(results.map((r) => countTokensConservativelyAsync(r.output)));
+    // A regenerated tool step's results are in its history already.
+    if (answered?.role === 'tool') return [0];
     return [answered?.tokenCount ?? (await countTokensConservativelyAsync(message))];
   }
 

@@ -83,9 +83,10 @@ export class TurnsRepository {
     const [row] = await this.claimQuery(input);
     if (!row.found) return { kind: 'not_found' };
     if (input.anchorId !== null && !row.anchorFound) return { kind: 'message_not_found' };
-    if (!row.anchorFits) return { kind: 'wrong_role' };
+    // A replay first: its anchor may have moved on (tool results answered a waiting reply).
     if (row.replayId)
       return { kind: 'replay', messageId: row.replayId, requestHash: row.replayHash };
+    if (!row.anchorFits) return { kind: 'wrong_role' };
     if (row.claim) {
       const { claim: conversation, answered } = row;
       const waiting = input.anchor === 'tool_results' ? (row.waiting ?? []) : null;
@@ -281,6 +282,7 @@ export class TurnsRepository {
             .selectFrom('anchor')
             .select(['answeredId as id', 'answeredContent as content'])
             .select(['answeredTokens as tokenCount', 'answeredSpeaker as speakerName'])
+            .select('answeredRole as role')
             .where('answeredId', 'is not', null)
             .$narrowType<AnsweredMessage>(),
         ).as('answered'),
@@ -317,7 +319,7 @@ export class TurnsRepository {
         join
           .on('u.id', '=', answersTo)
           .onRef('u.conversationId', '=', 'a.conversationId')
-          .on('u.role', '=', 'user')
+          .on('u.role', 'in', ['user', 'tool'])
           .on(sql<boolean>`${input.anchor}::text = 'regenerate'`),
       )
       .select(['a.id', 'a.role', 'a.parentId', 'a.status', 'a.toolCalls'])
@@ -327,6 +329,7 @@ export class TurnsRepository {
         'u.content as answeredContent',
         'u.tokenCount as answeredTokens',
         'u.speakerName as answeredSpeaker',
+        'u.role as answeredRole',
       ])
       .where('a.id', '=', input.anchorId)
       .where('a.conversationId', '=', input.conversationId);

@@ -15,9 +15,13 @@ export interface ToolResult {
   output: string;
 }
 
-/** The stored user message a regenerated turn answers again. */
+/**
+ * The stored message a regenerated turn answers again: a user message, or the last tool
+ * result of a step (the prompt's history then ends with it and adds nothing).
+ */
 export interface AnsweredMessage {
   id: string;
+  role: 'user' | 'tool';
   content: string;
   tokenCount: number;
   /** Who spoke it, sent again as its `name`. */

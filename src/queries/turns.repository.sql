@@ -13,7 +13,8 @@ with
       "u"."parent_id" as "answered_parent_id",
       "u"."content" as "answered_content",
       "u"."token_count" as "answered_tokens",
-      "u"."speaker_name" as "answered_speaker"
+      "u"."speaker_name" as "answered_speaker",
+      "u"."role" as "answered_role"
     from
       "messages" as "a"
       left join "messages" as "u" on "u"."id" = case
@@ -21,11 +22,11 @@ with
         else a.id
       end
       and "u"."conversation_id" = "a"."conversation_id"
-      and "u"."role" = $1
-      and $2::text = 'regenerate'
+      and "u"."role" in ($1, $2)
+      and $3::text = 'regenerate'
     where
-      "a"."id" = $3
-      and "a"."conversation_id" = $4
+      "a"."id" = $4
+      and "a"."conversation_id" = $5
   ),
   "target" as (
     select
@@ -34,8 +35,8 @@ with
     from
       "conversations"
     where
-      "id" = $5
-      and "owner_id" = $6
+      "id" = $6
+      and "owner_id" = $7
   ),
   "existing" as (
     select
@@ -44,8 +45,8 @@ with
     from
       "messages"
     where
-      "conversation_id" = $7
-      and "idempotency_key" = $8
+      "conversation_id" = $8
+      and "idempotency_key" = $9
   ),
   "running" as (
     select
@@ -53,7 +54,7 @@ with
     from
       "conversations" as "c"
     where
-      "owner_id" = $9
+      "owner_id" = $10
       and "active_turn_id" is not null
       and exists (
         select
@@ -62,15 +63,15 @@ with
           processes p
         where
           p.id = c.active_process_id
-          and p.heartbeat_at > now() - $10 * interval '1 millisecond'
+          and p.heartbeat_at > now() - $11 * interval '1 millisecond'
       )
   ),
   "claimed" as (
     update "conversations" as "c"
     set
-      "active_turn_id" = $11,
-      "active_process_id" = $12,
-      "next_seq" = c.next_seq + ($13::int + 1),
+      "active_turn_id" = $12,
+      "active_process_id" = $13,
+      "next_seq" = c.next_seq + ($14::int + 1),
       "last_message_at" = now(),
       "updated_at" = now()
     from
@@ -86,7 +87,7 @@ with
             processes p
           where
             p.id = c.active_process_id
-            and p.heartbeat_at > now() - $14 * interval '1 millisecond'
+            and p.heartbeat_at > now() - $15 * interval '1 millisecond'
         )
       )
       and not exists (
@@ -100,8 +101,8 @@ with
           "count"
         from
           "running"
-      ) < $15
-      and case $16::text
+      ) < $16
+      and case $17::text
         when 'leaf' then true
         when 'edit' then exists (
           select
@@ -130,9 +131,9 @@ with
         )
       end
     returning
-      c.next_seq - 1 - $17::int as "user_seq",
-      "c"."next_seq" - $18 as "reply_seq",
-      case $19::text
+      c.next_seq - 1 - $18::int as "user_seq",
+      "c"."next_seq" - $19 as "reply_seq",
+      case $20::text
         when 'leaf' then c.current_leaf_id
         when 'edit' then (
           select
@@ -148,7 +149,10 @@ with
         )
         else (
           select
-            answered_parent_id
+            case
+              when answered_role = 'tool' then answered_id
+              else answered_parent_id
+            end
           from
             anchor
         )
@@ -205,7 +209,7 @@ select
     from
       "anchor"
   ) as "anchor_found",
-  case $20::text
+  case $21::text
     when 'leaf' then true
     when 'edit' then exists (
       select
@@ -248,7 +252,8 @@ select
           "answered_id" as "id",
           "answered_content" as "content",
           "answered_tokens" as "token_count",
-          "answered_speaker" as "speaker_name"
+          "answered_speaker" as "speaker_name",
+          "answered_role" as "role"
         from
           "anchor"
         where
