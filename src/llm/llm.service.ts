@@ -49,6 +49,11 @@ export interface GenerateRequest {
   onFallback?: (tried: TriedAlias) => void;
 }
 
+/** The request's tools, as a provider request carries them (nothing when none). */
+function offeredTools({ tools, toolChoice, parallelToolCalls }: GenerateRequest) {
+  return tools ? { tools, toolChoice, parallelToolCalls } : {};
+}
+
 /** What `deliver` hands on: the provider's chunks, the last one naming the alias that answered. */
 export type GenerateChunk = Exclude<LlmChunk, LlmDone> | (LlmDone & { alias: string });
 
@@ -339,11 +344,7 @@ export class LlmService {
           params: request.params,
           responseFormat: request.responseFormat,
           stop: request.stop,
-          ...(request.tools && {
-            tools: request.tools,
-            toolChoice: request.toolChoice,
-            parallelToolCalls: request.parallelToolCalls,
-          }),
+          ...offeredTools(request),
           signal: attemptAbort.signal,
         };
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {

@@ -60,4 +60,3 @@ export async function* echo(request: LlmRequest): AsyncIterable<LlmChunk> {
   yield { type: 'delta', text: `Echo: ${request.messages.at(-1)?.content}` };
   yield { type: 'done', upstreamModel: 'scripted', finishReason: 'stop', usage: null };
 }
-
