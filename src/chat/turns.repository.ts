@@ -31,6 +31,12 @@ import { anchorFits, seqStep, turnParent } from './turn-anchors';
 
 const now = sql<Date>`now()`;
 
+/** The conversation's settings a claim reads for its turn. */
+const CLAIMED_SETTINGS = [
+  ...['c.systemPrompt', 'c.model', 'c.temperature', 'c.topP', 'c.maxTokens', 'c.seed'],
+  ...['c.tools', 'c.serverTools'],
+] as const;
+
 /** Tool messages as jsonb_populate_recordset reads them: keyed by the messages columns. */
 function toolMessagesJson(input: BeginToolResults): string {
   return JSON.stringify(
@@ -257,14 +263,7 @@ export class TurnsRepository {
             sql<number>`c.next_seq - 1 - ${input.inputCount}::int`.as('userSeq'),
             eb('c.nextSeq', '-', 1).as('replySeq'),
             turnParent(anchor).as('parentId'),
-            'c.systemPrompt',
-            'c.model',
-            'c.temperature',
-            'c.topP',
-            'c.maxTokens',
-            'c.seed',
-            'c.tools',
-            'c.serverTools',
+            ...CLAIMED_SETTINGS,
             't.activeTurnId as previousTurnId',
           ]),
       )
