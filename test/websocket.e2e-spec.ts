@@ -292,7 +292,7 @@ describe('WebSocket streaming', () => {
       Array(4).fill(['error', 'invalid_message', 400]),
     );
     expect(invalid.find((m) => m.requestId === 't')?.data.message).toMatch(
-      /message\.send, message\.regenerate, message\.edit, cancel or resume/,
+      /message\.send, message\.regenerate, message\.edit, message\.toolResults, cancel or resume/,
     );
 
     // Nothing of that closed the socket.

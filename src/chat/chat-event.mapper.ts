@@ -12,7 +12,10 @@ export function toEventPayload(event: ChatEvent): unknown {
       return {
         userMessage: toMessageResponse(event.userMessage),
         assistantMessageId: event.assistantMessageId,
+        ...(event.toolMessages && { toolMessages: event.toolMessages.map(toMessageResponse) }),
       };
+    case 'tool.call':
+      return { assistantMessageId: event.assistantMessageId, toolCall: event.toolCall };
     case 'message.delta':
     case 'message.reasoning':
       return { delta: event.delta };

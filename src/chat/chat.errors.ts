@@ -9,7 +9,17 @@ export class WrongMessageRoleException extends AppException {
       'wrong_message_role',
       anchor === 'edit'
         ? 'Only a user message can be edited; to get another reply use …/regenerate'
-        : 'Regenerate takes an assistant reply (or the user message it answered)',
+        : 'Regenerate takes an assistant reply (or the user message or tool result it answered)',
+    );
+  }
+}
+
+/** Tool results for a message that is not a reply waiting for them. */
+export class MessageNotWaitingException extends AppException {
+  constructor(messageId: string) {
+    super(
+      'message_not_waiting',
+      `Message ${messageId} is not waiting for tool results: only a reply with status requires_action takes them, once`,
     );
   }
 }

@@ -5,6 +5,7 @@ import { LlmModule } from '../llm/llm.module';
 import { MemoryModule } from '../memory';
 import { PromptsModule } from '../prompts/prompts.module';
 import { BranchesController } from './branches.controller';
+import { ToolResultsController } from './tool-results.controller';
 import { ChatController } from './chat.controller';
 import { ChatService } from './chat.service';
 import { OwnerEventsController } from './owner-events.controller';
@@ -19,7 +20,7 @@ import { TurnsRepository } from './turns.repository';
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
   imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
-  controllers: [ChatController, BranchesController, OwnerEventsController],
+  controllers: [ChatController, BranchesController, ToolResultsController, OwnerEventsController],
   providers: [
     ChatService,
     TurnRunner,

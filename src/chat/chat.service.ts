@@ -173,7 +173,8 @@ export class ChatService implements BeforeApplicationShutdown {
 
   /** Checks that cost nothing, before the turn claims anything. */
   private validate(input: TurnInput): void {
-    if (input.branch?.anchor !== 'regenerate') this.validateMessage(input.message ?? '');
+    if (input.toolResults) this.validateToolOutputs(input.toolResults.results);
+    else if (input.branch?.anchor !== 'regenerate') this.validateMessage(input.message ?? '');
     if (input.model !== undefined && !this.llm.isKnown(input.model))
       throw new UnknownModelException(input.model);
     if (input.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(input.idempotencyKey)) {
@@ -182,6 +183,17 @@ export class ChatService implements BeforeApplicationShutdown {
         'Idempotency-Key must be 1 to 200 printable ASCII characters',
       );
     }
+  }
+
+  private validateToolOutputs(results: { output: string }[]): void {
+    const max = this.config.get('MESSAGE_MAX_CHARS');
+    const problems = results.flatMap(({ output }, i) =>
+      output.length > max
+        ? [`results[${i}].output must be at most ${max} characters (it has ${output.length})`]
+        : [],
+    );
+    if (problems.length > 0)
+      throw new ValidationFailedException([{ field: 'results', errors: problems }]);
   }
 
   private validateMessage(message: string): void {

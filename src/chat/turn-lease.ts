@@ -50,7 +50,13 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   claim(
     input: Pick<
       ClaimTurn,
-      'ownerId' | 'conversationId' | 'turnId' | 'idempotencyKey' | 'anchor' | 'anchorId'
+      | 'ownerId'
+      | 'conversationId'
+      | 'turnId'
+      | 'idempotencyKey'
+      | 'anchor'
+      | 'anchorId'
+      | 'inputCount'
     >,
   ): Promise<ClaimOutcome> {
     return this.turns.claim({

@@ -18,16 +18,20 @@ import type {
   GenerationParams,
   LlmUsage,
   ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
   TriedAlias,
 } from '../llm/llm.types';
 import { AppLog } from '../logging/logging.module';
 import { buildContextManifest, ContextManifest } from '../history/context-manifest';
-import { leftOutOf, ReadWindow } from '../history/memory-mark';
+import { leftOutOf } from '../history/memory-mark';
+import { ToolChoiceDto, ToolDefinitionDto, toToolDefinitions } from '../llm/dto/tools.dto';
 import { MemoryService } from '../memory';
 import type { Message } from '../history/message';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
-import { PromptManager, PromptPlan } from '../prompts/prompt-manager';
+import { MESSAGE_OVERHEAD_TOKENS, PromptManager, PromptPlan } from '../prompts/prompt-manager';
 import {
   CachedReply,
   cacheKeyMaterial,
@@ -38,12 +42,21 @@ import { ThinkSplitter } from '../prompts/think-splitter';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
 import {
+  MessageNotWaitingException,
   storedFailure,
   TooManyGenerationsException,
   turnFailure,
   WrongMessageRoleException,
 } from './chat.errors';
 import { finishedTurn, streamMarks } from './stream-marks';
+import {
+  BegunTurn,
+  checkToolResults,
+  chosenTool,
+  promptInput,
+  toolMessageRows,
+  turnAnchor,
+} from './tool-turn';
 import { Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
@@ -54,6 +67,7 @@ import {
   ClaimOutcome,
   FinishTurn,
   IdempotencyKeyTakenError,
+  ToolResult,
 } from './turns.types';
 
 /** Where a turn attaches other than after the current leaf (see TurnAnchor). */
@@ -64,6 +78,12 @@ export interface TurnBranch {
   messageId: string;
 }
 
+/** The results of the tools a waiting reply (`messageId`) called: stored, then answered. */
+export interface TurnToolResults {
+  messageId: string;
+  results: ToolResult[];
+}
+
 export interface TurnInput {
   /** The new user message; null for a regenerate, which answers a stored one again. */
   message: string | null;
@@ -72,6 +92,11 @@ export interface TurnInput {
   metadata?: Record<string, string>;
   /** Where the turn attaches; after the conversation's current leaf when absent. */
   branch?: TurnBranch;
+  /** Instead of a message: the results of a waiting reply's tools (message is then null). */
+  toolResults?: TurnToolResults;
+  /** Function tools the model may call (OpenAI's shape); the conversation's when absent, none when empty. */
+  tools?: ToolDefinitionDto[];
+  toolChoice?: ToolChoiceDto;
   model?: string;
   /** Sampling params over the conversation's, and the reply's format for this turn. */
   params?: GenerationParams & FormatParams;
@@ -87,10 +112,11 @@ interface TurnPlan {
   model: ResolvedModel;
   params: GenerationParams;
   responseFormat?: ResponseFormat;
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
   prompt: PromptPlan;
   /** Tokens reserved for the reply: max_tokens upstream. */
   replyTokens: number;
-  tokenCount: number;
 }
 
 /** What the provider sent, however the turn ended. */
@@ -101,6 +127,8 @@ interface Reply {
   tried: TriedAlias[];
   content: string;
   reasoning: string | null;
+  /** The tools the model called; empty when none. */
+  toolCalls: ToolCall[];
   upstreamModel: string | null;
   finishReason: string | null;
   usage: LlmUsage | null;
@@ -120,6 +148,8 @@ interface TurnRequest {
   model: ResolvedModel;
   params: GenerationParams;
   responseFormat?: ResponseFormat;
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
   messages: ChatMessage[];
   promptTokens: number;
   mode: 'complete' | 'stream';
@@ -156,8 +186,13 @@ function requestHash(input: TurnInput): string {
   // Speaker and metadata only when sent: a request without them hashes as it always has.
   const speaker = input.name !== undefined || input.metadata !== undefined;
   const fields = speaker ? [...plain, input.name ?? null, input.metadata ?? null] : plain;
-  // A send hashes as it always has, so keys stored before branches still replay.
-  const canonical = JSON.stringify(input.branch ? [...fields, input.branch] : fields);
+  // A send hashes as it always has, so keys stored before branches or tools still replay.
+  const branched = input.branch ? [...fields, input.branch] : fields;
+  const { tools, toolChoice, toolResults } = input;
+  const tooled = tools !== undefined || toolChoice !== undefined || toolResults !== undefined;
+  const canonical = JSON.stringify(
+    tooled ? [...branched, tools ?? null, toolChoice ?? null, toolResults ?? null] : branched,
+  );
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -187,43 +222,31 @@ export class TurnRunner {
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
     // Minted in conversation order: ids sort as the messages follow each other.
-    const userMessageId = newId();
+    const inputIds = (input.toolResults?.results ?? [null]).map(() => newId());
     const turnId = newId();
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
+    const anchor = turnAnchor(input);
     const claim = await this.lease.claim({
       ownerId,
       conversationId,
       turnId,
       idempotencyKey,
-      anchor: input.branch?.anchor ?? 'leaf',
-      anchorId: input.branch?.messageId ?? null,
+      anchor,
+      anchorId: input.toolResults?.messageId ?? input.branch?.messageId ?? null,
+      inputCount: anchor === 'regenerate' ? 0 : inputIds.length,
     });
     if (claim.kind === 'replay')
       return this.replay(ownerId, input, claim.messageId, claim.requestHash, hash);
     if (claim.kind !== 'claimed') throw this.refusal(claim.kind, conversationId, input);
 
-    const { conversation, answered } = claim;
-    const message = answered?.content ?? input.message ?? '';
+    const { conversation } = claim;
+    const message = claim.answered?.content ?? input.message ?? '';
     let plan: TurnPlan;
-    let begun: Awaited<ReturnType<TurnsRepository['begin']>>;
+    let begun: BegunTurn;
     try {
-      // The limit's second count goes with the planning, not after it.
-      [plan] = await Promise.all([
-        this.plan(conversation, input, message, answered),
-        this.lease.confirmWithinLimit(ownerId, turnId),
-      ]);
-      const { userSeq, replySeq, parentId, previousTurnId } = conversation;
-      begun = await this.turns.begin(
-        {
-          ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
-          ...{ userMessageId, content: message, tokenCount: plan.tokenCount },
-          ...{ speakerName: input.name ?? null, metadata: input.metadata ?? null },
-          ...{ alias: plan.model.alias, idempotencyKey, requestHash: hash },
-          window: plan.prompt.window,
-        },
-        answered,
-      );
+      const ids = { ownerId, conversationId, turnId, inputIds };
+      ({ plan, begun } = await this.begin(ids, claim, input, message, hash));
     } catch (error) {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
@@ -237,6 +260,7 @@ export class TurnRunner {
       type: 'message.created',
       userMessage: begun.userMessage,
       assistantMessageId: turnId,
+      ...(begun.toolMessages.length > 0 && { toolMessages: begun.toolMessages }),
     });
     this.running.add(turn);
     this.lease.hold(turn);
@@ -251,22 +275,77 @@ export class TurnRunner {
     return turn;
   }
 
-  /** The provider request: the prompt (summary, window, message) and its manifest. */
+  /**
+   * Plans the claimed turn and stores what it begins with: the user message (none for a
+   * regenerate) or the tool results, and the reply's placeholder; reads its history.
+   */
+  private async begin(
+    ids: { ownerId: string; conversationId: string; turnId: string; inputIds: string[] },
+    { conversation, answered, waiting }: Extract<ClaimOutcome, { kind: 'claimed' }>,
+    input: TurnInput,
+    message: string,
+    requestHash: string | null,
+  ): Promise<{ plan: TurnPlan; begun: BegunTurn }> {
+    const { ownerId, conversationId, turnId, inputIds } = ids;
+    const results = waiting && checkToolResults(waiting, input.toolResults?.results ?? []);
+    const inputTokens = await this.countInput(message, answered, results);
+    // The limit's second count goes with the planning, not after it.
+    const [plan] = await Promise.all([
+      this.plan(conversation, input, inputTokens),
+      this.lease.confirmWithinLimit(ownerId, turnId),
+    ]);
+    const { userSeq, replySeq, parentId, previousTurnId } = conversation;
+    const turn = {
+      ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
+      ...{ userMessageId: inputIds[inputIds.length - 1], content: message },
+      ...{ tokenCount: inputTokens.reduce((sum, n) => sum + n, 0) },
+      ...{ speakerName: input.name ?? null, metadata: input.metadata ?? null },
+      ...{ alias: plan.model.alias, idempotencyKey: input.idempotencyKey ?? null, requestHash },
+      window: plan.prompt.window,
+    };
+    const begun = results
+      ? await this.turns.beginToolResults({
+          ...turn,
+          results: toolMessageRows(results, inputIds, inputTokens, parentId ?? '', userSeq),
+        })
+      : { ...(await this.turns.begin(turn, answered)), toolMessages: [] };
+    return { plan, begun };
+  }
+
+  /**
+   * The tokens of what the turn stores before its reply, one count per message: the new
+   * message (a regenerate reuses the stored count), or each tool result. Counted once the
+   * turn is ours, in slices that yield, so a huge message delays no other request.
+   */
+  private async countInput(
+    message: string,
+    answered: AnsweredMessage | null,
+    results: ToolResult[] | null,
+  ): Promise<number[]> {
+    if (results) return Promise.all(results.map((r) => countTokensConservativelyAsync(r.output)));
+    // A regenerated tool step's results are in its history already.
+    if (answered?.role === 'tool') return [0];
+    return [answered?.tokenCount ?? (await countTokensConservativelyAsync(message))];
+  }
+
+  /** The provider request: the prompt (summary, window, new messages) and its manifest. */
   private request(
     ownerId: string,
     plan: TurnPlan,
-    begun: { userMessage: Message } & ReadWindow,
+    begun: BegunTurn,
     message: string,
     { mode, correlationId }: TurnInput,
   ): TurnRequest {
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
-    const speaker = begun.userMessage.speakerName;
-    const prompt = this.prompts.build(plan.prompt, begun.history, message, summary, speaker);
+    const input = promptInput(begun, message);
+    const prompt = this.prompts.build(plan.prompt, begun.history, input, summary);
     const params = { ...plan.params, maxTokens: plan.replyTokens };
     const { alias } = plan.model;
-    // Keyed as /v1 keys a request: the same owner's same prompt to the same alias.
+    const { tools, toolChoice } = plan;
+    // Keyed as /v1 keys a request: the same owner's same prompt to the same alias. A reply
+    // that may call tools is not cached: what the tools would return next time may differ.
     const cacheKey =
-      this.cache.enabled && isDeterministic(params)
+      this.cache.enabled && isDeterministic(params) && !tools
         ? this.cache.keyOf(
             cacheKeyMaterial(ownerId, {
               ...{ alias, params, messages: prompt.messages },
@@ -278,6 +357,7 @@ export class TurnRunner {
       model: plan.model,
       params,
       responseFormat: plan.responseFormat,
+      ...(tools && { tools, toolChoice }),
       cacheKey,
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
@@ -292,6 +372,8 @@ export class TurnRunner {
         prompt,
         window: begun,
         userMessageId: begun.userMessage.id,
+        ...(begun.toolMessages.length > 0 && { inputCount: begun.toolMessages.length }),
+        ...(tools && { toolNames: tools.map((tool) => tool.name) }),
         memory: this.memory.summaryPlan(plan.model.alias),
       }),
     };
@@ -307,9 +389,13 @@ export class TurnRunner {
       case 'not_found':
         return new ConversationNotFoundException(conversationId);
       case 'message_not_found':
-        return new MessageNotFoundException(input.branch?.messageId ?? '');
+        return new MessageNotFoundException(
+          input.toolResults?.messageId ?? input.branch?.messageId ?? '',
+        );
       case 'wrong_role':
-        return new WrongMessageRoleException(input.branch?.anchor ?? 'edit');
+        return input.toolResults
+          ? new MessageNotWaitingException(input.toolResults.messageId)
+          : new WrongMessageRoleException(input.branch?.anchor ?? 'edit');
       case 'busy':
         return new ConversationBusyException();
       case 'limit':
@@ -319,32 +405,33 @@ export class TurnRunner {
     }
   }
 
-  /**
-   * Model, params and prompt budget. The message is tokenized only once the turn is ours,
-   * and in slices that yield to the event loop, so a huge message delays no other request;
-   * a regenerate reuses the stored count of the message it answers again.
-   */
+  /** Model, params, tools and prompt budget, for input messages of these token counts. */
   private async plan(
     conversation: ClaimedConversation,
     input: TurnInput,
-    message: string,
-    answered: AnsweredMessage | null,
+    inputTokens: number[],
   ): Promise<TurnPlan> {
     const model = this.llm.resolve(input.model ?? conversation.model);
     const { temperature, topP, maxTokens, seed } = conversation;
     const stored = { temperature, topP, maxTokens, seed };
     const params = mergeParams(model.params, stored, input.params);
-    const tokenCount = answered?.tokenCount ?? (await countTokensConservativelyAsync(message));
     const replyTokens = params.maxTokens ?? model.maxOutputTokens;
+    const offered = input.tools ? toToolDefinitions(input.tools) : (conversation.tools ?? []);
+    const tools = offered.length > 0 ? offered : undefined;
+    const toolChoice = tools && input.toolChoice && chosenTool(input.toolChoice, tools);
     const prompt = this.prompts.plan({
       contextWindow: model.contextWindow,
       replyTokens,
       systemPrompt: conversation.systemPrompt,
-      newMessageTokens: tokenCount,
+      // One message's overhead is the plan's own; each further one is counted here.
+      newMessageTokens:
+        inputTokens.reduce((sum, n) => sum + n, 0) +
+        (inputTokens.length - 1) * MESSAGE_OVERHEAD_TOKENS,
+      toolTokens: tools ? await countTokensConservativelyAsync(JSON.stringify(tools)) : 0,
       summaries: this.config.get('SUMMARIES') === 'on',
     });
     const responseFormat = requestedFormat(input.params);
-    return { model, params, responseFormat, prompt, replyTokens, tokenCount };
+    return { model, params, responseFormat, tools, toolChoice, prompt, replyTokens };
   }
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */
@@ -515,6 +602,7 @@ export class TurnRunner {
       tried: [],
       content: turn.text,
       reasoning: hit.reasoning,
+      toolCalls: [],
       upstreamModel: hit.upstreamModel ?? null,
       finishReason: hit.finishReason,
       usage: estimated ? null : { promptTokens, completionTokens },
@@ -537,6 +625,7 @@ export class TurnRunner {
     const reply: Omit<Reply, 'content' | 'reasoning'> = {
       alias: request.model.alias,
       tried: [],
+      toolCalls: [],
       upstreamModel: null,
       finishReason: null,
       usage: null,
@@ -556,6 +645,7 @@ export class TurnRunner {
           emit(splitter.feed(chunk.text));
         } else if (chunk.type === 'done') {
           Object.assign(reply, {
+            toolCalls: chunk.toolCalls ?? [],
             alias: chunk.alias,
             upstreamModel: chunk.upstreamModel,
             finishReason: chunk.finishReason,
@@ -567,6 +657,10 @@ export class TurnRunner {
       reply.failure = this.toFailure(error, request);
     }
     emit(splitter.end());
+    // Calls are announced before the reply is stored, so a stream shows them first.
+    if (!reply.failure)
+      for (const toolCall of reply.toolCalls)
+        turn.push({ type: 'tool.call', assistantMessageId: turn.assistantMessageId, toolCall });
     const reasoning = turn.reasoning.trim();
     return { ...reply, content: turn.text, reasoning: reasoning.length > 0 ? reasoning : null };
   }
@@ -579,13 +673,18 @@ export class TurnRunner {
     request: TurnRequest,
   ): Promise<TurnOutcome> {
     const { failure } = reply;
-    const tokenCount = await countTokensConservativelyAsync(reply.content);
+    const toolCalls = failure || reply.toolCalls.length === 0 ? null : reply.toolCalls;
+    const tokenCount = await countTokensConservativelyAsync(
+      toolCalls ? reply.content + JSON.stringify(toolCalls) : reply.content,
+    );
     const reasoningTokens = await countTokensConservativelyAsync(reply.reasoning ?? '');
     const record: FinishTurn = {
       conversationId: turn.conversationId,
       turnId: turn.assistantMessageId,
-      status: failure?.messageStatus ?? 'complete',
+      // A reply that called tools waits for the client's results.
+      status: failure?.messageStatus ?? (toolCalls ? 'requires_action' : 'complete'),
       content: reply.content,
+      toolCalls,
       reasoning: reply.reasoning,
       tokenCount,
       upstreamModel: reply.upstreamModel,

@@ -1,9 +1,18 @@
 import { AppException } from '../common/errors/app.exception';
 import type { ConversationUpdate } from '../conversations';
 import type { Message } from '../history/message';
+import type { ToolCall } from '../llm/llm.types';
 
 export type ChatEvent =
-  | { type: 'message.created'; userMessage: Message; assistantMessageId: string }
+  /** `userMessage`: what the reply answers (after tool results, the last of `toolMessages`). */
+  | {
+      type: 'message.created';
+      userMessage: Message;
+      assistantMessageId: string;
+      toolMessages?: Message[];
+    }
+  /** The reply called a tool: the client runs it and sends its result (docs/tools.md). */
+  | { type: 'tool.call'; assistantMessageId: string; toolCall: ToolCall }
   | { type: 'message.delta'; delta: string }
   | { type: 'message.reasoning'; delta: string }
   | { type: 'message.completed'; assistantMessage: Message }

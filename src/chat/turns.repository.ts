@@ -15,18 +15,37 @@ import {
 } from '../history/history-window';
 import type { ReadWindow } from '../history/memory-mark';
 import { Message, MESSAGE_COLUMNS } from '../history/message';
+import type { ToolCall } from '../llm/llm.types';
 import {
   AnsweredMessage,
+  BeginToolResults,
   BeginTurn,
   ClaimOutcome,
   ClaimTurn,
   FinishTurn,
   IdempotencyKeyTakenError,
   INTERRUPTED,
+  ToolMessageRow,
 } from './turns.types';
 import { anchorFits, seqStep, turnParent } from './turn-anchors';
 
 const now = sql<Date>`now()`;
+
+/** The conversation's settings a claim reads for its turn. */
+const CLAIMED_SETTINGS = [
+  ...['c.systemPrompt', 'c.model', 'c.temperature', 'c.topP', 'c.maxTokens', 'c.seed'],
+  ...['c.tools', 'c.serverTools'],
+] as const;
+
+/** Tool messages as jsonb_populate_recordset reads them: keyed by the messages columns. */
+function toolMessagesJson(input: BeginToolResults): string {
+  return JSON.stringify(
+    input.results.map((r) => ({
+      ...{ id: r.id, parent_id: r.parentId, seq: r.seq, tool_call_id: r.toolCallId },
+      ...{ content: r.content, token_count: r.tokenCount },
+    })),
+  );
+}
 /**
  * A turn's two times, true to the microsecond and in order: the user message is stored by
  * the statement that began at statement_timestamp(), the reply begins when its row is
@@ -47,12 +66,18 @@ export class TurnsRepository {
   private readonly beginQuery;
   private readonly regenerateQuery;
   private readonly finishQuery;
+  private readonly toolResultsQuery;
 
   constructor(private readonly db: Db) {
     this.claimQuery = preparedQuery(db, (input: ClaimTurn) => this.buildClaim(input));
     this.beginQuery = preparedQuery(db, (input: BeginTurn) => this.buildBegin(input));
     this.regenerateQuery = preparedQuery(db, (input: BeginTurn) => this.buildRegenerate(input));
-    this.finishQuery = preparedQuery(db, (input: FinishTurn) => this.buildFinish(input));
+    this.finishQuery = preparedQuery(db, (input: FinishTurn & { toolCallsJson: string | null }) =>
+      this.buildFinish(input),
+    );
+    this.toolResultsQuery = preparedQuery(db, (input: BeginToolResults & { resultsJson: string }) =>
+      this.buildToolResults(input),
+    );
   }
 
   /**
@@ -64,12 +89,14 @@ export class TurnsRepository {
     const [row] = await this.claimQuery(input);
     if (!row.found) return { kind: 'not_found' };
     if (input.anchorId !== null && !row.anchorFound) return { kind: 'message_not_found' };
-    if (!row.anchorFits) return { kind: 'wrong_role' };
+    // A replay first: its anchor may have moved on (tool results answered a waiting reply).
     if (row.replayId)
       return { kind: 'replay', messageId: row.replayId, requestHash: row.replayHash };
+    if (!row.anchorFits) return { kind: 'wrong_role' };
     if (row.claim) {
       const { claim: conversation, answered } = row;
-      return { kind: 'claimed', conversation, answered, running: Number(row.running) };
+      const waiting = input.anchor === 'tool_results' ? (row.waiting ?? []) : null;
+      return { kind: 'claimed', conversation, answered, waiting, running: Number(row.running) };
     }
     return Number(row.running) >= input.maxPerOwner ? { kind: 'limit' } : { kind: 'busy' };
   }
@@ -104,9 +131,28 @@ export class TurnsRepository {
     return { userMessage, ...readWindow(history, mark, read) };
   }
 
+  /** Stores tool results and the reply placeholder after them, and reads the window (see begin). */
+  async beginToolResults(
+    input: BeginToolResults,
+  ): Promise<{ userMessage: Message; toolMessages: Message[] } & ReadWindow> {
+    try {
+      const rows = await this.toolResultsQuery({ ...input, resultsJson: toolMessagesJson(input) });
+      const [{ history, mark, read }] = rows;
+      const toolMessages = rows.map(({ history: _h, mark: _m, read: _r, ...message }) => message);
+      const userMessage = toolMessages[toolMessages.length - 1];
+      return { userMessage, toolMessages, ...readWindow(history, mark, read) };
+    } catch (error) {
+      if (isUniqueViolation(error, 'messages_conversation_idempotency_key'))
+        throw new IdempotencyKeyTakenError();
+      throw error;
+    }
+  }
+
   /** Stores how the turn ended and releases the claim if this turn still holds it. */
   async finish(input: FinishTurn): Promise<Message> {
-    const [row] = await this.finishQuery(input);
+    // A JSON array as text: pg would send a JS array as a PostgreSQL array.
+    const toolCallsJson = input.toolCalls && JSON.stringify(input.toolCalls);
+    const [row] = await this.finishQuery({ ...input, toolCallsJson });
     return row;
   }
 
@@ -202,7 +248,7 @@ export class TurnsRepository {
           .set({
             activeTurnId: turnId,
             activeProcessId: processId,
-            nextSeq: sql<number>`c.next_seq + ${seqStep(anchor)}`,
+            nextSeq: sql<number>`c.next_seq + ${seqStep(input.inputCount)}`,
             lastMessageAt: now,
             updatedAt: now,
           })
@@ -214,15 +260,10 @@ export class TurnsRepository {
           .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
           .where(anchorFits(anchor))
           .returning((eb) => [
-            eb('c.nextSeq', '-', 2).as('userSeq'),
+            sql<number>`c.next_seq - 1 - ${input.inputCount}::int`.as('userSeq'),
             eb('c.nextSeq', '-', 1).as('replySeq'),
             turnParent(anchor).as('parentId'),
-            'c.systemPrompt',
-            'c.model',
-            'c.temperature',
-            'c.topP',
-            'c.maxTokens',
-            'c.seed',
+            ...CLAIMED_SETTINGS,
             't.activeTurnId as previousTurnId',
           ]),
       )
@@ -234,11 +275,13 @@ export class TurnsRepository {
         eb.selectFrom('running').select('count').as('running'),
         eb.exists(eb.selectFrom('anchor').select('id')).as('anchorFound'),
         anchorFits(anchor).as('anchorFits'),
+        eb.selectFrom('anchor').select('toolCalls').as('waiting'),
         jsonObjectFrom(
           eb
             .selectFrom('anchor')
             .select(['answeredId as id', 'answeredContent as content'])
             .select(['answeredTokens as tokenCount', 'answeredSpeaker as speakerName'])
+            .select('answeredRole as role')
             .where('answeredId', 'is not', null)
             .$narrowType<AnsweredMessage>(),
         ).as('answered'),
@@ -275,16 +318,17 @@ export class TurnsRepository {
         join
           .on('u.id', '=', answersTo)
           .onRef('u.conversationId', '=', 'a.conversationId')
-          .on('u.role', '=', 'user')
+          .on('u.role', 'in', ['user', 'tool'])
           .on(sql<boolean>`${input.anchor}::text = 'regenerate'`),
       )
-      .select(['a.id', 'a.role', 'a.parentId'])
+      .select(['a.id', 'a.role', 'a.parentId', 'a.status', 'a.toolCalls'])
       .select([
         'u.id as answeredId',
         'u.parentId as answeredParentId',
         'u.content as answeredContent',
         'u.tokenCount as answeredTokens',
         'u.speakerName as answeredSpeaker',
+        'u.role as answeredRole',
       ])
       .where('a.id', '=', input.anchorId)
       .where('a.conversationId', '=', input.conversationId);
@@ -369,6 +413,65 @@ export class TurnsRepository {
       .select(() => windowColumns(this.db));
   }
 
+  /**
+   * Tool results: the tool messages are stored after the reply that waited for them (which
+   * is then complete), the new reply after the last of them; the history is the path
+   * ending at the waiting reply. One row per tool message, each with the window's columns.
+   */
+  @GenerateSql()
+  private buildToolResults(input: BeginToolResults & { resultsJson: string }) {
+    const { conversationId, window } = input;
+    // The messages row type reads the rows' snake_case keys (see toolMessagesJson).
+    const results = sql<ToolMessageRow>`jsonb_populate_recordset(null::messages,
+      ${input.resultsJson}::jsonb)`.as('r');
+    return this.db
+      .with('orphan', () => this.finaliseOrphan(input))
+      .with('resumed', (db) =>
+        db
+          .updateTable('messages')
+          .set({ status: 'complete' })
+          .where('id', '=', input.parentId)
+          .where('status', '=', 'requires_action')
+          .returning('id'),
+      )
+      .with('results', (db) =>
+        db
+          .insertInto('messages')
+          .columns([
+            ...(['id', 'conversationId', 'parentId', 'seq', 'role', 'content'] as const),
+            ...(['toolCallId', 'status', 'tokenCount', 'createdAt', 'completedAt'] as const),
+          ])
+          .expression((eb) =>
+            eb
+              .selectFrom(results)
+              .select(['r.id', sql<string>`${conversationId}::uuid`.as('conversationId')])
+              .select(['r.parentId', 'r.seq', sql<'tool'>`'tool'::"MessageRole"`.as('role')])
+              .select(['r.content', 'r.toolCallId'])
+              .select(sql<'complete'>`'complete'::"MessageStatus"`.as('status'))
+              .select(['r.tokenCount', stored.as('createdAt'), stored.as('completedAt')]),
+          )
+          .returning(MESSAGE_COLUMNS),
+      )
+      .with('inserted', (db) =>
+        db
+          .insertInto('messages')
+          .values({
+            ...this.placeholder(input),
+            parentId: input.userMessageId,
+            idempotencyKey: input.idempotencyKey,
+            requestHash: input.requestHash,
+          })
+          .returning('id'),
+      )
+      .with('leaf', () => this.moveLeaf(input))
+      .with('mark', () => memoryMarkOf(this.db, conversationId, input.parentId, window))
+      .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
+      .selectFrom('results')
+      .select(MESSAGE_COLUMNS)
+      .select(() => windowColumns(this.db))
+      .orderBy('seq');
+  }
+
   /** The reply's row while it is generated. */
   private placeholder(input: BeginTurn) {
     return {
@@ -404,12 +507,13 @@ export class TurnsRepository {
   }
 
   @GenerateSql()
-  private buildFinish(input: FinishTurn) {
+  private buildFinish(input: FinishTurn & { toolCallsJson: string | null }) {
     const { conversationId, turnId } = input;
     const reply = {
       status: input.status,
       content: input.content,
       reasoning: input.reasoning,
+      toolCalls: sql<ToolCall[] | null>`${input.toolCallsJson}::jsonb`,
       tokenCount: input.tokenCount,
       upstreamModel: input.upstreamModel,
       promptTokens: input.promptTokens,

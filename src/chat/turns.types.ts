@@ -1,14 +1,27 @@
 import type { HistoryWindow } from '../prompts/prompt-manager';
 
+import type { ToolCall, ToolDefinition } from '../llm/llm.types';
+
 /**
  * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
- * sibling of a user message (edit), or as a new reply to a stored user message (regenerate).
+ * sibling of a user message (edit), as a new reply to a stored user message (regenerate),
+ * or after a reply waiting for its tools' results (tool_results), which it stores.
  */
-export type TurnAnchor = 'leaf' | 'edit' | 'regenerate';
+export type TurnAnchor = 'leaf' | 'edit' | 'regenerate' | 'tool_results';
 
-/** The stored user message a regenerated turn answers again. */
+/** What the client's tool returned for one call of a waiting reply. */
+export interface ToolResult {
+  toolCallId: string;
+  output: string;
+}
+
+/**
+ * The stored message a regenerated turn answers again: a user message, or the last tool
+ * result of a step (the prompt's history then ends with it and adds nothing).
+ */
 export interface AnsweredMessage {
   id: string;
+  role: 'user' | 'tool';
   content: string;
   tokenCount: number;
   /** Who spoke it, sent again as its `name`. */
@@ -29,6 +42,9 @@ export interface ClaimedConversation {
   topP: number | null;
   maxTokens: number | null;
   seed: number | null;
+  /** The conversation's default function tools, and the MCP server tools it opted into. */
+  tools: ToolDefinition[] | null;
+  serverTools: string[];
   /** The assistant message of an expired claim this one replaced, if any. */
   previousTurnId: string | null;
 }
@@ -40,6 +56,8 @@ export type ClaimOutcome =
       conversation: ClaimedConversation;
       /** The user message a regenerate answers again (null otherwise). */
       answered: AnsweredMessage | null;
+      /** The calls of the reply whose tool results this turn stores (null otherwise). */
+      waiting: ToolCall[] | null;
       running: number;
     }
   | { kind: 'not_found' }
@@ -64,8 +82,10 @@ export interface ClaimTurn {
   /** The owner's replies running at once, across all processes, before this one. */
   maxPerOwner: number;
   anchor: TurnAnchor;
-  /** The message an edit or a regenerate names; null for a send. */
+  /** The message an edit, a regenerate or tool results name; null for a send. */
   anchorId: string | null;
+  /** How many messages the turn stores before its reply: 1 (a user message), 0 (a regenerate), or one per tool result. */
+  inputCount: number;
 }
 
 export interface BeginTurn {
@@ -88,11 +108,28 @@ export interface BeginTurn {
   window: HistoryWindow;
 }
 
+/** A tool message a turn stores before its reply, answering a call of the reply it follows. */
+export interface ToolMessageRow {
+  id: string;
+  parentId: string;
+  seq: number;
+  toolCallId: string;
+  content: string;
+  tokenCount: number;
+}
+
+/** Tool results' turn: `parentId` is the waiting reply, `userMessageId` the last result. */
+export interface BeginToolResults extends BeginTurn {
+  results: ToolMessageRow[];
+}
+
 export interface FinishTurn {
   conversationId: string;
   turnId: string;
-  status: 'complete' | 'failed' | 'cancelled';
+  status: 'complete' | 'failed' | 'cancelled' | 'requires_action';
   content: string;
+  /** The tools the reply called; null when none. */
+  toolCalls: ToolCall[] | null;
   reasoning: string | null;
   tokenCount: number;
   upstreamModel: string | null;

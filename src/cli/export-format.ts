@@ -4,6 +4,7 @@ const HEADINGS: Record<Message['role'], string> = {
   system: 'System',
   user: 'User',
   assistant: 'Assistant',
+  tool: 'Tool result',
 };
 
 /** A conversation as a readable document: a heading per message, its text as written. */
@@ -17,6 +18,9 @@ export function toMarkdown(conversation: Conversation, messages: Message[]): str
     const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
     const who = message.name ? `**${message.name}**` : HEADINGS[message.role];
     lines.push('', `## ${who}${model}`, '', message.content);
+    if (message.toolCallId) lines.push('', `_result of ${message.toolCallId}_`);
+    for (const call of message.toolCalls ?? [])
+      lines.push(`- called \`${call.name}\` (${call.id}): \`${call.arguments}\``);
     if (message.status !== 'complete') {
       const code = message.error ? `: ${message.error.code}` : '';
       lines.push('', `_${message.status}${code}_`);

@@ -1,4 +1,6 @@
-import type { Conversation } from '../generated/prisma/client';
+import type { Conversation as ConversationColumns } from '../generated/prisma/client';
+import type { ToolDefinition } from '../llm/llm.types';
+import { toToolDefinitionDtos } from '../llm/dto/tools.dto';
 import type { ConversationListItem } from './conversations.service';
 import { CONVERSATION_EVENT_FIELDS, ConversationEventDataDto } from './dto/conversation-event.dto';
 import {
@@ -21,6 +23,9 @@ export function toParams(
 }
 
 /** The columns a response shows, whichever query read them. */
+/** A stored conversation, its JSON columns typed. */
+export type Conversation = Omit<ConversationColumns, 'tools'> & { tools: ToolDefinition[] | null };
+
 export type ConversationRow = Omit<Conversation, 'titleSource'> & { titleSource: string | null };
 
 /** A row of a list: the conversation and its ListSummary. */
@@ -31,6 +36,7 @@ export function toConversationResponse(row: ConversationRow): ConversationRespon
     ...toConversationEvent(row),
     systemPrompt: row.systemPrompt,
     params: toParams(row),
+    tools: toToolDefinitionDtos(row.tools ?? []),
     createdAt: row.createdAt.toISOString(),
     currentLeafId: row.currentLeafId,
   };

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { sql, Updateable } from 'kysely';
+import { RawBuilder, sql, Updateable } from 'kysely';
 
 import { newId } from '../common/ids';
 import { Db } from '../database/db';
 import { preparedQuery } from '../database/prepared-query';
 import type { DB } from '../generated/kysely/database';
-import type { Conversation } from '../generated/prisma/client';
+import { ToolDefinitionDto, toToolDefinitions } from '../llm/dto/tools.dto';
+import type { ToolDefinition } from '../llm/llm.types';
+import type { Conversation } from './conversation.mapper';
 import { newestBelow } from '../history/message-path';
 import type { ListedConversation } from './conversation.mapper';
 import { lastMessage, messageCount } from './list-summary';
@@ -17,23 +19,36 @@ export interface ConversationFields {
   params?: { temperature?: number; topP?: number; maxTokens?: number; seed?: number } | null;
   archived?: boolean;
   pinned?: boolean;
+  /** The conversation's default function tools, in OpenAI's shape; null or empty for none. */
+  tools?: ToolDefinitionDto[] | null;
 }
 
-function toColumns(fields: ConversationFields): Updateable<DB['conversations']> {
-  const { params, ...given } = fields;
+type Columns = Omit<Updateable<DB['conversations']>, 'tools'> & {
+  tools?: RawBuilder<ToolDefinition[] | null>;
+};
+
+function toColumns(fields: ConversationFields): Columns {
+  const { params, tools, ...given } = fields;
   // A title given here is the user's: generated titles never replace it.
   const rest =
     given.title === undefined
       ? given
       : { ...given, titleSource: given.title === null ? null : 'user' };
-  if (params === undefined) return rest;
+  const withTools = tools === undefined ? rest : { ...rest, tools: toolsColumn(tools) };
+  if (params === undefined) return withTools;
   return {
-    ...rest,
+    ...withTools,
     temperature: params?.temperature ?? null,
     topP: params?.topP ?? null,
     maxTokens: params?.maxTokens ?? null,
     seed: params?.seed ?? null,
   };
+}
+
+/** Stored as our ToolDefinition list, as JSON text (pg would send an array as a PostgreSQL array). */
+function toolsColumn(tools: ToolDefinitionDto[] | null) {
+  const definitions = tools && tools.length > 0 ? toToolDefinitions(tools) : null;
+  return sql<ToolDefinition[] | null>`${definitions && JSON.stringify(definitions)}::jsonb`;
 }
 
 /** How a branch switch went. */

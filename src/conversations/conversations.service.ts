@@ -10,7 +10,7 @@ import {
   encodeCursor,
 } from '../common/pagination/cursor';
 import { Page } from '../common/pagination/page.dto';
-import type { Conversation } from '../generated/prisma/client';
+import type { Conversation } from './conversation.mapper';
 import { UnknownModelException } from '../llm/llm.errors';
 import { LlmService } from '../llm/llm.service';
 import { ConversationBusyException } from '../history/conversation-busy.exception';

@@ -4,7 +4,7 @@ import type { ReadWindow } from './memory-mark';
 /**
  * What one reply's prompt held, stored with the assistant message (messages.context).
  * Token figures are our conservative counts, each part with its per-message overhead, so
- * system + summary + history + userMessage + priming = promptTokens.
+ * system + tools + summary + history + userMessage + priming = promptTokens.
  */
 export interface ContextManifest {
   /** The alias that answered. */
@@ -33,7 +33,10 @@ export interface ContextManifest {
     omitted: number;
     tokens: number;
   };
-  userMessage: { messageId: string; tokens: number };
+  /** The new messages: the user message, or the last of the tool results (`count` of them). */
+  userMessage: { messageId: string; tokens: number; count?: number };
+  /** The function tools offered (their definitions' tokens); absent when none. */
+  tools?: { names: string[]; tokens: number };
   /**
    * Aliases given up before the one that answered (`model`), in order, with the error
    * each failed with; absent when the first alias answered.
@@ -72,6 +75,10 @@ export interface ManifestInput {
   prompt: BuiltPrompt;
   window: ReadWindow;
   userMessageId: string;
+  /** How many new messages the turn stored before its reply (tool results); 1 when absent. */
+  inputCount?: number;
+  /** The names of the function tools offered. */
+  toolNames?: string[];
   memory?: SummaryPlan;
 }
 
@@ -102,7 +109,14 @@ export function buildContextManifest(input: ManifestInput): ContextManifest {
       omitted: window.omitted,
       tokens: prompt.parts.history,
     },
-    userMessage: { messageId: input.userMessageId, tokens: prompt.parts.userMessage },
+    userMessage: {
+      messageId: input.userMessageId,
+      tokens: prompt.parts.userMessage,
+      ...(input.inputCount !== undefined && input.inputCount !== 1 && { count: input.inputCount }),
+    },
+    ...(input.toolNames?.length && {
+      tools: { names: input.toolNames, tokens: prompt.parts.tools },
+    }),
     ...(input.memory && { memory: input.memory }),
   };
 }

@@ -4,7 +4,7 @@ import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../database/db';
 import type { HistoryWindow } from '../prompts/prompt-manager';
 import type { MemoryMark, ReadWindow, WindowMessage } from './memory-mark';
-import { messagePath, NO_LIMIT } from './message-path';
+import { IN_HISTORY, messagePath, NO_LIMIT } from './message-path';
 
 /** The CTEs a window read defines: the memory mark and the messages read after it. */
 type WindowTables = {
@@ -91,9 +91,9 @@ export function windowMessagesOf(
   return db
     .selectFrom(path.as('path'))
     .select(['path.id', 'path.role', 'path.content', 'path.speakerName', 'path.tokenCount'])
-    .select('path.seq')
+    .select(['path.seq', 'path.toolCalls', 'path.toolCallId'])
     .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
-    .where('path.status', '=', 'complete');
+    .where('path.status', 'in', IN_HISTORY);
 }
 
 /**
@@ -106,7 +106,8 @@ export function windowColumns(db: Db) {
   const tables = db.withTables<WindowTables>();
   const fits = tables
     .selectFrom('kept')
-    .select(['id', 'role', 'content', 'speakerName', 'tokenCount', 'seq'])
+    .select(['id', 'role', 'content', 'speakerName', 'tokenCount', 'seq', 'toolCalls'])
+    .select('toolCallId')
     .where('fits', '=', true);
   return [
     jsonArrayFrom(

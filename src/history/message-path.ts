@@ -1,6 +1,7 @@
 import { Kysely, RawBuilder, sql } from 'kysely';
 
 import type { DB, MessageRole, MessageStatus } from '../generated/kysely/database';
+import type { ToolCall } from '../llm/llm.types';
 
 /** A bound given as a value, or as SQL read in the same statement (in parentheses). */
 type Bound = number | RawBuilder<number>;
@@ -23,7 +24,10 @@ export interface PathWalk {
   afterSeq?: Bound;
   /** Stop after the first message (by its id) for which this holds; that one is returned. */
   stopAfter?: (id: RawBuilder<string>) => RawBuilder<boolean>;
-  /** Carry each message's content and speaker name in the walk (null otherwise): a window reads them. */
+  /**
+   * Carry each message's content, speaker name and tool calls in the walk (null otherwise):
+   * a window reads them.
+   */
   content?: boolean;
 }
 
@@ -35,11 +39,27 @@ export interface PathWalk {
 const inConversation = (conversationId: string) =>
   sql<boolean>`(messages.conversation_id = ${conversationId}) is true`;
 
+/**
+ * The statuses of messages a prompt's history holds: finished ones, and a reply that
+ * called the client's tools (its results follow it, or the prompt drops its calls).
+ */
+export const IN_HISTORY = ['complete', 'requires_action'] as const;
+
 /** No token budget, or no row limit: walk until the root. */
 export const NO_LIMIT = 2_147_483_647;
 
 /** What the walk carries of each message besides its place on the path. */
 const carried = (table: 'messages' | 'm', content: boolean) => [
+  ...carriedFor(table, content),
+  (content ? sql.ref<ToolCall[] | null>(`${table}.toolCalls`) : sql<null>`null::jsonb`).as(
+    'toolCalls',
+  ),
+  (content ? sql.ref<string | null>(`${table}.toolCallId`) : sql<null>`null::text`).as(
+    'toolCallId',
+  ),
+];
+
+const carriedFor = (table: 'messages' | 'm', content: boolean) => [
   sql.ref<number>(`${table}.seq`).as('seq'),
   sql.ref<MessageRole>(`${table}.role`).as('role'),
   sql.ref<MessageStatus>(`${table}.status`).as('status'),
@@ -73,11 +93,11 @@ export function messagePath<C extends boolean = false>(
   const stopAfter = walk.stopAfter ?? (() => sql<boolean>`false`);
   const content = walk.content ?? false;
   const cost = (table: 'messages' | 'm') =>
-    sql<number>`case when ${sql.ref(`${table}.status`)} = 'complete'
+    sql<number>`case when ${sql.ref(`${table}.status`)} in ('complete', 'requires_action')
       then ${sql.ref(`${table}.tokenCount`)} + ${walk.messageOverhead}::int else 0 end`;
   return db
     .withRecursive(
-      'path(id, parent, depth, running, seq, role, status, tokenCount, content, speakerName)',
+      'path(id, parent, depth, running, seq, role, status, tokenCount, content, speakerName, toolCalls, toolCallId)',
       (qc) =>
         qc
           .selectFrom('messages')
@@ -116,6 +136,8 @@ export function messagePath<C extends boolean = false>(
       sql.ref<number>('path.tokenCount').as('tokenCount'),
       sql.ref<C extends true ? string : null>('path.content').as('content'),
       sql.ref<string | null>('path.speakerName').as('speakerName'),
+      sql.ref<ToolCall[] | null>('path.toolCalls').as('toolCalls'),
+      sql.ref<string | null>('path.toolCallId').as('toolCallId'),
     ]);
 }
 

@@ -1,5 +1,8 @@
-export type MessageRole = 'system' | 'user' | 'assistant';
-export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled';
+import type { ToolCall } from '../llm/llm.types';
+
+export type MessageRole = 'system' | 'user' | 'assistant' | 'tool';
+/** `requires_action`: a reply that called the client's tools and waits for their results. */
+export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'requires_action';
 
 /** A stored message as the application sees it, whichever query read it. */
 export interface Message {
@@ -39,6 +42,10 @@ export interface Message {
   speakerName: string | null;
   /** Free-form string metadata of a user message (a flat object), as sent; null when none. */
   metadata: unknown;
+  /** The tools an assistant reply called, in order; null when it called none. */
+  toolCalls: ToolCall[] | null;
+  /** A tool message: the call it is the result of. */
+  toolCallId: string | null;
 }
 
 /** The columns that make a Message, for typed queries. */
@@ -70,4 +77,6 @@ export const MESSAGE_COLUMNS = [
   'feedbackAt',
   'speakerName',
   'metadata',
+  'toolCalls',
+  'toolCallId',
 ] as const satisfies readonly (keyof Message)[];

@@ -16,6 +16,8 @@ import {
   LlmProvider,
   LlmRequest,
   ResponseFormat,
+  ToolChoice,
+  ToolDefinition,
   TriedAlias,
 } from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
@@ -33,6 +35,10 @@ export interface GenerateRequest {
   params: GenerationParams;
   responseFormat?: ResponseFormat;
   stop?: string[];
+  /** Tools the model may call; none when absent. */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
   /** `complete` asks for the whole reply at once, `stream` for chunks as they come. */
   mode: 'complete' | 'stream';
   /** Aborting it ends the request upstream; its reason is what `generate` throws. */
@@ -41,6 +47,11 @@ export interface GenerateRequest {
   correlationId?: string;
   /** Told of each alias given up for the next of its fallbacks, before that one is tried. */
   onFallback?: (tried: TriedAlias) => void;
+}
+
+/** The request's tools, as a provider request carries them (nothing when none). */
+function offeredTools({ tools, toolChoice, parallelToolCalls }: GenerateRequest) {
+  return tools ? { tools, toolChoice, parallelToolCalls } : {};
 }
 
 /** What `deliver` hands on: the provider's chunks, the last one naming the alias that answered. */
@@ -212,7 +223,8 @@ export class LlmService {
       let started = false;
       try {
         return await this.deliverRecorded(model, request, (chunk) => {
-          started ||= chunk.type === 'delta';
+          // A tool call reaches the client as text does: no retry after either.
+          started ||= chunk.type === 'delta' || chunk.type === 'tool_call';
           onChunk(chunk.type === 'done' ? { ...chunk, alias: model.alias } : chunk);
         });
       } catch (error) {
@@ -332,6 +344,7 @@ export class LlmService {
           params: request.params,
           responseFormat: request.responseFormat,
           stop: request.stop,
+          ...offeredTools(request),
           signal: attemptAbort.signal,
         };
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {

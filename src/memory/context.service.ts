@@ -52,7 +52,7 @@ export class ContextService {
     );
     const { mark, history } = window;
     const summary = mark?.kind === 'summary' ? mark : null;
-    const prompt = this.prompts.build(plan, history, '', summary);
+    const prompt = this.prompts.build(plan, history, [], summary);
     const [system, ...rest] = prompt.messages;
     const promptTokens = prompt.promptTokens - prompt.parts.userMessage;
     const promptBudget = model.contextWindow - replyTokens;

@@ -1,4 +1,5 @@
 import { toContextBrief } from '../history/context-manifest';
+import { toToolCallDtos } from '../llm/dto/tools.dto';
 import type { Message } from '../history/message';
 import {
   FeedbackDto,
@@ -28,6 +29,8 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     metadata: (row.metadata as Record<string, string> | null) ?? null,
     reasoning: row.reasoning,
     status: row.status,
+    toolCalls: toToolCallDtos(row.toolCalls),
+    toolCallId: row.toolCallId,
     model: row.model,
     upstreamModel: row.upstreamModel,
     usage: hasUsage

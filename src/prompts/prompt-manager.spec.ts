@@ -1,3 +1,4 @@
+import type { ChatMessage } from '../llm/llm.types';
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 
 import {
@@ -80,10 +81,16 @@ describe(PromptManager.name, () => {
     });
   });
 
+  const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
+
   describe('build', () => {
     it('should put the system prompt first and the new message last', () => {
       const history = [message('hi', 2), message('hello!', 2, 'assistant')];
-      const prompt = manager.build(plan({ systemPrompt: 'Be brief.' }), history, 'How are you?');
+      const prompt = manager.build(
+        plan({ systemPrompt: 'Be brief.' }),
+        history,
+        user('How are you?'),
+      );
       expect(prompt.messages).toEqual([
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'hi' },
@@ -96,7 +103,7 @@ describe(PromptManager.name, () => {
     it('should send the summary as a labelled system message after the system prompt, counted in its part', () => {
       const p = plan({ systemPrompt: 'Be brief.', summaries: true });
       const summary = { content: 'user: My name is Ada.', tokenCount: 7 };
-      const prompt = manager.build(p, [message('hi', 2)], 'Who am I?', summary);
+      const prompt = manager.build(p, [message('hi', 2)], user('Who am I?'), summary);
       expect(prompt.messages[1]).toEqual({
         role: 'system',
         content: `${SUMMARY_LABEL}\nuser: My name is Ada.`,
@@ -117,7 +124,7 @@ describe(PromptManager.name, () => {
     });
 
     it('should build a prompt with an empty history', () => {
-      const prompt = manager.build(plan({ systemPrompt: null }), [], 'First message');
+      const prompt = manager.build(plan({ systemPrompt: null }), [], user('First message'));
       expect(prompt.messages).toEqual([
         { role: 'system', content: DEFAULT_SYSTEM_PROMPT },
         { role: 'user', content: 'First message' },
@@ -137,7 +144,7 @@ describe(PromptManager.name, () => {
         message('c', 6),
         message('d', 23, 'assistant'),
       ];
-      const prompt = manager.build(p, history, 'new');
+      const prompt = manager.build(p, history, user('new'));
       expect(prompt.promptTokens - (3 + SYS_TOKENS + 4 + 10)).toBe(6 + 6 + 6 + 23 + 4 * 4);
     });
   });

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
-import type { ChatMessage } from '../llm/llm.types';
+import type { ChatMessage, ToolCall } from '../llm/llm.types';
+import { toChatHistory } from './tool-sequence';
 import { countTokensConservatively } from './token-counter';
 
 export const DEFAULT_SYSTEM_PROMPT =
@@ -17,11 +18,15 @@ export const HISTORY_MAX_ROWS = 1000;
 const SYSTEM_PROMPT_CACHE_SIZE = 500;
 
 export interface HistoryMessage {
-  role: 'user' | 'assistant' | 'system';
+  role: 'user' | 'assistant' | 'system' | 'tool';
   content: string;
   /** Who spoke (user messages); sent as the message's `name`. Absent or null: nobody named. */
   speakerName?: string | null;
-  /** Stored conservative count of `content`. */
+  /** The tools an assistant message called; absent or null when none. */
+  toolCalls?: ToolCall[] | null;
+  /** A tool message: the call it answers. */
+  toolCallId?: string | null;
+  /** Stored conservative count of `content` (and of an assistant's tool calls). */
   tokenCount: number;
 }
 
@@ -59,6 +64,8 @@ export interface PromptLimits {
   /** The conversation's own system prompt; null for the default. */
   systemPrompt: string | null;
   newMessageTokens: number;
+  /** What the function tools offered cost (their definitions, counted as JSON); 0 for none. */
+  toolTokens?: number;
   /** Send the conversation's summary (SUMMARIES=on). */
   summaries?: boolean;
 }
@@ -68,6 +75,7 @@ export interface PromptPlan {
   systemPrompt: string;
   systemPromptSource: 'default' | 'conversation';
   systemPromptTokens: number;
+  toolTokens: number;
   newMessageTokens: number;
   window: HistoryWindow;
 }
@@ -79,7 +87,7 @@ export interface BuiltPrompt {
   /** How many stored messages made it in. */
   historyCount: number;
   /** What each part costs (per-message overhead included); with the priming they add up to promptTokens. */
-  parts: { system: number; summary: number; history: number; userMessage: number };
+  parts: { system: number; tools: number; summary: number; history: number; userMessage: number };
 }
 
 /** Heads the summary message, so the model knows what it is reading. */
@@ -116,7 +124,8 @@ export class PromptManager {
   plan(limits: PromptLimits): PromptPlan {
     const systemPrompt = limits.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
     const systemPromptTokens = this.countSystemPrompt(systemPrompt);
-    const fixed = REPLY_PRIMING_TOKENS + messageCost(systemPromptTokens);
+    const toolTokens = limits.toolTokens ?? 0;
+    const fixed = REPLY_PRIMING_TOKENS + messageCost(systemPromptTokens) + toolTokens;
     const available = limits.contextWindow - limits.replyTokens - fixed;
     const needed = messageCost(limits.newMessageTokens);
     if (needed > available) throw new MessageTooLongException(needed, Math.max(0, available));
@@ -124,6 +133,7 @@ export class PromptManager {
       systemPrompt,
       systemPromptSource: limits.systemPrompt === null ? 'default' : 'conversation',
       systemPromptTokens,
+      toolTokens,
       newMessageTokens: limits.newMessageTokens,
       window: {
         maxTokens: available - needed,
@@ -137,17 +147,18 @@ export class PromptManager {
 
   /**
    * The prompt: system prompt, the summary of what came before the window (a system
-   * message of its own, labelled), the window's messages (oldest first), the new message.
+   * message of its own, labelled), the window's messages (oldest first), the turn's new
+   * messages (a user message, or the results of the tools the last reply called).
    */
   build(
     plan: PromptPlan,
     history: HistoryMessage[],
-    newMessage: string,
+    input: ChatMessage[],
     summary: PromptSummary | null = null,
-    speakerName: string | null = null,
   ): BuiltPrompt {
     const parts = {
       system: messageCost(plan.systemPromptTokens),
+      tools: plan.toolTokens,
       summary: summary ? summary.tokenCount + this.summaryOverhead : 0,
       history: history.reduce((sum, m) => sum + messageCost(m.tokenCount), 0),
       userMessage: messageCost(plan.newMessageTokens),
@@ -156,15 +167,16 @@ export class PromptManager {
       messages: [
         { role: 'system', content: plan.systemPrompt },
         ...(summary ? [summaryMessage(summary)] : []),
-        ...history.map(({ role, content, speakerName: name }) =>
-          name ? { role, content, name } : { role, content },
-        ),
-        speakerName
-          ? { role: 'user', content: newMessage, name: speakerName }
-          : { role: 'user', content: newMessage },
+        ...toChatHistory(history, input),
+        ...input,
       ],
       promptTokens:
-        REPLY_PRIMING_TOKENS + parts.system + parts.summary + parts.history + parts.userMessage,
+        REPLY_PRIMING_TOKENS +
+        parts.system +
+        parts.tools +
+        parts.summary +
+        parts.history +
+        parts.userMessage,
       historyCount: history.length,
       parts,
     };

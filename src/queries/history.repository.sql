@@ -23,14 +23,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $1::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $1::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -38,7 +40,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "messages"
             where
@@ -51,7 +55,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $5::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $5::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -59,7 +63,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -93,7 +99,9 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
@@ -127,6 +135,8 @@ with
       "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
       path.running <= (
         $17::int - coalesce(
           (
@@ -154,14 +164,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $20::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $20::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -169,7 +181,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               "messages"."content" as "content",
-              "messages"."speaker_name" as "speaker_name"
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
             from
               "messages"
             where
@@ -192,7 +206,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $23::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $23::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -200,7 +214,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               "m"."content" as "content",
-              "m"."speaker_name" as "speaker_name"
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -242,12 +258,14 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $27
+      "path"."status" in ($27, $28)
   )
 select
   (
@@ -261,19 +279,21 @@ select
           "content",
           "speaker_name",
           "token_count",
-          "seq"
+          "seq",
+          "tool_calls",
+          "tool_call_id"
         from
           "kept"
         where
-          "fits" = $28
+          "fits" = $29
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $29
-              and "role" = $30
+              "fits" = $30
+              and "role" = $31
           )
         order by
           "seq"

@@ -68,7 +68,9 @@ from
       "messages"."feedback_comment",
       "messages"."feedback_at",
       "messages"."speaker_name",
-      "messages"."metadata"
+      "messages"."metadata",
+      "messages"."tool_calls",
+      "messages"."tool_call_id"
     from
       (
         select
@@ -86,14 +88,16 @@ from
                 "status",
                 "token_count",
                 "content",
-                "speaker_name"
+                "speaker_name",
+                "tool_calls",
+                "tool_call_id"
               ) as (
                 select
                   "messages"."id",
                   "messages"."parent_id" as "parent",
                   1 as "depth",
                   case
-                    when "messages"."status" = 'complete' then "messages"."token_count" + $4::int
+                    when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $4::int
                     else 0
                   end as "running",
                   "messages"."seq" as "seq",
@@ -101,7 +105,9 @@ from
                   "messages"."status" as "status",
                   "messages"."token_count" as "token_count",
                   null::text as "content",
-                  null::text as "speaker_name"
+                  null::text as "speaker_name",
+                  null::jsonb as "tool_calls",
+                  null::text as "tool_call_id"
                 from
                   "messages"
                 where
@@ -122,7 +128,7 @@ from
                   "m"."parent_id" as "parent",
                   path.depth + 1 as "depth",
                   path.running + case
-                    when "m"."status" = 'complete' then "m"."token_count" + $10::int
+                    when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $10::int
                     else 0
                   end as "running",
                   "m"."seq" as "seq",
@@ -130,7 +136,9 @@ from
                   "m"."status" as "status",
                   "m"."token_count" as "token_count",
                   null::text as "content",
-                  null::text as "speaker_name"
+                  null::text as "speaker_name",
+                  null::jsonb as "tool_calls",
+                  null::text as "tool_call_id"
                 from
                   "path"
                   inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -150,7 +158,9 @@ from
               "path"."status" as "status",
               "path"."token_count" as "token_count",
               "path"."content" as "content",
-              "path"."speaker_name" as "speaker_name"
+              "path"."speaker_name" as "speaker_name",
+              "path"."tool_calls" as "tool_calls",
+              "path"."tool_call_id" as "tool_call_id"
             from
               "path"
           ) as "path"

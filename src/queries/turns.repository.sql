@@ -7,11 +7,14 @@ with
       "a"."id",
       "a"."role",
       "a"."parent_id",
+      "a"."status",
+      "a"."tool_calls",
       "u"."id" as "answered_id",
       "u"."parent_id" as "answered_parent_id",
       "u"."content" as "answered_content",
       "u"."token_count" as "answered_tokens",
-      "u"."speaker_name" as "answered_speaker"
+      "u"."speaker_name" as "answered_speaker",
+      "u"."role" as "answered_role"
     from
       "messages" as "a"
       left join "messages" as "u" on "u"."id" = case
@@ -19,11 +22,11 @@ with
         else a.id
       end
       and "u"."conversation_id" = "a"."conversation_id"
-      and "u"."role" = $1
-      and $2::text = 'regenerate'
+      and "u"."role" in ($1, $2)
+      and $3::text = 'regenerate'
     where
-      "a"."id" = $3
-      and "a"."conversation_id" = $4
+      "a"."id" = $4
+      and "a"."conversation_id" = $5
   ),
   "target" as (
     select
@@ -32,8 +35,8 @@ with
     from
       "conversations"
     where
-      "id" = $5
-      and "owner_id" = $6
+      "id" = $6
+      and "owner_id" = $7
   ),
   "existing" as (
     select
@@ -42,8 +45,8 @@ with
     from
       "messages"
     where
-      "conversation_id" = $7
-      and "idempotency_key" = $8
+      "conversation_id" = $8
+      and "idempotency_key" = $9
   ),
   "running" as (
     select
@@ -51,7 +54,7 @@ with
     from
       "conversations" as "c"
     where
-      "owner_id" = $9
+      "owner_id" = $10
       and "active_turn_id" is not null
       and exists (
         select
@@ -60,18 +63,15 @@ with
           processes p
         where
           p.id = c.active_process_id
-          and p.heartbeat_at > now() - $10 * interval '1 millisecond'
+          and p.heartbeat_at > now() - $11 * interval '1 millisecond'
       )
   ),
   "claimed" as (
     update "conversations" as "c"
     set
-      "active_turn_id" = $11,
-      "active_process_id" = $12,
-      "next_seq" = c.next_seq + case
-        when $13::text = 'regenerate' then 1
-        else 2
-      end,
+      "active_turn_id" = $12,
+      "active_process_id" = $13,
+      "next_seq" = c.next_seq + ($14::int + 1),
       "last_message_at" = now(),
       "updated_at" = now()
     from
@@ -87,7 +87,7 @@ with
             processes p
           where
             p.id = c.active_process_id
-            and p.heartbeat_at > now() - $14 * interval '1 millisecond'
+            and p.heartbeat_at > now() - $15 * interval '1 millisecond'
         )
       )
       and not exists (
@@ -101,8 +101,8 @@ with
           "count"
         from
           "running"
-      ) < $15
-      and case $16::text
+      ) < $16
+      and case $17::text
         when 'leaf' then true
         when 'edit' then exists (
           select
@@ -111,6 +111,15 @@ with
             anchor
           where
             role = 'user'
+        )
+        when 'tool_results' then exists (
+          select
+            1
+          from
+            anchor
+          where
+            role = 'assistant'
+            and status = 'requires_action'
         )
         else exists (
           select
@@ -122,9 +131,9 @@ with
         )
       end
     returning
-      "c"."next_seq" - $17 as "user_seq",
-      "c"."next_seq" - $18 as "reply_seq",
-      case $19::text
+      c.next_seq - 1 - $18::int as "user_seq",
+      "c"."next_seq" - $19 as "reply_seq",
+      case $20::text
         when 'leaf' then c.current_leaf_id
         when 'edit' then (
           select
@@ -132,9 +141,18 @@ with
           from
             anchor
         )
+        when 'tool_results' then (
+          select
+            id
+          from
+            anchor
+        )
         else (
           select
-            answered_parent_id
+            case
+              when answered_role = 'tool' then answered_id
+              else answered_parent_id
+            end
           from
             anchor
         )
@@ -145,6 +163,8 @@ with
       "c"."top_p",
       "c"."max_tokens",
       "c"."seed",
+      "c"."tools",
+      "c"."server_tools",
       "t"."active_turn_id" as "previous_turn_id"
   )
 select
@@ -189,7 +209,7 @@ select
     from
       "anchor"
   ) as "anchor_found",
-  case $20::text
+  case $21::text
     when 'leaf' then true
     when 'edit' then exists (
       select
@@ -198,6 +218,15 @@ select
         anchor
       where
         role = 'user'
+    )
+    when 'tool_results' then exists (
+      select
+        1
+      from
+        anchor
+      where
+        role = 'assistant'
+        and status = 'requires_action'
     )
     else exists (
       select
@@ -210,6 +239,12 @@ select
   end as "anchor_fits",
   (
     select
+      "tool_calls"
+    from
+      "anchor"
+  ) as "waiting",
+  (
+    select
       to_json(obj)
     from
       (
@@ -217,7 +252,8 @@ select
           "answered_id" as "id",
           "answered_content" as "content",
           "answered_tokens" as "token_count",
-          "answered_speaker" as "speaker_name"
+          "answered_speaker" as "speaker_name",
+          "answered_role" as "role"
         from
           "anchor"
         where
@@ -321,7 +357,9 @@ with
       "feedback_comment",
       "feedback_at",
       "speaker_name",
-      "metadata"
+      "metadata",
+      "tool_calls",
+      "tool_call_id"
   ),
   "leaf" as (
     update "conversations"
@@ -354,14 +392,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $29::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $29::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -369,7 +409,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "messages"
             where
@@ -382,7 +424,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $33::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $33::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -390,7 +432,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -424,7 +468,9 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
@@ -458,6 +504,8 @@ with
       "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
       path.running <= (
         $45::int - coalesce(
           (
@@ -485,14 +533,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $48::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $48::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -500,7 +550,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               "messages"."content" as "content",
-              "messages"."speaker_name" as "speaker_name"
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
             from
               "messages"
             where
@@ -523,7 +575,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $51::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $51::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -531,7 +583,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               "m"."content" as "content",
-              "m"."speaker_name" as "speaker_name"
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -573,12 +627,14 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $55
+      "path"."status" in ($55, $56)
   )
 select
   "id",
@@ -608,6 +664,8 @@ select
   "feedback_at",
   "speaker_name",
   "metadata",
+  "tool_calls",
+  "tool_call_id",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -619,19 +677,21 @@ select
           "content",
           "speaker_name",
           "token_count",
-          "seq"
+          "seq",
+          "tool_calls",
+          "tool_call_id"
         from
           "kept"
         where
-          "fits" = $56
+          "fits" = $57
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $57
-              and "role" = $58
+              "fits" = $58
+              and "role" = $59
           )
         order by
           "seq"
@@ -657,7 +717,7 @@ select
 from
   "inserted"
 where
-  "role" = $59;
+  "role" = $60;
 
 -- TurnsRepository.buildRegenerate
 with
@@ -737,14 +797,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $19::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $19::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -752,7 +814,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "messages"
             where
@@ -765,7 +829,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $23::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $23::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -773,7 +837,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               null::text as "content",
-              null::text as "speaker_name"
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -807,7 +873,9 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
@@ -841,6 +909,8 @@ with
       "path"."speaker_name",
       "path"."token_count",
       "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
       path.running <= (
         $35::int - coalesce(
           (
@@ -868,14 +938,16 @@ with
             "status",
             "token_count",
             "content",
-            "speaker_name"
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
           ) as (
             select
               "messages"."id",
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" = 'complete' then "messages"."token_count" + $38::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $38::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -883,7 +955,9 @@ with
               "messages"."status" as "status",
               "messages"."token_count" as "token_count",
               "messages"."content" as "content",
-              "messages"."speaker_name" as "speaker_name"
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
             from
               "messages"
             where
@@ -906,7 +980,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" = 'complete' then "m"."token_count" + $41::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $41::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -914,7 +988,9 @@ with
               "m"."status" as "status",
               "m"."token_count" as "token_count",
               "m"."content" as "content",
-              "m"."speaker_name" as "speaker_name"
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
             from
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
@@ -956,12 +1032,14 @@ with
           "path"."status" as "status",
           "path"."token_count" as "token_count",
           "path"."content" as "content",
-          "path"."speaker_name" as "speaker_name"
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
         from
           "path"
       ) as "path"
     where
-      "path"."status" = $45
+      "path"."status" in ($45, $46)
   )
 select
   "id",
@@ -991,6 +1069,8 @@ select
   "feedback_at",
   "speaker_name",
   "metadata",
+  "tool_calls",
+  "tool_call_id",
   (
     select
       coalesce(json_agg(agg), '[]')
@@ -1002,19 +1082,21 @@ select
           "content",
           "speaker_name",
           "token_count",
-          "seq"
+          "seq",
+          "tool_calls",
+          "tool_call_id"
         from
           "kept"
         where
-          "fits" = $46
+          "fits" = $47
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $47
-              and "role" = $48
+              "fits" = $48
+              and "role" = $49
           )
         order by
           "seq"
@@ -1040,8 +1122,483 @@ select
 from
   "messages"
 where
-  "id" = $49
-  and "conversation_id" = $50;
+  "id" = $50
+  and "conversation_id" = $51;
+
+-- TurnsRepository.buildToolResults
+with
+  "orphan" as (
+    update "messages"
+    set
+      "status" = $1,
+      "error_code" = $2,
+      "error_message" = $3,
+      "completed_at" = now()
+    where
+      "id" = $4
+      and "status" = $5
+    returning
+      "id"
+  ),
+  "resumed" as (
+    update "messages"
+    set
+      "status" = $6
+    where
+      "id" = $7
+      and "status" = $8
+    returning
+      "id"
+  ),
+  "results" as (
+    insert into
+      "messages" (
+        "id",
+        "conversation_id",
+        "parent_id",
+        "seq",
+        "role",
+        "content",
+        "tool_call_id",
+        "status",
+        "token_count",
+        "created_at",
+        "completed_at"
+      )
+    select
+      "r"."id",
+      $9::uuid as "conversation_id",
+      "r"."parent_id",
+      "r"."seq",
+      'tool'::"MessageRole" as "role",
+      "r"."content",
+      "r"."tool_call_id",
+      'complete'::"MessageStatus" as "status",
+      "r"."token_count",
+      statement_timestamp() as "created_at",
+      statement_timestamp() as "completed_at"
+    from
+      jsonb_populate_recordset(null::messages, $10::jsonb) as "r"
+    returning
+      "id",
+      "conversation_id",
+      "parent_id",
+      "seq",
+      "role",
+      "content",
+      "reasoning",
+      "status",
+      "token_count",
+      "model",
+      "upstream_model",
+      "prompt_tokens",
+      "completion_tokens",
+      "usage_estimated",
+      "latency_ms",
+      "ttft_ms",
+      "finish_reason",
+      "error_code",
+      "error_message",
+      "context",
+      "created_at",
+      "completed_at",
+      "feedback_rating",
+      "feedback_comment",
+      "feedback_at",
+      "speaker_name",
+      "metadata",
+      "tool_calls",
+      "tool_call_id"
+  ),
+  "inserted" as (
+    insert into
+      "messages" (
+        "id",
+        "conversation_id",
+        "seq",
+        "role",
+        "content",
+        "status",
+        "model",
+        "created_at",
+        "parent_id",
+        "idempotency_key",
+        "request_hash"
+      )
+    values
+      (
+        $11,
+        $12,
+        $13,
+        $14,
+        $15,
+        $16,
+        $17,
+        clock_timestamp(),
+        $18,
+        $19,
+        $20
+      )
+    returning
+      "id"
+  ),
+  "leaf" as (
+    update "conversations"
+    set
+      "current_leaf_id" = $21
+    where
+      "id" = $22
+      and "active_turn_id" = $23
+    returning
+      "id"
+  ),
+  "mark" as (
+    select
+      "mm"."message_id",
+      "mm"."seq",
+      "mm"."kind",
+      "mm"."content",
+      "mm"."token_count",
+      "mm"."summarized_count"
+    from
+      (
+        with recursive
+          "path" (
+            "id",
+            "parent",
+            "depth",
+            "running",
+            "seq",
+            "role",
+            "status",
+            "token_count",
+            "content",
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
+          ) as (
+            select
+              "messages"."id",
+              "messages"."parent_id" as "parent",
+              1 as "depth",
+              case
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $24::int
+                else 0
+              end as "running",
+              "messages"."seq" as "seq",
+              "messages"."role" as "role",
+              "messages"."status" as "status",
+              "messages"."token_count" as "token_count",
+              null::text as "content",
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
+            from
+              "messages"
+            where
+              "messages"."id" = $25
+              and (messages.conversation_id = $26) is true
+              and "messages"."seq" > $27
+            union all
+            select
+              "m"."id",
+              "m"."parent_id" as "parent",
+              path.depth + 1 as "depth",
+              path.running + case
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $28::int
+                else 0
+              end as "running",
+              "m"."seq" as "seq",
+              "m"."role" as "role",
+              "m"."status" as "status",
+              "m"."token_count" as "token_count",
+              null::text as "content",
+              null::text as "speaker_name",
+              null::jsonb as "tool_calls",
+              null::text as "tool_call_id"
+            from
+              "path"
+              inner join "messages" as "m" on "m"."id" = "path"."parent"
+            where
+              "m"."seq" > $29
+              and path.depth < $30::int
+              and path.running <= $31::int
+              and not exists (
+                select
+                  1
+                from
+                  memory_marks mm
+                where
+                  mm.message_id = path.id
+                  and (
+                    mm.kind = 'reset'
+                    or (
+                      $32::boolean
+                      and mm.token_count + $33::int <= $34::int
+                    )
+                  )
+              )
+          )
+        select
+          path.id as "id",
+          path.parent as "parent_id",
+          path.depth as "depth",
+          path.running as "running",
+          "path"."seq" as "seq",
+          "path"."role" as "role",
+          "path"."status" as "status",
+          "path"."token_count" as "token_count",
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
+        from
+          "path"
+      ) as "path"
+      inner join "memory_marks" as "mm" on "mm"."message_id" = "path"."id"
+    where
+      (
+        mm.kind = 'reset'
+        or (
+          $35::boolean
+          and mm.token_count + $36::int <= $37::int
+        )
+      )
+      and exists (
+        select
+          "message_id"
+        from
+          "memory_marks"
+        where
+          "conversation_id" = $38
+      )
+    order by
+      "path"."depth"
+    limit
+      $39
+  ),
+  "kept" as (
+    select
+      "path"."id",
+      "path"."role",
+      "path"."content",
+      "path"."speaker_name",
+      "path"."token_count",
+      "path"."seq",
+      "path"."tool_calls",
+      "path"."tool_call_id",
+      path.running <= (
+        $40::int - coalesce(
+          (
+            select
+              token_count + $41::int
+            from
+              mark
+            where
+              kind = 'summary'
+          ),
+          0
+        )
+      )
+      and path.depth <= $42::int as "fits"
+    from
+      (
+        with recursive
+          "path" (
+            "id",
+            "parent",
+            "depth",
+            "running",
+            "seq",
+            "role",
+            "status",
+            "token_count",
+            "content",
+            "speaker_name",
+            "tool_calls",
+            "tool_call_id"
+          ) as (
+            select
+              "messages"."id",
+              "messages"."parent_id" as "parent",
+              1 as "depth",
+              case
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $43::int
+                else 0
+              end as "running",
+              "messages"."seq" as "seq",
+              "messages"."role" as "role",
+              "messages"."status" as "status",
+              "messages"."token_count" as "token_count",
+              "messages"."content" as "content",
+              "messages"."speaker_name" as "speaker_name",
+              "messages"."tool_calls" as "tool_calls",
+              "messages"."tool_call_id" as "tool_call_id"
+            from
+              "messages"
+            where
+              "messages"."id" = $44
+              and (messages.conversation_id = $45) is true
+              and "messages"."seq" > (
+                coalesce(
+                  (
+                    select
+                      seq
+                    from
+                      mark
+                  ),
+                  -1
+                )
+              )
+            union all
+            select
+              "m"."id",
+              "m"."parent_id" as "parent",
+              path.depth + 1 as "depth",
+              path.running + case
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $46::int
+                else 0
+              end as "running",
+              "m"."seq" as "seq",
+              "m"."role" as "role",
+              "m"."status" as "status",
+              "m"."token_count" as "token_count",
+              "m"."content" as "content",
+              "m"."speaker_name" as "speaker_name",
+              "m"."tool_calls" as "tool_calls",
+              "m"."tool_call_id" as "tool_call_id"
+            from
+              "path"
+              inner join "messages" as "m" on "m"."id" = "path"."parent"
+            where
+              "m"."seq" > (
+                coalesce(
+                  (
+                    select
+                      seq
+                    from
+                      mark
+                  ),
+                  -1
+                )
+              )
+              and path.depth < ($47::int + 1)::int
+              and path.running <= (
+                $48::int - coalesce(
+                  (
+                    select
+                      token_count + $49::int
+                    from
+                      mark
+                    where
+                      kind = 'summary'
+                  ),
+                  0
+                )
+              )::int
+              and not false
+          )
+        select
+          path.id as "id",
+          path.parent as "parent_id",
+          path.depth as "depth",
+          path.running as "running",
+          "path"."seq" as "seq",
+          "path"."role" as "role",
+          "path"."status" as "status",
+          "path"."token_count" as "token_count",
+          "path"."content" as "content",
+          "path"."speaker_name" as "speaker_name",
+          "path"."tool_calls" as "tool_calls",
+          "path"."tool_call_id" as "tool_call_id"
+        from
+          "path"
+      ) as "path"
+    where
+      "path"."status" in ($50, $51)
+  )
+select
+  "id",
+  "conversation_id",
+  "parent_id",
+  "seq",
+  "role",
+  "content",
+  "reasoning",
+  "status",
+  "token_count",
+  "model",
+  "upstream_model",
+  "prompt_tokens",
+  "completion_tokens",
+  "usage_estimated",
+  "latency_ms",
+  "ttft_ms",
+  "finish_reason",
+  "error_code",
+  "error_message",
+  "context",
+  "created_at",
+  "completed_at",
+  "feedback_rating",
+  "feedback_comment",
+  "feedback_at",
+  "speaker_name",
+  "metadata",
+  "tool_calls",
+  "tool_call_id",
+  (
+    select
+      coalesce(json_agg(agg), '[]')
+    from
+      (
+        select
+          "id",
+          "role",
+          "content",
+          "speaker_name",
+          "token_count",
+          "seq",
+          "tool_calls",
+          "tool_call_id"
+        from
+          "kept"
+        where
+          "fits" = $52
+          and "seq" >= (
+            select
+              min("seq") as "seq"
+            from
+              "kept"
+            where
+              "fits" = $53
+              and "role" = $54
+          )
+        order by
+          "seq"
+      ) as agg
+  ) as "history",
+  (
+    select
+      to_json(obj)
+    from
+      (
+        select
+          *
+        from
+          "mark"
+      ) as obj
+  ) as "mark",
+  (
+    select
+      count(*) as "read"
+    from
+      "kept"
+  ) as "read"
+from
+  "results"
+order by
+  "seq";
 
 -- TurnsRepository.buildFinish
 with
@@ -1063,22 +1620,23 @@ set
   "status" = $5,
   "content" = $6,
   "reasoning" = $7,
-  "token_count" = $8,
-  "upstream_model" = $9,
-  "prompt_tokens" = $10,
-  "completion_tokens" = $11,
-  "usage_estimated" = $12,
-  "latency_ms" = $13,
-  "ttft_ms" = $14,
-  "finish_reason" = $15,
-  "error_code" = $16,
-  "error_message" = $17,
-  "model" = $18,
-  "context" = $19,
-  "stream_marks" = $20::int[],
+  "tool_calls" = $8::jsonb,
+  "token_count" = $9,
+  "upstream_model" = $10,
+  "prompt_tokens" = $11,
+  "completion_tokens" = $12,
+  "usage_estimated" = $13,
+  "latency_ms" = $14,
+  "ttft_ms" = $15,
+  "finish_reason" = $16,
+  "error_code" = $17,
+  "error_message" = $18,
+  "model" = $19,
+  "context" = $20,
+  "stream_marks" = $21::int[],
   "completed_at" = now()
 where
-  "id" = $21
+  "id" = $22
 returning
   "id",
   "conversation_id",
@@ -1106,4 +1664,6 @@ returning
   "feedback_comment",
   "feedback_at",
   "speaker_name",
-  "metadata";
+  "metadata",
+  "tool_calls",
+  "tool_call_id";

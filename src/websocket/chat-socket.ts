@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { RawData, WebSocket } from 'ws';
 
-import { turnEventSource } from '../chat';
+import { toolResultsInput, turnEventSource } from '../chat';
 import type { ChatService } from '../chat';
 import type { TurnEventFrame } from '../chat';
 import type { OwnerEvents } from '../cluster/owner-events';
@@ -15,6 +15,7 @@ import {
   RegenerateFrameDto,
   ResumeFrameDto,
   SendMessageFrameDto,
+  ToolResultsFrameDto,
 } from './dto/client-messages.dto';
 import type { MessageLimiter } from './message-limiter';
 import {
@@ -257,6 +258,8 @@ export class ChatSocket implements Outlet {
         return this.branch(await validatePlain(RegenerateFrameDto, raw));
       case 'message.edit':
         return this.branch(await validatePlain(EditFrameDto, raw));
+      case 'message.toolResults':
+        return this.toolResults(await validatePlain(ToolResultsFrameDto, raw));
       case 'cancel':
         return this.cancel(await validatePlain(CancelFrameDto, raw));
       case 'resume':
@@ -266,7 +269,7 @@ export class ChatSocket implements Outlet {
         return this.subscription(await validatePlain(EventsFrameDto, raw));
       default:
         throw invalidMessage(
-          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, message.regenerate, message.edit, cancel or resume, or events.subscribe or events.unsubscribe`,
+          `Unknown message type ${JSON.stringify(raw.type)}; send message.send, message.regenerate, message.edit, message.toolResults, cancel or resume, or events.subscribe or events.unsubscribe`,
         );
     }
   }
@@ -274,13 +277,9 @@ export class ChatSocket implements Outlet {
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
     const { conversationId, message, name, metadata, model, params } = request;
-    const { idempotencyKey, lastEventId } = request;
+    const { idempotencyKey, lastEventId, tools, toolChoice } = request;
     const input = {
-      message,
-      name,
-      metadata,
-      model,
-      params,
+      ...{ message, name, metadata, model, params, tools, toolChoice },
       mode: 'stream',
       idempotencyKey,
     } as const;
@@ -297,6 +296,7 @@ export class ChatSocket implements Outlet {
   private async branch(request: RegenerateFrameDto | EditFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
     const { conversationId, messageId, model, params, idempotencyKey, lastEventId } = request;
+    const { tools, toolChoice } = request;
     const edit = request.type === 'message.edit';
     const { turn, from } = await this.context.chat.startStream(
       this.identity.owner,
@@ -305,9 +305,22 @@ export class ChatSocket implements Outlet {
         message: edit ? request.message : null,
         ...(edit ? { name: request.name, metadata: request.metadata } : {}),
         branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
-        ...{ model, params, mode: 'stream', idempotencyKey },
+        ...{ model, params, tools, toolChoice, mode: 'stream', idempotencyKey },
         correlationId: this.identity.connectionId,
       },
+      lastEventId ?? 0,
+    );
+    this.follow(conversationId, turn, from);
+  }
+
+  /** Tool results for a waiting reply: the next reply streams here (see ToolResultsController). */
+  private async toolResults(request: ToolResultsFrameDto): Promise<void> {
+    if (this.context.draining()) throw shuttingDown();
+    const { conversationId, messageId, idempotencyKey, lastEventId } = request;
+    const { turn, from } = await this.context.chat.startStream(
+      this.identity.owner,
+      conversationId,
+      toolResultsInput(messageId, request, 'stream', idempotencyKey, this.identity.connectionId),
       lastEventId ?? 0,
     );
     this.follow(conversationId, turn, from);

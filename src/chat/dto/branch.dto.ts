@@ -5,9 +5,10 @@ import { IsOptional, ValidateNested } from 'class-validator';
 import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 import { IsModelAlias } from '../../llm/model-alias';
 import { SendMessageDto } from './send-message.dto';
+import { TurnToolsDto } from './turn-tools.dto';
 
 /** Everything optional: a regenerate answers the stored user message again. */
-export class RegenerateDto {
+export class RegenerateDto extends TurnToolsDto {
   @ApiPropertyOptional({
     description: "Model alias for this reply only; else the conversation's",
     example: 'lmstudio/default',

@@ -11,17 +11,35 @@ import {
 import type { ErrorCode } from '../../common/errors/error-codes';
 import { ERROR_CODE_SCHEMA } from '../../common/errors/error-response.dto';
 import { ContextBriefDto } from '../../history/dto/context-brief.dto';
+import { ToolCallDto } from '../../llm/dto/tools.dto';
 import { MessageResponseDto, UsageDto } from '../../messages';
 
 // The `data:` of each event a turn streams (chat-event.mapper's toEventPayload), and the frame
 // around it, so a generated client has a type per event and a union to switch on.
 
 export class MessageCreatedDataDto {
-  @ApiProperty({ type: MessageResponseDto, description: 'The stored user message' })
+  @ApiProperty({
+    type: MessageResponseDto,
+    description: 'The stored user message (after tool results: the last tool message)',
+  })
   userMessage!: MessageResponseDto;
 
   @ApiProperty({ format: 'uuid', description: 'The reply being generated' })
   assistantMessageId!: string;
+
+  @ApiPropertyOptional({
+    type: [MessageResponseDto],
+    description: 'After tool results: every tool message stored, in order',
+  })
+  toolMessages?: MessageResponseDto[];
+}
+
+export class ToolCallDataDto {
+  @ApiProperty({ format: 'uuid', description: 'The reply that called it' })
+  assistantMessageId!: string;
+
+  @ApiProperty({ type: ToolCallDto })
+  toolCall!: ToolCallDto;
 }
 
 export class TextDeltaDataDto {
@@ -111,6 +129,11 @@ export class MessageCompletedEventDto extends eventFrame(
   MessageCompletedDataDto,
   'The stored reply; the stream ends',
 ) {}
+export class ToolCallEventDto extends eventFrame(
+  'tool.call',
+  ToolCallDataDto,
+  'The reply called a tool: run it and POST its result to …/messages/{assistantMessageId}/tool-results',
+) {}
 export class ConversationUpdatedEventDto extends eventFrame(
   'conversation.updated',
   ConversationUpdatedDataDto,
@@ -126,6 +149,7 @@ const EVENTS: [string, Type<unknown>][] = [
   ['message.created', MessageCreatedEventDto],
   ['message.reasoning', MessageReasoningEventDto],
   ['message.delta', MessageDeltaEventDto],
+  ['tool.call', ToolCallEventDto],
   ['message.completed', MessageCompletedEventDto],
   ['conversation.updated', ConversationUpdatedEventDto],
   ['error', ChatErrorEventDto],

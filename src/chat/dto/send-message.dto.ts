@@ -5,8 +5,9 @@ import { IsOptional, IsString, ValidateNested } from 'class-validator';
 import { IsModelAlias } from '../../llm/model-alias';
 import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 import { IsMetadata, IsSpeakerName } from './speaker';
+import { TurnToolsDto } from './turn-tools.dto';
 
-export class SendMessageDto {
+export class SendMessageDto extends TurnToolsDto {
   @ApiProperty({
     description:
       'The user message; not empty, at most MESSAGE_MAX_CHARS characters (100,000 by default)',

@@ -27,6 +27,11 @@ export const ERROR_CODES = {
   /** A WebSocket frame that is not a JSON message of a known type. */
   invalid_message: { status: 400 },
   unknown_model: { status: 400 },
+  /** Tool results: one names a call the reply did not make, or answers a call twice. */
+  unknown_tool_call: { status: 400 },
+  duplicate_tool_result: { status: 400 },
+  /** Tool results: a call of the reply has no result. */
+  tool_results_incomplete: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
@@ -69,6 +74,8 @@ export const ERROR_CODES = {
   model_not_found: { status: 404 },
   conflict: { status: 409 },
   conversation_busy: { status: 409 },
+  /** Tool results for a reply that is not waiting for any (docs/tools.md). */
+  message_not_waiting: { status: 409 },
   conversation_limit_reached: { status: 409 },
   // Limits
   rate_limited: { status: 429 },

@@ -1,3 +1,4 @@
+import { ToolDefinitionDto } from '../../llm/dto/tools.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import { PREVIEW_CHARS } from '../list-summary';
@@ -47,6 +48,12 @@ export class ConversationResponseDto {
 
   @ApiProperty({ type: GenerationParamsDto })
   params!: GenerationParamsDto;
+
+  @ApiProperty({
+    type: [ToolDefinitionDto],
+    description: 'The function tools every turn offers unless a send gives its own; [] for none',
+  })
+  tools!: ToolDefinitionDto[];
 
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' })
   createdAt!: string;

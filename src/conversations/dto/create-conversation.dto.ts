@@ -11,6 +11,7 @@ import {
 
 import { IsModelAlias } from '../../llm/model-alias';
 import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
+import { ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
 
 export const TITLE_MAX = 200;
 export const SYSTEM_PROMPT_MAX = 20_000;
@@ -48,4 +49,9 @@ export class CreateConversationDto {
   @ValidateNested()
   @Type(() => GenerationParamsDto)
   params?: GenerationParamsDto;
+
+  @toolsField(
+    "Function tools every turn offers the model unless a send gives its own `tools` (OpenAI's definitions); see docs/tools.md",
+  )
+  tools?: ToolDefinitionDto[];
 }

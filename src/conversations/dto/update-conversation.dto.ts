@@ -1,3 +1,4 @@
+import { ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -18,6 +19,11 @@ import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
 
 /** Fields left out stay as they are; `null` clears a field back to its default. */
 export class UpdateConversationDto {
+  @toolsField(
+    'The function tools every turn offers the model unless a send gives its own `tools`; replaces the list, null or [] clears it',
+  )
+  tools?: ToolDefinitionDto[] | null;
+
   @ApiPropertyOptional({
     type: String,
     maxLength: TITLE_MAX,

@@ -8,6 +8,7 @@ const HEADINGS: Record<MessageResponseDto['role'], string> = {
   system: 'System',
   user: 'User',
   assistant: 'Assistant',
+  tool: 'Tool result',
 };
 
 /**
@@ -51,6 +52,15 @@ const markdown: ExportWriter = {
 /** Markdown's emphasis and link characters escaped, so a speaker's name shows as written. */
 const escapeMarkdown = (text: string): string => text.replace(/[\\`*_[\]<>#]/g, '\\$&');
 
+/** A reply's tool calls, and which call a tool message answers. */
+export function toolLines(message: Pick<MessageResponseDto, 'toolCalls' | 'toolCallId'>): string[] {
+  if (message.toolCallId) return ['', `_result of ${message.toolCallId}_`];
+  const calls = message.toolCalls ?? [];
+  return calls.length === 0
+    ? []
+    : ['', ...calls.map((c) => `- called \`${c.name}\` (${c.id}): \`${c.arguments}\``)];
+}
+
 function markdownMessage(message: MessageResponseDto): string {
   const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
   const who = message.name ? `**${escapeMarkdown(message.name)}**` : HEADINGS[message.role];
@@ -60,6 +70,7 @@ function markdownMessage(message: MessageResponseDto): string {
   for (const [key, value] of metadata) lines.push(`- ${escapeMarkdown(key)}: ${value}`);
   if (metadata.length > 0) lines.push('');
   lines.push(message.content);
+  lines.push(...toolLines(message));
   if (message.status !== 'complete') {
     const code = message.error ? `: ${message.error.code}` : '';
     lines.push('', `_${message.status}${code}_`);

@@ -1,3 +1,4 @@
+import { ToolCallDto } from '../../llm/dto/tools.dto';
 import { ApiProperty } from '@nestjs/swagger';
 
 import { ContextBriefDto } from '../../history/dto/context-brief.dto';
@@ -62,8 +63,12 @@ export class MessageResponseDto {
   @ApiProperty({ description: 'Position in the conversation; strictly increasing', example: 0 })
   seq!: number;
 
-  @ApiProperty({ enum: ['system', 'user', 'assistant'], example: 'user' })
-  role!: 'system' | 'user' | 'assistant';
+  @ApiProperty({
+    enum: ['system', 'user', 'assistant', 'tool'],
+    example: 'user',
+    description: '`tool`: the result of a tool call (`toolCallId`)',
+  })
+  role!: 'system' | 'user' | 'assistant' | 'tool';
 
   @ApiProperty({ example: 'What should I see in Lisbon?' })
   content!: string;
@@ -92,8 +97,28 @@ export class MessageResponseDto {
   })
   reasoning!: string | null;
 
-  @ApiProperty({ enum: ['complete', 'streaming', 'failed', 'cancelled'], example: 'complete' })
-  status!: 'complete' | 'streaming' | 'failed' | 'cancelled';
+  @ApiProperty({
+    enum: ['complete', 'streaming', 'failed', 'cancelled', 'requires_action'],
+    example: 'complete',
+    description:
+      "`requires_action`: the reply called the client's tools (`toolCalls`) and waits for their results (POST …/tool-results)",
+  })
+  status!: 'complete' | 'streaming' | 'failed' | 'cancelled' | 'requires_action';
+
+  @ApiProperty({
+    type: [ToolCallDto],
+    nullable: true,
+    description: 'The tools this reply called, in order; null when it called none',
+  })
+  toolCalls!: ToolCallDto[] | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'A tool message: the id of the call it is the result of',
+    example: 'call_0_get_weather',
+  })
+  toolCallId!: string | null;
 
   @ApiProperty({
     type: String,

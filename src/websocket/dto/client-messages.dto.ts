@@ -12,8 +12,7 @@ import {
   Min,
 } from 'class-validator';
 
-import { RegenerateDto } from '../../chat';
-import { SendMessageDto } from '../../chat';
+import { RegenerateDto, SendMessageDto, ToolResultsDto } from '../../chat';
 
 /** A client's own id for a request, echoed on the error or acknowledgement it causes. */
 const REQUEST_ID_MAX = 200;
@@ -99,6 +98,31 @@ export class RegenerateFrameDto extends RegenerateDto {
 export class EditFrameDto extends SendMessageDto {
   @Equals('message.edit')
   type!: 'message.edit';
+
+  @IsUUID('all', { message: 'conversationId must be a UUID' })
+  conversationId!: string;
+
+  @IsUUID('all', { message: 'messageId must be a UUID' })
+  messageId!: string;
+
+  @IsOptional()
+  @IsString()
+  idempotencyKey?: string;
+
+  /** With the same idempotencyKey: the last event already received; later ones only. */
+  @LastEventId()
+  lastEventId?: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(REQUEST_ID_MAX)
+  requestId?: string;
+}
+
+/** `message.toolResults`: the body of POST …/messages/:messageId/tool-results/stream, plus where. */
+export class ToolResultsFrameDto extends ToolResultsDto {
+  @Equals('message.toolResults')
+  type!: 'message.toolResults';
 
   @IsUUID('all', { message: 'conversationId must be a UUID' })
   conversationId!: string;
