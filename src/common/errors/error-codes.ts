@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   /** A WebSocket frame that is not a JSON message of a known type. */
   invalid_message: { status: 400 },
   unknown_model: { status: 400 },
+  /** A `serverTools` entry that is not `<server>/<tool>` or `<server>/*`, or names no configured MCP server. */
+  unknown_server_tool: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
