@@ -61,6 +61,8 @@ export class McpConnection {
   private readyAt = 0;
   private timer?: NodeJS.Timeout;
   private connecting?: Promise<void>;
+  /** The client being connected, until it is ready or has failed. */
+  private pending?: Client;
   private stderrTail = '';
 
   constructor(
@@ -86,9 +88,15 @@ export class McpConnection {
     if (!client || this.status !== 'ready')
       throw new ServerUnavailableError(this.error ?? `it is ${this.status}`);
     const timeout = this.options.timeoutMs;
+    // The SDK never removes the abort listener it adds: a turn's signal, used for many
+    // calls, would collect them and cancel finished calls. Each call gets its own signal.
+    const own = new AbortController();
+    const forward = (): void => own.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     try {
       return (await client.callTool({ name, arguments: args }, undefined, {
-        signal,
+        signal: own.signal,
         timeout,
         maxTotalTimeout: timeout,
       })) as ToolCallAnswer;
@@ -97,18 +105,21 @@ export class McpConnection {
       // error, a timeout or a cancel leaves the connection as it is.
       if (!(error instanceof McpError) && !signal.aborted) this.lost(client, describe(error));
       throw error;
+    } finally {
+      signal.removeEventListener('abort', forward);
     }
   }
 
+  /** Stops for good: a connection still being made is given up (a hung server never holds shutdown). */
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.connecting;
-    const client = this.client;
+    const clients = [this.client, this.pending];
     this.client = undefined;
     this.status = 'unavailable';
     this.error = 'stopped';
-    await client?.close().catch(() => undefined);
+    await Promise.all(clients.map((c) => (c?.close() ?? Promise.resolve()).catch(() => undefined)));
+    await this.connecting;
   }
 
   private async connect(): Promise<void> {
@@ -123,6 +134,7 @@ export class McpConnection {
     const gone = this.config.transport === 'stdio' ? 'the process exited' : 'the session closed';
     client.onclose = () => this.lost(client, gone);
     client.onerror = (error) => this.options.logger.debug(`${this.name}: ${describe(error)}`);
+    this.pending = client;
     try {
       await client.connect(this.transport(), { timeout: this.options.connectTimeoutMs });
       const tools = await this.listTools(client);
@@ -138,6 +150,8 @@ export class McpConnection {
       client.onclose = undefined;
       await client.close().catch(() => undefined);
       this.failed(this.startFailure(error), this.exitReason('; '));
+    } finally {
+      this.pending = undefined;
     }
   }
 
