@@ -3,7 +3,8 @@
  * tests and the bench:
  *   node --import tsx test/mcp/http-server.ts [port]    (0 or none: any free port)
  * Prints `listening <port>` on stdout once it accepts connections. With MCP_TEST_TOKEN set,
- * a request without `Authorization: Bearer <token>` gets 401. Tools: see test-tools.ts.
+ * a request without `Authorization: Bearer <token>` gets 401; with MCP_TEST_JSON=1 it answers
+ * calls with JSON bodies instead of SSE streams. Tools: see test-tools.ts.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -27,6 +28,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     if (typeof id === 'string') return void res.writeHead(404).end('unknown session');
     const created = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: process.env.MCP_TEST_JSON === '1',
       onsessioninitialized: (sessionId) => void sessions.set(sessionId, created),
     });
     created.onclose = () => {
