@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { ConfigError } from '../config/env';
 import { McpServersInput, resolveMcpServers } from './mcp-servers-file';
 
@@ -105,5 +108,19 @@ describe(resolveMcpServers.name, () => {
     expect(() => resolveMcpServers({ file: unreadable, variable: () => undefined })).toThrow(
       'MCP_SERVERS_FILE=/nope.json: cannot read it (ENOENT: no such file)',
     );
+  });
+
+  it('should read the example file of docs/examples', () => {
+    const file = path.resolve(__dirname, '../../docs/examples/mcp-servers.json');
+    const servers = resolveMcpServers({
+      file: { path: file, text: readFileSync(file, 'utf8') },
+      variable: (name) => (name === 'GITHUB_TOKEN' ? 'ghp_example' : undefined),
+    });
+    expect(servers.map((s) => `${s.name}:${s.transport}`)).toEqual([
+      'files:stdio',
+      'github:http',
+      'demo:stdio',
+    ]);
+    expect(servers[2]).toMatchObject({ env: { LOG_LEVEL: 'info' } });
   });
 });
