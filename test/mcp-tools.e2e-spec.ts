@@ -113,6 +113,8 @@ describe(ServerToolsService.name, () => {
       description: 'Adds two numbers',
       parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } },
     });
+    // The SDK's servers add a top-level $schema, which some providers refuse.
+    expect(all.definitions.every((d) => !('$schema' in (d.parameters ?? {})))).toBe(true);
     const one = tools.resolve(['web/add']);
     expect(one.definitions.map((d) => d.name)).toEqual(['web__add']);
     expect(one.has('web__add')).toBe(true);
@@ -280,11 +282,19 @@ describe(ServerToolsService.name, () => {
     expect(metrics.text).toMatch(/^mcp_server_ready\{server="local"\} 1$/m);
   });
 
-  it('should stop the stdio servers when the app shuts down', async () => {
+  it('should stop the stdio servers and end the HTTP sessions when the app shuts down', async () => {
     const pid = Number((await call('local__pid', {})).output);
+    const sessions = async (): Promise<number> => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/sessions`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      return ((await res.json()) as { open: number }).open;
+    };
     expect(isAlive(pid)).toBe(true);
+    expect(await sessions()).toBe(1);
     await closeApp();
     expect(isAlive(pid)).toBe(false);
+    expect(await sessions()).toBe(0);
     expect(status('local')).toBe('unavailable');
   });
 });

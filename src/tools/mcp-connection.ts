@@ -118,8 +118,18 @@ export class McpConnection {
     this.client = undefined;
     this.status = 'unavailable';
     this.error = 'stopped';
-    await Promise.all(clients.map((c) => (c?.close() ?? Promise.resolve()).catch(() => undefined)));
+    await Promise.all(clients.map((c) => (c ? this.closeClient(c) : Promise.resolve())));
     await this.connecting;
+  }
+
+  /** An HTTP session is ended (DELETE) so that the server can free it; then the client closed. */
+  private async closeClient(client: Client): Promise<void> {
+    const transport = client.transport;
+    if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+      const ended = transport.terminateSession().catch(() => undefined);
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    }
+    await client.close().catch(() => undefined);
   }
 
   private async connect(): Promise<void> {

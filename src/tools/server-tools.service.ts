@@ -128,7 +128,7 @@ export class ServerToolsService implements OnApplicationBootstrap, OnApplication
         definitions.set(name, {
           name,
           ...(t.description !== undefined && { description: t.description }),
-          parameters: t.inputSchema,
+          parameters: forProvider(t.inputSchema),
         });
       }
     }
@@ -271,6 +271,17 @@ export class ServerToolsService implements OnApplicationBootstrap, OnApplication
     }
     this.targets = targets;
   }
+}
+
+/**
+ * A tool's input schema as providers take it: without the top-level `$schema` the SDKs'
+ * servers add (some OpenAI-compatible providers refuse the keyword); the rest as given.
+ */
+function forProvider(schema: Record<string, unknown>): Record<string, unknown> {
+  if (!('$schema' in schema)) return schema;
+  const rest = { ...schema };
+  delete rest.$schema;
+  return rest;
 }
 
 /** The model's arguments as an object, or why not in words it can act on. */

@@ -4,7 +4,8 @@
  *   node --import tsx test/mcp/http-server.ts [port]    (0 or none: any free port)
  * Prints `listening <port>` on stdout once it accepts connections. With MCP_TEST_TOKEN set,
  * a request without `Authorization: Bearer <token>` gets 401; with MCP_TEST_JSON=1 it answers
- * calls with JSON bodies instead of SSE streams. Tools: see test-tools.ts.
+ * calls with JSON bodies instead of SSE streams. GET /sessions: `{"open": n}`, the MCP
+ * sessions not yet ended. Tools: see test-tools.ts.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -21,6 +22,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
     return;
   }
+  if (req.url === '/sessions') return void res.end(JSON.stringify({ open: sessions.size }));
   if (!req.url?.startsWith('/mcp')) return void res.writeHead(404).end();
   const id = req.headers['mcp-session-id'];
   let transport = typeof id === 'string' ? sessions.get(id) : undefined;
