@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   duplicate_tool_result: { status: 400 },
   /** Tool results: a call of the reply has no result. */
   tool_results_incomplete: { status: 400 },
+  /** A `serverTools` entry that is not `<server>/<tool>` or `<server>/*`, or names no configured MCP server. */
+  unknown_server_tool: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
