@@ -16,6 +16,9 @@ import {
   LlmProvider,
   LlmRequest,
   ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
   TriedAlias,
 } from './llm.types';
 import { ModelAlias, ModelRegistry } from './model-registry';
@@ -33,6 +36,10 @@ export interface GenerateRequest {
   params: GenerationParams;
   responseFormat?: ResponseFormat;
   stop?: string[];
+  /** Tools the model may call (see LlmRequest); the alias must be capable (assertCapable). */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
   /** `complete` asks for the whole reply at once, `stream` for chunks as they come. */
   mode: 'complete' | 'stream';
   /** Aborting it ends the request upstream; its reason is what `generate` throws. */
@@ -66,6 +73,13 @@ export interface ProviderHealth {
   circuit: CircuitState;
 }
 
+/** What a request needs of an alias beyond text (see LlmService.assertCapable). */
+export interface CapabilityNeeds {
+  /** The request offers tools. */
+  tools?: boolean;
+  responseFormat?: ResponseFormat;
+}
+
 /** Why an upstream call was ended by REPLY_MAX_CHARS: the reply ends as `length`, not failed. */
 const REPLY_CAPPED = new Error('the reply reached REPLY_MAX_CHARS');
 
@@ -92,6 +106,23 @@ function idleTimer(ms: number, onIdle: () => void): { touch(): void; clear(): vo
     },
     clear: () => clearTimeout(timer),
   };
+}
+
+/** Any output at all: text, or a piece of a tool call. After one, nothing is retried. */
+const isOutput = (chunk: LlmChunk): boolean => chunk.type === 'delta' || chunk.type === 'tool_call';
+
+/** What the alias lacks for the request, as an error code and the capability's name. */
+function missingCapability(
+  alias: ModelAlias,
+  needs: CapabilityNeeds,
+): {
+  code: 'tools_not_supported' | 'response_format_not_supported';
+  flag: 'tools' | 'jsonSchema';
+} | null {
+  if (needs.tools && alias.tools === false) return { code: 'tools_not_supported', flag: 'tools' };
+  if (needs.responseFormat?.type === 'json_schema' && alias.jsonSchema === false)
+    return { code: 'response_format_not_supported', flag: 'jsonSchema' };
+  return null;
 }
 
 function transient(error: LlmException): boolean {
@@ -146,6 +177,34 @@ export class LlmService {
     const found = this.registry.find(name);
     if (!found) throw new UnknownModelException(name);
     return { ...found, providerLabel: this.provider(found.provider).label };
+  }
+
+  /**
+   * Refuses, with a 400 naming the alias and those that can, a request the alias cannot
+   * honour: tools offered to a `tools: false` alias (tools_not_supported), a `json_schema`
+   * reply asked of a `jsonSchema: false` one (response_format_not_supported). An alias that
+   * says nothing is taken as capable: the provider has the last word. `deliver` checks it
+   * too; a door calls it first to refuse before it stores or claims anything.
+   */
+  assertCapable(alias: string | ModelAlias, needs: CapabilityNeeds): void {
+    const model = typeof alias === 'string' ? this.resolve(alias) : alias;
+    const missing = missingCapability(model, needs);
+    if (!missing) return;
+    const able = this.registry
+      .all()
+      .filter((other) => missingCapability(other, needs) === null)
+      .map((other) => other.alias);
+    const some = able.slice(0, MODELS_NAMED).join(', ') + (able.length > MODELS_NAMED ? ', …' : '');
+    const what =
+      missing.flag === 'tools'
+        ? 'calling tools'
+        : 'a json_schema response_format (structured output)';
+    const alternatives = able.length > 0 ? `aliases that can: ${some}` : 'no configured alias can';
+    throw new AppException(
+      missing.code,
+      `Model alias "${model.alias}" does not support ${what} (${missing.flag}: false in its ` +
+        `definition); ${alternatives}`,
+    );
   }
 
   isKnown(alias: string): boolean {
@@ -207,12 +266,23 @@ export class LlmService {
    * surface, since a retry would repeat text the caller already has.
    */
   async deliver(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void): Promise<void> {
-    const chain = [request.model, ...request.model.fallbacks.map((alias) => this.resolve(alias))];
+    const needs = {
+      tools: (request.tools?.length ?? 0) > 0,
+      responseFormat: request.responseFormat,
+    };
+    this.assertCapable(request.model, needs);
+    // A fallback that cannot honour the request is no fallback for it.
+    const chain = [
+      request.model,
+      ...request.model.fallbacks
+        .map((alias) => this.resolve(alias))
+        .filter((model) => missingCapability(model, needs) === null),
+    ];
     for (const [index, model] of chain.entries()) {
       let started = false;
       try {
         return await this.deliverRecorded(model, request, (chunk) => {
-          started ||= chunk.type === 'delta';
+          started ||= isOutput(chunk);
           onChunk(chunk.type === 'done' ? { ...chunk, alias: model.alias } : chunk);
         });
       } catch (error) {
@@ -244,6 +314,7 @@ export class LlmService {
     let ttftMs: number | null = null;
     let done: LlmDone | null = null;
     let reply = '';
+    const withMessages = messages !== undefined;
     const record = (error: unknown): void => {
       const cancelled = error !== null && request.signal.aborted;
       this.telemetry.record({
@@ -257,6 +328,11 @@ export class LlmService {
         ttftMs,
         usage: done?.usage ?? null,
         finishReason: done?.finishReason ?? null,
+        toolsOffered: request.tools?.length ?? 0,
+        // Names always; arguments are the user's data, written only with LOG_MESSAGES.
+        toolCalls: (done?.toolCalls ?? []).map((call: ToolCall) =>
+          withMessages ? call : { id: call.id, name: call.name },
+        ),
         outcome: error === null ? 'complete' : cancelled ? 'cancelled' : 'failed',
         errorCode:
           error instanceof AppException ? error.code : error === null ? null : 'internal_error',
@@ -265,10 +341,9 @@ export class LlmService {
     };
     try {
       await this.deliverFrom(model, request, (chunk) => {
-        if (chunk.type === 'delta') {
-          ttftMs ??= Math.round(performance.now() - startedAt);
-          if (messages) reply += chunk.text;
-        } else if (chunk.type === 'done') done = chunk;
+        if (isOutput(chunk)) ttftMs ??= Math.round(performance.now() - startedAt);
+        if (chunk.type === 'delta' && messages) reply += chunk.text;
+        else if (chunk.type === 'done') done = chunk;
         onChunk(chunk);
       });
     } catch (error) {
@@ -332,11 +407,14 @@ export class LlmService {
           params: request.params,
           responseFormat: request.responseFormat,
           stop: request.stop,
+          tools: request.tools,
+          toolChoice: request.toolChoice,
+          parallelToolCalls: request.parallelToolCalls,
           signal: attemptAbort.signal,
         };
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
-          started ||= chunk.type === 'delta';
+          started ||= isOutput(chunk);
           if (cap.push(chunk)) attemptAbort.abort(REPLY_CAPPED);
         });
       } catch (error) {
@@ -424,9 +502,25 @@ export class LlmService {
         if (text) onChunk({ type: 'delta', text });
       });
     }
-    const { content, upstreamModel, finishReason, usage } = await provider.complete(request);
+    const { content, upstreamModel, finishReason, usage, toolCalls } =
+      await provider.complete(request);
     onChunk({ type: 'delta', text: storableText(content) });
-    onChunk({ type: 'done', upstreamModel, finishReason, usage });
+    // Whole calls as one piece each, so a reader of chunks sees the same either way.
+    for (const [index, call] of (toolCalls ?? []).entries())
+      onChunk({
+        type: 'tool_call',
+        index,
+        id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+      });
+    onChunk({
+      type: 'done',
+      upstreamModel,
+      finishReason,
+      usage,
+      ...(toolCalls?.length && { toolCalls }),
+    });
   }
 
   /** Each provider: configured, reachable (local servers are probed), how fast it answered. */

@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   /** A WebSocket frame that is not a JSON message of a known type. */
   invalid_message: { status: 400 },
   unknown_model: { status: 400 },
+  /** The request offers tools to an alias whose model cannot call them (`tools: false`). */
+  tools_not_supported: { status: 400 },
+  /** A `json_schema` reply asked of an alias that cannot honour one (`jsonSchema: false`). */
+  response_format_not_supported: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
@@ -84,6 +88,8 @@ export const ERROR_CODES = {
   provider_not_configured: { status: 503 },
   provider_timeout: { status: 504, transient: true },
   provider_rate_limited: { status: 429, transient: true },
+  /** The provider's tool calls broke a bound (count, argument size, function name). */
+  provider_invalid_tool_calls: { status: 502 },
   // How a turn was stopped
   turn_cancelled: { status: 409, messageStatus: 'cancelled' },
   turn_claim_lost: { status: 409 },
