@@ -552,7 +552,61 @@ describe('OpenAI-compatible endpoint with tools', () => {
 
 describe('OpenAI-compatible endpoint with tools and the response cache', () => {
   const t = withTestApp({
-    env: { LMSTUDIO_MODEL: 'fake-model', LLM_MAX_RETRIES: '0', RESPONSE_CACHE_TTL_S: '60' },
+    env: { LMSTUDIO_MODEL: 'fake-model', LLM_MAX_RETRIES: '1', RESPONSE_CACHE_TTL_S: '60' },
+  });
+
+  it('should not retry a stream that broke after a tool-call piece, as after text', async () => {
+    const client = sdk(t);
+    const piece = {
+      id: 'chatcmpl-x',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'fake-model',
+      choices: [
+        {
+          index: 0,
+          delta: {
+            tool_calls: [
+              {
+                index: 0,
+                id: 'c1',
+                type: 'function',
+                function: { name: 'get_time', arguments: '' },
+              },
+            ],
+          },
+          finish_reason: null,
+        },
+      ],
+    };
+    const ask = {
+      model: ALIAS,
+      messages: [user('get_time')],
+      tools: [TIME],
+      stream: true as const,
+    };
+    t.fake.script({
+      kind: 'raw',
+      writes: [Buffer.from(`data: ${JSON.stringify(piece)}\n\n`)],
+      ending: 'reset',
+    });
+    const chunks: ChatCompletionChunk[] = [];
+    const error = await apiError(
+      (async () => {
+        for await (const chunk of await client.chat.completions.create(ask)) chunks.push(chunk);
+      })(),
+    );
+    expect(error.code).toBe('provider_error');
+    expect(chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])).toMatchObject([
+      { id: 'c1', function: { name: 'get_time' } },
+    ]);
+    expect(t.fake.requests).toHaveLength(1);
+
+    // The same break before any output is retried, and the retry answers.
+    t.fake.script({ kind: 'raw', writes: [], ending: 'reset' });
+    const retried = await collect(await client.chat.completions.create(ask));
+    expect(retried.at(-1)?.choices[0].finish_reason).toBe('tool_calls');
+    expect(t.fake.requests).toHaveLength(3);
   });
 
   it('should replay cached tool calls, whole and streamed, keyed on the tools', async () => {
