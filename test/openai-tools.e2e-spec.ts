@@ -1,3 +1,7 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import { createOpenAI } from '@ai-sdk/openai';
 import { tool as langchainTool } from '@langchain/core/tools';
 import { ToolMessage } from '@langchain/core/messages';
@@ -70,6 +74,14 @@ describe('OpenAI-compatible endpoint with tools', () => {
         contextWindow: 8192,
         tools: false,
         jsonSchema: false,
+      },
+      // Falls back to the plain alias, which is no fallback for a request with tools.
+      {
+        alias: 'lmstudio/tooled',
+        provider: 'lmstudio',
+        model: 'fake-model',
+        contextWindow: 8192,
+        fallbacks: [PLAIN],
       },
     ],
   });
@@ -406,6 +418,49 @@ describe('OpenAI-compatible endpoint with tools', () => {
       expect(JSON.parse(json.choices[0].message.content!)).toEqual({
         reply: 'Echo: hi [messages=1]',
       });
+    });
+
+    it('should skip a fallback that cannot call tools, and use it for text', async () => {
+      t.fake.script({ kind: 'error', status: 503 }, { kind: 'error', status: 503 });
+      const error = await apiError(
+        client.chat.completions.create({
+          model: 'lmstudio/tooled',
+          messages: [user('get_time')],
+          tools: [TIME],
+        }),
+      );
+      expect(error).toMatchObject({ status: 503, code: 'provider_unavailable' });
+      expect(t.fake.requests).toHaveLength(1);
+      const text = await client.chat.completions.create({
+        model: 'lmstudio/tooled',
+        messages: [user('hi')],
+      });
+      expect(text.choices[0].message.content).toBe('Echo: hi [messages=1]');
+      expect(t.fake.requests).toHaveLength(3);
+    });
+
+    it('should record tool calls in the run telemetry, arguments only with LOG_MESSAGES', async () => {
+      const runsDir = mkdtempSync(path.join(os.tmpdir(), 'runs-tools-'));
+      const app = await t.startApp({ env: { RUNS_DIR: runsDir } });
+      await sdk(app).chat.completions.create({
+        model: ALIAS,
+        messages: [user('get_weather {"city":"Bonn"}')],
+        tools: [WEATHER, TIME],
+      });
+      await app.close();
+      const [run] = readdirSync(runsDir);
+      const [line] = readFileSync(path.join(runsDir, run, 'interactions.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(line).toMatchObject({
+        alias: ALIAS,
+        finishReason: 'tool_calls',
+        toolsOffered: 2,
+        toolCalls: [{ id: expect.any(String), name: 'get_weather' }],
+        ttftMs: expect.any(Number),
+      });
+      expect(JSON.stringify(line)).not.toContain('Bonn');
     });
 
     it('should fail a provider tool call past the bounds as provider_invalid_tool_calls', async () => {
