@@ -231,7 +231,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         const text = choice?.delta.content;
         if (text) onChunk({ type: 'delta', text });
-        for (const piece of choice?.delta.tool_calls ?? []) onChunk(calls.push(piece));
+        const pieces = choice?.delta.tool_calls;
+        if (pieces) for (const piece of pieces) onChunk(calls.push(piece));
       }
       toolCalls = calls.finish();
     } catch (error) {

@@ -219,7 +219,8 @@ export class ChatCompletionMessageDto {
     type: [ToolCallDto],
     description: 'An assistant message: the tools it called, each answered by a `tool` message',
   })
-  @ValidateIf((m: ChatCompletionMessageDto) => m.tool_calls !== undefined)
+  // null is what some clients send for "no calls".
+  @ValidateIf((m: ChatCompletionMessageDto) => m.tool_calls != null)
   @ValidateBy({
     name: 'onAssistant',
     validator: {
@@ -231,7 +232,7 @@ export class ChatCompletionMessageDto {
   @ArrayMaxSize(TOOL_CALLS_MAX)
   @ValidateNested({ each: true })
   @Type(() => ToolCallDto)
-  tool_calls?: ToolCallDto[];
+  tool_calls?: ToolCallDto[] | null;
 
   @ApiPropertyOptional({
     description: 'A tool message (required there, refused elsewhere): the call it answers',
