@@ -463,6 +463,35 @@ describe('OpenAI-compatible endpoint with tools', () => {
       expect(JSON.stringify(line)).not.toContain('Bonn');
     });
 
+    it('should drop what cannot be stored from tool-call arguments, whole and streamed', async () => {
+      const toolCalls = [{ id: 'c1', name: 'get_time', arguments: '{"a":"x\u0000y\ud800"}' }];
+      t.fake.script(
+        { kind: 'reply', content: '', toolCalls },
+        { kind: 'reply', content: '', toolCalls },
+      );
+      const whole = await client.chat.completions.create({
+        model: ALIAS,
+        messages: [user('hi')],
+        tools: [TIME],
+      });
+      expect(whole.choices[0].message.tool_calls?.[0]).toMatchObject({
+        function: { arguments: '{"a":"xy"}' },
+      });
+      const chunks = await collect(
+        await client.chat.completions.create({
+          model: ALIAS,
+          messages: [user('hi')],
+          tools: [TIME],
+          stream: true,
+        }),
+      );
+      const args = chunks
+        .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+        .map((p) => p.function?.arguments ?? '')
+        .join('');
+      expect(args).toBe('{"a":"xy"}');
+    });
+
     it('should fail a provider tool call past the bounds as provider_invalid_tool_calls', async () => {
       t.fake.script({
         kind: 'reply',

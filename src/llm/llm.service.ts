@@ -125,6 +125,11 @@ function missingCapability(
   return null;
 }
 
+/** Calls whose arguments can be stored as PostgreSQL text (see storableText). */
+function storableCalls(calls: ToolCall[]): ToolCall[] {
+  return calls.map((call) => ({ ...call, arguments: storableText(call.arguments) }));
+}
+
 function transient(error: LlmException): boolean {
   return error.retry.retryable || error.llmCode === 'provider_timeout';
 }
@@ -496,14 +501,25 @@ export class LlmService {
   ): Promise<void> {
     if (mode === 'stream') {
       const storable = new StorableTextStream();
+      // Each call's arguments are text that may be stored, in pieces of their own.
+      const callText = new Map<number, StorableTextStream>();
       return provider.stream(request, (chunk) => {
-        if (chunk.type !== 'delta') return onChunk(chunk);
+        if (chunk.type === 'tool_call') {
+          let args = callText.get(chunk.index);
+          if (!args) callText.set(chunk.index, (args = new StorableTextStream()));
+          return onChunk({ ...chunk, arguments: args.push(chunk.arguments) });
+        }
+        if (chunk.type === 'done')
+          return onChunk(
+            chunk.toolCalls ? { ...chunk, toolCalls: storableCalls(chunk.toolCalls) } : chunk,
+          );
         const text = storable.push(chunk.text);
         if (text) onChunk({ type: 'delta', text });
       });
     }
-    const { content, upstreamModel, finishReason, usage, toolCalls } =
-      await provider.complete(request);
+    const result = await provider.complete(request);
+    const { content, upstreamModel, finishReason, usage } = result;
+    const toolCalls = result.toolCalls && storableCalls(result.toolCalls);
     onChunk({ type: 'delta', text: storableText(content) });
     // Whole calls as one piece each, so a reader of chunks sees the same either way.
     for (const [index, call] of (toolCalls ?? []).entries())

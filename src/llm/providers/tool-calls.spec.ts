@@ -36,6 +36,11 @@ describe(readToolCalls.name, () => {
     expect(codeOf(() => readToolCalls('Fake', [{ type: 'custom', id: 'c' }]))).toBe(
       'provider_invalid_tool_calls',
     );
+    const longId = { ...call('f'), id: 'i'.repeat(TOOL_CALL_LIMITS.maxIdLength + 1) };
+    expect(codeOf(() => readToolCalls('Fake', [longId]))).toBe('provider_invalid_tool_calls');
+    expect(codeOf(() => readToolCalls('Fake', [{ ...call('f'), id: 'a\u0000' }]))).toBe(
+      'provider_invalid_tool_calls',
+    );
     expect(codeOf(() => readToolCalls('Fake', many.slice(1)))).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { unstorableTextReason } from '../../common/text/storable-text';
 import { LlmException } from '../llm.errors';
 import type { ToolCall, ToolCallDelta } from '../llm.types';
 
@@ -12,6 +13,8 @@ export const TOOL_CALL_LIMITS = {
   maxCalls: 64,
   /** UTF-8 bytes of all the calls' arguments together. */
   maxArgumentBytes: 256 * 1024,
+  /** Characters of a call id: clients send it back, and /v1 takes up to this many. */
+  maxIdLength: 256,
 } as const;
 
 /** OpenAI's rule for function names, which every client relies on. */
@@ -45,6 +48,13 @@ function checkName(label: string, name: string): void {
     );
 }
 
+function checkId(label: string, id: string): void {
+  if (id.length > TOOL_CALL_LIMITS.maxIdLength)
+    throw invalid(label, `a call id longer than ${TOOL_CALL_LIMITS.maxIdLength} characters`);
+  const unstorable = unstorableTextReason(id);
+  if (unstorable) throw invalid(label, `a call id that ${unstorable}`);
+}
+
 function checkCount(label: string, count: number): void {
   if (count > TOOL_CALL_LIMITS.maxCalls)
     throw invalid(label, `more than ${TOOL_CALL_LIMITS.maxCalls} calls in one reply`);
@@ -71,6 +81,7 @@ export function readToolCalls(label: string, calls: SdkToolCall[] | null | undef
       throw invalid(label, `a call of type "${call.type}", not "function"`);
     const name = call.function?.name ?? '';
     checkName(label, name);
+    if (call.id) checkId(label, call.id);
     const args = call.function?.arguments ?? '';
     bytes += Buffer.byteLength(args);
     checkBytes(label, bytes);
@@ -104,7 +115,10 @@ export class ToolCallAssembler {
       checkName(this.label, name);
       call.name = name;
     }
-    if (piece.id) call.id = piece.id;
+    if (piece.id) {
+      checkId(this.label, piece.id);
+      call.id = piece.id;
+    }
     const args = piece.function?.arguments ?? '';
     this.bytes += Buffer.byteLength(args);
     checkBytes(this.label, this.bytes);
