@@ -420,6 +420,16 @@ describe('OpenAI-compatible endpoint with tools', () => {
       });
     });
 
+    it('should show each alias’s capabilities in GET /api/v1/models', async () => {
+      const res = await t.http.get('/api/v1/models').expect(200);
+      const models = res.body.data as { alias: string; capabilities: unknown }[];
+      const of = (alias: string) => models.find((m) => m.alias === alias)?.capabilities;
+      expect(of(PLAIN)).toEqual({ tools: false, jsonSchema: false, vision: null });
+      expect(of(ALIAS)).toEqual({ tools: true, jsonSchema: true, vision: null });
+      expect(of('groq/llama-3.3-70b')).toEqual({ tools: true, jsonSchema: false, vision: null });
+      expect(of('groq/gpt-oss-120b')).toEqual({ tools: true, jsonSchema: true, vision: null });
+    });
+
     it('should skip a fallback that cannot call tools, and use it for text', async () => {
       t.fake.script({ kind: 'error', status: 503 }, { kind: 'error', status: 503 });
       const error = await apiError(
