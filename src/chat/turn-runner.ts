@@ -454,6 +454,8 @@ export class TurnRunner {
       summaries: this.config.get('SUMMARIES') === 'on',
     });
     const responseFormat = requestedFormat(input.params);
+    // Refused before anything is stored: an alias that cannot call tools or follow a schema.
+    this.llm.assertCapable(model, { tools: tools !== undefined, responseFormat });
     return { model, params, responseFormat, tools, toolChoice, serverTools, prompt, replyTokens };
   }
 
