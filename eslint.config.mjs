@@ -13,6 +13,7 @@ const LAYERS = [
   ['auth', 'cluster'],
   ['metrics'],
   ['llm'],
+  ['tools'],
   ['prompts'],
   ['history'],
   ['conversations', 'messages', 'memory'],

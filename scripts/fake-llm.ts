@@ -4,7 +4,9 @@
  * Env: FAKE_LLM_PORT (default 1234, where LM Studio listens), FAKE_LLM_HOST (default 127.0.0.1),
  * FAKE_LLM_LATENCY_MS (delay before the first byte), FAKE_LLM_TOKEN_DELAY_MS (delay between
  * streamed chunks), FAKE_LLM_MODELS (comma-separated accepted model ids, default fake-model).
- * Reply format: see test/fake-llm/fake-llm-server.ts.
+ * Reply format: see test/fake-llm/fake-llm-server.ts. It calls tools deterministically: a
+ * request offering tools whose last user message names one gets a call to it (arguments: the
+ * first JSON object in that message), and tool results are answered `Tool results: …`.
  */
 import { FakeLlmServer } from '../test/fake-llm/fake-llm-server';
 

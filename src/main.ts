@@ -8,17 +8,20 @@ import { AppConfig } from './config/app-config';
 import { ConfigError, Env, loadEnv } from './config/env';
 import { loadEnvFile } from './config/env-file';
 import { loadLlmSetup } from './llm/llm.module';
+import { loadMcpServers } from './tools';
 import { prepareDatabase, PreparedDatabase } from './database/prepare-database';
 import { prettyTransport } from './logging/pretty';
 import { createServer } from './server';
 import { assertPortFree } from './startup/assert-port-free';
 import { startupSummary } from './startup/startup-summary';
 
-/** The environment and the model configuration, or exit 1 naming every problem. */
+/** The environment, the model and MCP server configuration, or exit 1 naming every problem. */
 function readConfig(): Env {
   try {
     const env = loadEnv(process.env);
-    loadLlmSetup(new AppConfig(env, '', process.env));
+    const config = new AppConfig(env, '', process.env);
+    loadLlmSetup(config);
+    loadMcpServers(config);
     return env;
   } catch (error) {
     if (error instanceof ConfigError) {

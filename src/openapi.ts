@@ -66,6 +66,7 @@ export const OPERATION_IDS: Record<string, Record<string, string>> = {
     edit: 'editMessage',
     editStream: 'streamEditedMessage',
   },
+  ToolResultsController: { submit: 'submitToolResults', submitStream: 'streamToolResults' },
   ContextController: {
     preview: 'getContext',
     reset: 'resetContext',

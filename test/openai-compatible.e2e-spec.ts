@@ -273,7 +273,8 @@ describe('OpenAI-compatible endpoint', () => {
       const cases: [object, string][] = [
         [{ ...ask('hi'), temperature: 3 }, 'temperature'],
         [{ model: ALIAS, messages: [] }, 'messages'],
-        [{ model: ALIAS, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role'],
+        [{ model: ALIAS, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.tool_call_id'],
+        [{ model: ALIAS, messages: [{ role: 'function', content: 'x' }] }, 'messages.0.role'],
         [
           {
             model: ALIAS,
@@ -284,8 +285,9 @@ describe('OpenAI-compatible endpoint', () => {
         [{ ...ask('hi'), n: 2 }, 'n'],
         [{ ...ask('hi'), logprobs: true }, 'logprobs'],
         [{ model: ALIAS, messages: [{ role: 'user', content: null }] }, 'messages.0.content'],
-        [{ ...ask('hi'), tools: [] }, 'tools'],
-        [{ ...ask('hi'), response_format: { type: 'json_schema' } }, 'response_format.type'],
+        [{ ...ask('hi'), tools: [{ type: 'custom', function: { name: 'x' } }] }, 'tools.0.type'],
+        [{ ...ask('hi'), response_format: { type: 'json_schema' } }, 'response_format.json_schema'],
+        [{ ...ask('hi'), response_format: { type: 'xml' } }, 'response_format.type'],
       ];
       for (const [body, param] of cases) {
         const error = await apiError(

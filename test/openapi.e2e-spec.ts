@@ -182,6 +182,9 @@ describe('OpenAPI document (/docs-json)', () => {
         'streamRegeneratedMessage',
       'post /api/v1/conversations/{id}/messages/{messageId}/edit': 'editMessage',
       'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream': 'streamEditedMessage',
+      'post /api/v1/conversations/{id}/messages/{messageId}/tool-results': 'submitToolResults',
+      'post /api/v1/conversations/{id}/messages/{messageId}/tool-results/stream':
+        'streamToolResults',
       'post /v1/chat/completions': 'createChatCompletion',
       'get /v1/models': 'listModels',
       'get /v1/models/{id}': 'retrieveModel',
@@ -220,6 +223,7 @@ describe('OpenAPI document (/docs-json)', () => {
       'post /api/v1/conversations/{id}/messages/stream',
       'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream',
       'post /api/v1/conversations/{id}/messages/{messageId}/regenerate/stream',
+      'post /api/v1/conversations/{id}/messages/{messageId}/tool-results/stream',
       'post /v1/chat/completions',
     ]);
     for (const [name, op] of streams.filter(

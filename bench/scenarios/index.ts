@@ -4,6 +4,7 @@ import { db } from './db';
 import { history } from './history';
 import { hostile } from './hostile';
 import { layers } from './layers';
+import { mcp } from './mcp';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   replicas,
   summary,
   hostile,
+  mcp,
 ];

@@ -14,8 +14,14 @@ export function toEventPayload(event: ChatEvent): unknown {
         assistantMessageId: event.assistantMessageId,
         ...(event.toolMessages && { toolMessages: event.toolMessages.map(toMessageResponse) }),
       };
-    case 'tool.call':
-      return { assistantMessageId: event.assistantMessageId, toolCall: event.toolCall };
+    case 'tool.call': {
+      const { assistantMessageId, toolCall, server } = event;
+      return { assistantMessageId, toolCall, server };
+    }
+    case 'tool.result': {
+      const { assistantMessageId, toolCallId, output, isError } = event;
+      return { assistantMessageId, toolCallId, output, isError };
+    }
     case 'message.delta':
     case 'message.reasoning':
       return { delta: event.delta };

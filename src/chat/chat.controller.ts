@@ -34,7 +34,8 @@ export const STREAM_DESCRIPTION = `Server-Sent Events, each with a monotonic \`i
 - \`message.created\` — \`{ userMessage, assistantMessageId }\` (the user message is stored)
 - \`message.reasoning\` — \`{ delta }\` reasoning the model emits in \`<think>\` tags, never part of the answer
 - \`message.delta\` — \`{ delta }\` answer text, one event per upstream chunk
-- \`tool.call\` — \`{ assistantMessageId, toolCall: { id, name, arguments } }\` the reply called a client tool; it ends \`requires_action\` (docs/tools.md)
+- \`tool.call\` — \`{ assistantMessageId, toolCall: { id, name, arguments } }\` the reply called a tool; a client tool ends it \`requires_action\` (docs/tools.md); \`server: true\`: the service runs it
+- \`tool.result\` — \`{ assistantMessageId, toolCallId, output, isError }\` a server tool returned; a new \`message.created\` starts the next step
 - \`message.completed\` — \`{ assistantMessage, usage, context }\` the stored reply; \`context\`: what its prompt held, in short
 - \`conversation.updated\` — \`{ id, title, topics }\` a generated title arrived while the stream was open
 - \`error\` — \`{ statusCode, error, code, message, correlationId, retryAfter?, assistantMessage }\` (\`code\` = \`error\`), then the stream ends

@@ -4,6 +4,7 @@ import { ConversationsModule } from '../conversations';
 import { LlmModule } from '../llm/llm.module';
 import { MemoryModule } from '../memory';
 import { PromptsModule } from '../prompts/prompts.module';
+import { ToolsModule } from '../tools';
 import { BranchesController } from './branches.controller';
 import { ToolResultsController } from './tool-results.controller';
 import { ChatController } from './chat.controller';
@@ -19,7 +20,7 @@ import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule],
+  imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule, ToolsModule],
   controllers: [ChatController, BranchesController, ToolResultsController, OwnerEventsController],
   providers: [
     ChatService,

@@ -3,7 +3,9 @@ import { ToolChoiceDto, toToolChoice } from '../llm/dto/tools.dto';
 import type { Message } from '../history/message';
 import type { ReadWindow } from '../history/memory-mark';
 import type { ChatMessage, ToolCall, ToolChoice, ToolDefinition } from '../llm/llm.types';
+import type { ServerToolSet } from '../tools';
 import type { ToolResultsDto } from './dto/turn-tools.dto';
+import type { Turn } from './turn';
 import type { TurnInput } from './turn-runner';
 import type { ToolMessageRow, ToolResult, TurnAnchor } from './turns.types';
 
@@ -17,7 +19,7 @@ export type BegunTurn = { userMessage: Message; toolMessages: Message[] } & Read
 /** A tool-results request (HTTP body or WebSocket frame) as the turn takes it. */
 export function toolResultsInput(
   messageId: string,
-  { results, model, params, tools, toolChoice }: ToolResultsDto,
+  { results, model, params, tools, toolChoice, serverTools }: ToolResultsDto,
   mode: TurnInput['mode'],
   idempotencyKey: string | undefined,
   correlationId: string,
@@ -25,7 +27,7 @@ export function toolResultsInput(
   const answers = results.map(({ toolCallId, output }) => ({ toolCallId, output }));
   return {
     ...{ message: null, toolResults: { messageId, results: answers } },
-    ...{ model, params, tools, toolChoice, mode, idempotencyKey, correlationId },
+    ...{ model, params, tools, toolChoice, serverTools, mode, idempotencyKey, correlationId },
   };
 }
 
@@ -75,6 +77,34 @@ export function chosenTool(choice: ToolChoiceDto, tools: ToolDefinition[]): Tool
       },
     ]);
   return chosen;
+}
+
+/** The calls of a reply the runner makes itself: every one a server tool, else none. */
+export function serverStep(
+  reply: { failure: unknown; toolCalls: ToolCall[] },
+  tools: ServerToolSet | null,
+): ToolCall[] | null {
+  if (reply.failure || reply.toolCalls.length === 0 || !tools) return null;
+  return reply.toolCalls.every((call) => tools.has(call.name)) ? reply.toolCalls : null;
+}
+
+/**
+ * Calls a server step's tools at once, announcing each result as it comes; a failure is a
+ * result the model reads. A cancel ends the calls (they resolve as cancelled).
+ */
+export async function runServerTools(
+  turn: Turn,
+  calls: ToolCall[],
+  tools: ServerToolSet,
+): Promise<ToolResult[]> {
+  const { assistantMessageId } = turn;
+  return Promise.all(
+    calls.map(async (call) => {
+      const { output, isError } = await tools.call(call.name, call.arguments, turn.signal);
+      turn.push({ type: 'tool.result', assistantMessageId, toolCallId: call.id, output, isError });
+      return { toolCallId: call.id, output };
+    }),
+  );
 }
 
 /** The tool messages to store: one per result, chained after the waiting reply. */

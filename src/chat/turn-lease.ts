@@ -57,6 +57,7 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
       | 'anchor'
       | 'anchorId'
       | 'inputCount'
+      | 'handoverFrom'
     >,
   ): Promise<ClaimOutcome> {
     return this.turns.claim({

@@ -54,6 +54,8 @@ import {
   checkToolResults,
   chosenTool,
   promptInput,
+  runServerTools,
+  serverStep,
   toolMessageRows,
   turnAnchor,
 } from './tool-turn';
@@ -61,6 +63,7 @@ import { Turn, TurnOutcome } from './turn';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnsRepository } from './turns.repository';
+import { ServerToolSet, ServerToolsService } from '../tools';
 import {
   AnsweredMessage,
   ClaimedConversation,
@@ -94,6 +97,10 @@ export interface TurnInput {
   branch?: TurnBranch;
   /** Instead of a message: the results of a waiting reply's tools (message is then null). */
   toolResults?: TurnToolResults;
+  /** MCP server tools (`server/tool`, `server/*`) the model may call; the conversation's when absent. */
+  serverTools?: string[];
+  /** Set by the runner on a server tool step's next turn: the step it takes over from. */
+  handover?: { fromTurnId: string; step: number };
   /** Function tools the model may call (OpenAI's shape); the conversation's when absent, none when empty. */
   tools?: ToolDefinitionDto[];
   toolChoice?: ToolChoiceDto;
@@ -114,6 +121,8 @@ interface TurnPlan {
   responseFormat?: ResponseFormat;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  /** The MCP tools among `tools`, which the runner calls itself. */
+  serverTools: ServerToolSet | null;
   prompt: PromptPlan;
   /** Tokens reserved for the reply: max_tokens upstream. */
   replyTokens: number;
@@ -150,6 +159,10 @@ interface TurnRequest {
   responseFormat?: ResponseFormat;
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  serverTools: ServerToolSet | null;
+  /** Who asked, and what: a server tool step's next turn starts from them. */
+  ownerId: string;
+  input: TurnInput;
   messages: ChatMessage[];
   promptTokens: number;
   mode: 'complete' | 'stream';
@@ -218,6 +231,7 @@ export class TurnRunner {
     private readonly memory: MemoryService,
     private readonly log: AppLog,
     private readonly cache: ResponseCache,
+    private readonly serverTools: ServerToolsService,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -235,6 +249,7 @@ export class TurnRunner {
       anchor,
       anchorId: input.toolResults?.messageId ?? input.branch?.messageId ?? null,
       inputCount: anchor === 'regenerate' ? 0 : inputIds.length,
+      handoverFrom: input.handover?.fromTurnId ?? null,
     });
     if (claim.kind === 'replay')
       return this.replay(ownerId, input, claim.messageId, claim.requestHash, hash);
@@ -334,14 +349,15 @@ export class TurnRunner {
     plan: TurnPlan,
     begun: BegunTurn,
     message: string,
-    { mode, correlationId }: TurnInput,
+    turnInput: TurnInput,
   ): TurnRequest {
+    const { mode, correlationId } = turnInput;
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
     const input = promptInput(begun, message);
     const prompt = this.prompts.build(plan.prompt, begun.history, input, summary);
     const params = { ...plan.params, maxTokens: plan.replyTokens };
     const { alias } = plan.model;
-    const { tools, toolChoice } = plan;
+    const { tools, toolChoice, serverTools } = plan;
     // Keyed as /v1 keys a request: the same owner's same prompt to the same alias. A reply
     // that may call tools is not cached: what the tools would return next time may differ.
     const cacheKey =
@@ -358,6 +374,9 @@ export class TurnRunner {
       params,
       responseFormat: plan.responseFormat,
       ...(tools && { tools, toolChoice }),
+      serverTools,
+      ownerId,
+      input: turnInput,
       cacheKey,
       messages: prompt.messages,
       promptTokens: prompt.promptTokens,
@@ -416,9 +435,13 @@ export class TurnRunner {
     const stored = { temperature, topP, maxTokens, seed };
     const params = mergeParams(model.params, stored, input.params);
     const replyTokens = params.maxTokens ?? model.maxOutputTokens;
-    const offered = input.tools ? toToolDefinitions(input.tools) : (conversation.tools ?? []);
+    const serverTools = this.serverToolsOf(input, conversation);
+    const offered = [
+      ...(input.tools ? toToolDefinitions(input.tools) : (conversation.tools ?? [])),
+      ...(serverTools?.definitions ?? []),
+    ];
     const tools = offered.length > 0 ? offered : undefined;
-    const toolChoice = tools && input.toolChoice && chosenTool(input.toolChoice, tools);
+    const toolChoice = tools && this.toolChoiceOf(input, tools);
     const prompt = this.prompts.plan({
       contextWindow: model.contextWindow,
       replyTokens,
@@ -431,7 +454,21 @@ export class TurnRunner {
       summaries: this.config.get('SUMMARIES') === 'on',
     });
     const responseFormat = requestedFormat(input.params);
-    return { model, params, responseFormat, tools, toolChoice, prompt, replyTokens };
+    // Refused before anything is stored: an alias that cannot call tools or follow a schema.
+    this.llm.assertCapable(model, { tools: tools !== undefined, responseFormat });
+    return { model, params, responseFormat, tools, toolChoice, serverTools, prompt, replyTokens };
+  }
+
+  /** The MCP tools the turn may call: the send's patterns, else the conversation's. */
+  private serverToolsOf(input: TurnInput, conversation: ClaimedConversation): ServerToolSet | null {
+    const patterns = input.serverTools ?? conversation.serverTools;
+    return patterns.length > 0 ? this.serverTools.resolve(patterns) : null;
+  }
+
+  /** The last server tool step a turn may take offers the tools but lets none be called. */
+  private toolChoiceOf(input: TurnInput, tools: ToolDefinition[]): ToolChoice | undefined {
+    if ((input.handover?.step ?? 0) >= this.config.get('TOOL_MAX_STEPS')) return 'none';
+    return input.toolChoice && chosenTool(input.toolChoice, tools);
   }
 
   /** A concurrent request with the same key stored its turn first: answer with that one. */
@@ -525,9 +562,17 @@ export class TurnRunner {
     let outcome: TurnOutcome;
     try {
       const reply = await this.generate(turn, request).finally(() => clearTimeout(deadline));
-      outcome = await this.finish(turn, userMessage, reply, request);
-      await this.remember(request, reply, outcome);
-      this.report(turn, outcome, reply, request);
+      const serverCalls = serverStep(reply, request.serverTools);
+      if (serverCalls) {
+        outcome = await this.finish(turn, userMessage, reply, request, false);
+        this.report(turn, outcome, reply, request);
+        if (!outcome.failure)
+          outcome = await this.nextStep(turn, userMessage, request, serverCalls);
+      } else {
+        outcome = await this.finish(turn, userMessage, reply, request);
+        await this.remember(request, reply, outcome);
+        this.report(turn, outcome, reply, request);
+      }
     } catch (error) {
       // A turn always ends, and gives its claim back, whatever failed on the way.
       const { correlationId, conversationId } = { ...request, ...turn };
@@ -543,6 +588,41 @@ export class TurnRunner {
     };
     turn.end({ ...outcome, failure: failure && turnFailure(failure, messageIds) });
     this.nameConversation(turn, outcome);
+  }
+
+  /**
+   * A server tool step: the reply that called the tools is stored (waiting) and keeps the
+   * conversation; the runner calls them, then the next step runs as a turn of its own that
+   * stores the results and takes the conversation over. This turn's listeners follow it:
+   * they get its events, and its end as this turn's.
+   */
+  private async nextStep(
+    turn: Turn,
+    userMessage: Message,
+    request: TurnRequest,
+    calls: ToolCall[],
+  ): Promise<TurnOutcome> {
+    turn.handOver();
+    const { conversationId, assistantMessageId } = turn;
+    const results = await runServerTools(turn, calls, request.serverTools as ServerToolSet);
+    let next: Turn;
+    try {
+      if (turn.signal.aborted) throw turn.signal.reason;
+      next = await this.start(request.ownerId, conversationId, {
+        ...request.input,
+        ...{ message: null, branch: undefined, name: undefined, metadata: undefined },
+        ...{ idempotencyKey: undefined, toolResults: { messageId: assistantMessageId, results } },
+        handover: { fromTurnId: assistantMessageId, step: (request.input.handover?.step ?? 0) + 1 },
+      });
+    } catch (error) {
+      await this.lease.release(conversationId, assistantMessageId).catch(() => undefined);
+      const failure = error instanceof AppException ? error : this.toFailure(error, request);
+      return { userMessage, assistantMessage: null, failure };
+    }
+    next.listen(0, (_, event) => {
+      if (event.type !== 'message.completed' && event.type !== 'error') turn.push(event);
+    });
+    return { ...(await next.outcome), userMessage };
   }
 
   /**
@@ -660,17 +740,23 @@ export class TurnRunner {
     // Calls are announced before the reply is stored, so a stream shows them first.
     if (!reply.failure)
       for (const toolCall of reply.toolCalls)
-        turn.push({ type: 'tool.call', assistantMessageId: turn.assistantMessageId, toolCall });
+        turn.push({
+          type: 'tool.call',
+          assistantMessageId: turn.assistantMessageId,
+          toolCall,
+          server: request.serverTools?.has(toolCall.name) ?? false,
+        });
     const reasoning = turn.reasoning.trim();
     return { ...reply, content: turn.text, reasoning: reasoning.length > 0 ? reasoning : null };
   }
 
-  /** Stores the reply, whatever happened, and releases the claim. */
+  /** Stores the reply, whatever happened, and releases the claim (unless a tool step keeps it). */
   private async finish(
     turn: Turn,
     userMessage: Message,
     reply: Reply,
     request: TurnRequest,
+    release = true,
   ): Promise<TurnOutcome> {
     const { failure } = reply;
     const toolCalls = failure || reply.toolCalls.length === 0 ? null : reply.toolCalls;
@@ -698,6 +784,7 @@ export class TurnRunner {
       errorMessage: failure?.message ?? null,
       // A fallback that answered is the reply's model; the ones given up are in its manifest.
       alias: reply.alias,
+      release,
       context: reply.cached
         ? { ...request.context, cached: true }
         : reply.alias === request.context.model && reply.tried.length === 0
@@ -754,7 +841,8 @@ export class TurnRunner {
    */
   private async storeLater(record: FinishTurn, ids: LineIds): Promise<void> {
     try {
-      await this.store(record, ids, Number.MAX_SAFE_INTEGER);
+      // Stored late, a tool step goes no further: the conversation is given back.
+      await this.store({ ...record, release: true }, ids, Number.MAX_SAFE_INTEGER);
       this.logger.log(ids, 'stored a reply after the database came back');
     } catch {
       const lost = new AppException('internal_error', 'The reply could not be stored');
@@ -773,6 +861,7 @@ export class TurnRunner {
         {
           ...record,
           ...{ status: 'failed', content: '', reasoning: null, tokenCount: 0, context: {} },
+          ...{ toolCalls: null, release: true },
           ...{ promptTokens: null, completionTokens: null, upstreamModel: null },
           ...{ finishReason: null, errorCode: failure.code, errorMessage: failure.message },
           streamMarks: [],

@@ -11,8 +11,18 @@ export type ChatEvent =
       assistantMessageId: string;
       toolMessages?: Message[];
     }
-  /** The reply called a tool: the client runs it and sends its result (docs/tools.md). */
-  | { type: 'tool.call'; assistantMessageId: string; toolCall: ToolCall }
+  /**
+   * The reply called a tool: the client runs it and sends its result (docs/tools.md), or,
+   * for a server tool (`server`), the service runs it and a `tool.result` follows.
+   */
+  | { type: 'tool.call'; assistantMessageId: string; toolCall: ToolCall; server: boolean }
+  | {
+      type: 'tool.result';
+      assistantMessageId: string;
+      toolCallId: string;
+      output: string;
+      isError: boolean;
+    }
   | { type: 'message.delta'; delta: string }
   | { type: 'message.reasoning'; delta: string }
   | { type: 'message.completed'; assistantMessage: Message }
@@ -63,6 +73,7 @@ export class Turn {
   /** Text length at the last checkpoint, so an unchanged turn is not written again. */
   private checkpointed = 0;
   private ended = false;
+  private handedOver = false;
   private readonly listeners = new Set<(index: number, event: ChatEvent) => void>();
   private resolveOutcome!: (outcome: TurnOutcome) => void;
   readonly outcome: Promise<TurnOutcome> = new Promise(
@@ -123,10 +134,18 @@ export class Turn {
     this.events.push(undefined);
   }
 
+  /**
+   * Its reply is stored and a server tool step's next turn goes on: that turn's text is
+   * checkpointed there, never again here.
+   */
+  handOver(): void {
+    this.handedOver = true;
+  }
+
   /** Whether the text grew since the last checkpoint; marks it checkpointed. */
   takeCheckpoint(): boolean {
     const size = this.text.length + this.reasoning.length;
-    if (this.ended || size === this.checkpointed) return false;
+    if (this.ended || this.handedOver || size === this.checkpointed) return false;
     this.checkpointed = size;
     return true;
   }

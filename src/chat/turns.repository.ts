@@ -253,11 +253,16 @@ export class TurnsRepository {
             updatedAt: now,
           })
           .whereRef('c.id', '=', 't.id')
-          .where((eb) =>
-            eb.or([eb('c.activeTurnId', 'is', null), eb.not(holderAlive(deadAfterMs))]),
+          .where(
+            sql<boolean>`(c.active_turn_id is null or not ${holderAlive(deadAfterMs)}
+            or c.active_turn_id = ${input.handoverFrom})`,
           )
           .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
-          .where((eb) => eb(eb.selectFrom('running').select('count'), '<', input.maxPerOwner))
+          // A handover replaces a claim of the owner's: it counts once, as it did.
+          .where(
+            sql<boolean>`((select count from running) < ${input.maxPerOwner}
+            or c.active_turn_id = ${input.handoverFrom})`,
+          )
           .where(anchorFits(anchor))
           .returning((eb) => [
             sql<number>`c.next_seq - 1 - ${input.inputCount}::int`.as('userSeq'),
@@ -540,6 +545,7 @@ export class TurnsRepository {
           })
           .where('id', '=', conversationId)
           .where('activeTurnId', '=', turnId)
+          .where(sql<boolean>`${input.release}::boolean`)
           .returning('id'),
       )
       .updateTable('messages')

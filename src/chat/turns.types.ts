@@ -84,6 +84,8 @@ export interface ClaimTurn {
   anchor: TurnAnchor;
   /** The message an edit, a regenerate or tool results name; null for a send. */
   anchorId: string | null;
+  /** A server tool step's turn taking the conversation over from the step before (its id). */
+  handoverFrom: string | null;
   /** How many messages the turn stores before its reply: 1 (a user message), 0 (a regenerate), or one per tool result. */
   inputCount: number;
 }
@@ -143,6 +145,8 @@ export interface FinishTurn {
   errorMessage: string | null;
   /** The alias that answered: the one asked for, or the fallback that took over. */
   alias: string;
+  /** Give the conversation back (false: a server tool step keeps it for the next step). */
+  release: boolean;
   /** The reply's ContextManifest (what its prompt held). */
   context: object;
   /** Where each of its events ended in the text (see stream-marks.ts); empty when unknown. */

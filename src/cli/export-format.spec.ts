@@ -12,6 +12,7 @@ const conversation: Conversation = {
   model: null,
   params: {},
   tools: [],
+  serverTools: [],
   createdAt: '2026-11-21T10:00:00.000Z',
   updatedAt: '2026-11-21T10:00:00.000Z',
   lastMessageAt: '2026-11-21T10:00:00.000Z',

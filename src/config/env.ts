@@ -155,6 +155,21 @@ export class Env {
 
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000) LLM_TIMEOUT_MS = 60_000;
 
+  /**
+   * JSON file of MCP servers whose tools conversations may use (`{ "mcpServers": { … } }`,
+   * the format MCP clients share); unset = no server tools.
+   */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() MCP_SERVERS_FILE?: string;
+
+  /** Longest one server tool call may take before it is cancelled and the model told so. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) TOOL_TIMEOUT_MS = 30_000;
+
+  /** Most model steps one turn may take while the model keeps calling server tools. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) TOOL_MAX_STEPS = 8;
+
+  /** Largest tool output handed to the model, in bytes (UTF-8); longer ones are cut and say so. */
+  @Transform(toInt) @IsInt() @Min(256) @Max(16 * 1024 * 1024) TOOL_OUTPUT_MAX_BYTES = 64 * 1024;
+
   @Transform(toInt) @IsInt() @Min(0) @Max(10) LLM_MAX_RETRIES = 2;
 
   @IsIn(LOG_LEVELS) LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';

@@ -37,6 +37,7 @@ export function toConversationResponse(row: ConversationRow): ConversationRespon
     systemPrompt: row.systemPrompt,
     params: toParams(row),
     tools: toToolDefinitionDtos(row.tools ?? []),
+    serverTools: row.serverTools,
     createdAt: row.createdAt.toISOString(),
     currentLeafId: row.currentLeafId,
   };

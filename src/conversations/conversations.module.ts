@@ -1,3 +1,4 @@
+import { ToolsModule } from '../tools';
 import { Module } from '@nestjs/common';
 
 import { LlmModule } from '../llm/llm.module';
@@ -14,7 +15,7 @@ import { TitleWriter } from './titles/title-writer';
 import { TitlesRepository } from './titles/titles.repository';
 
 @Module({
-  imports: [LlmModule],
+  imports: [LlmModule, ToolsModule],
   controllers: [ConversationsController, ConversationExportController],
   providers: [
     ConversationsService,

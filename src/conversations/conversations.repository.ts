@@ -21,6 +21,8 @@ export interface ConversationFields {
   pinned?: boolean;
   /** The conversation's default function tools, in OpenAI's shape; null or empty for none. */
   tools?: ToolDefinitionDto[] | null;
+  /** MCP server tools every turn may call: `server/tool` or `server/*`. */
+  serverTools?: string[];
 }
 
 type Columns = Omit<Updateable<DB['conversations']>, 'tools'> & {

@@ -1,3 +1,4 @@
+import { ServerToolsService } from '../tools';
 import { Injectable } from '@nestjs/common';
 
 import { OwnerEvents } from '../cluster/owner-events';
@@ -39,10 +40,12 @@ export class ConversationsService {
     private readonly llm: LlmService,
     private readonly config: AppConfig,
     private readonly events: OwnerEvents,
+    private readonly serverTools: ServerToolsService,
   ) {}
 
   async create(ownerId: string, fields: ConversationFields): Promise<Conversation> {
     this.assertKnownModel(fields.model);
+    if (fields.serverTools) this.serverTools.validatePatterns(fields.serverTools);
     const max = this.config.get('MAX_CONVERSATIONS_PER_OWNER');
     if ((await this.conversations.countOwned(ownerId)) >= max) {
       throw new AppException(
@@ -125,6 +128,7 @@ export class ConversationsService {
   ): Promise<Conversation> {
     const { currentLeafId, ...settings } = fields;
     this.assertKnownModel(settings.model);
+    if (settings.serverTools) this.serverTools.validatePatterns(settings.serverTools);
     if (currentLeafId !== undefined) await this.switchBranch(ownerId, id, currentLeafId);
     const conversation = await this.conversations.update(ownerId, id, settings);
     if (!conversation) throw new ConversationNotFoundException(id);

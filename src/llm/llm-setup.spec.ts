@@ -91,6 +91,7 @@ describe(resolveLlmSetup.name, () => {
             contextWindow: 32768,
             vision: true,
             tools: true,
+            jsonSchema: false,
             fallbacks: ['or/llama'],
           },
           { alias: 'box/any', provider: 'box', contextWindow: 4096 },
@@ -115,7 +116,10 @@ describe(resolveLlmSetup.name, () => {
       fallbacks: ['or/llama'],
       vision: true,
       tools: true,
+      jsonSchema: false,
     });
+    // Unstated capabilities stay unstated: taken as capable.
+    expect(result.aliases.find((a) => a.alias === 'box/any')).not.toHaveProperty('jsonSchema');
   });
 
   it("should take a preset's base URL from its variable", () => {

@@ -51,6 +51,7 @@ class AliasDefinition {
   @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) fallbacks?: string[];
   @IsOptional() @IsBoolean() vision?: boolean;
   @IsOptional() @IsBoolean() tools?: boolean;
+  @IsOptional() @IsBoolean() jsonSchema?: boolean;
 }
 
 class ProviderFileDefinition {
@@ -115,6 +116,7 @@ function toAlias(d: AliasDefinition): ModelAlias {
     fallbacks: d.fallbacks ?? [],
     ...(d.vision !== undefined && { vision: d.vision }),
     ...(d.tools !== undefined && { tools: d.tools }),
+    ...(d.jsonSchema !== undefined && { jsonSchema: d.jsonSchema }),
   };
 }
 

@@ -12,6 +12,7 @@ export type LlmErrorCode = Extract<
   | 'provider_not_configured'
   | 'provider_model_not_found'
   | 'provider_rejected_request'
+  | 'provider_invalid_tool_calls'
 >;
 
 /** A provider failure in our own terms; adapters translate SDK errors into it. */

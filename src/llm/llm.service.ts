@@ -16,6 +16,7 @@ import {
   LlmProvider,
   LlmRequest,
   ResponseFormat,
+  ToolCall,
   ToolChoice,
   ToolDefinition,
   TriedAlias,
@@ -35,7 +36,7 @@ export interface GenerateRequest {
   params: GenerationParams;
   responseFormat?: ResponseFormat;
   stop?: string[];
-  /** Tools the model may call; none when absent. */
+  /** Tools the model may call (see LlmRequest); the alias must be capable (assertCapable). */
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
@@ -47,11 +48,6 @@ export interface GenerateRequest {
   correlationId?: string;
   /** Told of each alias given up for the next of its fallbacks, before that one is tried. */
   onFallback?: (tried: TriedAlias) => void;
-}
-
-/** The request's tools, as a provider request carries them (nothing when none). */
-function offeredTools({ tools, toolChoice, parallelToolCalls }: GenerateRequest) {
-  return tools ? { tools, toolChoice, parallelToolCalls } : {};
 }
 
 /** What `deliver` hands on: the provider's chunks, the last one naming the alias that answered. */
@@ -75,6 +71,13 @@ export interface ProviderHealth {
   models: string[] | null;
   /** Its circuit breaker: open while it cools down after consecutive failures. */
   circuit: CircuitState;
+}
+
+/** What a request needs of an alias beyond text (see LlmService.assertCapable). */
+export interface CapabilityNeeds {
+  /** The request offers tools. */
+  tools?: boolean;
+  responseFormat?: ResponseFormat;
 }
 
 /** Why an upstream call was ended by REPLY_MAX_CHARS: the reply ends as `length`, not failed. */
@@ -103,6 +106,28 @@ function idleTimer(ms: number, onIdle: () => void): { touch(): void; clear(): vo
     },
     clear: () => clearTimeout(timer),
   };
+}
+
+/** Any output at all: text, or a piece of a tool call. After one, nothing is retried. */
+const isOutput = (chunk: LlmChunk): boolean => chunk.type === 'delta' || chunk.type === 'tool_call';
+
+/** What the alias lacks for the request, as an error code and the capability's name. */
+function missingCapability(
+  alias: ModelAlias,
+  needs: CapabilityNeeds,
+): {
+  code: 'tools_not_supported' | 'response_format_not_supported';
+  flag: 'tools' | 'jsonSchema';
+} | null {
+  if (needs.tools && alias.tools === false) return { code: 'tools_not_supported', flag: 'tools' };
+  if (needs.responseFormat?.type === 'json_schema' && alias.jsonSchema === false)
+    return { code: 'response_format_not_supported', flag: 'jsonSchema' };
+  return null;
+}
+
+/** Calls whose arguments can be stored as PostgreSQL text (see storableText). */
+function storableCalls(calls: ToolCall[]): ToolCall[] {
+  return calls.map((call) => ({ ...call, arguments: storableText(call.arguments) }));
 }
 
 function transient(error: LlmException): boolean {
@@ -157,6 +182,34 @@ export class LlmService {
     const found = this.registry.find(name);
     if (!found) throw new UnknownModelException(name);
     return { ...found, providerLabel: this.provider(found.provider).label };
+  }
+
+  /**
+   * Refuses, with a 400 naming the alias and those that can, a request the alias cannot
+   * honour: tools offered to a `tools: false` alias (tools_not_supported), a `json_schema`
+   * reply asked of a `jsonSchema: false` one (response_format_not_supported). An alias that
+   * says nothing is taken as capable: the provider has the last word. `deliver` checks it
+   * too; a door calls it first to refuse before it stores or claims anything.
+   */
+  assertCapable(alias: string | ModelAlias, needs: CapabilityNeeds): void {
+    const model = typeof alias === 'string' ? this.resolve(alias) : alias;
+    const missing = missingCapability(model, needs);
+    if (!missing) return;
+    const able = this.registry
+      .all()
+      .filter((other) => missingCapability(other, needs) === null)
+      .map((other) => other.alias);
+    const some = able.slice(0, MODELS_NAMED).join(', ') + (able.length > MODELS_NAMED ? ', …' : '');
+    const what =
+      missing.flag === 'tools'
+        ? 'calling tools'
+        : 'a json_schema response_format (structured output)';
+    const alternatives = able.length > 0 ? `aliases that can: ${some}` : 'no configured alias can';
+    throw new AppException(
+      missing.code,
+      `Model alias "${model.alias}" does not support ${what} (${missing.flag}: false in its ` +
+        `definition); ${alternatives}`,
+    );
   }
 
   isKnown(alias: string): boolean {
@@ -218,13 +271,23 @@ export class LlmService {
    * surface, since a retry would repeat text the caller already has.
    */
   async deliver(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void): Promise<void> {
-    const chain = [request.model, ...request.model.fallbacks.map((alias) => this.resolve(alias))];
+    const needs = {
+      tools: (request.tools?.length ?? 0) > 0,
+      responseFormat: request.responseFormat,
+    };
+    this.assertCapable(request.model, needs);
+    // A fallback that cannot honour the request is no fallback for it.
+    const chain = [
+      request.model,
+      ...request.model.fallbacks
+        .map((alias) => this.resolve(alias))
+        .filter((model) => missingCapability(model, needs) === null),
+    ];
     for (const [index, model] of chain.entries()) {
       let started = false;
       try {
         return await this.deliverRecorded(model, request, (chunk) => {
-          // A tool call reaches the client as text does: no retry after either.
-          started ||= chunk.type === 'delta' || chunk.type === 'tool_call';
+          started ||= isOutput(chunk);
           onChunk(chunk.type === 'done' ? { ...chunk, alias: model.alias } : chunk);
         });
       } catch (error) {
@@ -256,6 +319,7 @@ export class LlmService {
     let ttftMs: number | null = null;
     let done: LlmDone | null = null;
     let reply = '';
+    const withMessages = messages !== undefined;
     const record = (error: unknown): void => {
       const cancelled = error !== null && request.signal.aborted;
       this.telemetry.record({
@@ -269,6 +333,11 @@ export class LlmService {
         ttftMs,
         usage: done?.usage ?? null,
         finishReason: done?.finishReason ?? null,
+        toolsOffered: request.tools?.length ?? 0,
+        // Names always; arguments are the user's data, written only with LOG_MESSAGES.
+        toolCalls: (done?.toolCalls ?? []).map((call: ToolCall) =>
+          withMessages ? call : { id: call.id, name: call.name },
+        ),
         outcome: error === null ? 'complete' : cancelled ? 'cancelled' : 'failed',
         errorCode:
           error instanceof AppException ? error.code : error === null ? null : 'internal_error',
@@ -277,10 +346,9 @@ export class LlmService {
     };
     try {
       await this.deliverFrom(model, request, (chunk) => {
-        if (chunk.type === 'delta') {
-          ttftMs ??= Math.round(performance.now() - startedAt);
-          if (messages) reply += chunk.text;
-        } else if (chunk.type === 'done') done = chunk;
+        if (isOutput(chunk)) ttftMs ??= Math.round(performance.now() - startedAt);
+        if (chunk.type === 'delta' && messages) reply += chunk.text;
+        else if (chunk.type === 'done') done = chunk;
         onChunk(chunk);
       });
     } catch (error) {
@@ -344,12 +412,14 @@ export class LlmService {
           params: request.params,
           responseFormat: request.responseFormat,
           stop: request.stop,
-          ...offeredTools(request),
+          tools: request.tools,
+          toolChoice: request.toolChoice,
+          parallelToolCalls: request.parallelToolCalls,
           signal: attemptAbort.signal,
         };
         return await this.attempt(provider, request.mode, llmRequest, (chunk) => {
           idle.touch();
-          started ||= chunk.type === 'delta';
+          started ||= isOutput(chunk);
           if (cap.push(chunk)) attemptAbort.abort(REPLY_CAPPED);
         });
       } catch (error) {
@@ -431,15 +501,42 @@ export class LlmService {
   ): Promise<void> {
     if (mode === 'stream') {
       const storable = new StorableTextStream();
+      // Each call's arguments are text that may be stored, in pieces of their own.
+      const callText = new Map<number, StorableTextStream>();
       return provider.stream(request, (chunk) => {
-        if (chunk.type !== 'delta') return onChunk(chunk);
+        if (chunk.type === 'tool_call') {
+          let args = callText.get(chunk.index);
+          if (!args) callText.set(chunk.index, (args = new StorableTextStream()));
+          return onChunk({ ...chunk, arguments: args.push(chunk.arguments) });
+        }
+        if (chunk.type === 'done')
+          return onChunk(
+            chunk.toolCalls ? { ...chunk, toolCalls: storableCalls(chunk.toolCalls) } : chunk,
+          );
         const text = storable.push(chunk.text);
         if (text) onChunk({ type: 'delta', text });
       });
     }
-    const { content, upstreamModel, finishReason, usage } = await provider.complete(request);
+    const result = await provider.complete(request);
+    const { content, upstreamModel, finishReason, usage } = result;
+    const toolCalls = result.toolCalls && storableCalls(result.toolCalls);
     onChunk({ type: 'delta', text: storableText(content) });
-    onChunk({ type: 'done', upstreamModel, finishReason, usage });
+    // Whole calls as one piece each, so a reader of chunks sees the same either way.
+    for (const [index, call] of (toolCalls ?? []).entries())
+      onChunk({
+        type: 'tool_call',
+        index,
+        id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+      });
+    onChunk({
+      type: 'done',
+      upstreamModel,
+      finishReason,
+      usage,
+      ...(toolCalls?.length && { toolCalls }),
+    });
   }
 
   /** Each provider: configured, reachable (local servers are probed), how fast it answered. */

@@ -12,8 +12,12 @@ export interface ModelAlias {
   params: GenerationParams;
   /** Aliases tried in order when this one fails before its first token. */
   fallbacks: string[];
+  /** Capabilities; unset means not known, taken as capable (the provider has the last word). */
   vision?: boolean;
+  /** false: requests that offer tools are refused (tools_not_supported). */
   tools?: boolean;
+  /** false: `json_schema` response formats are refused (response_format_not_supported). */
+  jsonSchema?: boolean;
 }
 
 /** Alias → provider, upstream model, context window and defaults (checked by resolveLlmSetup). */

@@ -27,6 +27,11 @@ export class ModelsController {
         contextWindow: alias.contextWindow,
         maxOutputTokens: alias.maxOutputTokens,
         defaultParams: alias.params,
+        capabilities: {
+          tools: alias.tools ?? null,
+          jsonSchema: alias.jsonSchema ?? null,
+          vision: alias.vision ?? null,
+        },
         fallbacks: alias.fallbacks,
         available,
         reason,

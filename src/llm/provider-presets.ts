@@ -70,7 +70,11 @@ const local = (
   probe: true,
 });
 
-const groqAlias = (alias: string, model: string): ModelAlias => ({
+/**
+ * Groq's models all call tools; only some honour a `json_schema` response format (its
+ * structured outputs: the gpt-oss and Llama 4 models), the others refuse it with a 400.
+ */
+const groqAlias = (alias: string, model: string, jsonSchema: boolean): ModelAlias => ({
   alias,
   provider: 'groq',
   model,
@@ -78,6 +82,8 @@ const groqAlias = (alias: string, model: string): ModelAlias => ({
   maxOutputTokens: 4096,
   params: {},
   fallbacks: [],
+  tools: true,
+  jsonSchema,
 });
 
 /**
@@ -97,10 +103,10 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     probe: false,
     defaultAlias: 'groq/llama-3.3-70b',
     aliases: () => [
-      groqAlias('groq/llama-3.3-70b', 'llama-3.3-70b-versatile'),
-      groqAlias('groq/llama-3.1-8b', 'llama-3.1-8b-instant'),
-      groqAlias('groq/gpt-oss-120b', 'openai/gpt-oss-120b'),
-      groqAlias('groq/qwen3-32b', 'qwen/qwen3-32b'),
+      groqAlias('groq/llama-3.3-70b', 'llama-3.3-70b-versatile', false),
+      groqAlias('groq/llama-3.1-8b', 'llama-3.1-8b-instant', false),
+      groqAlias('groq/gpt-oss-120b', 'openai/gpt-oss-120b', true),
+      groqAlias('groq/qwen3-32b', 'qwen/qwen3-32b', false),
     ],
   },
   {
@@ -117,6 +123,10 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
         maxOutputTokens: 1024,
         params: {},
         fallbacks: [],
+        // LM Studio serves both (json_schema through its structured output); whether the
+        // loaded model calls tools well is the model's business.
+        tools: true,
+        jsonSchema: true,
       },
     ],
   },

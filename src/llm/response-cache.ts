@@ -4,7 +4,14 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import type { ChatMessage, GenerationParams, ResponseFormat } from './llm.types';
+import type {
+  ChatMessage,
+  GenerationParams,
+  ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+} from './llm.types';
 import { ResponseCacheRepository } from './response-cache.repository';
 
 const SWEEP_MAX_INTERVAL_MS = 60_000;
@@ -17,6 +24,13 @@ export interface CachedReply {
   usage: { promptTokens: number; completionTokens: number; estimated: boolean };
   /** The model that wrote it; absent from entries /v1 stored. */
   upstreamModel?: string | null;
+  /**
+   * The tools it called. Replies with tool calls are cached like text ones: the same
+   * deterministic request (tools and choice included in the key) may get the same calls,
+   * and the cache only replays what the model asked for, it never runs a tool. An agent
+   * loop at temperature 0 repeating a first step is served without a provider call.
+   */
+  toolCalls?: ToolCall[];
 }
 
 /** What decides a reply: the alias, the whole prompt and everything sent with it. */
@@ -26,6 +40,9 @@ export interface CacheableRequest {
   params: GenerationParams;
   responseFormat?: ResponseFormat;
   stop?: string[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
 }
 
 /** Temperature 0 or a seed: the same request may be answered with the same reply. */
@@ -40,14 +57,17 @@ export function isDeterministic(params: GenerationParams): boolean {
 export function cacheKeyMaterial(owner: string, input: CacheableRequest): string {
   const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } = input.params;
   return JSON.stringify([
-    'v1',
+    'v2',
     owner,
     input.alias,
-    input.messages.map((m) => [m.role, m.content]),
+    // A tool call or result is part of the prompt as much as text is.
+    input.messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null]),
     [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
     [frequencyPenalty ?? null, presencePenalty ?? null],
     input.stop ?? null,
     input.responseFormat ?? null,
+    input.tools?.length ? input.tools : null,
+    input.tools?.length ? [input.toolChoice ?? null, input.parallelToolCalls ?? null] : null,
   ]);
 }
 

@@ -119,6 +119,23 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly toolCalls = new Counter({
+    name: 'tool_calls_total',
+    help:
+      'Server tool (MCP) calls by server and outcome: ok, error, timeout, cancelled, ' +
+      'unavailable, bad_arguments, unknown_tool',
+    labelNames: ['server', 'outcome'],
+    registers: [this.registry],
+  });
+
+  private readonly toolDuration = new Histogram({
+    name: 'tool_call_duration_seconds',
+    help: 'Server tool (MCP) call duration, round trip included, by server',
+    labelNames: ['server'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
     // Both series exist from the start, so a rate over them is defined before the first lookup.
@@ -177,6 +194,19 @@ export class MetricsService {
     });
   }
 
+  /** Read on each scrape: 1 while an MCP server is connected and its tools listed, else 0. */
+  watchToolServers(servers: () => { server: string; ready: boolean }[]): void {
+    new Gauge({
+      name: 'mcp_server_ready',
+      help: 'Whether an MCP server of MCP_SERVERS_FILE is connected with its tools listed (1) or not (0)',
+      labelNames: ['server'],
+      registers: [this.registry],
+      collect() {
+        for (const { server, ready } of servers()) this.set({ server }, ready ? 1 : 0);
+      },
+    });
+  }
+
   /** Read on each scrape. */
   watchPool(stats: () => PoolStats): void {
     new Gauge({
@@ -227,6 +257,11 @@ export class MetricsService {
 
   recordProviderError(provider: string, code: string): void {
     this.providerErrors.inc({ provider, code });
+  }
+
+  recordToolCall(server: string, outcome: string, seconds: number): void {
+    this.toolCalls.inc({ server, outcome });
+    this.toolDuration.observe({ server }, seconds);
   }
 
   recordSummaryJob(outcome: 'stored' | 'failed' | 'busy', messages = 0): void {

@@ -19,6 +19,14 @@ export function openAiErrorType(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
+/** The request parameter an error code is about, for OpenAI's `param`. */
+const PARAM_OF: Record<string, string> = {
+  model_not_found: 'model',
+  context_length_exceeded: 'messages',
+  tools_not_supported: 'tools',
+  response_format_not_supported: 'response_format',
+};
+
 /**
  * Anything thrown, as OpenAI's `{ error: { message, type, code, param } }` with the status
  * and headers (Retry-After) our catalogue gives its code. `code` is our stable code.
@@ -33,12 +41,7 @@ export function toOpenAiError(error: unknown, correlationId: string): RenderedOp
     },
   };
   const { status, body, headers } = rendered;
-  const param =
-    body.error === 'model_not_found'
-      ? 'model'
-      : body.error === 'context_length_exceeded'
-        ? 'messages'
-        : (body.details?.[0]?.field ?? null);
+  const param = PARAM_OF[body.error] ?? body.details?.[0]?.field ?? null;
   return {
     status,
     headers,

@@ -50,12 +50,19 @@ const COMPLETIONS_DESCRIPTION = `OpenAI's chat completions, by model alias, for 
   provider sends text, then \`data: [DONE]\`; with \`stream_options.include_usage\` a last chunk
   carries \`usage\`. A failure after the first chunk is a \`data: {"error": …}\` frame.
 - Reasoning in \`<think>…</think>\` is split off into \`reasoning_content\`.
+- Tools: \`tools\`, \`tool_choice\`, \`parallel_tool_calls\`, \`tool\` messages and assistant
+  \`tool_calls\` as OpenAI has them; a reply that calls tools has \`message.tool_calls\` and
+  \`finish_reason: "tool_calls"\`, streamed as \`delta.tool_calls\` pieces. The client runs the
+  tools. \`response_format\` takes \`json_object\` and \`json_schema\` (\`strict\` passed through).
 - Deterministic requests (temperature 0 or a seed) are served from the response cache when
   it is on (RESPONSE_CACHE_TTL_S), per owner; \`X-Cache: HIT|MISS\` says which.
 - Errors answer \`{ error: { message, type, code, param } }\`.`;
 
 const ERRORS: [number, string][] = [
-  [400, 'Invalid body (`validation_failed`, `invalid_json`)'],
+  [
+    400,
+    'Invalid body (`validation_failed`, `invalid_json`), or the alias cannot serve it (`tools_not_supported`, `response_format_not_supported`)',
+  ],
   [401, 'No or bad credentials'],
   [404, 'Unknown alias (`model_not_found`)'],
   [413, 'Body larger than the limit (`payload_too_large`)'],

@@ -4,7 +4,13 @@ import type { ModelAlias } from '../llm/model-registry';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { toOpenAiError } from './openai-error';
 import { cacheKeyMaterial, isDeterministic } from '../llm/response-cache';
-import { ChunkMapper, CompletionReply, toChatCompletion, toCompletionInput } from './openai.mapper';
+import {
+  ChunkMapper,
+  CompletionReply,
+  toChatCompletion,
+  toCompletionInput,
+  toolProblems,
+} from './openai.mapper';
 
 const alias: ModelAlias = {
   alias: 'lmstudio/default',
@@ -187,5 +193,120 @@ describe(toOpenAiError.name, () => {
     expect(rendered.body.error).toMatchObject({ type: 'server_error', code: 'internal_error' });
     expect(rendered.body.error.message).toContain('corr-7');
     expect(JSON.stringify(rendered)).not.toContain('password');
+  });
+});
+
+describe('tools on /v1', () => {
+  const call = { id: 'c1', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+  const tools = [{ type: 'function' as const, function: { name: 'f', parameters: {} } }];
+
+  it('should map tools, tool_choice, tool messages and json_schema to the provider contract', () => {
+    const input = toCompletionInput(
+      request({
+        messages: [
+          { role: 'user', content: 'go' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: 'out' }] },
+        ],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'f' } },
+        parallel_tool_calls: false,
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 's', schema: { type: 'object' }, strict: true },
+        },
+      }),
+      alias,
+    );
+    expect(input).toMatchObject({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }] },
+        { role: 'tool', content: 'out', toolCallId: 'c1' },
+      ],
+      tools: [{ name: 'f', parameters: {} }],
+      toolChoice: { name: 'f' },
+      parallelToolCalls: false,
+      responseFormat: {
+        type: 'json_schema',
+        json_schema: { name: 's', schema: { type: 'object' }, strict: true },
+      },
+    });
+    // Without tools, a choice is not sent.
+    expect(toCompletionInput(request({ tool_choice: 'auto' }), alias)).not.toHaveProperty(
+      'toolChoice',
+    );
+  });
+
+  it('should find tool messages that answer nothing and calls left unanswered', () => {
+    const ok = request({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: 'out' },
+        { role: 'user', content: 'more' },
+      ],
+      tools,
+    });
+    expect(toolProblems(ok)).toEqual([]);
+    const orphan = request({ messages: [{ role: 'tool', tool_call_id: 'c1', content: 'x' }] });
+    expect(toolProblems(orphan).map((p) => p.field)).toEqual(['messages.0.tool_call_id']);
+    const twice = request({
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: 'x' },
+        { role: 'tool', tool_call_id: 'c1', content: 'x' },
+      ],
+    });
+    expect(toolProblems(twice).map((p) => p.field)).toEqual(['messages.2.tool_call_id']);
+    const open = request({ messages: [{ role: 'assistant', content: null, tool_calls: [call] }] });
+    expect(toolProblems(open).map((p) => p.field)).toEqual(['messages.0.tool_calls']);
+  });
+
+  it('should answer tool calls with null content and stream them as OpenAI pieces', () => {
+    const meta = { id: 'chatcmpl-1', created: 1, model: 'a/b' };
+    const toolCalls = [{ id: 'c1', name: 'f', arguments: '{"a":1}' }];
+    const completion = toChatCompletion(meta, {
+      ...reply,
+      content: '',
+      finishReason: 'tool_calls',
+      toolCalls,
+    });
+    expect(completion.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: {
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
+      },
+    });
+    const chunks = new ChunkMapper(meta, false);
+    const [first] = chunks.of({ type: 'tool_call', index: 0, id: 'c1', name: 'f', arguments: '' });
+    const [next] = chunks.of({ type: 'tool_call', index: 0, arguments: '{"a"' });
+    expect(first.choices[0].delta.tool_calls).toEqual([
+      { index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '' } },
+    ]);
+    expect(next.choices[0].delta.tool_calls).toEqual([
+      { index: 0, function: { arguments: '{"a"' } },
+    ]);
+  });
+
+  it('should key the cache on tools, the choice and tool messages', () => {
+    const input = toCompletionInput(request({ temperature: 0 }), alias);
+    const base = cacheKeyMaterial('alice', input);
+    const withTools = { ...input, tools: [{ name: 'f' }] };
+    expect(cacheKeyMaterial('alice', withTools)).not.toBe(base);
+    expect(cacheKeyMaterial('alice', { ...withTools, toolChoice: 'required' })).not.toBe(
+      cacheKeyMaterial('alice', withTools),
+    );
+    const answered = {
+      ...input,
+      messages: [{ role: 'tool' as const, content: 'x', toolCallId: 'c1' }],
+    };
+    expect(cacheKeyMaterial('alice', answered)).not.toBe(
+      cacheKeyMaterial('alice', {
+        ...answered,
+        messages: [{ ...answered.messages[0], toolCallId: 'c2' }],
+      }),
+    );
   });
 });

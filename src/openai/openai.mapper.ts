@@ -1,9 +1,20 @@
-import type { ChatMessage, GenerationParams, ResponseFormat } from '../llm/llm.types';
+import type { FieldError } from '../common/errors/app.exception';
+import { requestedFormat } from '../llm/generation-params';
+import type {
+  ChatMessage,
+  GenerationParams,
+  ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+} from '../llm/llm.types';
 import type { ModelAlias } from '../llm/model-registry';
 import type {
   ChatCompletionMessageDto,
   ChatCompletionRequestDto,
   MessageContent,
+  ToolChoiceDto,
+  ToolDto,
 } from './dto/chat-completion-request.dto';
 import type {
   ChatCompletionChunkDto,
@@ -11,6 +22,7 @@ import type {
   ChunkDeltaDto,
   CompletionUsageDto,
   OpenAiModelDto,
+  ToolCallResponseDto,
 } from './dto/chat-completion-response.dto';
 
 /** What is sent upstream for one request, in our own terms. */
@@ -21,6 +33,9 @@ export interface CompletionInput {
   params: GenerationParams;
   responseFormat?: ResponseFormat;
   stop?: string[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
 }
 
 export interface CompletionUsage {
@@ -36,10 +51,23 @@ export interface CompletionReply {
   reasoning: string | null;
   finishReason: string | null;
   usage: CompletionUsage;
+  /** The tools the model called; absent when none. */
+  toolCalls?: ToolCall[];
+}
+
+/** A piece of a tool call as streamed: the first of call `index` has its id and name. */
+export interface ToolCallEvent {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
 }
 
 export type CompletionEvent =
-  { type: 'delta'; content: string; reasoning: string } | { type: 'done'; reply: CompletionReply };
+  | { type: 'delta'; content: string; reasoning: string }
+  | ToolCallEvent
+  | { type: 'done'; reply: CompletionReply };
 
 /** What every chunk and completion of one request repeats. */
 export interface CompletionMeta {
@@ -52,16 +80,93 @@ export interface CompletionMeta {
  * Parts are joined with a newline, as vLLM does: separate parts are separate thoughts, and
  * gluing "Describe" to "this" would change the text.
  */
-function textOf(content: MessageContent | null): string {
-  if (content === null) return ''; // an assistant's turn that only called tools
+function textOf(content: MessageContent | null | undefined): string {
+  if (content == null) return ''; // an assistant's turn that only called tools
   return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
 }
 
 export function toChatMessages(messages: ChatCompletionMessageDto[]): ChatMessage[] {
-  return messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: textOf(m.content),
-  }));
+  return messages.map((m): ChatMessage => {
+    const content = textOf(m.content);
+    if (m.role === 'tool') return { role: 'tool', content, toolCallId: m.tool_call_id };
+    if (m.role === 'assistant' && m.tool_calls?.length) {
+      const toolCalls = m.tool_calls.map((call) => ({
+        id: call.id,
+        name: call.function.name,
+        arguments: call.function.arguments,
+      }));
+      return { role: 'assistant', content, toolCalls };
+    }
+    return { role: m.role === 'developer' ? 'system' : m.role, content };
+  });
+}
+
+function toToolDefinition({ function: fn }: ToolDto): ToolDefinition {
+  return {
+    name: fn.name,
+    ...(fn.description !== undefined && { description: fn.description }),
+    ...(fn.parameters !== undefined && { parameters: fn.parameters }),
+    ...(fn.strict !== undefined && { strict: fn.strict }),
+  };
+}
+
+function toToolChoice(choice: ToolChoiceDto): ToolChoice {
+  return typeof choice === 'string' ? choice : { name: choice.function.name };
+}
+
+/**
+ * What the per-field rules cannot see: tools and messages against each other, as OpenAI
+ * checks them. A tool message answers a call of the assistant message right before its
+ * run of tool messages; every such call is answered before anything else is said; a
+ * named tool_choice names an offered tool.
+ */
+export function toolProblems(dto: ChatCompletionRequestDto): FieldError[] {
+  const problems: FieldError[] = [];
+  const problem = (field: string, error: string): void => {
+    problems.push({ field, errors: [error] });
+  };
+  const names = new Set<string>();
+  for (const [i, tool] of (dto.tools ?? []).entries()) {
+    if (names.has(tool.function.name))
+      problem(`tools.${i}.function.name`, `function "${tool.function.name}" is defined twice`);
+    names.add(tool.function.name);
+  }
+  const choice = dto.tool_choice;
+  if (choice !== undefined && choice !== 'auto' && choice !== 'none' && names.size === 0)
+    problem('tool_choice', 'tool_choice "required" or a named function needs tools');
+  else if (typeof choice === 'object' && !names.has(choice.function.name))
+    problem(
+      'tool_choice',
+      `tool_choice names function "${choice.function.name}", which is not among tools (${[...names].join(', ')})`,
+    );
+  let open: { at: number; waiting: Set<string> } | null = null;
+  const unanswered = (): void => {
+    if (open && open.waiting.size > 0)
+      problem(
+        `messages.${open.at}.tool_calls`,
+        `the assistant message's tool calls ${[...open.waiting].join(', ')} have no tool message answering them; send one per call (role "tool", tool_call_id) right after it`,
+      );
+  };
+  for (const [i, message] of dto.messages.entries()) {
+    if (message.role === 'tool') {
+      const id = message.tool_call_id ?? '';
+      if (open?.waiting.delete(id)) continue;
+      problem(
+        `messages.${i}.tool_call_id`,
+        open
+          ? `"${id}" answers no unanswered call of the assistant message at messages.${open.at}`
+          : `a tool message must follow an assistant message with tool_calls; "${id}" answers no call before it`,
+      );
+      continue;
+    }
+    unanswered();
+    open =
+      message.role === 'assistant' && message.tool_calls?.length
+        ? { at: i, waiting: new Set(message.tool_calls.map((call) => call.id)) }
+        : null;
+  }
+  unanswered();
+  return problems;
 }
 
 /** The sampling params the request sets (nulls count as unset, as OpenAI treats them). */
@@ -82,14 +187,28 @@ export function toCompletionInput(
   alias: ModelAlias,
 ): CompletionInput {
   const stop = dto.stop == null ? undefined : [dto.stop].flat();
+  const responseFormat = requestedFormat({ responseFormat: dto.response_format });
+  const tools = dto.tools?.map(toToolDefinition);
+  const offered = tools !== undefined && tools.length > 0;
   return {
     alias: alias.alias,
     messages: toChatMessages(dto.messages),
     params: { ...alias.params, ...requestParams(dto) },
-    ...(dto.response_format?.type === 'json_object' && {
-      responseFormat: { type: 'json_object' },
-    }),
+    ...(responseFormat && { responseFormat }),
     ...(stop && { stop }),
+    // Without tools, a choice means nothing to send (and providers refuse one).
+    ...(offered && { tools }),
+    ...(offered && dto.tool_choice !== undefined && { toolChoice: toToolChoice(dto.tool_choice) }),
+    ...(offered &&
+      dto.parallel_tool_calls !== undefined && { parallelToolCalls: dto.parallel_tool_calls }),
+  };
+}
+
+function toToolCallDto(call: ToolCall): ToolCallResponseDto {
+  return {
+    id: call.id,
+    type: 'function',
+    function: { name: call.name, arguments: call.arguments },
   };
 }
 
@@ -113,8 +232,10 @@ export function toChatCompletion(meta: CompletionMeta, reply: CompletionReply): 
         index: 0,
         message: {
           role: 'assistant',
-          content: reply.content,
+          // OpenAI's shape for a reply that only called tools.
+          content: reply.toolCalls?.length && reply.content === '' ? null : reply.content,
           ...(reply.reasoning !== null && { reasoning_content: reply.reasoning }),
+          ...(reply.toolCalls?.length && { tool_calls: reply.toolCalls.map(toToolCallDto) }),
         },
         finish_reason: reply.finishReason,
         logprobs: null,
@@ -140,6 +261,16 @@ export class ChunkMapper {
   }
 
   of(event: CompletionEvent): ChatCompletionChunkDto[] {
+    if (event.type === 'tool_call') {
+      // OpenAI's pieces: the first of a call has id, type and name, the rest only arguments.
+      const { index, id, name, arguments: args } = event;
+      const call = {
+        index,
+        ...(id !== undefined && { id, type: 'function' as const }),
+        function: { ...(name !== undefined && { name }), arguments: args },
+      };
+      return [this.chunk({ tool_calls: [call] }, null)];
+    }
     if (event.type === 'delta') {
       const delta: ChunkDeltaDto = {};
       if (event.reasoning) delta.reasoning_content = event.reasoning;

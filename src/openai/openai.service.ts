@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 
-import { AppException } from '../common/errors/app.exception';
+import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { LlmException } from '../llm/llm.errors';
 import { GenerateRequest, LlmService, ResolvedModel } from '../llm/llm.service';
-import type { LlmUsage } from '../llm/llm.types';
+import type { LlmUsage, ToolCall } from '../llm/llm.types';
 import { cacheKeyMaterial, isDeterministic, ResponseCache } from '../llm/response-cache';
 import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
@@ -25,6 +25,7 @@ import {
   CompletionUsage,
   toChatCompletion,
   toCompletionInput,
+  toolProblems,
   toOpenAiModel,
 } from './openai.mapper';
 import { OwnerSlots } from './owner-slots';
@@ -49,6 +50,8 @@ function* replayEvents(reply: CompletionReply): Generator<CompletionEvent> {
   if (reply.reasoning) yield { type: 'delta', content: '', reasoning: reply.reasoning };
   for (const piece of reply.content.match(/\s*\S+|\s+$/g) ?? [])
     yield { type: 'delta', content: piece, reasoning: '' };
+  for (const [index, call] of (reply.toolCalls ?? []).entries())
+    yield { type: 'tool_call', index, ...call };
   yield { type: 'done', reply };
 }
 
@@ -127,7 +130,13 @@ export class OpenAiService {
     call: ProviderCall,
   ): Promise<CompletionRun> {
     const model = this.model(dto.model);
+    const problems = toolProblems(dto);
+    if (problems.length > 0) throw new ValidationFailedException(problems);
     const input = toCompletionInput(dto, model);
+    this.llm.assertCapable(model, {
+      tools: input.tools !== undefined,
+      responseFormat: input.responseFormat,
+    });
     const promptTokens = await this.checkContextWindow(model, input);
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
@@ -160,10 +169,16 @@ export class OpenAiService {
     let counted = 0;
     let promptTokens = 0;
     for (const message of input.messages) {
-      const tokens = await countTokensConservativelyAsync(message.content);
+      let tokens = await countTokensConservativelyAsync(message.content);
+      // A call is sent as its name and arguments; counted as their JSON, a little over.
+      if (message.toolCalls?.length)
+        tokens += await countTokensConservativelyAsync(JSON.stringify(message.toolCalls));
       counted += tokens;
       promptTokens += messageCost(tokens);
     }
+    // The tools' definitions go into the prompt too.
+    if (input.tools)
+      promptTokens += await countTokensConservativelyAsync(JSON.stringify(input.tools));
     const replyTokens = input.params.maxTokens ?? 0;
     if (promptTokens + replyTokens <= model.contextWindow) return counted;
     const asked = replyTokens
@@ -197,7 +212,8 @@ export class OpenAiService {
   ): AsyncGenerator<CompletionEvent> {
     const release = this.slots.take(owner);
     const splitter = new ThinkSplitter();
-    let done: { finishReason: string | null; usage: LlmUsage | null } | undefined;
+    let done:
+      { finishReason: string | null; usage: LlmUsage | null; toolCalls?: ToolCall[] } | undefined;
     try {
       const chunks = this.llm.generate({
         model,
@@ -205,11 +221,15 @@ export class OpenAiService {
         params: input.params,
         responseFormat: input.responseFormat,
         stop: input.stop,
+        tools: input.tools,
+        toolChoice: input.toolChoice,
+        parallelToolCalls: input.parallelToolCalls,
         mode,
         ...call,
       });
       for await (const chunk of chunks) {
         if (chunk.type === 'done') done = chunk;
+        else if (chunk.type === 'tool_call') yield chunk;
         else if (chunk.type === 'delta') {
           const piece = splitter.feed(chunk.text);
           if (piece.content || piece.reasoning) yield { type: 'delta', ...piece };
@@ -225,12 +245,18 @@ export class OpenAiService {
       release();
     }
     const { content, reasoning } = splitter.result;
+    const toolCalls = done?.toolCalls ?? [];
+    const called = toolCalls.map((c) => c.name + c.arguments).join('');
+    // Every OpenAI-compatible server sends one; should one not, the reply simply ended.
+    let finishReason = done?.finishReason ?? 'stop';
+    // Some local servers end a reply that called tools as `stop`; clients branch on this.
+    if (toolCalls.length > 0 && finishReason === 'stop') finishReason = 'tool_calls';
     const reply: CompletionReply = {
       content,
       reasoning,
-      // Every OpenAI-compatible server sends one; should one not, the reply simply ended.
-      finishReason: done?.finishReason ?? 'stop',
-      usage: await usageOf(promptTokens, content + (reasoning ?? ''), done?.usage ?? null),
+      finishReason,
+      usage: await usageOf(promptTokens, content + (reasoning ?? '') + called, done?.usage ?? null),
+      ...(toolCalls.length > 0 && { toolCalls }),
     };
     if (cacheKey) await this.cache.put(cacheKey, reply);
     yield { type: 'done', reply };

@@ -79,7 +79,7 @@ with
     where
       "c"."id" = "t"."id"
       and (
-        "c"."active_turn_id" is null
+        c.active_turn_id is null
         or not exists (
           select
             1
@@ -89,6 +89,7 @@ with
             p.id = c.active_process_id
             and p.heartbeat_at > now() - $15 * interval '1 millisecond'
         )
+        or c.active_turn_id = $16
       )
       and not exists (
         select
@@ -97,12 +98,15 @@ with
           "existing"
       )
       and (
-        select
-          "count"
-        from
-          "running"
-      ) < $16
-      and case $17::text
+        (
+          select
+            count
+          from
+            running
+        ) < $17
+        or c.active_turn_id = $18
+      )
+      and case $19::text
         when 'leaf' then true
         when 'edit' then exists (
           select
@@ -131,9 +135,9 @@ with
         )
       end
     returning
-      c.next_seq - 1 - $18::int as "user_seq",
-      "c"."next_seq" - $19 as "reply_seq",
-      case $20::text
+      c.next_seq - 1 - $20::int as "user_seq",
+      "c"."next_seq" - $21 as "reply_seq",
+      case $22::text
         when 'leaf' then c.current_leaf_id
         when 'edit' then (
           select
@@ -209,7 +213,7 @@ select
     from
       "anchor"
   ) as "anchor_found",
-  case $21::text
+  case $23::text
     when 'leaf' then true
     when 'edit' then exists (
       select
@@ -1612,31 +1616,32 @@ with
     where
       "id" = $3
       and "active_turn_id" = $4
+      and $5::boolean
     returning
       "id"
   )
 update "messages"
 set
-  "status" = $5,
-  "content" = $6,
-  "reasoning" = $7,
-  "tool_calls" = $8::jsonb,
-  "token_count" = $9,
-  "upstream_model" = $10,
-  "prompt_tokens" = $11,
-  "completion_tokens" = $12,
-  "usage_estimated" = $13,
-  "latency_ms" = $14,
-  "ttft_ms" = $15,
-  "finish_reason" = $16,
-  "error_code" = $17,
-  "error_message" = $18,
-  "model" = $19,
-  "context" = $20,
-  "stream_marks" = $21::int[],
+  "status" = $6,
+  "content" = $7,
+  "reasoning" = $8,
+  "tool_calls" = $9::jsonb,
+  "token_count" = $10,
+  "upstream_model" = $11,
+  "prompt_tokens" = $12,
+  "completion_tokens" = $13,
+  "usage_estimated" = $14,
+  "latency_ms" = $15,
+  "ttft_ms" = $16,
+  "finish_reason" = $17,
+  "error_code" = $18,
+  "error_message" = $19,
+  "model" = $20,
+  "context" = $21,
+  "stream_marks" = $22::int[],
   "completed_at" = now()
 where
-  "id" = $22
+  "id" = $23
 returning
   "id",
   "conversation_id",

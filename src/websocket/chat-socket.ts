@@ -277,9 +277,9 @@ export class ChatSocket implements Outlet {
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
     const { conversationId, message, name, metadata, model, params } = request;
-    const { idempotencyKey, lastEventId, tools, toolChoice } = request;
+    const { idempotencyKey, lastEventId, tools, toolChoice, serverTools } = request;
     const input = {
-      ...{ message, name, metadata, model, params, tools, toolChoice },
+      ...{ message, name, metadata, model, params, tools, toolChoice, serverTools },
       mode: 'stream',
       idempotencyKey,
     } as const;
@@ -296,7 +296,7 @@ export class ChatSocket implements Outlet {
   private async branch(request: RegenerateFrameDto | EditFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
     const { conversationId, messageId, model, params, idempotencyKey, lastEventId } = request;
-    const { tools, toolChoice } = request;
+    const { tools, toolChoice, serverTools } = request;
     const edit = request.type === 'message.edit';
     const { turn, from } = await this.context.chat.startStream(
       this.identity.owner,
@@ -305,7 +305,7 @@ export class ChatSocket implements Outlet {
         message: edit ? request.message : null,
         ...(edit ? { name: request.name, metadata: request.metadata } : {}),
         branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
-        ...{ model, params, tools, toolChoice, mode: 'stream', idempotencyKey },
+        ...{ model, params, tools, toolChoice, serverTools, mode: 'stream', idempotencyKey },
         correlationId: this.identity.connectionId,
       },
       lastEventId ?? 0,

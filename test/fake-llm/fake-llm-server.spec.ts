@@ -442,3 +442,165 @@ describe('FakeLlmServer', () => {
     });
   });
 });
+
+describe('FakeLlmServer tools and structured output', () => {
+  const fake = new FakeLlmServer();
+  let openai: OpenAI;
+  const weather = {
+    type: 'function' as const,
+    function: {
+      name: 'get_weather',
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string' }, days: { type: 'integer', minimum: 1 } },
+        required: ['city', 'days'],
+      },
+    },
+  };
+  const time = { type: 'function' as const, function: { name: 'get_time' } };
+  const ask = (content: string) => ({
+    model: 'fake-model',
+    messages: [{ role: 'user' as const, content }],
+  });
+
+  beforeAll(async () => {
+    await fake.start();
+    openai = new OpenAI({ baseURL: fake.openAiBaseUrl, apiKey: 'x', maxRetries: 0 });
+  });
+  afterEach(() => fake.reset());
+  afterAll(() => fake.stop());
+
+  it('calls a mentioned tool with the JSON object of the message, and records what it got', async () => {
+    const res = await openai.chat.completions.create({
+      ...ask('Use get_weather for {"city": "Paris", "days": 2} please'),
+      tools: [weather, time],
+      tool_choice: 'auto',
+    });
+    expect(res.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: {
+        content: null,
+        tool_calls: [
+          {
+            id: expect.stringMatching(/^call_fake/),
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"Paris","days":2}' },
+          },
+        ],
+      },
+    });
+    expect(fake.requests[0]).toMatchObject({
+      toolsOffered: ['get_weather', 'get_time'],
+      toolChoice: 'auto',
+    });
+  });
+
+  it('calls every tool mentioned unless parallel_tool_calls is false, none never', async () => {
+    const both = await openai.chat.completions.create({
+      ...ask('get_time and get_weather'),
+      tools: [weather, time],
+    });
+    expect(
+      both.choices[0].message.tool_calls?.map((c) => c.type === 'function' && c.function),
+    ).toEqual([
+      { name: 'get_weather', arguments: '{"city":"text","days":1}' },
+      { name: 'get_time', arguments: '{}' },
+    ]);
+    const one = await openai.chat.completions.create({
+      ...ask('get_time and get_weather'),
+      tools: [weather, time],
+      parallel_tool_calls: false,
+    });
+    expect(one.choices[0].message.tool_calls).toHaveLength(1);
+    const none = await openai.chat.completions.create({
+      ...ask('get_time'),
+      tools: [time],
+      tool_choice: 'none',
+    });
+    expect(none.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: 'Echo: get_time [messages=1]' },
+    });
+  });
+
+  it('forces a call with required or a named function, without a mention', async () => {
+    const required = await openai.chat.completions.create({
+      ...ask('hello'),
+      tools: [time, weather],
+      tool_choice: 'required',
+    });
+    expect(required.choices[0].message.tool_calls?.[0]).toMatchObject({
+      function: { name: 'get_time' },
+    });
+    const named = await openai.chat.completions.create({
+      ...ask('hello get_time'),
+      tools: [time, weather],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    expect(
+      named.choices[0].message.tool_calls?.map((c) => c.type === 'function' && c.function.name),
+    ).toEqual(['get_weather']);
+  });
+
+  it('streams calls in pieces that join to the whole call', async () => {
+    const stream = await openai.chat.completions.create({
+      ...ask('get_weather {"city":"Oslo","days":3}'),
+      tools: [weather],
+      stream: true,
+    });
+    const pieces: string[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const call = chunk.choices[0]?.delta.tool_calls?.[0];
+      if (call) pieces.push(call.function?.arguments ?? '');
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(pieces.length).toBeGreaterThanOrEqual(3);
+    expect(pieces.join('')).toBe('{"city":"Oslo","days":3}');
+    expect(finish).toBe('tool_calls');
+  });
+
+  it('answers tool results with each output verbatim', async () => {
+    const res = await openai.chat.completions.create({
+      model: 'fake-model',
+      messages: [
+        { role: 'user', content: 'get_time and get_weather' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'a', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+            { id: 'b', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'a', content: '12:00' },
+        { role: 'tool', tool_call_id: 'b', content: '{"sky":"clear"}' },
+      ],
+      tools: [weather, time],
+    });
+    expect(res.choices[0].message.content).toBe('Tool results: 12:00 | {"sky":"clear"}');
+  });
+
+  it('answers json_object and json_schema with valid JSON', async () => {
+    const fromMessage = await openai.chat.completions.create({
+      ...ask('Return {"city":"Rome"} now'),
+      response_format: { type: 'json_object' },
+    });
+    expect(JSON.parse(fromMessage.choices[0].message.content!)).toEqual({ city: 'Rome' });
+    const plain = await openai.chat.completions.create({
+      ...ask('hi'),
+      response_format: { type: 'json_object' },
+    });
+    expect(JSON.parse(plain.choices[0].message.content!)).toEqual({
+      reply: 'Echo: hi [messages=1]',
+    });
+    const schema = await openai.chat.completions.create({
+      ...ask('a city'),
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'c', schema: weather.function.parameters, strict: true },
+      },
+    });
+    expect(JSON.parse(schema.choices[0].message.content!)).toEqual({ city: 'text', days: 1 });
+  });
+});

@@ -20,6 +20,26 @@
  * summary") is answered with a summary that keeps facts verbatim: the lines of the current
  * summary, then each new `user:` line (assistant lines are dropped), one per line.
  *
+ * Tools (so function calling is testable offline; the same rule whole and streamed):
+ *   - When the request offers function `tools` and its LAST message is a user message that
+ *     mentions a tool's name (as a whole word), the reply calls that tool: content null,
+ *     finish_reason `tool_calls`, call ids `call_fake<N>_<i>`. Its arguments are the first
+ *     JSON object found in that user message, compacted; without one, an instance built from
+ *     the tool's `parameters` schema (every property: its `const`/first `enum`/`default`,
+ *     else "text", 0, true, [] or a nested instance), `{}` when it has none.
+ *   - Several tools mentioned: one call each, in the order offered (parallel calls), unless
+ *     `parallel_tool_calls: false` (then only the first).
+ *   - `tool_choice: "required"` calls the mentioned tools or else the first tool; a named
+ *     function calls that one only; both only when the last message is a user message (so
+ *     an agent loop ends). `tool_choice: "none"` never calls.
+ *   - Streamed, each call comes as OpenAI's pieces: one with index, id, type and name (and
+ *     empty arguments), then its arguments in three pieces.
+ *   - When the last messages are `tool` results, the reply is
+ *     `Tool results: <output 1> | <output 2>`, each output verbatim, in order.
+ * Structured output: with `response_format` `json_object` or `json_schema`, the reply is the
+ * first JSON object of the last user message when there is one; else, for `json_schema`, an
+ * instance of its schema (as above), for `json_object` `{"reply": "<the default reply>"}`.
+ *
  * Token accounting: the reply is split into word pieces, each keeping its leading
  * whitespace; one piece = one completion token = one streamed content chunk.
  * prompt_tokens = number of whitespace-separated words across all message texts.
@@ -27,6 +47,8 @@
  * and sets finish_reason 'length'.
  *
  * `script()` queues one-shot behaviours consumed in order, one per valid chat request.
+ * `requests` records every valid chat request: its whole body, plus the tools offered and
+ * the tool_choice it carried (`toolsOffered`, `toolChoice`).
  */
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES } from 'node:http';
@@ -61,7 +83,23 @@ export interface ChatRequestBody {
   stream_options?: { include_usage?: boolean } | null;
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
+  tools?: FakeTool[] | null;
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean | null;
+  response_format?: { type?: string; json_schema?: { schema?: unknown } } | null;
   [key: string]: unknown;
+}
+
+export interface FakeTool {
+  type?: string;
+  function?: { name?: string; description?: string; parameters?: unknown; strict?: boolean };
+}
+
+/** A tool call the fake sends: scripted ones may break every rule, to test the bounds. */
+export interface FakeToolCall {
+  id?: string;
+  name: string;
+  arguments: string;
 }
 
 export interface Usage {
@@ -76,6 +114,10 @@ export interface RecordedRequest {
   method: string;
   headers: IncomingHttpHeaders;
   body: ChatRequestBody;
+  /** The names of the function tools the request offered, in order. */
+  toolsOffered: string[];
+  /** The request's tool_choice as sent; undefined when absent. */
+  toolChoice: unknown;
   /** The client closed the connection before the response finished. */
   aborted: boolean;
   /** The response was fully sent. */
@@ -89,8 +131,17 @@ export interface RecordedRequest {
 export type ScriptStep =
   /** Error response; `body` defaults to OpenAI error JSON, a string is sent verbatim as text/plain. */
   | { kind: 'error'; status: number; body?: unknown; retryAfter?: string }
-  /** Custom reply; `usage: null` sends no usage at all, undefined computes it. */
-  | { kind: 'reply'; content: string; finishReason?: string; usage?: Usage | null }
+  /**
+   * Custom reply; `usage: null` sends no usage at all, undefined computes it. `toolCalls`
+   * are sent as they are (any name, any size, no id when left out), whole or streamed.
+   */
+  | {
+      kind: 'reply';
+      content: string;
+      finishReason?: string;
+      usage?: Usage | null;
+      toolCalls?: FakeToolCall[];
+    }
   /** Never respond (until the client aborts or the server stops). */
   | { kind: 'hang' }
   /** Wait, then the default reply. */
@@ -126,6 +177,7 @@ export type ScriptStep =
 
 interface ReplyPlan {
   content: string;
+  toolCalls: FakeToolCall[];
   endless?: string;
   finishReason?: string;
   usage?: Usage | null;
@@ -319,6 +371,8 @@ export class FakeLlmServer {
       method: req.method ?? 'POST',
       headers: req.headers,
       body,
+      toolsOffered: functionNames(body),
+      toolChoice: body.tool_choice,
       aborted: false,
       completed: false,
       receivedAt: performance.now(),
@@ -354,8 +408,11 @@ export class FakeLlmServer {
     const signal = abort.signal;
     if (this.options.latencyMs) await sleep(this.options.latencyMs, undefined, { signal });
 
+    const id = ++this.seq;
+    const toolCalls = plannedToolCalls(body, id);
     const plan: ReplyPlan = {
-      content: defaultReply(body.messages),
+      content: toolCalls.length > 0 ? '' : replyText(body),
+      toolCalls,
       chunkDelayMs: this.options.tokenDelayMs ?? 0,
     };
     switch (step?.kind) {
@@ -389,6 +446,7 @@ export class FakeLlmServer {
           content: step.content,
           finishReason: step.finishReason,
           usage: step.usage,
+          toolCalls: step.toolCalls ?? [],
         });
         break;
       case 'drop':
@@ -418,18 +476,21 @@ export class FakeLlmServer {
     const limit = body.max_completion_tokens ?? body.max_tokens;
     const truncated = typeof limit === 'number' && limit < allPieces.length;
     const pieces = truncated ? allPieces.slice(0, Math.max(0, limit)) : allPieces;
-    const finishReason = plan.finishReason ?? (truncated ? 'length' : 'stop');
+    const calls = plan.toolCalls;
+    const finishReason =
+      plan.finishReason ?? (calls.length > 0 ? 'tool_calls' : truncated ? 'length' : 'stop');
+    const callTokens = calls.reduce((sum, call) => sum + 1 + splitPieces(call.arguments).length, 0);
     const usage =
       plan.usage === undefined
-        ? computeUsage(body.messages, pieces.length)
+        ? computeUsage(body.messages, pieces.length + callTokens)
         : (plan.usage ?? undefined);
     const base = {
-      id: `chatcmpl-fake${++this.seq}`,
+      id: `chatcmpl-fake${id}`,
       created: Math.floor(Date.now() / 1000),
       model: body.model,
       system_fingerprint: FINGERPRINT,
     };
-    const requestId = { 'x-request-id': `req_fake${this.seq}` };
+    const requestId = { 'x-request-id': `req_fake${id}` };
 
     if (!body.stream) {
       const completion = {
@@ -438,7 +499,18 @@ export class FakeLlmServer {
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: pieces.join('') },
+            message:
+              calls.length === 0
+                ? { role: 'assistant', content: pieces.join('') }
+                : {
+                    role: 'assistant',
+                    content: pieces.length > 0 ? pieces.join('') : null,
+                    tool_calls: calls.map((call) => ({
+                      ...(call.id !== undefined && { id: call.id }),
+                      type: 'function',
+                      function: { name: call.name, arguments: call.arguments },
+                    })),
+                  },
             logprobs: null,
             finish_reason: finishReason,
           },
@@ -501,6 +573,15 @@ export class FakeLlmServer {
       selfClosed = true;
       res.socket?.destroy();
       return;
+    }
+    for (const [index, call] of calls.entries()) {
+      const head = { index, ...(call.id !== undefined && { id: call.id }), type: 'function' };
+      await send(
+        chunk({ tool_calls: [{ ...head, function: { name: call.name, arguments: '' } }] }, null),
+        true,
+      );
+      for (const piece of thirds(call.arguments))
+        await send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null), true);
     }
     await send(chunk({}, finishReason), true);
     if (includeUsage && usage)
@@ -575,6 +656,128 @@ export function defaultReply(messages: ChatMessage[]): string {
   const text = lastUser ? textOf(lastUser) : '';
   if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';
   return `Echo: ${text} [messages=${messages.length}]`;
+}
+
+/** The names of the request's function tools, in order. */
+function functionNames(body: ChatRequestBody): string[] {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  return tools
+    .filter((tool) => tool?.type === 'function' && typeof tool.function?.name === 'string')
+    .map((tool) => tool.function!.name!);
+}
+
+/** The calls the rule at the top of this file makes for a request; none means text. */
+function plannedToolCalls(body: ChatRequestBody, seq: number): FakeToolCall[] {
+  const names = functionNames(body);
+  const choice = body.tool_choice;
+  const last = body.messages.at(-1);
+  if (names.length === 0 || choice === 'none' || last?.role !== 'user') return [];
+  const text = textOf(last);
+  const named = (choice as { function?: { name?: unknown } } | null)?.function?.name;
+  const mentioned = names.filter((name) =>
+    new RegExp(
+      `(^|[^A-Za-z0-9_-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_-])`,
+    ).test(text),
+  );
+  let chosen =
+    typeof named === 'string'
+      ? [named]
+      : mentioned.length > 0
+        ? mentioned
+        : choice === 'required'
+          ? names.slice(0, 1)
+          : [];
+  if (body.parallel_tool_calls === false) chosen = chosen.slice(0, 1);
+  const found = firstJsonObject(text);
+  return chosen.map((name, i) => {
+    const tool = body.tools!.find((t) => t.function?.name === name);
+    const args = found ?? instanceOf(tool?.function?.parameters) ?? {};
+    return { id: `call_fake${seq}_${i}`, name, arguments: JSON.stringify(args) };
+  });
+}
+
+/** The text reply: tool results, structured output, or the default reply. */
+function replyText(body: ChatRequestBody): string {
+  const { messages } = body;
+  const results: string[] = [];
+  for (let i = messages.length - 1; i >= 0 && messages[i].role === 'tool'; i--)
+    results.unshift(textOf(messages[i]));
+  if (results.length > 0) return `Tool results: ${results.join(' | ')}`;
+  const format = body.response_format?.type;
+  if (format !== 'json_object' && format !== 'json_schema') return defaultReply(messages);
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const found = lastUser ? firstJsonObject(textOf(lastUser)) : undefined;
+  if (found) return JSON.stringify(found);
+  if (format === 'json_schema')
+    return JSON.stringify(instanceOf(body.response_format?.json_schema?.schema) ?? {});
+  return JSON.stringify({ reply: defaultReply(messages) });
+}
+
+/** The first `{…}` in `text` that parses as a JSON object. */
+export function firstJsonObject(text: string): Record<string, unknown> | undefined {
+  for (let start = text.indexOf('{'); start >= 0; start = text.indexOf('{', start + 1)) {
+    let depth = 0;
+    let inString = false;
+    for (let i = start; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{') depth++;
+      else if (c === '}' && --depth === 0) {
+        try {
+          const value: unknown = JSON.parse(text.slice(start, i + 1));
+          if (typeof value === 'object' && value !== null && !Array.isArray(value))
+            return value as Record<string, unknown>;
+        } catch {
+          // not JSON from this brace: try the next one
+        }
+        break;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A value that fits a JSON Schema, built the simple way (see the top of this file). */
+export function instanceOf(schema: unknown, depth = 0): unknown {
+  if (typeof schema !== 'object' || schema === null || depth > 10) return undefined;
+  const s = schema as Record<string, unknown>;
+  if ('const' in s) return s.const;
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  if ('default' in s) return s.default;
+  for (const key of ['anyOf', 'oneOf', 'allOf']) {
+    const options = s[key];
+    if (Array.isArray(options)) {
+      const option = options.find((o) => (o as { type?: unknown })?.type !== 'null') ?? options[0];
+      return instanceOf(option, depth + 1);
+    }
+  }
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
+  if (type === 'object' || (type === undefined && typeof s.properties === 'object')) {
+    const properties = (s.properties ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(properties).map(([key, value]) => [key, instanceOf(value, depth + 1) ?? null]),
+    );
+  }
+  if (type === 'array') {
+    const min = typeof s.minItems === 'number' ? s.minItems : 0;
+    return Array.from({ length: min }, () => instanceOf(s.items, depth + 1) ?? null);
+  }
+  if (type === 'string') return 'text';
+  if (type === 'number' || type === 'integer') return typeof s.minimum === 'number' ? s.minimum : 0;
+  if (type === 'boolean') return true;
+  if (type === 'null') return null;
+  return undefined;
+}
+
+/** A call's arguments in three pieces (fewer when short), as a model streams them. */
+function thirds(text: string): string[] {
+  const size = Math.max(1, Math.ceil(text.length / 3));
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces;
 }
 
 /** Word pieces keeping leading whitespace, so `pieces.join('') === text`. */

@@ -62,6 +62,9 @@ export interface ModelDefinition {
   contextWindow: number;
   maxOutputTokens?: number;
   params?: Record<string, number>;
+  fallbacks?: string[];
+  tools?: boolean;
+  jsonSchema?: boolean;
 }
 
 export interface TestAppOptions {

@@ -40,6 +40,27 @@ export class ToolCallDataDto {
 
   @ApiProperty({ type: ToolCallDto })
   toolCall!: ToolCallDto;
+
+  @ApiProperty({
+    description:
+      'An MCP server tool the service runs itself (a `tool.result` follows); false: the client runs it',
+    example: false,
+  })
+  server!: boolean;
+}
+
+export class ToolResultDataDto {
+  @ApiProperty({ format: 'uuid', description: 'The reply that called it' })
+  assistantMessageId!: string;
+
+  @ApiProperty({ description: 'The call it answers', example: 'call_fake1_0' })
+  toolCallId!: string;
+
+  @ApiProperty({ description: 'What the tool returned (or what went wrong), capped' })
+  output!: string;
+
+  @ApiProperty({ description: 'The tool failed, timed out or was unavailable', example: false })
+  isError!: boolean;
 }
 
 export class TextDeltaDataDto {
@@ -132,7 +153,12 @@ export class MessageCompletedEventDto extends eventFrame(
 export class ToolCallEventDto extends eventFrame(
   'tool.call',
   ToolCallDataDto,
-  'The reply called a tool: run it and POST its result to …/messages/{assistantMessageId}/tool-results',
+  'The reply called a tool: run it and POST its result to …/messages/{assistantMessageId}/tool-results (unless `server`)',
+) {}
+export class ToolResultEventDto extends eventFrame(
+  'tool.result',
+  ToolResultDataDto,
+  'An MCP server tool the reply called has returned; the model goes on with its output',
 ) {}
 export class ConversationUpdatedEventDto extends eventFrame(
   'conversation.updated',
@@ -150,6 +176,7 @@ const EVENTS: [string, Type<unknown>][] = [
   ['message.reasoning', MessageReasoningEventDto],
   ['message.delta', MessageDeltaEventDto],
   ['tool.call', ToolCallEventDto],
+  ['tool.result', ToolResultEventDto],
   ['message.completed', MessageCompletedEventDto],
   ['conversation.updated', ConversationUpdatedEventDto],
   ['error', ChatErrorEventDto],

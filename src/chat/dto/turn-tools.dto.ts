@@ -14,6 +14,7 @@ import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 import {
   IsToolChoice,
   MAX_TOOLS,
+  serverToolsField,
   TOOL_CHOICE_SCHEMA,
   ToolChoiceDto,
   ToolDefinitionDto,
@@ -27,6 +28,11 @@ export class TurnToolsDto {
     "Function tools the model may call on this turn (OpenAI's definitions); the conversation's `tools` when absent, none when empty. A reply that calls them is stored with `toolCalls` and status `requires_action`",
   )
   tools?: ToolDefinitionDto[];
+
+  @serverToolsField(
+    "MCP server tools the model may call on this turn, run by the service (docs/tools.md); the conversation's `serverTools` when absent",
+  )
+  serverTools?: string[];
 
   @ApiPropertyOptional(TOOL_CHOICE_SCHEMA)
   @IsOptional()

@@ -32,6 +32,12 @@ export const ERROR_CODES = {
   duplicate_tool_result: { status: 400 },
   /** Tool results: a call of the reply has no result. */
   tool_results_incomplete: { status: 400 },
+  /** A `serverTools` entry that is not `<server>/<tool>` or `<server>/*`, or names no configured MCP server. */
+  unknown_server_tool: { status: 400 },
+  /** The request offers tools to an alias whose model cannot call them (`tools: false`). */
+  tools_not_supported: { status: 400 },
+  /** A `json_schema` reply asked of an alias that cannot honour one (`jsonSchema: false`). */
+  response_format_not_supported: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
@@ -91,6 +97,8 @@ export const ERROR_CODES = {
   provider_not_configured: { status: 503 },
   provider_timeout: { status: 504, transient: true },
   provider_rate_limited: { status: 429, transient: true },
+  /** The provider's tool calls broke a bound (count, argument size, function name). */
+  provider_invalid_tool_calls: { status: 502 },
   // How a turn was stopped
   turn_cancelled: { status: 409, messageStatus: 'cancelled' },
   turn_claim_lost: { status: 409 },

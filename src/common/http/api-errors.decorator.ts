@@ -52,7 +52,7 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
   },
   502: {
     description:
-      'Provider failed (`provider_error`, `provider_auth_failed`, `provider_rejected_request`)',
+      'Provider failed (`provider_error`, `provider_auth_failed`, `provider_rejected_request`, `provider_invalid_tool_calls`)',
     code: 'provider_auth_failed',
     message: 'Groq refused the credentials (401): check GROQ_API_KEY',
   },

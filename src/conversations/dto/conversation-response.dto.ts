@@ -55,6 +55,14 @@ export class ConversationResponseDto {
   })
   tools!: ToolDefinitionDto[];
 
+  @ApiProperty({
+    type: [String],
+    description:
+      'MCP server tools every turn may call (`<server>/<tool>`, `<server>/*`); [] for none',
+    example: [],
+  })
+  serverTools!: string[];
+
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' })
   createdAt!: string;
 

@@ -11,7 +11,7 @@ import {
 
 import { IsModelAlias } from '../../llm/model-alias';
 import { GenerationParamsDto } from '../../llm/dto/generation-params.dto';
-import { ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
+import { serverToolsField, ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
 
 export const TITLE_MAX = 200;
 export const SYSTEM_PROMPT_MAX = 20_000;
@@ -54,4 +54,9 @@ export class CreateConversationDto {
     "Function tools every turn offers the model unless a send gives its own `tools` (OpenAI's definitions); see docs/tools.md",
   )
   tools?: ToolDefinitionDto[];
+
+  @serverToolsField(
+    'MCP server tools every turn may call, run by the service: `<server>/<tool>` or `<server>/*` of the servers the operator configured',
+  )
+  serverTools?: string[];
 }

@@ -1,4 +1,4 @@
-import { ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
+import { serverToolsField, ToolDefinitionDto, toolsField } from '../../llm/dto/tools.dto';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -23,6 +23,9 @@ export class UpdateConversationDto {
     'The function tools every turn offers the model unless a send gives its own `tools`; replaces the list, null or [] clears it',
   )
   tools?: ToolDefinitionDto[] | null;
+
+  @serverToolsField('MCP server tools every turn may call; replaces the list, [] clears it')
+  serverTools?: string[];
 
   @ApiPropertyOptional({
     type: String,

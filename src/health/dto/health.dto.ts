@@ -9,8 +9,12 @@ export class LivenessDto {
 }
 
 export class CheckDto {
-  @ApiProperty({ enum: ['up', 'down', 'configured', 'not_configured'], example: 'up' })
-  status!: 'up' | 'down' | 'configured' | 'not_configured';
+  @ApiProperty({
+    enum: ['up', 'down', 'configured', 'not_configured', 'starting'],
+    description: 'starting: an MCP server being connected, or restarted after it went away',
+    example: 'up',
+  })
+  status!: 'up' | 'down' | 'configured' | 'not_configured' | 'starting';
 
   @ApiProperty({ type: Number, nullable: true, example: 2 })
   latencyMs!: number | null;
@@ -33,6 +37,13 @@ export class CheckDto {
     example: 'closed',
   })
   circuit?: 'closed' | 'open' | 'half-open';
+
+  @ApiProperty({
+    required: false,
+    description: 'An MCP server: how many tools it serves now (0 unless up)',
+    example: 3,
+  })
+  tools?: number;
 }
 
 @ApiExtraModels(CheckDto)
@@ -43,10 +54,12 @@ export class ReadinessDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: getSchemaPath(CheckDto) },
-    description: 'database (fails readiness when down) and provider:<name> (reported only)',
+    description:
+      'database (fails readiness when down), provider:<name> and mcp:<server> (MCP_SERVERS_FILE; both reported only)',
     example: {
       database: { status: 'up', latencyMs: 2 },
       'provider:lmstudio': { status: 'up', latencyMs: 4, circuit: 'closed' },
+      'mcp:files': { status: 'up', latencyMs: null, tools: 3 },
     },
   })
   checks!: Record<string, CheckDto>;

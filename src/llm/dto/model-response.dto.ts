@@ -2,6 +2,29 @@ import { ApiProperty } from '@nestjs/swagger';
 
 import { GenerationParamsDto } from './generation-params.dto';
 
+/** What an alias's model can do beyond text, as its definition says; null = not stated. */
+export class ModelCapabilitiesDto {
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: 'Calls tools; false refuses requests that offer tools (tools_not_supported)',
+    example: true,
+  })
+  tools!: boolean | null;
+
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'Honours a json_schema response format; false refuses one (response_format_not_supported)',
+    example: false,
+  })
+  jsonSchema!: boolean | null;
+
+  @ApiProperty({ type: Boolean, nullable: true, description: 'Reads images', example: null })
+  vision!: boolean | null;
+}
+
 export class ModelResponseDto {
   @ApiProperty({ example: 'lmstudio/default' })
   alias!: string;
@@ -34,6 +57,12 @@ export class ModelResponseDto {
 
   @ApiProperty({ type: GenerationParamsDto })
   defaultParams!: GenerationParamsDto;
+
+  @ApiProperty({
+    type: ModelCapabilitiesDto,
+    description: 'Null where the definition does not say: such a request goes to the provider',
+  })
+  capabilities!: ModelCapabilitiesDto;
 
   @ApiProperty({
     description: 'Whether it can be used now (key present / server reachable)',

@@ -175,3 +175,26 @@ export function toToolChoice(choice: ToolChoiceDto): ToolChoice {
 export function toToolCallDtos(calls: ToolCall[] | null): ToolCallDto[] | null {
   return calls && calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args }));
 }
+
+/** `<server>/<tool>` or `<server>/*`: which MCP tools the operator configured a turn may call. */
+export const SERVER_TOOL_PATTERN = /^[A-Za-z0-9_.-]{1,64}\/([A-Za-z0-9_.-]{1,128}|\*)$/;
+
+/** The decorators of a `serverTools` field: at most MAX_TOOLS patterns. */
+export function serverToolsField(description: string) {
+  const decorators = [
+    ApiPropertyOptional({
+      type: [String],
+      maxItems: MAX_TOOLS,
+      description,
+      example: ['files/*', 'web/fetch'],
+    }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_TOOLS),
+    Matches(SERVER_TOOL_PATTERN, {
+      each: true,
+      message: 'each serverTools entry must be "<server>/<tool>" or "<server>/*"',
+    }),
+  ];
+  return (target: object, key: string) => decorators.forEach((d) => d(target, key));
+}

@@ -8,19 +8,29 @@ import type {
   LlmResult,
   LlmUsage,
   ResponseFormat,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
 } from '../llm.types';
+import { readToolCalls, SdkToolCall, ToolCallAssembler } from './tool-calls';
 import { toUsage } from './upstream-usage';
 
 /** The parts of an OpenAI-style chat completion both SDKs return. */
 export interface SdkCompletion {
   model: string;
-  choices: { message: { content: string | null }; finish_reason: string | null }[];
+  choices: {
+    message: { content: string | null; tool_calls?: SdkToolCall[] | null };
+    finish_reason: string | null;
+  }[];
   usage?: SdkUsage | null;
 }
 
 export interface SdkChunk {
   model: string;
-  choices: { delta: { content?: string | null }; finish_reason: string | null }[];
+  choices: {
+    delta: { content?: string | null; tool_calls?: SdkToolCall[] | null };
+    finish_reason: string | null;
+  }[];
   usage?: SdkUsage | null;
   /** Groq reports streaming usage here. */
   x_groq?: { usage?: SdkUsage | null } | null;
@@ -63,6 +73,33 @@ function toWire(message: ChatMessage): WireMessage {
   };
 }
 
+/** A function tool as OpenAI's chat completions take it. */
+export interface WireTool {
+  type: 'function';
+  function: ToolDefinition;
+}
+
+export type WireToolChoice =
+  'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+function toWireTool({ name, description, parameters, strict }: ToolDefinition): WireTool {
+  return {
+    type: 'function',
+    function: {
+      name,
+      ...(description !== undefined && { description }),
+      ...(parameters !== undefined && { parameters }),
+      ...(strict !== undefined && { strict }),
+    },
+  };
+}
+
+function toWireToolChoice(choice: ToolChoice): WireToolChoice {
+  return typeof choice === 'string'
+    ? choice
+    : { type: 'function', function: { name: choice.name } };
+}
+
 export interface ChatBody {
   model: string;
   messages: WireMessage[];
@@ -74,6 +111,9 @@ export interface ChatBody {
   presence_penalty?: number;
   stop?: string[];
   response_format?: ResponseFormat;
+  tools?: WireTool[];
+  tool_choice?: WireToolChoice;
+  parallel_tool_calls?: boolean;
 }
 
 /** The error classes of a Stainless-generated SDK (openai and groq-sdk share the shape). */
@@ -162,11 +202,13 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     try {
       const completion = await this.createCompletion(this.body(request), request.signal);
       const choice = completion.choices[0];
+      const toolCalls = readToolCalls(this.label, choice?.message.tool_calls);
       return {
         content: choice?.message.content ?? '',
         upstreamModel: completion.model,
         finishReason: choice?.finish_reason ?? null,
         usage: toUsage(completion.usage),
+        ...(toolCalls.length > 0 && { toolCalls }),
       };
     } catch (error) {
       throw this.translate(error, request.signal);
@@ -178,6 +220,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     let upstreamModel = request.model;
     let finishReason: string | null = null;
     let usage: LlmUsage | null = null;
+    const calls = new ToolCallAssembler(this.label);
+    let toolCalls: ToolCall[];
     try {
       const stream = await this.createStream(this.body(request), request.signal);
       for await (const chunk of stream) {
@@ -187,13 +231,22 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         const text = choice?.delta.content;
         if (text) onChunk({ type: 'delta', text });
+        const pieces = choice?.delta.tool_calls;
+        if (pieces) for (const piece of pieces) onChunk(calls.push(piece));
       }
+      toolCalls = calls.finish();
     } catch (error) {
       throw this.translate(error, request.signal);
     }
     // The SDKs end an aborted stream quietly instead of throwing.
     if (request.signal.aborted) throw request.signal.reason;
-    onChunk({ type: 'done', upstreamModel, finishReason, usage });
+    onChunk({
+      type: 'done',
+      upstreamModel,
+      finishReason,
+      usage,
+      ...(toolCalls.length > 0 && { toolCalls }),
+    });
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
@@ -222,7 +275,8 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
   private body(request: LlmRequest): ChatBody {
     const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } =
       request.params;
-    const { stop, responseFormat } = request;
+    const { stop, responseFormat, tools, toolChoice, parallelToolCalls } = request;
+    const offered = tools !== undefined && tools.length > 0;
     return {
       model: request.model,
       messages: request.messages.map(toWire),
@@ -234,6 +288,10 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       ...(presencePenalty !== undefined && { presence_penalty: presencePenalty }),
       ...(stop !== undefined && stop.length > 0 && { stop }),
       ...(responseFormat && { response_format: responseFormat }),
+      // Without tools, a tool_choice or parallel_tool_calls is an error to OpenAI: left out.
+      ...(offered && { tools: tools.map(toWireTool) }),
+      ...(offered && toolChoice !== undefined && { tool_choice: toWireToolChoice(toolChoice) }),
+      ...(offered && parallelToolCalls !== undefined && { parallel_tool_calls: parallelToolCalls }),
     };
   }
 

@@ -7,7 +7,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { newId } from '../../common/ids';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../metrics/metrics.service';
-import type { ChatMessage, LlmUsage } from '../llm.types';
+import type { ChatMessage, LlmUsage, ToolCall } from '../llm.types';
 import { RotatingLog } from './rotating-log';
 
 /** Rotated interaction files kept beside the current one. */
@@ -27,6 +27,10 @@ export interface Interaction {
   ttftMs: number | null;
   usage: LlmUsage | null;
   finishReason: string | null;
+  /** How many tools the request offered the model. */
+  toolsOffered: number;
+  /** The tools the model called: id and name, and the arguments only with LOG_MESSAGES=true. */
+  toolCalls: (Pick<ToolCall, 'id' | 'name'> & { arguments?: string })[];
   /** `complete`, `failed` or `cancelled`. */
   outcome: 'complete' | 'failed' | 'cancelled';
   errorCode: string | null;

@@ -11,16 +11,20 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
+  MinLength,
   ValidateBy,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
+import { ResponseFormatDto } from '../../llm/dto/turn-params.dto';
 import { MODEL_ALIAS_MAX } from '../../llm/model-alias';
 
-export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
+export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 
 /** A content part; only text parts can be passed on to every provider. */
@@ -32,6 +36,37 @@ export interface TextPart {
 export type MessageContent = string | TextPart[];
 
 const STOP_MAX = 4;
+/** OpenAI's limit on the tools of one request. */
+export const TOOLS_MAX = 128;
+const TOOL_CALLS_MAX = 128;
+const CALL_ID_MAX = 256;
+const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const FUNCTION_NAME_MESSAGE = '$property must be 1-64 of a-z A-Z 0-9 _ - (OpenAI function names)';
+const TOOL_CHOICE_MODES = ['auto', 'none', 'required'] as const;
+
+/** OpenAI's `tool_choice`: a mode, or one function by name. */
+export type ToolChoiceDto =
+  (typeof TOOL_CHOICE_MODES)[number] | { type: 'function'; function: { name: string } };
+
+function isToolChoice(value: unknown): value is ToolChoiceDto {
+  if (typeof value === 'string') return (TOOL_CHOICE_MODES as readonly string[]).includes(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { type, function: fn, ...rest } = value as Record<string, unknown>;
+  if (type !== 'function' || Object.keys(rest).length > 0) return false;
+  if (typeof fn !== 'object' || fn === null) return false;
+  const { name, ...others } = fn as Record<string, unknown>;
+  return typeof name === 'string' && FUNCTION_NAME.test(name) && Object.keys(others).length === 0;
+}
+
+const IsToolChoice = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isToolChoice',
+    validator: {
+      validate: isToolChoice,
+      defaultMessage: () =>
+        '$property must be "auto", "none", "required" or { "type": "function", "function": { "name": "…" } }',
+    },
+  });
 
 function isTextPart(value: unknown): value is TextPart {
   if (typeof value !== 'object' || value === null) return false;
@@ -59,10 +94,10 @@ const IsMessageContent = (): PropertyDecorator =>
     validator: {
       validate: (value, args) =>
         isContent(value) ||
-        (value === null && (args?.object as { role?: unknown }).role === 'assistant'),
+        (value == null && (args?.object as { role?: unknown }).role === 'assistant'),
       defaultMessage: (args) =>
         args?.value == null
-          ? '$property must be a string or an array of text parts; only an assistant message may have null content'
+          ? '$property must be a string or an array of text parts; only an assistant message may have null or no content'
           : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }); images, audio and files are not supported',
     },
   });
@@ -76,10 +111,86 @@ const IsStop = (): PropertyDecorator =>
     },
   });
 
+export class ToolCallFunctionDto {
+  @ApiProperty({ description: 'The function called', example: 'get_weather' })
+  @IsString()
+  @Matches(FUNCTION_NAME, { message: FUNCTION_NAME_MESSAGE })
+  name!: string;
+
+  @ApiProperty({
+    description: 'Its arguments, a JSON object as text, as the model wrote them',
+    example: '{"city":"Paris"}',
+  })
+  @IsString()
+  arguments!: string;
+}
+
+/** A tool call of an earlier assistant message, as the client sends it back. */
+export class ToolCallDto {
+  @ApiProperty({ description: 'The call id a tool message answers', example: 'call_abc123' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(CALL_ID_MAX)
+  id!: string;
+
+  @ApiProperty({ enum: ['function'] })
+  @IsIn(['function'])
+  type!: 'function';
+
+  @ApiProperty({ type: ToolCallFunctionDto })
+  @ValidateNested()
+  @Type(() => ToolCallFunctionDto)
+  function!: ToolCallFunctionDto;
+}
+
+export class FunctionDefinitionDto {
+  @ApiProperty({ description: 'The name the model calls it by', example: 'get_weather' })
+  @IsString()
+  @Matches(FUNCTION_NAME, { message: FUNCTION_NAME_MESSAGE })
+  name!: string;
+
+  @ApiPropertyOptional({
+    description: 'What it does and when to call it, for the model',
+    example: 'The current weather in a city',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(8192)
+  description?: string;
+
+  @ApiPropertyOptional({
+    description: 'Its parameters as a JSON Schema object, passed to the provider as given',
+    type: 'object',
+    additionalProperties: true,
+    example: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  })
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Ask the provider to follow the schema exactly' })
+  @IsOptional()
+  @IsBoolean()
+  strict?: boolean;
+}
+
+/** A tool the model may call: OpenAI's function tool. */
+export class ToolDto {
+  @ApiProperty({ enum: ['function'], description: 'Only function tools are served' })
+  @IsIn(['function'], { message: 'type must be "function": only function tools are served' })
+  type!: 'function';
+
+  @ApiProperty({ type: FunctionDefinitionDto })
+  @ValidateNested()
+  @Type(() => FunctionDefinitionDto)
+  function!: FunctionDefinitionDto;
+}
+
 export class ChatCompletionMessageDto {
   @ApiProperty({
     enum: MESSAGE_ROLES,
-    description: '`developer` is treated as `system`',
+    description:
+      '`developer` is treated as `system`; `tool` answers a call of the assistant message before it',
     example: 'user',
   })
   @IsIn(MESSAGE_ROLES)
@@ -87,7 +198,7 @@ export class ChatCompletionMessageDto {
 
   @ApiProperty({
     description:
-      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; null on an assistant message (read as empty text)',
+      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; null or absent on an assistant message (read as empty text), as with tool calls',
     oneOf: [
       { type: 'string' },
       {
@@ -102,7 +213,43 @@ export class ChatCompletionMessageDto {
     example: 'Say hello in French.',
   })
   @IsMessageContent()
-  content!: MessageContent | null;
+  content?: MessageContent | null;
+
+  @ApiPropertyOptional({
+    type: [ToolCallDto],
+    description: 'An assistant message: the tools it called, each answered by a `tool` message',
+  })
+  // null is what some clients send for "no calls".
+  @ValidateIf((m: ChatCompletionMessageDto) => m.tool_calls != null)
+  @ValidateBy({
+    name: 'onAssistant',
+    validator: {
+      validate: (_value, args) => (args?.object as ChatCompletionMessageDto).role === 'assistant',
+      defaultMessage: () => 'only an assistant message may have $property',
+    },
+  })
+  @IsArray()
+  @ArrayMaxSize(TOOL_CALLS_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => ToolCallDto)
+  tool_calls?: ToolCallDto[] | null;
+
+  @ApiPropertyOptional({
+    description: 'A tool message (required there, refused elsewhere): the call it answers',
+    example: 'call_abc123',
+  })
+  @ValidateIf((m: ChatCompletionMessageDto) => m.role === 'tool' || m.tool_call_id !== undefined)
+  @ValidateBy({
+    name: 'onTool',
+    validator: {
+      validate: (_value, args) => (args?.object as ChatCompletionMessageDto).role === 'tool',
+      defaultMessage: () => 'only a tool message may have $property',
+    },
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(CALL_ID_MAX)
+  tool_call_id?: string;
 
   @ApiPropertyOptional({ description: 'Accepted and not used', example: 'ada' })
   @IsOptional()
@@ -119,16 +266,6 @@ export class StreamOptionsDto {
   @IsOptional()
   @IsBoolean()
   include_usage?: boolean;
-}
-
-export class ResponseFormatDto {
-  @ApiProperty({
-    enum: ['text', 'json_object'],
-    description: '`json_object` is passed to the provider, which must support it',
-    example: 'json_object',
-  })
-  @IsIn(['text', 'json_object'])
-  type!: 'text' | 'json_object';
 }
 
 /** The body of `POST /v1/chat/completions`, in OpenAI's wire format (snake_case). */
@@ -229,11 +366,58 @@ export class ChatCompletionRequestDto {
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ type: ResponseFormatDto })
+  @ApiPropertyOptional({
+    type: ResponseFormatDto,
+    description:
+      '`json_object` or `json_schema` (with `strict`) are passed to the provider; an alias that cannot honour `json_schema` is refused with 400 `response_format_not_supported`',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => ResponseFormatDto)
   response_format?: ResponseFormatDto;
+
+  @ApiPropertyOptional({
+    type: [ToolDto],
+    description: `Functions the model may call (up to ${TOOLS_MAX}); an alias that cannot call tools is refused with 400 \`tools_not_supported\``,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(TOOLS_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => ToolDto)
+  tools?: ToolDto[];
+
+  @ApiPropertyOptional({
+    description:
+      '`auto` (the default with tools), `none`, `required`, or one function by name; `required` and a name need `tools`',
+    oneOf: [
+      { type: 'string', enum: [...TOOL_CHOICE_MODES] },
+      {
+        type: 'object',
+        properties: {
+          type: { type: 'string', enum: ['function'] },
+          function: {
+            type: 'object',
+            properties: { name: { type: 'string' } },
+            required: ['name'],
+          },
+        },
+        required: ['type', 'function'],
+      },
+    ],
+    example: 'auto',
+  })
+  @IsOptional()
+  @IsToolChoice()
+  tool_choice?: ToolChoiceDto;
+
+  @ApiPropertyOptional({
+    description: 'Whether the model may call several tools in one reply (passed to the provider)',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  parallel_tool_calls?: boolean;
 
   @ApiPropertyOptional({ description: 'Number of choices; only 1 is supported', example: 1 })
   @IsOptional()

@@ -17,12 +17,48 @@ export class CompletionUsageDto {
   estimated?: boolean;
 }
 
+export class ToolCallFunctionResponseDto {
+  @ApiProperty({ example: 'get_weather' })
+  name!: string;
+
+  @ApiProperty({
+    description: 'A JSON object as text, as the model wrote it: parse it, and check it',
+    example: '{"city":"Paris"}',
+  })
+  arguments!: string;
+}
+
+export class ToolCallResponseDto {
+  @ApiProperty({
+    description: 'Answer it with a tool message of this tool_call_id',
+    example: 'call_abc123',
+  })
+  id!: string;
+
+  @ApiProperty({ enum: ['function'] })
+  type!: 'function';
+
+  @ApiProperty({ type: ToolCallFunctionResponseDto })
+  function!: ToolCallFunctionResponseDto;
+}
+
 export class AssistantMessageDto {
   @ApiProperty({ enum: ['assistant'] })
   role!: 'assistant';
 
-  @ApiProperty({ description: 'The answer, without `<think>` reasoning', example: 'Bonjour !' })
-  content!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The answer, without `<think>` reasoning; null when the model only called tools',
+    example: 'Bonjour !',
+  })
+  content!: string | null;
+
+  @ApiPropertyOptional({
+    type: [ToolCallResponseDto],
+    description: 'The tools the model called (finish_reason `tool_calls`)',
+  })
+  tool_calls?: ToolCallResponseDto[];
 
   @ApiPropertyOptional({
     description: 'Reasoning the model wrote in `<think>…</think>`, when it wrote any',
@@ -65,6 +101,29 @@ export class ChatCompletionDto {
   usage!: CompletionUsageDto;
 }
 
+export class ChunkToolCallFunctionDto {
+  @ApiPropertyOptional({ description: 'First piece of a call only', example: 'get_weather' })
+  name?: string;
+
+  @ApiProperty({ description: 'The next piece of the arguments text', example: '{"city":' })
+  arguments!: string;
+}
+
+/** A piece of a streamed tool call: join the pieces of one index. */
+export class ChunkToolCallDto {
+  @ApiProperty({ description: 'Which call of the reply this piece belongs to', example: 0 })
+  index!: number;
+
+  @ApiPropertyOptional({ description: 'First piece of a call only', example: 'call_abc123' })
+  id?: string;
+
+  @ApiPropertyOptional({ enum: ['function'], description: 'First piece of a call only' })
+  type?: 'function';
+
+  @ApiProperty({ type: ChunkToolCallFunctionDto })
+  function!: ChunkToolCallFunctionDto;
+}
+
 export class ChunkDeltaDto {
   @ApiPropertyOptional({ enum: ['assistant'], description: 'First chunk only' })
   role?: 'assistant';
@@ -74,6 +133,9 @@ export class ChunkDeltaDto {
 
   @ApiPropertyOptional({ example: 'The user wants' })
   reasoning_content?: string;
+
+  @ApiPropertyOptional({ type: [ChunkToolCallDto], description: 'Pieces of tool calls' })
+  tool_calls?: ChunkToolCallDto[];
 }
 
 export class ChunkChoiceDto {
