@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import OpenAI, { toFile } from 'openai';
+
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { exeBytes, passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { waitUntil, withTestApp } from './utils/harness';
@@ -191,5 +193,55 @@ describe('Files', () => {
     expect(res.body.error).toBe('invalid_upload');
     const json = await t.http.post(FILES).set(A).send({ file: 'x' }).expect(400);
     expect(json.body.error).toBe('invalid_upload');
+  });
+});
+
+describe('Files through the OpenAI SDK (/v1/files)', () => {
+  const t = withTestApp({});
+  const client = (): OpenAI =>
+    new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+
+  it("should upload, list, read, download and delete in OpenAI's shapes", async () => {
+    const openai = client();
+    const bytes = Buffer.from('# Plan\n\n1. Ship it\n');
+    const created = await openai.files.create({
+      file: await toFile(bytes, 'plan.md'),
+      purpose: 'assistants',
+    });
+    expect(created).toMatchObject({
+      object: 'file',
+      bytes: bytes.length,
+      filename: 'plan.md',
+      purpose: 'assistants',
+    });
+    expect(created.created_at).toBeGreaterThan(1_700_000_000);
+    // The same file on the other door.
+    const native = await t.http.get(`${FILES}/${created.id}`).expect(200);
+    expect(native.body).toMatchObject({ mimeType: 'text/markdown', sha256: sha256(bytes) });
+
+    await waitUntil(
+      async () => (await openai.files.retrieve(created.id)).status === 'processed',
+      20_000,
+    );
+    const page = await openai.files.list();
+    expect(page.data.map((f) => f.id)).toContain(created.id);
+    const content = await openai.files.content(created.id);
+    expect(Buffer.from(await content.arrayBuffer()).equals(bytes)).toBe(true);
+    expect(await openai.files.delete(created.id)).toEqual({
+      id: created.id,
+      object: 'file',
+      deleted: true,
+    });
+  });
+
+  it("should answer errors in OpenAI's shape", async () => {
+    const openai = client();
+    const missing = await openai.files.retrieve('file-abc123').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: 'file_not_found' });
+    const exe = await openai.files
+      .create({ file: await toFile(exeBytes(), 'a.exe'), purpose: 'user_data' })
+      .catch((error: unknown) => error);
+    expect(exe).toMatchObject({ status: 415, code: 'file_type_not_allowed' });
   });
 });
