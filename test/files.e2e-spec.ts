@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
+import { LlmService } from '../src/llm/llm.service';
 import { exeBytes, passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { waitUntil, withTestApp } from './utils/harness';
 
@@ -243,5 +244,51 @@ describe('Files through the OpenAI SDK (/v1/files)', () => {
       .create({ file: await toFile(exeBytes(), 'a.exe'), purpose: 'user_data' })
       .catch((error: unknown) => error);
     expect(exe).toMatchObject({ status: 415, code: 'file_type_not_allowed' });
+  });
+});
+
+describe('Images to the provider', () => {
+  const t = withTestApp({});
+
+  it("should send a user message's images as image_url parts the model receives intact", async () => {
+    const llm = t.nest.get(LlmService);
+    const second = Buffer.concat([PNG_1X1, Buffer.from('different bytes')]);
+    let reply = '';
+    for await (const chunk of llm.generate({
+      model: llm.resolve('lmstudio/default'),
+      messages: [
+        {
+          role: 'user',
+          content: 'What is in these?',
+          images: [
+            { mimeType: 'image/png', data: PNG_1X1 },
+            { mimeType: 'image/png', data: second.toString('base64') },
+          ],
+        },
+      ],
+      params: {},
+      mode: 'complete',
+      signal: AbortSignal.timeout(10_000),
+    }))
+      if (chunk.type === 'delta') reply += chunk.text;
+    const [request] = t.fake.requests;
+    expect(request.images).toEqual([
+      { mimeType: 'image/png', sha256: sha256(PNG_1X1), bytes: PNG_1X1.length },
+      { mimeType: 'image/png', sha256: sha256(second), bytes: second.length },
+    ]);
+    expect(request.body.messages[0].content).toEqual([
+      { type: 'text', text: 'What is in these?' },
+      {
+        type: 'image_url',
+        image_url: { url: `data:image/png;base64,${PNG_1X1.toString('base64')}` },
+      },
+      {
+        type: 'image_url',
+        image_url: { url: `data:image/png;base64,${second.toString('base64')}` },
+      },
+    ]);
+    expect(reply).toBe(
+      `Echo: What is in these? [messages=1] [images=${sha256(PNG_1X1).slice(0, 12)},${sha256(second).slice(0, 12)}]`,
+    );
   });
 });

@@ -4,7 +4,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import type { ChatMessage, GenerationParams, ResponseFormat } from './llm.types';
+import type { ChatImage, ChatMessage, GenerationParams, ResponseFormat } from './llm.types';
 import { ResponseCacheRepository } from './response-cache.repository';
 
 const SWEEP_MAX_INTERVAL_MS = 60_000;
@@ -33,6 +33,11 @@ export function isDeterministic(params: GenerationParams): boolean {
   return params.temperature === 0 || params.seed !== undefined;
 }
 
+function imageDigest(image: ChatImage): string {
+  const bytes = typeof image.data === 'string' ? Buffer.from(image.data, 'base64') : image.data;
+  return `${image.mimeType}:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
 /**
  * Everything that decides the reply, in a fixed order, for the cache key; the owner first,
  * so no two owners ever share an entry. The version changes when CachedReply does.
@@ -43,7 +48,10 @@ export function cacheKeyMaterial(owner: string, input: CacheableRequest): string
     'v1',
     owner,
     input.alias,
-    input.messages.map((m) => [m.role, m.content]),
+    // Images by their hash; a message without any keeps the key it always had.
+    input.messages.map((m) =>
+      m.images?.length ? [m.role, m.content, m.images.map(imageDigest)] : [m.role, m.content],
+    ),
     [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
     [frequencyPenalty ?? null, presencePenalty ?? null],
     input.stop ?? null,
