@@ -1,6 +1,7 @@
 import type { Scenario } from '../lib/scenario';
 import { chunks } from './chunks';
 import { db } from './db';
+import { files } from './files';
 import { history } from './history';
 import { hostile } from './hostile';
 import { layers } from './layers';
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   replicas,
   summary,
   hostile,
+  files,
 ];
