@@ -292,3 +292,96 @@ describe('Images to the provider', () => {
     );
   });
 });
+
+describe('Files lifecycle', () => {
+  const t = withTestApp({ env: { FILE_ORPHAN_TTL: '2s', FILE_SWEEP_MS: '200' } });
+
+  it('should delete a file no message references once FILE_ORPHAN_TTL has passed', async () => {
+    const orphan = await t.http
+      .post(FILES)
+      .attach('file', Buffer.from('orphan'), 'o.txt')
+      .expect(201);
+    const kept = await t.http
+      .post(FILES)
+      .attach('file', Buffer.from('attached'), 'k.txt')
+      .expect(201);
+    const conversation = await t.createConversation();
+    const turn = await t.send(conversation, 'look at this');
+    await t.prisma.messageAttachment.create({
+      data: { messageId: turn.body.userMessage.id, fileId: kept.body.id, position: 0 },
+    });
+    // Still young: both stay.
+    await t.http.get(`${FILES}/${orphan.body.id}`).expect(200);
+    await waitUntil(
+      async () => (await t.http.get(`${FILES}/${orphan.body.id}`)).status === 404,
+      10_000,
+    );
+    await t.http.get(`${FILES}/${kept.body.id}`).expect(200);
+    expect(await t.prisma.fileBlob.count({ where: { sha256: orphan.body.sha256 } })).toBe(0);
+    // Deleting the conversation drops the reference: the file is an orphan then.
+    await t.http.delete(`/api/v1/conversations/${conversation}`).expect(204);
+    await waitUntil(
+      async () => (await t.http.get(`${FILES}/${kept.body.id}`)).status === 404,
+      10_000,
+    );
+  });
+});
+
+describe('Files: extraction across replicas', () => {
+  const t = withTestApp({ env: { FILE_SWEEP_MS: '200' } });
+
+  const status = async (id: string): Promise<Record<string, unknown>> =>
+    (await t.http.get(`${FILES}/${id}`).expect(200)).body;
+
+  it('should take over an extraction whose replica died (its lease lapsed)', async () => {
+    const pdf = await t.http
+      .post(FILES)
+      .attach('file', await pdfSaying('Recovered after a crash'), 'c.pdf')
+      .expect(201);
+    await waitUntil(async () => (await status(pdf.body.id)).status === 'ready', 20_000);
+    // As a replica that claimed it and was killed leaves it: processing, a lapsed lease.
+    const lapsed = new Date(Date.now() - 1000);
+    await t.prisma.fileBlob.updateMany({
+      where: { sha256: pdf.body.sha256 },
+      data: {
+        status: 'processing',
+        text: null,
+        textTokens: null,
+        extractLeaseUntil: lapsed,
+        extractAttempts: 1,
+      },
+    });
+    await waitUntil(async () => (await status(pdf.body.id)).status === 'ready', 20_000);
+    const blob = await t.prisma.fileBlob.findFirstOrThrow({ where: { sha256: pdf.body.sha256 } });
+    expect(blob).toMatchObject({ extractAttempts: 2, extractLeaseUntil: null });
+    expect(blob.text).toContain('Recovered after a crash');
+
+    // A document whose every attempt died ends failed, not processing forever.
+    await t.prisma.fileBlob.updateMany({
+      where: { sha256: pdf.body.sha256 },
+      data: { status: 'processing', extractLeaseUntil: lapsed, extractAttempts: 3 },
+    });
+    await waitUntil(async () => (await status(pdf.body.id)).status === 'failed', 10_000);
+    expect(await status(pdf.body.id)).toMatchObject({ error: { code: 'extract_interrupted' } });
+  });
+});
+
+describe('Files: extraction limits', () => {
+  const t = withTestApp({ env: { FILE_EXTRACT_TIMEOUT_MS: '100', FILE_EXTRACT_MAX_CHARS: '50' } });
+
+  it('should end in failed, not hang, when extraction outlasts FILE_EXTRACT_TIMEOUT_MS', async () => {
+    const pdf = await t.http
+      .post(FILES)
+      .attach('file', await pdfSaying('slow'), 's.pdf')
+      .expect(201);
+    let file: Record<string, unknown> = {};
+    await waitUntil(async () => {
+      file = (await t.http.get(`${FILES}/${pdf.body.id}`).expect(200)).body;
+      return file.status !== 'processing';
+    }, 10_000);
+    expect(file).toMatchObject({ status: 'failed', error: { code: 'extract_timeout' } });
+    expect((file.error as { message: string }).message).toContain(
+      'FILE_EXTRACT_TIMEOUT_MS (100 ms)',
+    );
+  });
+});

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
+import { PNG_1X1 } from '../../test/utils/files';
 import { progress } from '../lib/progress';
 import { rssBytes } from '../lib/processes';
 import { mb, ms, num, reportRow, Row } from '../lib/report';
@@ -115,8 +116,8 @@ function upload(target: Target, bytes: number): Promise<string> {
           : reject(new Error(`upload answered ${res.statusCode}: ${body}`)),
       );
     });
-    // PNG magic first: random bytes alone are no allowed type.
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    // A whole PNG first (random bytes alone are no allowed type), then random bytes.
+    const png = PNG_1X1;
     let sent = 0;
     const write = (): void => {
       while (sent < bytes) {

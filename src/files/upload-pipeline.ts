@@ -13,9 +13,13 @@ export interface PipelineLimits {
 }
 
 export function quotaExceeded(quota: number, used: number, adding: number): AppException {
+  const what =
+    adding > 0
+      ? `This file (${adding} bytes so far) would take your files past FILE_QUOTA_BYTES (${quota} bytes)`
+      : `Your files already fill FILE_QUOTA_BYTES (${quota} bytes)`;
   return new AppException(
     'file_quota_exceeded',
-    `This file (${adding}${adding > 0 ? '' : '+'} bytes) would take your files to more than FILE_QUOTA_BYTES (${quota} bytes); ${used} bytes are in use: delete some files first`,
+    `${what}: ${used} bytes are in use; delete some files first`,
   );
 }
 

@@ -34,8 +34,7 @@ interface SdkUsage {
 
 /** A part of a user message with images (OpenAI's content parts). */
 export type WirePart =
-  | { type: 'text'; text: string }
-  | { type: 'image_url'; image_url: { url: string } };
+  { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
 /** A message as OpenAI's chat completions take it. */
 export type WireMessage =
