@@ -189,6 +189,15 @@ describe('Files', () => {
       });
   });
 
+  it("should take an upload from fetch's FormData (undici), as a browser sends it", async () => {
+    const form = new FormData();
+    form.append('purpose', 'vision');
+    form.append('file', new Blob([PNG_1X1], { type: 'text/plain' }), 'shot.png');
+    const res = await fetch(`${t.url}${FILES}`, { method: 'POST', headers: A, body: form });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ mimeType: 'image/png', filename: 'shot.png' });
+  });
+
   it('should refuse a body without a file part', async () => {
     const res = await t.http.post(FILES).set(A).field('purpose', 'user_data').expect(400);
     expect(res.body.error).toBe('invalid_upload');
