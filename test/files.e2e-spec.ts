@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 
 import OpenAI, { toFile } from 'openai';
 
@@ -196,6 +197,31 @@ describe('Files', () => {
     const res = await fetch(`${t.url}${FILES}`, { method: 'POST', headers: A, body: form });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ mimeType: 'image/png', filename: 'shot.png' });
+  });
+
+  it('should drop what a client sent before it went away mid-upload', async () => {
+    const boundary = 'gone';
+    const req = http.request(`${t.url}${FILES}`, {
+      method: 'POST',
+      headers: {
+        ...A,
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        'Content-Length': 1024 * 1024 + 200,
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\n`,
+    );
+    req.write(Buffer.alloc(600 * 1024, 'cut '));
+    await waitUntil(
+      async () => (await t.prisma.fileBlob.count({ where: { status: 'uploading' } })) > 0,
+    );
+    req.destroy();
+    await waitUntil(
+      async () => (await t.prisma.fileBlob.count({ where: { status: 'uploading' } })) === 0,
+    );
+    expect(await t.prisma.fileChunk.count({ where: { blob: { status: 'uploading' } } })).toBe(0);
   });
 
   it('should refuse a body without a file part', async () => {

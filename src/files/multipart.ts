@@ -63,6 +63,12 @@ export function readMultipart(req: Request, maxBytes: number): Promise<Multipart
       () => found || reject(invalid('The form has no part named "file": send the file in it')),
       reject,
     );
+    // A client gone mid-body ends nothing by itself (pipe forwards no abort): the file
+    // stream fails, so the upload is dropped instead of waiting forever.
+    req.once('close', () => {
+      if (!req.complete)
+        parser.destroy(new AppException('client_closed_request', 'The client went away'));
+    });
     req.pipe(parser);
   });
 }
