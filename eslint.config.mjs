@@ -16,11 +16,11 @@ const LAYERS = [
   ['tools'],
   ['prompts'],
   ['history'],
-  ['conversations', 'messages', 'memory'],
+  ['conversations', 'messages', 'memory', 'files'],
   ['chat'],
   ['websocket', 'openai', 'cli', 'health', 'startup'],
 ];
-const FEATURES = ['conversations', 'messages', 'memory', 'chat'];
+const FEATURES = ['conversations', 'messages', 'memory', 'files', 'chat'];
 const TOP_FILES = ['app.module', 'main', 'server', 'setup-app', 'openapi', 'write-openapi'];
 
 /** One `files` block per room: every room above it (and the top files) is out of bounds. */

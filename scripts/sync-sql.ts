@@ -24,6 +24,7 @@ import { format } from 'sql-formatter';
 import '../src/chat/turn-lease.repository';
 import '../src/chat/turns.repository';
 import '../src/conversations/search/conversation-search.repository';
+import '../src/files/files.repository';
 import '../src/history/history.repository';
 import '../src/messages/messages.repository';
 import { Db, dbPlugins } from '../src/database/db';

@@ -14,6 +14,7 @@ import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenAiModule } from './openai/openai.module';
 import { DatabaseModule } from './database/database.module';
+import { FilesModule } from './files/files.module';
 import { WebSocketModule } from './websocket/websocket.module';
 
 export interface AppOptions {
@@ -37,6 +38,7 @@ export class AppModule {
         HealthModule,
         ConversationsModule,
         MessagesModule,
+        FilesModule,
         ChatModule,
         OpenAiModule,
         WebSocketModule,

@@ -73,6 +73,21 @@ export const OPERATION_IDS: Record<string, Record<string, string>> = {
     manifest: 'getMessageContext',
   },
   ModelsController: { list: 'listModelAliases' },
+  FilesController: {
+    upload: 'uploadFile',
+    list: 'listUserFiles',
+    get: 'getFile',
+    content: 'getFileContent',
+    delete: 'removeFile',
+  },
+  // OpenAI's own names for its Files API.
+  OpenAiFilesController: {
+    upload: 'createFile',
+    list: 'listFiles',
+    get: 'retrieveFile',
+    content: 'downloadFile',
+    delete: 'deleteFile',
+  },
   OpenAiController: {
     create: 'createChatCompletion',
     listModels: 'listModels',

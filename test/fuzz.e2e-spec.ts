@@ -146,11 +146,24 @@ describe.each([
       const models = (await (await fetch(`${t.url}/api/v1/models`, { headers: owner })).json()) as {
         data: { alias: string }[];
       };
+      // Files of the owner, so routes on a file ({id}) find real ones too.
+      const fileIds: string[] = [];
+      for (const text of ['one', 'two']) {
+        const form = new FormData();
+        form.append('file', new Blob([`fuzz file ${text}`]), `${text}.txt`);
+        const res = await fetch(`${t.url}/api/v1/files`, {
+          method: 'POST',
+          headers: owner,
+          body: form,
+        });
+        fileIds.push(((await res.json()) as { id: string }).id);
+      }
       const known: KnownValues = {
         ids,
         messageIds,
         strings: models.data.map((m) => m.alias),
         authorizations,
+        fileIds,
       };
 
       const statuses = new Map<number, number>();

@@ -9,7 +9,13 @@ const TIMEOUT_MS = 60_000;
 const CREATE_OPERATION = '#operations-conversations-createConversation';
 const SEND_OPERATION = '#operations-chat-sendMessage';
 const STREAM_OPERATION = '#operations-chat-streamMessage';
+const UPLOAD_OPERATION = '#operations-files-uploadFile';
 const TITLE = 'From Swagger UI';
+/** A 1×1 PNG, to upload with a misleading name. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 describe('Swagger UI', () => {
   const t = withTestApp({ env: { LMSTUDIO_MODEL: 'fake-model' } });
@@ -147,6 +153,39 @@ describe('Swagger UI', () => {
       expect(stored).toMatchObject({ title: TITLE, systemPrompt: null, model: null });
       expect(pageErrors).toEqual([]);
 
+      await page.close();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'should upload a file through "Try it out" (a multipart form with a file picker)',
+    async () => {
+      if (!context) throw new Error('setup failed');
+      const page = await context.newPage();
+      watch(page);
+      await openDocs(page);
+
+      const operation = page.locator(UPLOAD_OPERATION);
+      await operation.locator('.opblock-summary').first().click();
+      await operation.locator('.try-out__btn').click();
+      await operation
+        .locator('input[type="file"]')
+        .setInputFiles({ name: 'picked.txt', mimeType: 'text/plain', buffer: PNG });
+      await operation.locator('.execute').click();
+
+      const response = operation.locator('.responses-wrapper .live-responses-table .response');
+      const status = await response.locator('.response-col_status').first().textContent();
+      expect(status?.trim()).toMatch(/^201\b/);
+      const text =
+        (await response.locator('.response-col_description .microlight').first().textContent()) ??
+        '';
+      expect(JSON.parse(text)).toMatchObject({
+        filename: 'picked.txt',
+        mimeType: 'image/png',
+        kind: 'image',
+      });
+      expect(pageErrors).toEqual([]);
       await page.close();
     },
     TIMEOUT_MS,

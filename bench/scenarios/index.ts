@@ -1,6 +1,7 @@
 import type { Scenario } from '../lib/scenario';
 import { chunks } from './chunks';
 import { db } from './db';
+import { files } from './files';
 import { history } from './history';
 import { hostile } from './hostile';
 import { layers } from './layers';
@@ -29,4 +30,5 @@ export const SCENARIOS: readonly Scenario[] = [
   summary,
   hostile,
   mcp,
+  files,
 ];

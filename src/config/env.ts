@@ -26,6 +26,7 @@ const AUTH_MODES = ['none', 'jwt', 'api-key', 'local'] as const;
 const REGISTRATION_MODES = ['open', 'closed'] as const;
 const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
 const SWITCHES = ['on', 'off'] as const;
+const FILE_STORAGES = ['postgres', 's3'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
@@ -36,6 +37,13 @@ const toBool = ({ value }: { value: unknown }): unknown => {
   if (v === 'true' || v === '1' || v === 'on') return true;
   if (v === 'false' || v === '0' || v === 'off') return false;
   return value;
+};
+/** A duration in seconds: a number, or one with a unit (`90s`, `30m`, `24h`, `7d`). */
+const toSeconds = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!match) return value;
+  return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's'];
 };
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
@@ -357,6 +365,60 @@ export class Env {
   /** How long one summary job may take (all its calls together) before it is given up. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) SUMMARY_TIMEOUT_MS = 60_000;
 
+  /** Where uploaded files' bytes live: PostgreSQL (file_chunks) or an S3-compatible bucket. */
+  @IsIn(FILE_STORAGES) FILE_STORAGE: (typeof FILE_STORAGES)[number] = 'postgres';
+
+  /** Largest file one upload may be, in bytes (413 `file_too_large` past it). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(5 * 1024 ** 3) FILE_MAX_BYTES = 50 * 1024 * 1024;
+
+  /** Bytes of files one owner may keep (deduplicated content counts once). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(2 ** 50) FILE_QUOTA_BYTES = 1024 ** 3;
+
+  /** Comma-separated MIME types an upload may be (sniffed from its bytes; `image/*` allowed); unset = the built-in list. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*[\w.+-]+\/[\w.+*-]+(\s*,\s*[\w.+-]+\/[\w.+*-]+)*\s*$/, {
+    message: 'must be comma-separated MIME types such as image/png,application/pdf,text/*',
+  })
+  FILE_ALLOWED_TYPES?: string;
+
+  /** Longest a document's text extraction may take before it ends `failed`. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000) FILE_EXTRACT_TIMEOUT_MS = 30_000;
+
+  /** Heap (MB) the extraction worker may use; a PDF bomb past it ends `failed`, never the server. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(16_384) FILE_EXTRACT_MEMORY_MB = 256;
+
+  /** Most characters of text one document may yield before it ends `failed` (`extract_too_much_text`). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000_000) FILE_EXTRACT_MAX_CHARS = 2_000_000;
+
+  /** A file no message references is deleted this long after upload (seconds, or `24h`, `7d`). */
+  @Transform(toSeconds) @IsInt() @Min(1) @Max(10 * 365 * 86_400) FILE_ORPHAN_TTL = 86_400;
+
+  /** How often each replica deletes orphaned files and takes over extractions a dead replica left. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000) FILE_SWEEP_MS = 60_000;
+
+  /** FILE_STORAGE=s3: the bucket, and where it is (unset endpoint: AWS itself). */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: Env) => env.FILE_STORAGE === 's3')
+  @IsString({ message: 'S3_BUCKET is required when FILE_STORAGE=s3' })
+  @MinLength(1)
+  S3_BUCKET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  S3_ENDPOINT?: string;
+
+  @IsString() @MinLength(1) S3_REGION = 'us-east-1';
+
+  /** Unset: the AWS SDK's own credential chain (instance roles, AWS_* variables). */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() S3_ACCESS_KEY_ID?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() S3_SECRET_ACCESS_KEY?: string;
+
+  /** Path-style URLs (endpoint/bucket/key), as MinIO and most S3-compatible servers need. */
+  @Transform(toBool) @IsBoolean() S3_FORCE_PATH_STYLE = false;
+
   /**
    * Comma-separated origins allowed by CORS (`*`: any); unset = none, but localhost pages
    * when AUTH_MODE=none on a loopback HOST (CorsPolicy).
@@ -397,6 +459,7 @@ const SECRETS = new Set([
   'DEEPSEEK_API_KEY',
   'MISTRAL_API_KEY',
   'DATABASE_URL',
+  'S3_SECRET_ACCESS_KEY',
 ]);
 
 /** Names that hold a secret whatever the variable (a models file's own key variables). */

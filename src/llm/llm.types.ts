@@ -9,6 +9,15 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * An image a user message shows the model: its bytes (or their base64) and sniffed type.
+ * Providers send it in their own shape (OpenAI: an `image_url` part with a data URL).
+ */
+export interface ChatImage {
+  mimeType: string;
+  data: Buffer | string;
+}
+
 export interface ChatMessage {
   role: ChatRole;
   /** An assistant message that only called tools has an empty content (`null` upstream). */
@@ -19,6 +28,8 @@ export interface ChatMessage {
   toolCalls?: ToolCall[];
   /** tool: the call this message is the result of. */
   toolCallId?: string;
+  /** user: images shown with the text, in order (only to aliases that can see). */
+  images?: ChatImage[];
 }
 
 /** A function tool the model may call (OpenAI's `function` object, without the wrapper). */

@@ -5,6 +5,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import type {
+  ChatImage,
   ChatMessage,
   GenerationParams,
   ResponseFormat,
@@ -50,6 +51,11 @@ export function isDeterministic(params: GenerationParams): boolean {
   return params.temperature === 0 || params.seed !== undefined;
 }
 
+function imageDigest(image: ChatImage): string {
+  const bytes = typeof image.data === 'string' ? Buffer.from(image.data, 'base64') : image.data;
+  return `${image.mimeType}:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
 /**
  * Everything that decides the reply, in a fixed order, for the cache key; the owner first,
  * so no two owners ever share an entry. The version changes when CachedReply does.
@@ -60,8 +66,14 @@ export function cacheKeyMaterial(owner: string, input: CacheableRequest): string
     'v2',
     owner,
     input.alias,
-    // A tool call or result is part of the prompt as much as text is.
-    input.messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null]),
+    // A tool call or result is part of the prompt as much as text is; images by their hash.
+    input.messages.map((m) => [
+      m.role,
+      m.content,
+      m.toolCalls ?? null,
+      m.toolCallId ?? null,
+      ...(m.images?.length ? [m.images.map(imageDigest)] : []),
+    ]),
     [temperature ?? null, topP ?? null, maxTokens ?? null, seed ?? null],
     [frequencyPenalty ?? null, presencePenalty ?? null],
     input.stop ?? null,

@@ -50,6 +50,7 @@
  * `requests` records every valid chat request: its whole body, plus the tools offered and
  * the tool_choice it carried (`toolsOffered`, `toolChoice`).
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -72,8 +73,21 @@ export interface FakeLlmOptions {
 
 export interface ChatMessage {
   role: string;
-  content?: string | Array<{ type: string; text?: string }> | null;
+  content?:
+    | string
+    | Array<{ type: string; text?: string; image_url?: { url?: string; detail?: string } }>
+    | null;
   [key: string]: unknown;
+}
+
+/** An image a request carried (an `image_url` part), as the model would have seen it. */
+export interface SeenImage {
+  /** From a data URL; null for a plain URL. */
+  mimeType: string | null;
+  /** Hex SHA-256 of the decoded bytes (of the URL itself when it is not a data URL). */
+  sha256: string;
+  /** Decoded bytes; 0 for a plain URL. */
+  bytes: number;
 }
 
 export interface ChatRequestBody {
@@ -126,6 +140,8 @@ export interface RecordedRequest {
    * on a monotonic clock (`performance.now()`): compare them with each other only. */
   receivedAt: number;
   endedAt?: number;
+  /** Every image part of the request's messages, in order. */
+  images: SeenImage[];
 }
 
 export type ScriptStep =
@@ -376,6 +392,7 @@ export class FakeLlmServer {
       aborted: false,
       completed: false,
       receivedAt: performance.now(),
+      images: imagesOf(body.messages),
     };
     this.requests.push(record);
     const abort = new AbortController();
@@ -620,6 +637,26 @@ function textOf(message: ChatMessage): string {
   return '';
 }
 
+/** The image parts of `messages`: data URLs decoded and hashed, plain URLs hashed as text. */
+export function imagesOf(messages: ChatMessage[]): SeenImage[] {
+  const images: SeenImage[] = [];
+  for (const message of messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      const url = part.type === 'image_url' ? part.image_url?.url : undefined;
+      if (typeof url !== 'string') continue;
+      const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+      const bytes = data ? Buffer.from(data[2], 'base64') : Buffer.from(url);
+      images.push({
+        mimeType: data ? data[1] : null,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        bytes: data ? bytes.length : 0,
+      });
+    }
+  }
+  return images;
+}
+
 const TITLE_REQUEST = 'You name conversations.';
 
 /** The deterministic answer to a title request: built from the `User:` line of its transcript. */
@@ -655,7 +692,11 @@ export function defaultReply(messages: ChatMessage[]): string {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const text = lastUser ? textOf(lastUser) : '';
   if (text.startsWith('/think')) return '<think>reasoning here</think>The answer.';
-  return `Echo: ${text} [messages=${messages.length}]`;
+  const images = imagesOf(messages);
+  // Only with images, so every reply without one stays as it was.
+  const seen =
+    images.length > 0 ? ` [images=${images.map((i) => i.sha256.slice(0, 12)).join(',')}]` : '';
+  return `Echo: ${text} [messages=${messages.length}]${seen}`;
 }
 
 /** The names of the request's function tools, in order. */

@@ -56,6 +56,8 @@ export interface KnownValues {
   strings: string[];
   /** Authorization header values to pick from (jwt mode); empty = none sent. */
   authorizations: string[];
+  /** Ids of uploaded files, for the `{id}` of a files route. */
+  fileIds?: string[];
 }
 
 const HOSTILE_STRINGS = [
@@ -324,7 +326,9 @@ function pathFor(template: string, known: KnownValues): fc.Arbitrary<string> {
         arbitrary:
           name === 'messageId' && known.messageIds.length > 0
             ? fc.constantFrom(...known.messageIds)
-            : knownId(known),
+            : /\/files\//.test(template) && known.fileIds?.length
+              ? fc.constantFrom(...known.fileIds)
+              : knownId(known),
       },
       { weight: 2, arbitrary: fc.uuid() },
       {
@@ -404,6 +408,67 @@ function requestFor(
     });
 }
 
+const BOUNDARY = 'fuzz-boundary';
+
+/** A file part (well-formed or not) of a multipart upload: a body and its content type. */
+const multipartBody: fc.Arbitrary<{ body: string | Buffer; contentType: string }> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('file', 'File', 'upload'),
+        hostileString,
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.boolean(),
+      )
+      .map(([field, name, bytes, text]) => ({
+        contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+        body: Buffer.concat([
+          Buffer.from(
+            `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${name.replace(/["\r\n]/g, '')}"\r\n` +
+              'Content-Type: application/octet-stream\r\n\r\n',
+          ),
+          text ? Buffer.from(`plain text ${name}`) : Buffer.from(bytes),
+          Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+        ]),
+      })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      {
+        contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+        body: `--${BOUNDARY}\r\ngarbage`,
+      },
+      { contentType: 'multipart/form-data', body: 'no boundary' },
+      { contentType: `multipart/form-data; boundary=${BOUNDARY}`, body: '' },
+      {
+        contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+        body: `--${BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nnope\r\n--${BOUNDARY}--\r\n`,
+      },
+    ),
+  },
+);
+
+/** An upload route: multipart bodies instead of JSON ones. */
+function multipartRequestFor(
+  template: string,
+  method: string,
+  known: KnownValues,
+): fc.Arbitrary<FuzzRequest> {
+  const authorization = known.authorizations.length
+    ? fc.constantFrom(...known.authorizations)
+    : fc.constant(undefined);
+  return fc
+    .record({ path: pathFor(template, known), multipart: multipartBody, authorization })
+    .map(({ path, multipart, authorization: auth }) => ({
+      method: method.toUpperCase(),
+      path,
+      headers: { 'content-type': multipart.contentType, ...(auth ? { authorization: auth } : {}) },
+      body: multipart.body,
+    }));
+}
+
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 /** Every operation of `doc`, plus methods and paths it does not declare. */
@@ -414,7 +479,9 @@ export function requestsFor(doc: OpenApiDocument, known: KnownValues): fc.Arbitr
     for (const method of METHODS) {
       const operation = operations[method];
       // Operations that take a body have the most to get wrong: they get more requests.
-      if (operation)
+      if (operation?.requestBody?.content?.['multipart/form-data'])
+        declared.push({ weight: 3, arbitrary: multipartRequestFor(template, method, known) });
+      else if (operation)
         declared.push({
           weight: operation.requestBody ? 3 : 1,
           arbitrary: requestFor(template, method, operation, doc, known),

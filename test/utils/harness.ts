@@ -128,6 +128,10 @@ export class AppClient {
   get prisma(): PrismaService {
     return this.app.prisma;
   }
+  /** The Nest application, for a service a spec drives directly. */
+  get nest(): TestApp['app'] {
+    return this.app.app;
+  }
   /** The raw log lines, one per line, for "never logged" checks. */
   get logText(): string {
     return this.rawLogs.join('');

@@ -41,6 +41,14 @@ export const ERROR_CODES = {
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
+  /** An upload larger than FILE_MAX_BYTES. */
+  file_too_large: { status: 413 },
+  /** An upload that would take the owner's files past FILE_QUOTA_BYTES. */
+  file_quota_exceeded: { status: 413 },
+  /** An upload whose bytes are of a type FILE_ALLOWED_TYPES does not allow. */
+  file_type_not_allowed: { status: 415 },
+  /** A multipart body without one `file` part, or one that is not multipart at all. */
+  invalid_upload: { status: 400 },
   unsupported_media_type: { status: 415 },
   message_too_long: { status: 422 },
   idempotency_key_reused: { status: 422 },
@@ -74,6 +82,7 @@ export const ERROR_CODES = {
   conversation_not_found: { status: 404 },
   no_active_generation: { status: 404 },
   message_not_found: { status: 404 },
+  file_not_found: { status: 404 },
   /** The message exists but records no context manifest (user messages, older replies). */
   context_not_recorded: { status: 404 },
   // The OpenAI-compatible door answers an unknown alias as OpenAI does.

@@ -15,7 +15,9 @@ export type Cursor =
    */
   | { kind: 'messages-desc'; conversationId: string; id: string }
   /** Search results, ranked: bound to the query they page through. */
-  | { kind: 'search'; q: string; score: number; id: string };
+  | { kind: 'search'; q: string; score: number; id: string }
+  /** An owner's files, newest first: the page goes on below file `id` (ids are time-ordered). */
+  | { kind: 'files'; id: string };
 
 export class InvalidCursorException extends AppException {
   constructor(reason: string) {
@@ -106,4 +108,11 @@ export function decodeNewestMessagesCursor(
   }
   if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorException('malformed');
   return { kind, conversationId, id };
+}
+
+export function decodeFilesCursor(raw: string): Extract<Cursor, { kind: 'files' }> {
+  const { kind, id } = parse(raw);
+  if (kind !== 'files') throw new InvalidCursorException('it belongs to another list');
+  if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidCursorException('malformed');
+  return { kind, id };
 }

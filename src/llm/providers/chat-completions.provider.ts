@@ -1,6 +1,7 @@
 import { LlmException } from '../llm.errors';
 import { parseRetryAfter } from '../llm.errors';
 import type {
+  ChatImage,
   ChatMessage,
   LlmChunk,
   LlmProvider,
@@ -41,9 +42,14 @@ interface SdkUsage {
   completion_tokens: number;
 }
 
+/** A part of a user message with images (OpenAI's content parts). */
+export type WirePart =
+  { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
 /** A message as OpenAI's chat completions take it. */
 export type WireMessage =
-  | { role: 'system' | 'user'; content: string; name?: string }
+  | { role: 'system'; content: string; name?: string }
+  | { role: 'user'; content: string | WirePart[]; name?: string }
   | {
       role: 'assistant';
       content: string | null;
@@ -56,9 +62,26 @@ export type WireMessage =
     }
   | { role: 'tool'; content: string; tool_call_id: string };
 
-function toWire(message: ChatMessage): WireMessage {
-  const { role, content, name, toolCalls, toolCallId } = message;
+/** An image as a data URL (base64 as given, or encoded from the bytes). */
+function dataUrl(image: ChatImage): string {
+  const base64 = typeof image.data === 'string' ? image.data : image.data.toString('base64');
+  return `data:${image.mimeType};base64,${base64}`;
+}
+
+/** A user message's text and images as content parts: the text first, then each image. */
+function userParts(content: string, images: ChatImage[]): WirePart[] {
+  const parts: WirePart[] = content.length > 0 ? [{ type: 'text', text: content }] : [];
+  for (const image of images) parts.push({ type: 'image_url', image_url: { url: dataUrl(image) } });
+  return parts;
+}
+
+export function toWire(message: ChatMessage): WireMessage {
+  const { role, content, name, toolCalls, toolCallId, images } = message;
   if (role === 'tool') return { role, content, tool_call_id: toolCallId ?? '' };
+  if (role === 'user' && images?.length) {
+    const parts = userParts(content, images);
+    return name === undefined ? { role, content: parts } : { role, content: parts, name };
+  }
   if (role !== 'assistant' || !toolCalls?.length)
     return name === undefined ? { role, content } : { role, content, name };
   return {

@@ -1,0 +1,169 @@
+import type { Readable } from 'node:stream';
+
+import { Injectable, Logger } from '@nestjs/common';
+import { imageSize } from 'image-size';
+
+import { AppException } from '../common/errors/app.exception';
+import { newId } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { DEFAULT_ALLOWED_TYPES, isAllowedType, SniffedType, sniffType } from './content-type';
+import { FileJobs } from './file-jobs.service';
+import { FileRow, FilesRepository, StagedBlob } from './files.repository';
+import type { MultipartUpload } from './multipart';
+import { StoredBlob } from './storage/blob-storage';
+import { BlobStores } from './storage/blob-stores';
+import { CHUNK_BYTES } from './storage/blob-storage';
+import { quotaExceeded, readHead, UploadPipeline } from './upload-pipeline';
+
+export class FileNotFoundException extends AppException {
+  constructor(id: string) {
+    super('file_not_found', `File ${id} does not exist; list yours with GET /api/v1/files`);
+  }
+}
+
+/** OpenAI's purposes; ours are stored as given. */
+export const PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'];
+
+/**
+ * Uploads, lists, reads and deletes an owner's files. Bytes stream from the request to
+ * storage (hashed, sniffed and checked on the way) and back; content is stored once per
+ * owner and hash; documents are handed to FileJobs for their text.
+ */
+@Injectable()
+export class FilesService {
+  private readonly logger = new Logger(FilesService.name);
+  private readonly allowed: string[];
+
+  constructor(
+    private readonly files: FilesRepository,
+    private readonly stores: BlobStores,
+    private readonly jobs: FileJobs,
+    private readonly config: AppConfig,
+  ) {
+    const listed = config.get('FILE_ALLOWED_TYPES');
+    this.allowed = listed ? listed.split(',').map((type) => type.trim()) : DEFAULT_ALLOWED_TYPES;
+  }
+
+  get maxBytes(): number {
+    return this.config.get('FILE_MAX_BYTES');
+  }
+
+  async upload(ownerId: string, upload: MultipartUpload): Promise<FileRow> {
+    const quota = this.config.get('FILE_QUOTA_BYTES');
+    const used = await this.files.usedBytes(ownerId);
+    if (used >= quota) throw quotaExceeded(quota, used, 0);
+    const source = upload.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const { head, spill } = await readHead(source, CHUNK_BYTES);
+    const type = await this.typeOf(head, upload.filename);
+    const staged: StagedBlob = {
+      id: newId(),
+      ownerId,
+      mimeType: type.mimeType,
+      kind: type.kind,
+      storage: this.stores.current.kind,
+    };
+    const limits = { maxBytes: this.config.get('FILE_MAX_BYTES'), quotaLeft: quota - used, quota };
+    const pipeline = new UploadPipeline(limits, type.text);
+    await this.files.stage(staged);
+    let storageKey: string | null = null;
+    try {
+      storageKey = await this.stores.current.write(staged.id, pipeline.pieces(head, spill, source));
+      const fields = await upload.fields;
+      const purpose = this.purposeOf(fields.purpose);
+      const dimensions = type.kind === 'image' ? this.dimensionsOf(head) : null;
+      const content = { sha256: pipeline.sha256, bytes: pipeline.bytes, storageKey, ...dimensions };
+      const file = { id: newId(), filename: upload.filename, purpose };
+      const outcome = await this.files.finishUpload(
+        staged,
+        { width: null, height: null, ...content },
+        file,
+        quota,
+      );
+      if (outcome.kind === 'over_quota') throw quotaExceeded(quota, outcome.used, pipeline.bytes);
+      if (outcome.kind === 'deduplicated') await this.drop({ ...staged, storageKey });
+      else if (type.kind === 'document') this.jobs.extractSoon();
+      return this.get(ownerId, outcome.fileId);
+    } catch (error) {
+      await this.drop({ ...staged, storageKey });
+      throw error;
+    }
+  }
+
+  async get(ownerId: string, id: string): Promise<FileRow> {
+    const file = await this.files.find(ownerId, id);
+    if (!file) throw new FileNotFoundException(id);
+    return file;
+  }
+
+  async list(ownerId: string, limit: number, beforeId?: string): Promise<FileRow[]> {
+    return this.files.list(ownerId, limit, beforeId);
+  }
+
+  /** The file and its bytes as a stream (read as the client reads). */
+  async open(ownerId: string, id: string): Promise<{ file: FileRow; content: Readable }> {
+    const file = await this.get(ownerId, id);
+    const blob = { id: file.blobId, storage: file.storage, storageKey: file.storageKey };
+    return { file, content: this.stores.of(blob).read(blob) };
+  }
+
+  async delete(ownerId: string, id: string): Promise<void> {
+    const deleted = await this.files.delete(ownerId, id);
+    if (!deleted) throw new FileNotFoundException(id);
+    if (deleted.blob) await this.dropBytes(deleted.blob);
+  }
+
+  private async typeOf(head: Buffer, filename: string): Promise<SniffedType> {
+    const type = await sniffType(head, filename);
+    if (!type)
+      throw new AppException(
+        'file_type_not_allowed',
+        `The file is binary of a type this service does not recognise; allowed: ${this.allowed.join(', ')}`,
+      );
+    if (!isAllowedType(type.mimeType, this.allowed))
+      throw new AppException(
+        'file_type_not_allowed',
+        `The file is ${type.mimeType} (from its content), which FILE_ALLOWED_TYPES does not allow; allowed: ${this.allowed.join(', ')}`,
+      );
+    return type;
+  }
+
+  private purposeOf(purpose: string | undefined): string {
+    if (purpose === undefined || purpose === '') return 'user_data';
+    if (!PURPOSES.includes(purpose))
+      throw new AppException(
+        'invalid_upload',
+        `purpose must be one of ${PURPOSES.join(', ')} (got ${purpose.slice(0, 40)})`,
+      );
+    return purpose;
+  }
+
+  /** Width and height from the image's first bytes; unknown (null) when they do not say. */
+  private dimensionsOf(head: Buffer): { width: number; height: number } | null {
+    try {
+      const { width, height } = imageSize(head);
+      return width && height ? { width, height } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Forgets a staged upload: its row (file_chunks go with it) and its bytes elsewhere. */
+  private async drop(blob: StoredBlob): Promise<void> {
+    try {
+      await this.files.dropStaged(blob.id);
+      if (blob.storage !== 'postgres') await this.dropBytes(blob);
+    } catch (error) {
+      // The abandoned-upload sweep removes what is left.
+      this.logger.warn({ err: error, blobId: blob.id }, 'could not drop a refused upload');
+    }
+  }
+
+  private async dropBytes(blob: StoredBlob): Promise<void> {
+    if (blob.storage === 'postgres') return;
+    try {
+      await this.stores.of(blob).delete(blob);
+    } catch (error) {
+      this.logger.warn({ err: error, blobId: blob.id }, 'could not delete a blob from S3');
+    }
+  }
+}

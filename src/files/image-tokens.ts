@@ -1,0 +1,29 @@
+/** OpenAI's published cost of an image (GPT-4o class models). */
+const BASE_TOKENS = 85;
+const TILE_TOKENS = 170;
+const TILE_PX = 512;
+const MAX_SIDE_PX = 2048;
+const SHORT_SIDE_PX = 768;
+
+/**
+ * Tokens an image costs a vision model by OpenAI's rule: at `low` detail a flat 85; at
+ * `high` (and `auto`, which is high for anything but a thumbnail) it is fitted within
+ * 2048×2048, its short side brought down to 768 px, and each 512 px tile of the result
+ * costs 170 on top of the 85. A 1024×1024 image: 765 tokens.
+ */
+export function imageTokens(
+  width: number,
+  height: number,
+  detail: 'low' | 'high' = 'high',
+): number {
+  if (detail === 'low' || width <= 0 || height <= 0) return BASE_TOKENS;
+  let w = width;
+  let h = height;
+  const fit = Math.min(1, MAX_SIDE_PX / Math.max(w, h));
+  w *= fit;
+  h *= fit;
+  const shorten = Math.min(1, SHORT_SIDE_PX / Math.min(w, h));
+  w = Math.floor(w * shorten);
+  h = Math.floor(h * shorten);
+  return BASE_TOKENS + TILE_TOKENS * Math.ceil(w / TILE_PX) * Math.ceil(h / TILE_PX);
+}
