@@ -7,11 +7,12 @@ import type { TurnAnchor } from './turns.types';
 
 /**
  * Whether the claim's anchor (the `anchor` CTE) suits the turn: a send needs none, an
- * edit a user message, a regenerate a user message or a reply to one.
+ * edit a user message, a regenerate a user message or a reply to one, an after any message.
  */
 export const anchorFits = (anchor: TurnAnchor) =>
   sql<boolean>`case ${anchor}::text when 'leaf' then true
     when 'edit' then exists (select 1 from anchor where role = 'user')
+    when 'after' then exists (select 1 from anchor)
     else exists (select 1 from anchor where answered_id is not null) end`;
 
 /** How far a claim moves next_seq: a regenerate stores one message, the others two. */
@@ -22,4 +23,5 @@ export const seqStep = (anchor: TurnAnchor) =>
 export const turnParent = (anchor: TurnAnchor) =>
   sql<string | null>`case ${anchor}::text when 'leaf' then c.current_leaf_id
     when 'edit' then (select parent_id from anchor)
+    when 'after' then (select id from anchor)
     else (select answered_parent_id from anchor) end`;

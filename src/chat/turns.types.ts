@@ -2,9 +2,10 @@ import type { HistoryWindow } from '../prompts/prompt-manager';
 
 /**
  * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
- * sibling of a user message (edit), or as a new reply to a stored user message (regenerate).
+ * sibling of a user message (edit), as a new reply to a stored user message (regenerate),
+ * or after any stored message (after: a new branch when it is not the leaf).
  */
-export type TurnAnchor = 'leaf' | 'edit' | 'regenerate';
+export type TurnAnchor = 'leaf' | 'edit' | 'regenerate' | 'after';
 
 /** The stored user message a regenerated turn answers again. */
 export interface AnsweredMessage {
@@ -64,7 +65,7 @@ export interface ClaimTurn {
   /** The owner's replies running at once, across all processes, before this one. */
   maxPerOwner: number;
   anchor: TurnAnchor;
-  /** The message an edit or a regenerate names; null for a send. */
+  /** The message an edit, a regenerate or an after names; null for a send. */
   anchorId: string | null;
 }
 

@@ -112,6 +112,12 @@ with
           where
             role = 'user'
         )
+        when 'after' then exists (
+          select
+            1
+          from
+            anchor
+        )
         else exists (
           select
             1
@@ -129,6 +135,12 @@ with
         when 'edit' then (
           select
             parent_id
+          from
+            anchor
+        )
+        when 'after' then (
+          select
+            id
           from
             anchor
         )
@@ -198,6 +210,12 @@ select
         anchor
       where
         role = 'user'
+    )
+    when 'after' then exists (
+      select
+        1
+      from
+        anchor
     )
     else exists (
       select
