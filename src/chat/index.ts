@@ -5,3 +5,7 @@ export { turnEventSource } from './chat-event.mapper';
 export { RegenerateDto } from './dto/branch.dto';
 export { SendMessageDto } from './dto/send-message.dto';
 export type { TurnEventFrame } from './turn-events';
+export { writeSse } from './sse-writer';
+export type { TurnEventSource } from './turn-events';
+export { NoActiveGenerationException } from './chat.errors';
+export type { TurnInput } from './chat.service';

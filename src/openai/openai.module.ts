@@ -10,5 +10,6 @@ import { OwnerSlots } from './owner-slots';
   imports: [LlmModule],
   controllers: [OpenAiController],
   providers: [OpenAiService, OwnerSlots],
+  exports: [OpenAiService],
 })
 export class OpenAiModule {}

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   /** A WebSocket frame that is not a JSON message of a known type. */
   invalid_message: { status: 400 },
   unknown_model: { status: 400 },
+  /** /v1/responses: an input item or tool this door does not take yet (images, files, tools). */
+  unsupported_input: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
@@ -63,6 +65,8 @@ export const ERROR_CODES = {
   conversation_not_found: { status: 404 },
   no_active_generation: { status: 404 },
   message_not_found: { status: 404 },
+  /** /v1/responses: no stored response of the owner has this id. */
+  response_not_found: { status: 404 },
   /** The message exists but records no context manifest (user messages, older replies). */
   context_not_recorded: { status: 404 },
   // The OpenAI-compatible door answers an unknown alias as OpenAI does.
@@ -70,6 +74,8 @@ export const ERROR_CODES = {
   conflict: { status: 409 },
   conversation_busy: { status: 409 },
   conversation_limit_reached: { status: 409 },
+  /** A conversation item another message follows: only the end of a branch can be deleted. */
+  message_has_replies: { status: 409 },
   // Limits
   rate_limited: { status: 429 },
   too_many_requests: { status: 429 },
