@@ -1,15 +1,16 @@
 import OpenAI, { APIError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 
+import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { AppClient, CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
 
 const ALIAS = 'lmstudio/default';
 
 /** The real SDK as an OpenAI user points it at us; no SDK retries, so counts are exact. */
-function sdk(t: AppClient, defaultHeaders?: Record<string, string>): OpenAI {
+function sdk(t: AppClient, defaultHeaders?: Record<string, string>, apiKey = 'not-needed'): OpenAI {
   return new OpenAI({
     baseURL: `${t.url}/v1`,
-    apiKey: 'not-needed',
+    apiKey,
     maxRetries: 0,
     defaultHeaders,
   });
@@ -267,12 +268,11 @@ describe('OpenAI Responses and Conversations APIs', () => {
     expect((await apiError(client.responses.retrieve(response.id))).status).toBe(404);
   });
 
-  it("should answer another owner's response or conversation as not found", async () => {
-    const mine = await client.responses.create({ model: ALIAS, input: 'private' });
+  it("should answer an unknown response id as not found, in OpenAI's error shape", async () => {
     const error = await apiError(client.responses.retrieve('resp_' + '0'.repeat(32)));
     expect(error.status).toBe(404);
     expect(error.code).toBe('response_not_found');
-    expect(mine.id).toBeDefined();
+    expect(error.error).toMatchObject({ type: 'invalid_request_error' });
   });
 
   it('should answer a second concurrent response on one conversation with conversation_busy', async () => {
@@ -344,5 +344,73 @@ describe('OpenAI Responses and Conversations APIs', () => {
     const deleted = await client.conversations.delete(conversation.id);
     expect(deleted).toMatchObject({ deleted: true, id: conversation.id });
     await t.http.get(`${CONVERSATIONS}/${uuidOf(conversation.id)}`).expect(404);
+  });
+
+  describe('between owners', () => {
+    const keys = { alice: generateApiKey(), bob: generateApiKey() };
+    const owners = withTestApp({
+      env: {
+        LMSTUDIO_MODEL: 'fake-model',
+        AUTH_MODE: 'api-key',
+        API_KEYS: Object.entries(keys)
+          .map(([owner, key]) => `${owner}:${hashApiKey(key).toString('hex')}`)
+          .join(','),
+      },
+    });
+
+    it("should answer another owner's responses, conversations and items as not found", async () => {
+      const alice = sdk(owners, undefined, keys.alice);
+      const bob = sdk(owners, undefined, keys.bob);
+      const response = await alice.responses.create({ model: ALIAS, input: 'mine' });
+      const conversation = response.conversation!.id;
+      const item = `msg_${response.id.slice(5)}`;
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['retrieve', () => bob.responses.retrieve(response.id)],
+        ['cancel', () => bob.responses.cancel(response.id)],
+        ['delete', () => bob.responses.delete(response.id)],
+        ['input items', () => bob.responses.inputItems.list(response.id)],
+        [
+          'continue',
+          () =>
+            bob.responses.create({ model: ALIAS, input: 'x', previous_response_id: response.id }),
+        ],
+        ['append', () => bob.responses.create({ model: ALIAS, input: 'x', conversation })],
+        [
+          'reference',
+          () =>
+            bob.responses.create({
+              model: ALIAS,
+              input: [
+                { type: 'item_reference', id: item },
+                { role: 'user', content: 'x' },
+              ],
+            }),
+        ],
+        ['conversation', () => bob.conversations.retrieve(conversation)],
+        ['metadata', () => bob.conversations.update(conversation, { metadata: { a: 'b' } })],
+        ['items', () => bob.conversations.items.list(conversation)],
+        ['item', () => bob.conversations.items.retrieve(item, { conversation_id: conversation })],
+        [
+          'add items',
+          () =>
+            bob.conversations.items.create(conversation, {
+              items: [{ type: 'message', role: 'user', content: 'x' }],
+            }),
+        ],
+        [
+          'delete item',
+          () => bob.conversations.items.delete(item, { conversation_id: conversation }),
+        ],
+        ['delete conversation', () => bob.conversations.delete(conversation)],
+      ];
+      for (const [what, attempt] of attempts) {
+        const error = await apiError(attempt());
+        expect([what, error.status]).toEqual([what, 404]);
+      }
+      expect((await alice.responses.retrieve(response.id)).output_text).toBe(
+        'Echo: mine [messages=2]',
+      );
+      expect((await alice.conversations.items.list(conversation)).data).toHaveLength(2);
+    });
   });
 });
