@@ -7,6 +7,7 @@ import { layers } from './layers';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
+import { responses } from './responses';
 import { summary } from './summary';
 import { ttft } from './ttft';
 import { whole } from './whole';
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   reads,
   layers,
   replicas,
+  responses,
   summary,
   hostile,
 ];

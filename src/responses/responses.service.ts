@@ -43,7 +43,7 @@ export interface CreateCall {
 interface Target {
   conversationId: string;
   branch?: TurnInput['branch'];
-  systemPrompt: string | null;
+  systemPrompt: string | null | Promise<string | null>;
   previousResponseId: string | null;
 }
 
@@ -51,7 +51,7 @@ const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 function echoOf(
   dto: CreateResponseDto,
-  target: Pick<Target, 'systemPrompt' | 'previousResponseId'>,
+  target: { systemPrompt: string | null; previousResponseId: string | null },
 ): ResponseEcho {
   return {
     instructions: target.systemPrompt,
@@ -158,7 +158,7 @@ export class ResponsesService {
       idempotencyKey: call.idempotencyKey,
       correlationId: call.correlationId,
     });
-    const echo = echoOf(dto, target);
+    const echo = echoOf(dto, { ...target, systemPrompt: await target.systemPrompt });
     const start: ReplyView = {
       id: turn.assistantMessageId,
       conversationId: turn.conversationId,
@@ -202,14 +202,15 @@ export class ResponsesService {
     }
     if (dto.conversation) {
       const ref = typeof dto.conversation === 'string' ? dto.conversation : dto.conversation.id;
-      const conversation = await this.items.conversation(call.owner, ref);
-      const keyed = key ? await this.repository.findKeyed(conversation.id, key) : undefined;
-      if (!keyed) await this.items.append(call.owner, conversation.id, earlier);
-      return {
-        conversationId: conversation.id,
-        systemPrompt: conversation.systemPrompt,
-        previousResponseId: null,
-      };
+      const conversationId = parseOpenAiId('conversation', ref);
+      // Read beside the turn, not before it: the turn's claim is the owner check (404).
+      const systemPrompt = this.items
+        .conversation(call.owner, conversationId)
+        .then((conversation) => conversation.systemPrompt)
+        .catch(() => null);
+      const keyed = key ? await this.repository.findKeyed(conversationId, key) : undefined;
+      if (!keyed) await this.items.append(call.owner, conversationId, earlier);
+      return { conversationId, systemPrompt, previousResponseId: null };
     }
     return this.newConversation(dto, earlier, system, call);
   }
