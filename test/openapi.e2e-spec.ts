@@ -221,7 +221,9 @@ describe('OpenAPI document (/docs-json)', () => {
       'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream',
       'post /api/v1/conversations/{id}/messages/{messageId}/regenerate/stream',
       'post /v1/chat/completions',
-    ]);
+      'post /v1/responses',
+      'get /v1/responses/{id}',
+    ].sort());
     for (const [name, op] of streams.filter(
       ([name]) => name.startsWith('post /api') || name.startsWith('get /api'),
     )) {

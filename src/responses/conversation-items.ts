@@ -10,7 +10,7 @@ import { ConversationNotFoundException } from '../history/conversation-not-found
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MessagesService } from '../messages';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
-import type { CreateConversationDto } from './dto/conversation.dto';
+import type { CreateOpenAiConversationDto } from './dto/conversation.dto';
 import type { ItemPageQuery } from './dto/response-query.dto';
 import type {
   ConversationObjectDto,
@@ -137,7 +137,7 @@ export class ConversationItems {
 
   async createConversation(
     owner: string,
-    dto: CreateConversationDto,
+    dto: CreateOpenAiConversationDto,
   ): Promise<ConversationObjectDto> {
     const messages = await this.read(owner, dto.items ?? []);
     const system = messages.filter((m) => m.role === 'system').map((m) => m.text);

@@ -14,9 +14,9 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from
 import { ApiKeyAsBearer, CurrentOwner } from '../auth/current-owner.decorator';
 import { OpenAiExceptionFilter } from '../openai';
 import {
-  CreateConversationDto,
-  CreateItemsDto,
-  UpdateConversationDto,
+  CreateOpenAiConversationDto,
+  CreateConversationItemsDto,
+  UpdateOpenAiConversationDto,
 } from './dto/conversation.dto';
 import { ItemPageQuery } from './dto/response-query.dto';
 import {
@@ -50,7 +50,7 @@ export class OpenAiConversationsController {
   @ApiOpenAiErrors(400, 409)
   create(
     @CurrentOwner() owner: string,
-    @Body() body: CreateConversationDto,
+    @Body() body: CreateOpenAiConversationDto,
   ): Promise<ConversationObjectDto> {
     return this.items.createConversation(owner, body);
   }
@@ -73,7 +73,7 @@ export class OpenAiConversationsController {
   update(
     @CurrentOwner() owner: string,
     @Param('id') id: string,
-    @Body() body: UpdateConversationDto,
+    @Body() body: UpdateOpenAiConversationDto,
   ): Promise<ConversationObjectDto> {
     return this.items.update(owner, id, body.metadata);
   }
@@ -114,7 +114,7 @@ export class OpenAiConversationsController {
   add(
     @CurrentOwner() owner: string,
     @Param('id') id: string,
-    @Body() body: CreateItemsDto,
+    @Body() body: CreateConversationItemsDto,
   ): Promise<ItemListDto> {
     return this.items.add(owner, id, body.items);
   }

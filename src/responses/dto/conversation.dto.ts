@@ -7,7 +7,7 @@ const ITEMS_DESCRIPTION =
   'Messages `{ role, content }` (`type: "message"` optional), content a string or `input_text` / `output_text` parts; stored in order at the end of the conversation, without a reply';
 
 /** The body of `POST /v1/conversations`. */
-export class CreateConversationDto {
+export class CreateOpenAiConversationDto {
   @ApiPropertyOptional({
     description: `${ITEMS_DESCRIPTION}. system and developer items become the system prompt.`,
     type: 'array',
@@ -26,14 +26,14 @@ export class CreateConversationDto {
 }
 
 /** The body of `POST /v1/conversations/{id}`. */
-export class UpdateConversationDto {
+export class UpdateOpenAiConversationDto {
   @ApiProperty({ ...METADATA_SCHEMA, nullable: true, description: 'Replaces the metadata' })
   @IsMetadata()
   metadata!: Record<string, string>;
 }
 
 /** The body of `POST /v1/conversations/{id}/items`. */
-export class CreateItemsDto {
+export class CreateConversationItemsDto {
   @ApiProperty({ description: ITEMS_DESCRIPTION, type: 'array', items: { type: 'object' } })
   @IsArray()
   @ArrayMinSize(1)

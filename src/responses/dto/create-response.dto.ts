@@ -100,7 +100,11 @@ export class TextConfigDto {
   @Type(() => TextFormatDto)
   format?: TextFormatDto;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used', enum: ['low', 'medium', 'high'] })
+  @ApiPropertyOptional({
+    description: 'Accepted and not used',
+    type: 'string',
+    enum: ['low', 'medium', 'high'],
+  })
   @IsOptional()
   @IsIn(['low', 'medium', 'high', null])
   verbosity?: string | null;
@@ -138,6 +142,7 @@ export class CreateResponseDto {
     description:
       'The system prompt of the conversation this response creates. Continuing a conversation (previous_response_id, conversation), its own system prompt applies and this is not used.',
     example: 'Answer in one sentence.',
+    type: 'string',
     nullable: true,
   })
   @IsOptional()
@@ -149,6 +154,7 @@ export class CreateResponseDto {
     description:
       'Continue from this response (a new branch when it is not the end of its conversation)',
     example: 'resp_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b',
+    type: 'string',
     nullable: true,
   })
   @IsOptional()
@@ -160,7 +166,6 @@ export class CreateResponseDto {
     description: 'Append to this conversation (its current path): an id, or `{ id }`',
     oneOf: [{ type: 'string' }, { type: 'object', properties: { id: { type: 'string' } } }],
     example: 'conv_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b',
-    nullable: true,
   })
   @IsOptional()
   @ValidateBy({
@@ -198,21 +203,26 @@ export class CreateResponseDto {
   @IsBoolean()
   background?: boolean;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 0.7, nullable: true })
+  @ApiPropertyOptional({ type: 'number', minimum: 0, maximum: 2, example: 0.7, nullable: true })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(2)
   temperature?: number | null;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, example: 1, nullable: true })
+  @ApiPropertyOptional({ type: 'number', minimum: 0, maximum: 1, example: 1, nullable: true })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(1)
   top_p?: number | null;
 
-  @ApiPropertyOptional({ minimum: 1, description: 'Most tokens of the reply', nullable: true })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: 'Most tokens of the reply',
+    nullable: true,
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -261,7 +271,7 @@ export class CreateResponseDto {
   @IsOptional()
   tool_choice?: string | Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'boolean' })
   @IsOptional()
   @IsBoolean()
   parallel_tool_calls?: boolean | null;
@@ -271,46 +281,46 @@ export class CreateResponseDto {
   @IsArray()
   include?: string[] | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'object' })
   @IsOptional()
   @IsObject()
   reasoning?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'object' })
   @IsOptional()
   @IsObject()
   stream_options?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'string' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   user?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'string' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   safety_identifier?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'string' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   prompt_cache_key?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'string' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
   service_tier?: string | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'integer' })
   @IsOptional()
   @IsInt()
   max_tool_calls?: number | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used' })
+  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'integer' })
   @IsOptional()
   @IsInt()
   top_logprobs?: number | null;

@@ -17,8 +17,7 @@ export class RetrieveResponseQuery {
 
   @ApiPropertyOptional({
     description:
-      'With stream: only the events after this sequence_number (resume a dropped stream)',
-    example: 5,
+      'With stream: only the events after this sequence_number (resume a dropped stream), e.g. 5',
   })
   @IsOptional()
   @Type(() => Number)
@@ -29,10 +28,7 @@ export class RetrieveResponseQuery {
 
 /** OpenAI's item list paging: `after` an item id, `limit`, `order` (newest first by default). */
 export class ItemPageQuery {
-  @ApiPropertyOptional({
-    description: 'The items after this item id',
-    example: 'msg_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b',
-  })
+  @ApiPropertyOptional({ description: 'The items after this item id (msg_…)' })
   @IsOptional()
   @IsString()
   @MaxLength(100)
