@@ -281,12 +281,20 @@ export class CreateResponseDto {
   @IsArray()
   include?: string[] | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'object' })
+  @ApiPropertyOptional({
+    description: 'Accepted and not used',
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsOptional()
   @IsObject()
   reasoning?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({ description: 'Accepted and not used', type: 'object' })
+  @ApiPropertyOptional({
+    description: 'Accepted and not used',
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsOptional()
   @IsObject()
   stream_options?: Record<string, unknown> | null;
