@@ -346,6 +346,85 @@ describe('OpenAI Responses and Conversations APIs', () => {
     await t.http.get(`${CONVERSATIONS}/${uuidOf(conversation.id)}`).expect(404);
   });
 
+  it('should pass text.format and max_output_tokens to the turn, ending incomplete at the limit', async () => {
+    const json = await client.responses.create({
+      model: ALIAS,
+      input: 'as json',
+      text: {
+        format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true },
+      },
+    });
+    expect(json.text?.format).toMatchObject({ type: 'json_schema', name: 'answer' });
+    expect(t.fake.requests.at(-1)?.body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'answer', schema: { type: 'object' }, strict: true },
+    });
+    const cut = await collect(
+      await client.responses.create({
+        model: ALIAS,
+        input: 'a b c d e f g h',
+        max_output_tokens: 2,
+        stream: true,
+      }),
+    );
+    const last = cut.at(-1) as Extract<ResponseStreamEvent, { type: 'response.incomplete' }>;
+    expect(last.type).toBe('response.incomplete');
+    expect(last.response).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+    });
+  });
+
+  it('should delete a response at the end of its branch only, and items the same way', async () => {
+    const first = await client.responses.create({ model: ALIAS, input: 'keep' });
+    const second = await client.responses.create({
+      model: ALIAS,
+      input: 'drop',
+      previous_response_id: first.id,
+    });
+    const refused = await apiError(client.responses.delete(first.id));
+    expect([refused.status, refused.code]).toEqual([409, 'message_has_replies']);
+    await client.responses.delete(second.id);
+    expect((await apiError(client.responses.retrieve(second.id))).status).toBe(404);
+    const conversation = first.conversation!.id;
+    const items = await client.conversations.items.list(conversation, { order: 'asc' });
+    expect(items.data).toHaveLength(2);
+    // The conversation goes on from where it now ends.
+    const next = await client.responses.create({ model: ALIAS, input: 'after', conversation });
+    expect(next.output_text).toBe('Echo: after [messages=4]');
+    await client.conversations.items.delete(`msg_${next.id.slice(5)}`, {
+      conversation_id: conversation,
+    });
+    const left = await client.conversations.items.list(conversation);
+    expect(left.data[0]).toMatchObject({
+      role: 'user',
+      content: [{ type: 'input_text', text: 'after' }],
+    });
+    const item = await client.conversations.items.retrieve(left.data[0].id, {
+      conversation_id: conversation,
+    });
+    expect(item).toMatchObject({ type: 'message', role: 'user' });
+  });
+
+  it('should replay a streamed response for a keyed retry continuing a response', async () => {
+    const first = await client.responses.create({ model: ALIAS, input: 'base' });
+    const keyed = sdk(t, { 'Idempotency-Key': 'responses-retry-2' });
+    const body = {
+      model: ALIAS,
+      input: 'keyed follow-up',
+      previous_response_id: first.id,
+      stream: true,
+    } as const;
+    const once = await collect(await keyed.responses.create(body));
+    const again = await collect(await keyed.responses.create(body));
+    const idOf = (events: ResponseStreamEvent[]) =>
+      (events[0] as Extract<ResponseStreamEvent, { type: 'response.created' }>).response.id;
+    expect(idOf(again)).toBe(idOf(once));
+    expect(again.at(-1)?.type).toBe('response.completed');
+    const items = await client.conversations.items.list(first.conversation!.id);
+    expect(items.data).toHaveLength(4);
+  });
+
   describe('between owners', () => {
     const keys = { alice: generateApiKey(), bob: generateApiKey() };
     const owners = withTestApp({
