@@ -14,8 +14,8 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from
 import { ApiKeyAsBearer, CurrentOwner } from '../auth/current-owner.decorator';
 import { OpenAiExceptionFilter } from '../openai';
 import {
-  CreateOpenAiConversationDto,
   CreateConversationItemsDto,
+  CreateOpenAiConversationDto,
   UpdateOpenAiConversationDto,
 } from './dto/conversation.dto';
 import { ItemPageQuery } from './dto/response-query.dto';
