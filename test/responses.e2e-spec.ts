@@ -400,7 +400,7 @@ describe('OpenAI Responses and Conversations APIs', () => {
       role: 'user',
       content: [{ type: 'input_text', text: 'after' }],
     });
-    const item = await client.conversations.items.retrieve(left.data[0].id, {
+    const item = await client.conversations.items.retrieve(left.data[0].id!, {
       conversation_id: conversation,
     });
     expect(item).toMatchObject({ type: 'message', role: 'user' });

@@ -43,7 +43,7 @@ export interface CreateCall {
 interface Target {
   conversationId: string;
   branch?: TurnInput['branch'];
-  systemPrompt: string | null | Promise<string | null>;
+  systemPrompt: string | null;
   previousResponseId: string | null;
 }
 
@@ -158,7 +158,7 @@ export class ResponsesService {
       idempotencyKey: call.idempotencyKey,
       correlationId: call.correlationId,
     });
-    const echo = echoOf(dto, { ...target, systemPrompt: await target.systemPrompt });
+    const echo = echoOf(dto, target);
     const start: ReplyView = {
       id: turn.assistantMessageId,
       conversationId: turn.conversationId,
@@ -203,11 +203,9 @@ export class ResponsesService {
     if (dto.conversation) {
       const ref = typeof dto.conversation === 'string' ? dto.conversation : dto.conversation.id;
       const conversationId = parseOpenAiId('conversation', ref);
-      // Read beside the turn, not before it: the turn's claim is the owner check (404).
-      const systemPrompt = this.items
-        .conversation(call.owner, conversationId)
-        .then((conversation) => conversation.systemPrompt)
-        .catch(() => null);
+      // No read before the turn: its claim is the owner check (404). The system prompt is
+      // shown when the response is retrieved (read with it), not in this answer.
+      const systemPrompt = null;
       const keyed = key ? await this.repository.findKeyed(conversationId, key) : undefined;
       if (!keyed) await this.items.append(call.owner, conversationId, earlier);
       return { conversationId, systemPrompt, previousResponseId: null };
