@@ -18,9 +18,10 @@ const LAYERS = [
   ['history'],
   ['conversations', 'messages', 'memory', 'files'],
   ['chat'],
-  ['websocket', 'openai', 'cli', 'health', 'startup'],
+  ['websocket', 'openai', 'responses', 'cli', 'health', 'startup'],
 ];
-const FEATURES = ['conversations', 'messages', 'memory', 'files', 'chat'];
+// openai is a door another door builds on (responses: store:false), through its index.ts.
+const FEATURES = ['conversations', 'messages', 'memory', 'files', 'chat', 'openai'];
 const TOP_FILES = ['app.module', 'main', 'server', 'setup-app', 'openapi', 'write-openapi'];
 
 /** One `files` block per room: every room above it (and the top files) is out of bounds. */

@@ -13,6 +13,7 @@ import { LoggingModule } from './logging/logging.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenAiModule } from './openai/openai.module';
+import { ResponsesModule } from './responses/responses.module';
 import { DatabaseModule } from './database/database.module';
 import { FilesModule } from './files/files.module';
 import { WebSocketModule } from './websocket/websocket.module';
@@ -40,6 +41,8 @@ export class AppModule {
         MessagesModule,
         FilesModule,
         ChatModule,
+        // Before OpenAiModule: its catch-all answers whatever /v1 path no route above took.
+        ResponsesModule,
         OpenAiModule,
         WebSocketModule,
       ],

@@ -93,6 +93,24 @@ export const OPERATION_IDS: Record<string, Record<string, string>> = {
     listModels: 'listModels',
     getModel: 'retrieveModel',
   },
+  ResponsesController: {
+    create: 'createResponse',
+    retrieve: 'getResponse',
+    cancel: 'cancelResponse',
+    delete: 'deleteResponse',
+    inputItems: 'listInputItems',
+  },
+  // OpenAI's names, but for the conversation ones /api/v1 already holds.
+  OpenAiConversationsController: {
+    create: 'createOpenAiConversation',
+    get: 'getOpenAiConversation',
+    update: 'updateOpenAiConversation',
+    delete: 'deleteOpenAiConversation',
+    list: 'listConversationItems',
+    add: 'createConversationItems',
+    item: 'getConversationItem',
+    deleteItem: 'deleteConversationItem',
+  },
   HealthController: { live: 'getLiveness', ready: 'getReadiness' },
   MetricsController: { scrape: 'getMetrics' },
   LocalAuthController: {

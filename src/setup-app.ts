@@ -20,6 +20,7 @@ import { AppLog, RequestLogging } from './logging/logging.module';
 import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { openAiMiddlewareErrors } from './openai/openai-error';
 import { OPENAI_ROUTES } from './openai/openai.controller';
+import { RESPONSES_ROUTES } from './responses/responses.module';
 import { createOpenApiDocument } from './openapi';
 
 /** TRUST_PROXY as Express takes it: a boolean, a hop count, or addresses and subnets. */
@@ -81,7 +82,7 @@ export function setupApp(app: NestExpressApplication, config: AppConfig): INestA
   // OpenAI clients read errors in OpenAI's shape, also those raised before a route runs.
   app.use('/v1', openAiMiddlewareErrors);
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: ['health', 'health/ready', 'metrics', ...OPENAI_ROUTES],
+    exclude: ['health', 'health/ready', 'metrics', ...OPENAI_ROUTES, ...RESPONSES_ROUTES],
   });
   cacheValidationRules();
   app.useGlobalPipes(

@@ -217,15 +217,19 @@ describe('OpenAPI document (/docs-json)', () => {
     const streams = operations().filter(
       ([, op]) => op.responses['200']?.content?.['text/event-stream'],
     );
-    expect(streams.map(([name]) => name).sort()).toEqual([
-      'get /api/v1/conversations/{id}/generation/events',
-      'get /api/v1/events',
-      'post /api/v1/conversations/{id}/messages/stream',
-      'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream',
-      'post /api/v1/conversations/{id}/messages/{messageId}/regenerate/stream',
-      'post /api/v1/conversations/{id}/messages/{messageId}/tool-results/stream',
-      'post /v1/chat/completions',
-    ]);
+    expect(streams.map(([name]) => name).sort()).toEqual(
+      [
+        'get /api/v1/conversations/{id}/generation/events',
+        'get /api/v1/events',
+        'post /api/v1/conversations/{id}/messages/stream',
+        'post /api/v1/conversations/{id}/messages/{messageId}/edit/stream',
+        'post /api/v1/conversations/{id}/messages/{messageId}/regenerate/stream',
+        'post /api/v1/conversations/{id}/messages/{messageId}/tool-results/stream',
+        'post /v1/chat/completions',
+        'post /v1/responses',
+        'get /v1/responses/{id}',
+      ].sort(),
+    );
     for (const [name, op] of streams.filter(
       ([name]) => name.startsWith('post /api') || name.startsWith('get /api'),
     )) {

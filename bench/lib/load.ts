@@ -24,6 +24,8 @@ export interface LoadOptions {
   body?: string;
   /** Fixed path, or a path per conversation drawn from a pool no other request is using. */
   path: string | ((conversationId: string) => string);
+  /** With a conversation pool: the body per conversation (a body naming it), else `body`. */
+  bodyFor?: (conversationId: string) => string;
   conversations?: string[];
 }
 
@@ -44,7 +46,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           setupRequest: (req, context) => {
             const id = free.shift() ?? options.conversations?.[0] ?? '';
             context.conversation = id;
-            return { ...req, path: pathFor(id) };
+            const body = options.bodyFor?.(id);
+            return { ...req, path: pathFor(id), ...(body !== undefined && { body }) };
           },
           onResponse: (_status, _body, context) => {
             if (typeof context.conversation === 'string') free.push(context.conversation);

@@ -9,6 +9,7 @@ import { mcp } from './mcp';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
+import { responses } from './responses';
 import { summary } from './summary';
 import { ttft } from './ttft';
 import { whole } from './whole';
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   reads,
   layers,
   replicas,
+  responses,
   summary,
   hostile,
   mcp,

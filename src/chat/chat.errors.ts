@@ -4,7 +4,7 @@ import type { Message } from '../history/message';
 
 /** An edit names a reply, or a regenerate a message that answers no user message. */
 export class WrongMessageRoleException extends AppException {
-  constructor(anchor: 'edit' | 'regenerate') {
+  constructor(anchor: 'edit' | 'regenerate' | 'after') {
     super(
       'wrong_message_role',
       anchor === 'edit'

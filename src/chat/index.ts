@@ -7,3 +7,7 @@ export { SendMessageDto } from './dto/send-message.dto';
 export { ToolResultsDto } from './dto/turn-tools.dto';
 export { toolResultsInput } from './tool-turn';
 export type { TurnEventFrame } from './turn-events';
+export { writeSse } from './sse-writer';
+export type { TurnEventSource } from './turn-events';
+export { NoActiveGenerationException } from './chat.errors';
+export type { TurnInput } from './chat.service';

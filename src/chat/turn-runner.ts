@@ -75,8 +75,11 @@ import {
 
 /** Where a turn attaches other than after the current leaf (see TurnAnchor). */
 export interface TurnBranch {
-  /** edit: a new user message beside `messageId` (a user message); regenerate: a new reply to it. */
-  anchor: 'edit' | 'regenerate';
+  /**
+   * edit: a new user message beside `messageId` (a user message); regenerate: a new reply
+   * to it; after: a new user message below `messageId` (any message).
+   */
+  anchor: 'edit' | 'regenerate' | 'after';
   /** regenerate: a reply (answered again) or the user message to answer again. */
   messageId: string;
 }

@@ -5,9 +5,10 @@ import type { ToolCall, ToolDefinition } from '../llm/llm.types';
 /**
  * Where a turn attaches to the conversation's tree: after the current leaf (a send), as a
  * sibling of a user message (edit), as a new reply to a stored user message (regenerate),
- * or after a reply waiting for its tools' results (tool_results), which it stores.
+ * after a reply waiting for its tools' results (tool_results), which it stores, or after
+ * any stored message (after: a new branch when it is not the leaf).
  */
-export type TurnAnchor = 'leaf' | 'edit' | 'regenerate' | 'tool_results';
+export type TurnAnchor = 'leaf' | 'edit' | 'regenerate' | 'tool_results' | 'after';
 
 /** What the client's tool returned for one call of a waiting reply. */
 export interface ToolResult {
@@ -82,7 +83,7 @@ export interface ClaimTurn {
   /** The owner's replies running at once, across all processes, before this one. */
   maxPerOwner: number;
   anchor: TurnAnchor;
-  /** The message an edit, a regenerate or tool results name; null for a send. */
+  /** The message an edit, a regenerate, tool results or an after name; null for a send. */
   anchorId: string | null;
   /** A server tool step's turn taking the conversation over from the step before (its id). */
   handoverFrom: string | null;

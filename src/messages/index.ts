@@ -2,3 +2,5 @@
 export { MessageResponseDto, UsageDto } from './dto/message-response.dto';
 export { toMessageResponse } from './message.mapper';
 export { MessagesModule } from './messages.module';
+export { MessagesService } from './messages.service';
+export type { PathMessage } from './messages.repository';

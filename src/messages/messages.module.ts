@@ -11,5 +11,6 @@ import { MessagesService } from './messages.service';
 @Module({
   controllers: [MessagesController, FeedbackController],
   providers: [MessagesService, MessagesRepository, FeedbackService, FeedbackRepository],
+  exports: [MessagesService],
 })
 export class MessagesModule {}

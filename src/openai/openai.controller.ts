@@ -179,7 +179,7 @@ export class OpenAiController {
   unknown(@Req() req: Request): never {
     throw new AppException(
       'not_found',
-      `${req.method} ${req.path} is not served here; this gateway serves POST /v1/chat/completions and GET /v1/models`,
+      `${req.method} ${req.path} is not served here; this gateway serves POST /v1/chat/completions, GET /v1/models, /v1/responses and /v1/conversations`,
     );
   }
 }

@@ -13,5 +13,6 @@ import { OwnerSlots } from './owner-slots';
   // Files first: OpenAiController ends with a catch-all for unknown /v1 paths.
   controllers: [OpenAiFilesController, OpenAiController],
   providers: [OpenAiService, OwnerSlots],
+  exports: [OpenAiService],
 })
 export class OpenAiModule {}

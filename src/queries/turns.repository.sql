@@ -125,6 +125,12 @@ with
             role = 'assistant'
             and status = 'requires_action'
         )
+        when 'after' then exists (
+          select
+            1
+          from
+            anchor
+        )
         else exists (
           select
             1
@@ -146,6 +152,12 @@ with
             anchor
         )
         when 'tool_results' then (
+          select
+            id
+          from
+            anchor
+        )
+        when 'after' then (
           select
             id
           from
@@ -231,6 +243,12 @@ select
       where
         role = 'assistant'
         and status = 'requires_action'
+    )
+    when 'after' then exists (
+      select
+        1
+      from
+        anchor
     )
     else exists (
       select

@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   tools_not_supported: { status: 400 },
   /** A `json_schema` reply asked of an alias that cannot honour one (`jsonSchema: false`). */
   response_format_not_supported: { status: 400 },
+  /** /v1/responses: an input item or tool this door does not take yet (images, files, tools). */
+  unsupported_input: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },
   payload_too_large: { status: 413 },
@@ -83,6 +85,8 @@ export const ERROR_CODES = {
   no_active_generation: { status: 404 },
   message_not_found: { status: 404 },
   file_not_found: { status: 404 },
+  /** /v1/responses: no stored response of the owner has this id. */
+  response_not_found: { status: 404 },
   /** The message exists but records no context manifest (user messages, older replies). */
   context_not_recorded: { status: 404 },
   // The OpenAI-compatible door answers an unknown alias as OpenAI does.
@@ -92,6 +96,8 @@ export const ERROR_CODES = {
   /** Tool results for a reply that is not waiting for any (docs/tools.md). */
   message_not_waiting: { status: 409 },
   conversation_limit_reached: { status: 409 },
+  /** A conversation item another message follows: only the end of a branch can be deleted. */
+  message_has_replies: { status: 409 },
   // Limits
   rate_limited: { status: 429 },
   too_many_requests: { status: 429 },
