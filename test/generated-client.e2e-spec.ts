@@ -52,6 +52,8 @@ function textOf(event: StreamEvent): string {
     case 'message.created':
     case 'message.reasoning':
     case 'message.completed':
+    case 'tool.call':
+    case 'tool.result':
     case 'conversation.updated':
     case 'error':
       return '';

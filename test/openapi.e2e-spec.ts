@@ -58,6 +58,8 @@ const STREAM_EVENTS = [
   'message.created',
   'message.reasoning',
   'message.delta',
+  'tool.call',
+  'tool.result',
   'message.completed',
   'conversation.updated',
   'error',
