@@ -199,10 +199,11 @@ describe.each([
       const total = [...statuses.values()].reduce((a, b) => a + b, 0);
       expect(total).toBeGreaterThan(Math.min(RUNS, 50));
       // Enough of those past authentication succeed that the deep paths ran too (the
-      // bad credentials in the jwt run are meant to end at 401).
+      // bad credentials in the jwt run are meant to end at 401). One in 15: tool results,
+      // responses and uploads mostly refuse a generated body, as they should.
       const count = (keep: (status: number) => boolean): number =>
         [...statuses].filter(([s]) => keep(s)).reduce((a, [, n]) => a + n, 0);
-      expect(count((s) => s < 300)).toBeGreaterThan(count((s) => s !== 401) / 10);
+      expect(count((s) => s < 300)).toBeGreaterThan(count((s) => s !== 401) / 15);
     },
     TIME_LIMIT_MS + 30_000,
   );
