@@ -7,6 +7,7 @@ import { layers } from './layers';
 import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
+import { scale } from './scale';
 import { summary } from './summary';
 import { ttft } from './ttft';
 import { whole } from './whole';
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   replicas,
   summary,
   hostile,
+  scale,
 ];
