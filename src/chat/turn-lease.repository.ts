@@ -85,31 +85,33 @@ export class TurnLeaseRepository {
   }
 
   /**
-   * Appends what running replies streamed since their last checkpoint, all in one
-   * statement, and says for each whether a cancel was asked for (from any process) and
-   * whether its claim still holds. The message rows are only read: their text is written
+   * Appends what running replies streamed since their last checkpoint (`pieces`, for some
+   * of the `running` ones), all in one statement, and says for each running one whether a
+   * cancel was asked for (from any process) and whether its claim still holds. The message rows are only read: their text is written
    * once, when the reply ends, so a checkpoint adds about its own text to the WAL and no
    * index entry. Also forgets the pieces of replies that have `ended` since.
    */
   async checkpoint(
+    running: string[],
     pieces: CheckpointPiece[],
     ended: string[],
   ): Promise<{ turnId: string; cancelRequested: boolean; held: boolean }[]> {
-    const running = await this.buildCheckpoint(pieces, ended).execute();
-    return running.map((row) => ({ ...row, held: Boolean(row.held) }));
+    const rows = await this.buildCheckpoint(running, pieces, ended).execute();
+    return rows.map((row) => ({ ...row, held: Boolean(row.held) }));
   }
 
   /** One statement whatever the number of replies: the pieces go as four arrays. */
   @GenerateSql({
     params: [
+      ['00000000-0000-7000-8000-000000000000'],
       [{ turnId: '00000000-0000-7000-8000-000000000000', idx: 0, content: '', reasoning: '' }],
       ['00000000-0000-7000-8000-000000000001'],
     ],
   })
-  private buildCheckpoint(pieces: CheckpointPiece[], ended: string[]) {
+  private buildCheckpoint(running: string[], pieces: CheckpointPiece[], ended: string[]) {
     const turnIds = pieces.map((p) => p.turnId);
     return this.db
-      .with('running', () => this.runningOf(turnIds))
+      .with('running', () => this.runningOf(running))
       .with('written', (db) =>
         db
           .insertInto('turnCheckpoints')

@@ -10,12 +10,21 @@ import { CheckpointPiece, TurnLeaseRepository } from './turn-lease.repository';
 import { TurnsRepository } from './turns.repository';
 import type { ClaimOutcome, ClaimTurn } from './turns.types';
 
-/** How far each held turn's text has been checkpointed, and its next piece's number. */
+/** How far each held turn's text has been checkpointed, its next piece's number, and when. */
 interface Checkpointed {
   content: number;
   reasoning: number;
   idx: number;
+  at: number;
 }
+
+/**
+ * After its first piece, a reply's next one waits for this much new text, or for
+ * PIECE_EVERY_TICKS checkpoint periods: each piece costs ~250 bytes of WAL beyond its
+ * text, so a slow reply's checkpoints stay well under its own size.
+ */
+const MIN_PIECE_CHARS = 512;
+const PIECE_EVERY_TICKS = 5;
 
 /** Processes silent this long are forgotten altogether. */
 const FORGET_PROCESSES_MS = 24 * 3600_000;
@@ -24,8 +33,9 @@ const CANCEL_CHANNEL = 'chat_cancel';
 /**
  * A turn's claim on its conversation: one turn at a time per conversation, across every
  * process on the database, held for as long as this process beats (ClusterService). While
- * its turns run, what their text gained is appended as a checkpoint piece, in one statement
- * for all of them, which also picks up cancels asked for on other processes. Claims of
+ * its turns run, what their text gained is appended as a checkpoint piece (the first at
+ * once, then every 512 characters or 5 periods), in one statement for all of them, which
+ * also picks up cancels asked for on other processes (every period). Claims of
  * processes that stopped beating are swept: their conversations freed, their replies
  * finalised with the text last checkpointed.
  */
@@ -93,7 +103,7 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   hold(turn: Turn): void {
     const id = turn.assistantMessageId;
     this.held.set(id, turn);
-    this.checkpointed.set(id, { content: 0, reasoning: 0, idx: 0 });
+    this.checkpointed.set(id, { content: 0, reasoning: 0, idx: 0, at: 0 });
     void turn.outcome.finally(() => {
       this.held.delete(id);
       if ((this.checkpointed.get(id)?.idx ?? 0) > 0) this.ended.push(id);
@@ -136,26 +146,32 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async checkpoint(): Promise<void> {
     const pieces: CheckpointPiece[] = [];
+    const running: string[] = [];
     const reached = new Map<string, Checkpointed>();
+    const now = Date.now();
+    const wait = PIECE_EVERY_TICKS * this.config.get('CHECKPOINT_MS');
     for (const turn of this.held.values()) {
       const done = this.checkpointed.get(turn.assistantMessageId);
-      if (!done || !turn.takeCheckpoint()) continue;
+      if (!done || turn.done) continue;
+      running.push(turn.assistantMessageId);
       const content = pieceEnd(turn.text, done.content);
       const reasoning = pieceEnd(turn.reasoning, done.reasoning);
-      if (content === done.content && reasoning === done.reasoning) continue;
+      const grown = content - done.content + reasoning - done.reasoning;
+      if (grown === 0 || (done.idx > 0 && grown < MIN_PIECE_CHARS && now - done.at < wait))
+        continue;
       pieces.push({
         turnId: turn.assistantMessageId,
         idx: done.idx,
         content: turn.text.slice(done.content, content),
         reasoning: turn.reasoning.slice(done.reasoning, reasoning),
       });
-      reached.set(turn.assistantMessageId, { content, reasoning, idx: done.idx + 1 });
+      reached.set(turn.assistantMessageId, { content, reasoning, idx: done.idx + 1, at: now });
     }
     const ended = this.ended;
-    if (pieces.length === 0 && ended.length === 0) return;
+    if (running.length === 0 && ended.length === 0) return;
     this.ended = [];
     try {
-      const rows = await this.leases.checkpoint(pieces, ended);
+      const rows = await this.leases.checkpoint(running, pieces, ended);
       for (const [id, next] of reached)
         if (this.checkpointed.has(id)) this.checkpointed.set(id, next);
       for (const row of rows) {
