@@ -177,7 +177,8 @@ async function upgrade(
         );
       const before = new Set(await applied());
       const started = performance.now();
-      await applyMigrations(url);
+      // As an operator would for a deploy that builds indexes on big tables.
+      await applyMigrations(`${url}?options=${encodeURIComponent('-c maintenance_work_mem=1GB')}`);
       const sec = (performance.now() - started) / 1000;
       const migrations = (await applied()).filter((name) => !before.has(name)).sort();
       log(`  ${SCALE_DATABASES[which]}: ${migrations.join(', ')} in ${sec.toFixed(1)} s`);
