@@ -681,10 +681,17 @@ async function measureWal(
   const pool = new Pool({ connectionString: url, max: 1 });
   pool.on('error', () => undefined);
   try {
+    // The WAL of this database's statements (pg_stat_statements), not the cluster's: the big
+    // database's autovacuum writes WAL too, at any time.
     const lsn = async () =>
       BigInt(
-        (await admin.query<{ lsn: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn`))
-          .rows[0].lsn,
+        (
+          await admin.query<{ wal: string }>(
+            `SELECT coalesce(sum(s.wal_bytes), 0)::text AS wal
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`,
+            [SCALE_DATABASES.small],
+          )
+        ).rows[0].wal,
       );
     const tableStats = async () => {
       const result = await pool.query<{ relname: string; upd: string; hot: string; ins: string }>(
