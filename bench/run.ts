@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const flags = parseFlags(
     process.argv.slice(2),
     SCENARIOS.map((s) => s.name),
+    SCENARIOS.filter((s) => s.optIn).map((s) => s.name),
   );
   const mode: Mode = flags.smoke ? 'smoke' : 'full';
   const config = buildConfig(mode, SCENARIOS, flags.rounds);
@@ -47,8 +48,19 @@ async function main(): Promise<void> {
     const scenarios = SCENARIOS.filter((s) => flags.only.has(s.name));
     const measured = await runScenarios(bench, scenarios, mode, config);
     const wallSec = (performance.now() - wallStart) / 1000;
-    const complete = scenarios.length === SCENARIOS.length;
-    writeResults({ flags, config, pgVersion: started.pgVersion, wallSec, complete, ...measured });
+    const complete = SCENARIOS.every((s) => s.optIn || flags.only.has(s.name));
+    const optInOnly = scenarios.every((s) => s.optIn)
+      ? scenarios.map((s) => s.name).join('-')
+      : undefined;
+    writeResults({
+      flags,
+      config,
+      pgVersion: started.pgVersion,
+      wallSec,
+      complete,
+      optInOnly,
+      ...measured,
+    });
     failed = false;
   } finally {
     await session.close(failed);

@@ -86,6 +86,19 @@ describe('Several replicas on one database (real processes)', () => {
       )
     ).rows;
 
+  /** Characters of the running reply's text checkpointed so far (pieces in turn_checkpoints). */
+  const checkpointed = async (id: string) =>
+    Number(
+      (
+        await sql.query<{ chars: string }>(
+          `SELECT coalesce(sum(length(t.content)), 0)::text AS chars
+           FROM turn_checkpoints t JOIN messages m ON m.id = t.turn_id
+           WHERE m.conversation_id = $1 AND m.status = 'streaming'`,
+          [id],
+        )
+      ).rows[0].chars,
+    );
+
   const SLOW_MESSAGE = 'one two three four five six seven eight nine ten';
 
   /** Starts a slow streamed reply on `replica` in each conversation; waits until each checkpointed. */
@@ -98,8 +111,7 @@ describe('Several replicas on one database (real processes)', () => {
         body: JSON.stringify({ message: SLOW_MESSAGE }),
       }).then((res) => res.text().catch(() => ''));
     }
-    for (const id of ids)
-      await until(async () => ((await stored(id))[1]?.content.length ?? 0) > 0 || undefined);
+    for (const id of ids) await until(async () => (await checkpointed(id)) > 0 || undefined);
   }
 
   it('should run exactly one of two concurrent turns on one conversation across replicas', async () => {

@@ -4,21 +4,31 @@ export interface Flags {
   tokenDelayMs: number;
   rounds?: number;
   cpuProf: boolean;
+  /** The scale scenario's size: 1 is ~10M messages (bench/scale/dataset.ts). */
+  scale: number;
   /** The scenarios to run, by name; all of them unless `--only` says otherwise. */
   only: Set<string>;
 }
 
 export const USAGE = `npm run bench [-- --smoke] [--latency-ms N] [--token-delay-ms N] [--rounds N]
-              [--cpu-prof] [--only <scenario>[,<scenario>…]]`;
+              [--cpu-prof] [--only <scenario>[,<scenario>…]] [--scale F]`;
 
-/** Parses the command line; `scenarios` are the known scenario names, in order. */
-export function parseFlags(argv: string[], scenarios: readonly string[]): Flags {
+/**
+ * Parses the command line; `scenarios` are the known scenario names, in order, and
+ * `optIn` those that run only when `--only` names them.
+ */
+export function parseFlags(
+  argv: string[],
+  scenarios: readonly string[],
+  optIn: readonly string[] = [],
+): Flags {
   const flags: Flags = {
     smoke: false,
     latencyMs: 0,
     tokenDelayMs: 0,
     cpuProf: false,
-    only: new Set(scenarios),
+    scale: 1,
+    only: new Set(scenarios.filter((name) => !optIn.includes(name))),
   };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split('=', 2);
@@ -48,6 +58,12 @@ export function parseFlags(argv: string[], scenarios: readonly string[]): Flags 
       case '--cpu-prof':
         flags.cpuProf = true;
         break;
+      case '--scale': {
+        const factor = Number(value());
+        if (!(factor > 0 && factor <= 1)) throw new Error('--scale must be a number in (0, 1]');
+        flags.scale = factor;
+        break;
+      }
       case '--only':
         flags.only = onlyScenarios(value(), scenarios);
         break;

@@ -22,6 +22,8 @@ export interface Results {
   figures: Record<string, unknown>;
   /** Every scenario ran: only then does a full run replace results/latest.*. */
   complete: boolean;
+  /** A run of opt-in scenarios only writes results/<their names>.* (e.g. scale.md). */
+  optInOnly?: string;
 }
 
 /** Prints the results and writes them as results/{latest,partial,smoke}.{md,json}. */
@@ -56,7 +58,11 @@ export function writeResults(results: Results): void {
   ].join('\n');
   process.stdout.write(`\n${markdown}`);
   mkdirSync(RESULTS, { recursive: true });
-  const base = flags.smoke ? 'smoke' : results.complete ? 'latest' : 'partial';
+  const base = flags.smoke
+    ? 'smoke'
+    : results.complete
+      ? 'latest'
+      : (results.optInOnly ?? 'partial');
   const json = {
     machine,
     mode: flags.smoke ? 'smoke' : 'full',

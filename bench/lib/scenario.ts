@@ -2,6 +2,7 @@ import type http from 'node:http';
 
 import type { Pool } from 'pg';
 
+import type { Flags } from './flags';
 import type { Row } from './report';
 import type { Server, SystemName } from './series';
 import type { Servers, Target, Upstreams } from './servers';
@@ -35,6 +36,8 @@ export interface Bench {
   adminPool: Pool;
   /** To start more servers (e.g. replicas); all are stopped when the run ends. */
   servers: Servers;
+  /** The command line (e.g. `--scale` for the scale scenario). */
+  flags: Flags;
 }
 
 /** What a scenario hands back: its rows of the results table and its raw figures. */
@@ -54,6 +57,11 @@ export interface Scenario<C extends object = object> {
   /** What it measures, in one line. */
   summary: string;
   config: { full: C; smoke: C };
+  /**
+   * Runs only when named in `--only` (never in a plain or smoke run): for scenarios that
+   * take long or need a large cached database, like `scale`.
+   */
+  optIn?: boolean;
   /** Lines it adds to the settings list at the top of the results (only when it runs). */
   settings?(config: C): string[];
   run(bench: Bench, config: C & RunConfig): Promise<ScenarioReport>;

@@ -48,6 +48,7 @@ export async function setUp(
     agents: { service: keepAliveAgent(), floor: keepAliveAgent(), direct: keepAliveAgent() },
     adminPool,
     servers,
+    flags,
   };
   return { bench, pgVersion };
 }

@@ -10,6 +10,7 @@ import { memory } from './memory';
 import { reads } from './reads';
 import { replicas } from './replicas';
 import { responses } from './responses';
+import { scale } from './scale';
 import { summary } from './summary';
 import { ttft } from './ttft';
 import { whole } from './whole';
@@ -33,4 +34,5 @@ export const SCENARIOS: readonly Scenario[] = [
   hostile,
   mcp,
   files,
+  scale,
 ];

@@ -122,7 +122,7 @@ export class ChatService implements BeforeApplicationShutdown {
         startedAt: startedAt.toISOString(),
       };
     }
-    const elsewhere = await this.turns.findRunning(ownerId, conversationId);
+    const elsewhere = await this.findRunning(ownerId, conversationId);
     if (!elsewhere) throw new NoActiveGenerationException();
     return {
       assistantMessageId: elsewhere.id,
@@ -166,9 +166,18 @@ export class ChatService implements BeforeApplicationShutdown {
   }
 
   private async followElsewhere(ownerId: string, conversationId: string): Promise<RemoteTurn> {
-    const running = await this.turns.findRunning(ownerId, conversationId);
+    const running = await this.findRunning(ownerId, conversationId);
     if (!running) throw new NoActiveGenerationException();
     return this.relay.follow(running);
+  }
+
+  /** The reply running elsewhere, with its text as last checkpointed there. */
+  private async findRunning(ownerId: string, conversationId: string): Promise<Message | undefined> {
+    const running = await this.turns.findRunning(ownerId, conversationId);
+    const text = running && (await this.lease.checkpointedText(running.id));
+    return running && text
+      ? { ...running, content: text.content, reasoning: text.reasoning || running.reasoning }
+      : running;
   }
 
   /** Checks that cost nothing, before the turn claims anything. */

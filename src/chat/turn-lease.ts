@@ -6,9 +6,25 @@ import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import { TooManyGenerationsException } from './chat.errors';
 import type { Turn } from './turn';
-import { TurnLeaseRepository } from './turn-lease.repository';
+import { CheckpointPiece, TurnLeaseRepository } from './turn-lease.repository';
 import { TurnsRepository } from './turns.repository';
 import type { ClaimOutcome, ClaimTurn } from './turns.types';
+
+/** How far each held turn's text has been checkpointed, its next piece's number, and when. */
+interface Checkpointed {
+  content: number;
+  reasoning: number;
+  idx: number;
+  at: number;
+}
+
+/**
+ * After its first piece, a reply's next one waits for this much new text, or for
+ * PIECE_EVERY_TICKS checkpoint periods: each piece costs ~250 bytes of WAL beyond its
+ * text, so a slow reply's checkpoints stay well under its own size.
+ */
+const MIN_PIECE_CHARS = 512;
+const PIECE_EVERY_TICKS = 5;
 
 /** Processes silent this long are forgotten altogether. */
 const FORGET_PROCESSES_MS = 24 * 3600_000;
@@ -17,15 +33,19 @@ const CANCEL_CHANNEL = 'chat_cancel';
 /**
  * A turn's claim on its conversation: one turn at a time per conversation, across every
  * process on the database, held for as long as this process beats (ClusterService). While
- * its turns run, their text is checkpointed to their rows in one statement for all of
- * them, which also picks up cancels asked for on other processes. Claims of processes
- * that stopped beating are swept: their conversations freed, their replies finalised with
- * the text last checkpointed.
+ * its turns run, what their text gained is appended as a checkpoint piece (the first at
+ * once, then every 512 characters or 5 periods), in one statement for all of them, which
+ * also picks up cancels asked for on other processes (every period). Claims of
+ * processes that stopped beating are swept: their conversations freed, their replies
+ * finalised with the text last checkpointed.
  */
 @Injectable()
 export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TurnLease.name);
   private readonly held = new Map<string, Turn>();
+  private readonly checkpointed = new Map<string, Checkpointed>();
+  /** Turns that ended with pieces stored: the next checkpoint statement forgets them. */
+  private ended: string[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -88,8 +108,30 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Checkpoints the turn while it runs here. */
   hold(turn: Turn): void {
-    this.held.set(turn.assistantMessageId, turn);
-    void turn.outcome.finally(() => this.held.delete(turn.assistantMessageId));
+    const id = turn.assistantMessageId;
+    this.held.set(id, turn);
+    this.checkpointed.set(id, { content: 0, reasoning: 0, idx: 0, at: 0 });
+    void turn.outcome.finally(() => {
+      this.held.delete(id);
+      if ((this.checkpointed.get(id)?.idx ?? 0) > 0) this.ended.push(id);
+      this.checkpointed.delete(id);
+    });
+  }
+
+  /**
+   * Stops checkpointing a server tool step's turn once its reply is stored: the next step's
+   * turn holds the conversation and is checkpointed instead (see TurnRunner.nextStep).
+   */
+  letGo(turn: Turn): void {
+    const id = turn.assistantMessageId;
+    if (!this.held.delete(id)) return;
+    if ((this.checkpointed.get(id)?.idx ?? 0) > 0) this.ended.push(id);
+    this.checkpointed.delete(id);
+  }
+
+  /** A running reply's text as last checkpointed, wherever it runs; undefined before any. */
+  checkpointedText(turnId: string): Promise<{ content: string; reasoning: string } | undefined> {
+    return this.leases.checkpointedText(turnId);
   }
 
   /** Asks whichever process runs the conversation's turn to stop it; the turn's id, or null. */
@@ -121,17 +163,35 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async checkpoint(): Promise<void> {
-    const due: Turn[] = [];
-    for (const turn of this.held.values()) if (turn.takeCheckpoint()) due.push(turn);
-    if (due.length === 0) return;
+    const pieces: CheckpointPiece[] = [];
+    const running: string[] = [];
+    const reached = new Map<string, Checkpointed>();
+    const now = Date.now();
+    const wait = PIECE_EVERY_TICKS * this.config.get('CHECKPOINT_MS');
+    for (const turn of this.held.values()) {
+      const done = this.checkpointed.get(turn.assistantMessageId);
+      if (!done || turn.done) continue;
+      running.push(turn.assistantMessageId);
+      const content = pieceEnd(turn.text, done.content);
+      const reasoning = pieceEnd(turn.reasoning, done.reasoning);
+      const grown = content - done.content + reasoning - done.reasoning;
+      if (grown === 0 || (done.idx > 0 && grown < MIN_PIECE_CHARS && now - done.at < wait))
+        continue;
+      pieces.push({
+        turnId: turn.assistantMessageId,
+        idx: done.idx,
+        content: turn.text.slice(done.content, content),
+        reasoning: turn.reasoning.slice(done.reasoning, reasoning),
+      });
+      reached.set(turn.assistantMessageId, { content, reasoning, idx: done.idx + 1, at: now });
+    }
+    const ended = this.ended;
+    if (running.length === 0 && ended.length === 0) return;
+    this.ended = [];
     try {
-      const rows = await this.leases.checkpoint(
-        due.map((turn) => ({
-          turnId: turn.assistantMessageId,
-          content: turn.text,
-          reasoning: turn.reasoning,
-        })),
-      );
+      const rows = await this.leases.checkpoint(running, pieces, ended);
+      for (const [id, next] of reached)
+        if (this.checkpointed.has(id)) this.checkpointed.set(id, next);
       for (const row of rows) {
         if (row.cancelRequested) this.cancelled(row.turnId);
         else if (!row.held)
@@ -142,6 +202,9 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
             );
       }
     } catch (error) {
+      // The pieces go again from the same place next time (a piece written meanwhile is
+      // replaced, longer); the ended turns are forgotten next time.
+      this.ended.push(...ended);
       this.logger.warn({ err: error }, 'could not checkpoint running replies');
     }
   }
@@ -151,9 +214,25 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
       const finalized = await this.leases.sweepDead(this.config.get('PROCESS_DEAD_AFTER_MS'));
       if (finalized > 0)
         this.logger.warn({ finalized }, 'finalised turns left unfinished by a stopped process');
-      if (Math.random() < 0.001) await this.processes.forgetSilentFor(FORGET_PROCESSES_MS);
+      if (Math.random() < 0.001) {
+        await this.processes.forgetSilentFor(FORGET_PROCESSES_MS);
+        await this.leases.forgetOrphanCheckpoints();
+      }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not finalise abandoned turns');
     }
   }
+}
+
+/**
+ * Where a piece of `text` from `from` may end: its end, less a trailing high surrogate
+ * whose pair has not arrived (a piece is stored on its own, so it must not split a pair).
+ */
+function pieceEnd(text: string, from: number): number {
+  const end = text.length;
+  if (end > from) {
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) return end - 1;
+  }
+  return end;
 }

@@ -605,7 +605,7 @@ export class TurnRunner {
     request: TurnRequest,
     calls: ToolCall[],
   ): Promise<TurnOutcome> {
-    turn.handOver();
+    this.lease.letGo(turn);
     const { conversationId, assistantMessageId } = turn;
     const results = await runServerTools(turn, calls, request.serverTools as ServerToolSet);
     let next: Turn;

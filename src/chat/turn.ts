@@ -70,10 +70,7 @@ export class Turn {
   reasoning = '';
   /** A replay that sent the whole text as one delta: its ids are not the first stream's. */
   wholeText = false;
-  /** Text length at the last checkpoint, so an unchanged turn is not written again. */
-  private checkpointed = 0;
   private ended = false;
-  private handedOver = false;
   private readonly listeners = new Set<(index: number, event: ChatEvent) => void>();
   private resolveOutcome!: (outcome: TurnOutcome) => void;
   readonly outcome: Promise<TurnOutcome> = new Promise(
@@ -132,22 +129,6 @@ export class Turn {
   /** Leaves event index free: a replayed turn keeps the ids its events first had. */
   skip(): void {
     this.events.push(undefined);
-  }
-
-  /**
-   * Its reply is stored and a server tool step's next turn goes on: that turn's text is
-   * checkpointed there, never again here.
-   */
-  handOver(): void {
-    this.handedOver = true;
-  }
-
-  /** Whether the text grew since the last checkpoint; marks it checkpointed. */
-  takeCheckpoint(): boolean {
-    const size = this.text.length + this.reasoning.length;
-    if (this.ended || this.handedOver || size === this.checkpointed) return false;
-    this.checkpointed = size;
-    return true;
   }
 
   /** Pushes the closing event and settles the outcome. */

@@ -215,7 +215,10 @@ export class Env {
    */
   @Transform(toInt) @IsInt() @Min(300) @Max(600_000) PROCESS_DEAD_AFTER_MS = 4000;
 
-  /** How often a running reply's text so far is written to its message row. */
+  /**
+   * How often running replies are checkpointed: cancels and claims read, and new text
+   * appended to turn_checkpoints (after 512 characters or 5 periods).
+   */
   @Transform(toInt) @IsInt() @Min(100) @Max(60_000) CHECKPOINT_MS = 1000;
 
   /**

@@ -22,24 +22,59 @@ with
       and true
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
+  matches as (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      (
+        select
+          c.id,
+          c.last_message_at
+        from
+          conversations c
+        where
+          c.owner_id = $4
+          and c.archived = $5
+          and true
+        order by
+          c.last_message_at desc,
+          c.id desc
+      ) c
+      cross join q
+      cross join lateral (
+        select
+          m.id,
+          m.seq,
+          m.conversation_id,
+          m.search_vector
+        from
+          messages m
+        where
+          m.conversation_id = c.id
+          and m.status = 'complete'
+          and m.search_vector @@ q.query
+        limit
+          $6
+      ) m
+    order by
+      c.last_message_at desc,
+      c.id desc
+    limit
+      $7
+  ),
   contents as (
     select distinct
       on (m.conversation_id) m.conversation_id as id,
       m.id as message_id,
-      ts_rank(m.search_vector, q.query) as rank
+      m.rank
     from
-      messages m
-      join conversations c on c.id = m.conversation_id,
-      q
-    where
-      c.owner_id = $4
-      and c.archived = $5
-      and true
-      and m.status = 'complete'
-      and m.search_vector @@ q.query
+      matches m
     order by
       m.conversation_id,
-      rank desc,
+      m.rank desc,
       m.seq
   ),
   scored as (
@@ -47,7 +82,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $6
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $8
       )::bigint as score
     from
       titles t
@@ -64,7 +99,7 @@ with
       s.score desc,
       s.id desc
     limit
-      $7
+      $9
   )
 select
   c.*,
@@ -85,7 +120,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $8
+    $10
   ) as snippet
 from
   page p
@@ -134,24 +169,59 @@ with
       and c.pinned = $4
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
+  matches as (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      (
+        select
+          c.id,
+          c.last_message_at
+        from
+          conversations c
+        where
+          c.owner_id = $5
+          and c.archived = $6
+          and c.pinned = $7
+        order by
+          c.last_message_at desc,
+          c.id desc
+      ) c
+      cross join q
+      cross join lateral (
+        select
+          m.id,
+          m.seq,
+          m.conversation_id,
+          m.search_vector
+        from
+          messages m
+        where
+          m.conversation_id = c.id
+          and m.status = 'complete'
+          and m.search_vector @@ q.query
+        limit
+          $8
+      ) m
+    order by
+      c.last_message_at desc,
+      c.id desc
+    limit
+      $9
+  ),
   contents as (
     select distinct
       on (m.conversation_id) m.conversation_id as id,
       m.id as message_id,
-      ts_rank(m.search_vector, q.query) as rank
+      m.rank
     from
-      messages m
-      join conversations c on c.id = m.conversation_id,
-      q
-    where
-      c.owner_id = $5
-      and c.archived = $6
-      and c.pinned = $7
-      and m.status = 'complete'
-      and m.search_vector @@ q.query
+      matches m
     order by
       m.conversation_id,
-      rank desc,
+      m.rank desc,
       m.seq
   ),
   scored as (
@@ -159,7 +229,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $8
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $10
       )::bigint as score
     from
       titles t
@@ -171,12 +241,12 @@ with
     from
       scored s
     where
-      (s.score, s.id) < ($9::bigint, $10::uuid)
+      (s.score, s.id) < ($11::bigint, $12::uuid)
     order by
       s.score desc,
       s.id desc
     limit
-      $11
+      $13
   )
 select
   c.*,
@@ -197,7 +267,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $12
+    $14
   ) as snippet
 from
   page p

@@ -28,32 +28,64 @@ where
   and "active_turn_id" = $4;
 
 -- TurnLeaseRepository.buildCheckpoint
-update "messages" as "m"
-set
-  "content" = "t"."content",
-  "reasoning" = nullif(t.reasoning, '')
-from
-  (
+with
+  "running" as (
     select
-      unnest($1::uuid[]) as "turn_id",
-      unnest($2::text[]) as "content",
-      unnest($3::text[]) as "reasoning"
-  ) as "t"
-where
-  "m"."id" = "t"."turn_id"
-  and "m"."status" = $4
-returning
-  "m"."id" as "turn_id",
-  "m"."cancel_requested",
-  exists (
-    select
-      "c"."id"
+      "m"."id" as "turn_id",
+      "m"."cancel_requested",
+      exists (
+        select
+          "c"."id"
+        from
+          "conversations" as "c"
+        where
+          "c"."id" = "m"."conversation_id"
+          and "c"."active_turn_id" = "m"."id"
+      ) as "held"
     from
-      "conversations" as "c"
+      "messages" as "m"
     where
-      "c"."id" = "m"."conversation_id"
-      and "c"."active_turn_id" = "m"."id"
-  ) as "held";
+      "m"."id" = any ($1::uuid[])
+      and "m"."status" = $2
+  ),
+  "written" as (
+    insert into
+      "turn_checkpoints" ("turn_id", "idx", "content", "reasoning")
+    select
+      t.turn_id as "turn_id",
+      t.idx as "idx",
+      t.content as "content",
+      t.reasoning as "reasoning"
+    from
+      (
+        select
+          *
+        from
+          unnest($3::uuid[], $4::int[], $5::text[], $6::text[]) as t (turn_id, idx, content, reasoning)
+      ) as "t"
+    where
+      t.turn_id in (
+        select
+          turn_id
+        from
+          running
+      )
+    on conflict ("turn_id", "idx") do update
+    set
+      "content" = "excluded"."content",
+      "reasoning" = "excluded"."reasoning"
+  ),
+  "forgotten" as (
+    delete from "turn_checkpoints"
+    where
+      "turn_id" = any ($7::uuid[])
+  )
+select
+  "running"."turn_id",
+  "running"."cancel_requested",
+  "running"."held"
+from
+  "running";
 
 -- TurnLeaseRepository.buildSweepDead
 with
@@ -88,13 +120,60 @@ with
       "c"."id" = "dead"."id"
     returning
       "dead"."active_turn_id"
+  ),
+  "forgotten" as (
+    delete from "turn_checkpoints"
+    where
+      "turn_id" = any (
+        (
+          select
+            coalesce(array_agg(active_turn_id), '{}')
+          from
+            freed
+        )::uuid[]
+      )
   )
 update "messages"
 set
   "status" = $4,
   "error_code" = $5,
   "error_message" = $6,
-  "completed_at" = now()
+  "completed_at" = now(),
+  "content" = coalesce(
+    (
+      select
+        string_agg(
+          t.content,
+          ''
+          order by
+            t.idx
+        )
+      from
+        turn_checkpoints t
+      where
+        t.turn_id = messages.id
+    ),
+    messages.content
+  ),
+  "reasoning" = coalesce(
+    nullif(
+      (
+        select
+          string_agg(
+            t.reasoning,
+            ''
+            order by
+              t.idx
+          )
+        from
+          turn_checkpoints t
+        where
+          t.turn_id = messages.id
+      ),
+      ''
+    ),
+    messages.reasoning
+  )
 where
   "id" = any (
     (

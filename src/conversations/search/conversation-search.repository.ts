@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
+import { RawBuilder, sql } from 'kysely';
 
 import { Db } from '../../database/db';
 import { GenerateSql } from '../../database/generate-sql';
@@ -9,6 +9,15 @@ import { lastMessage, listSummaryColumns } from '../list-summary';
 
 /** Ranks are reals; scaled to integers they page by keyset without float surprises. */
 export const SCORE_SCALE = 1_000_000;
+
+/**
+ * The matching messages ranked per search, at most: those of the owner's most recently
+ * active conversations, up to MATCHES_PER_CONVERSATION each. A word in one message of a
+ * hundred is ranked exactly; a word in every other message of a big owner is ranked among
+ * its newest conversations' matches, so the cost stays the same whatever the owner holds.
+ */
+export const SEARCH_MATCHES = 1_000;
+export const MATCHES_PER_CONVERSATION = 50;
 
 /** Plain text with the matched words wrapped in **, at most two fragments. */
 const HEADLINE_OPTIONS =
@@ -30,7 +39,9 @@ export interface SearchPosition {
  * Full-text search over an owner's conversations: titles and the text of complete messages,
  * with PostgreSQL's `simple` configuration (no stemming, no stop words: the same for every
  * language) and web-search syntax. Titles: the expression of conversations_title_search_idx,
- * word for word. Messages: their stored search_vector (messages_content_search_idx).
+ * word for word. Messages: their stored search_vector, probed one conversation at a time
+ * (messages_search_idx holds conversation_id beside it), newest conversation first: the
+ * work follows the owner's conversations, never the whole table's matches of a word.
  */
 @Injectable()
 export class ConversationSearchRepository {
@@ -71,12 +82,11 @@ export class ConversationSearchRepository {
         from conversations c, q
         where ${owned} and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
       ),
+      matches as (${matches(owned)}),
       contents as (
-        select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id,
-          ts_rank(m.search_vector, q.query) as rank
-        from messages m join conversations c on c.id = m.conversation_id, q
-        where ${owned} and m.status = 'complete' and m.search_vector @@ q.query
-        order by m.conversation_id, rank desc, m.seq
+        select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id, m.rank
+        from matches m
+        order by m.conversation_id, m.rank desc, m.seq
       ),
       scored as (
         select coalesce(t.id, m.id) as id, m.message_id,
@@ -94,4 +104,25 @@ export class ConversationSearchRepository {
         cross join q
       order by p.score desc, p.id desc`;
   }
+}
+
+/**
+ * The matching messages a search ranks: the owner's conversations newest first, each
+ * probed through messages_search_idx, up to SEARCH_MATCHES in all (see there).
+ */
+function matches(owned: RawBuilder<unknown>) {
+  return sql`
+        select m.conversation_id, m.id, m.seq, ts_rank(m.search_vector, q.query) as rank
+        from (
+          select c.id, c.last_message_at from conversations c
+          where ${owned} order by c.last_message_at desc, c.id desc
+        ) c
+        cross join q
+        cross join lateral (
+          select m.id, m.seq, m.conversation_id, m.search_vector from messages m
+          where m.conversation_id = c.id and m.status = 'complete' and m.search_vector @@ q.query
+          limit ${MATCHES_PER_CONVERSATION}
+        ) m
+        order by c.last_message_at desc, c.id desc
+        limit ${SEARCH_MATCHES}`;
 }
