@@ -46,12 +46,13 @@ describe('Tools on conversation turns, over HTTP, SSE and the WebSocket (fake LL
   });
   const messages = (id: string) => `${CONVERSATIONS}/${id}/messages`;
 
-  beforeAll(async () => {
-    // Ready once /health/ready shows the MCP server up (it starts in the background).
-    const up = async () =>
-      JSON.stringify((await t.http.get('/health/ready')).body).includes('"tools"');
-    await waitUntil(up, START_MS);
-  }, START_MS + 5000);
+  /** Once /health/ready shows the MCP server up (it starts in the background, under tsx). */
+  const mcpReady = () =>
+    waitUntil(async () => {
+      const { body } = await t.http.get('/health/ready');
+      const checks = (body as { checks?: Record<string, { status: string }> }).checks;
+      return checks?.['mcp:local']?.status === 'up';
+    }, START_MS);
   afterAll(() => rmSync(serversFile, { force: true }));
 
   it('should store a tool call, take its result, and answer with it, as a client runs the loop', async () => {
@@ -188,44 +189,54 @@ describe('Tools on conversation turns, over HTTP, SSE and the WebSocket (fake LL
     socket.ws.close();
   });
 
-  it('should run MCP server tools inside the turn and answer with their output', async () => {
-    const id = await t.createConversation({ serverTools: ['local/echo'] });
-    const stream = await t.stream(id, 'Please local__echo {"text":"hello from MCP"}');
-    const types = stream.events.map((e) => e.event);
-    expect(types).toContain('tool.call');
-    expect(types).toContain('tool.result');
-    expect(types.at(-1)).toBe('message.completed');
-    const result = JSON.parse(stream.events.find((e) => e.event === 'tool.result')!.data);
-    expect(result).toMatchObject({
-      isError: false,
-      output: expect.stringContaining('hello from MCP'),
-    });
-    const final = JSON.parse(stream.events.at(-1)!.data).assistantMessage;
-    expect(final.content).toContain('hello from MCP');
+  it(
+    'should run MCP server tools inside the turn and answer with their output',
+    async () => {
+      await mcpReady();
+      const id = await t.createConversation({ serverTools: ['local/echo'] });
+      const stream = await t.stream(id, 'Please local__echo {"text":"hello from MCP"}');
+      const types = stream.events.map((e) => e.event);
+      expect(types).toContain('tool.call');
+      expect(types).toContain('tool.result');
+      expect(types.at(-1)).toBe('message.completed');
+      const result = JSON.parse(stream.events.find((e) => e.event === 'tool.result')!.data);
+      expect(result).toMatchObject({
+        isError: false,
+        output: expect.stringContaining('hello from MCP'),
+      });
+      const final = JSON.parse(stream.events.at(-1)!.data).assistantMessage;
+      expect(final.content).toContain('hello from MCP');
 
-    const rows = await t.storedMessages(id);
-    expect(rows.map((m) => [m.role, m.status])).toEqual([
-      ['user', 'complete'],
-      ['assistant', 'complete'],
-      ['tool', 'complete'],
-      ['assistant', 'complete'],
-    ]);
-    const conversation = await t.prisma.conversation.findUniqueOrThrow({ where: { id } });
-    expect([conversation.activeTurnId, conversation.currentLeafId]).toEqual([null, final.id]);
-  });
+      const rows = await t.storedMessages(id);
+      expect(rows.map((m) => [m.role, m.status])).toEqual([
+        ['user', 'complete'],
+        ['assistant', 'complete'],
+        ['tool', 'complete'],
+        ['assistant', 'complete'],
+      ]);
+      const conversation = await t.prisma.conversation.findUniqueOrThrow({ where: { id } });
+      expect([conversation.activeTurnId, conversation.currentLeafId]).toEqual([null, final.id]);
+    },
+    START_MS + 10_000,
+  );
 
-  it('should hand a hung server tool back to the model as a timeout, and refuse an unknown server', async () => {
-    const id = await t.createConversation();
-    const res = await t.http
-      .post(messages(id))
-      .send({ message: 'local__hang now', serverTools: ['local/*'] })
-      .expect(201);
-    expect(res.body.response).toMatch(/Tool results: .*1500 ms|Tool results: .*time/i);
-    const unknown = await t.http
-      .post(messages(id))
-      .send({ message: 'x', serverTools: ['nowhere/*'] });
-    expect([unknown.status, unknown.body.error]).toEqual([400, 'unknown_server_tool']);
-    const bad = await t.http.post(CONVERSATIONS).send({ serverTools: ['nowhere/*'] });
-    expect([bad.status, bad.body.error]).toEqual([400, 'unknown_server_tool']);
-  });
+  it(
+    'should hand a hung server tool back to the model as a timeout, and refuse an unknown server',
+    async () => {
+      await mcpReady();
+      const id = await t.createConversation();
+      const res = await t.http
+        .post(messages(id))
+        .send({ message: 'local__hang now', serverTools: ['local/*'] })
+        .expect(201);
+      expect(res.body.response).toMatch(/Tool results: .*1500 ms|Tool results: .*time/i);
+      const unknown = await t.http
+        .post(messages(id))
+        .send({ message: 'x', serverTools: ['nowhere/*'] });
+      expect([unknown.status, unknown.body.error]).toEqual([400, 'unknown_server_tool']);
+      const bad = await t.http.post(CONVERSATIONS).send({ serverTools: ['nowhere/*'] });
+      expect([bad.status, bad.body.error]).toEqual([400, 'unknown_server_tool']);
+    },
+    START_MS + 10_000,
+  );
 });
