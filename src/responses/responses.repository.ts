@@ -97,6 +97,7 @@ export class ResponsesRepository {
       .selectFrom(path.as('path'))
       .innerJoin('messages', 'messages.id', 'path.id')
       .select(['messages.id', 'messages.role', 'messages.content', 'messages.status'])
+      .select(['messages.toolCalls', 'messages.toolCallId'])
       .orderBy('path.depth')
       .execute();
   }
