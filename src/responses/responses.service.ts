@@ -201,8 +201,8 @@ export class ResponsesService {
         'unsupported_input',
         'function_call_output items continue a stored response: send them with previous_response_id (store true, no conversation)',
       );
-    const fromCalls = calls.find((c) => c.itemId?.toLowerCase().startsWith('fc_'))?.itemId;
-    const waitingId = dto.previous_response_id ?? (fromCalls && replyOfCall(fromCalls));
+    const waitingId =
+      dto.previous_response_id ?? (await this.waitingFor(call.owner, calls, outputs));
     if (!waitingId)
       throw new AppException(
         'unsupported_input',
@@ -227,6 +227,17 @@ export class ResponsesService {
       previousResponseId: waiting.id,
     });
     return this.answer(turn, dto, echo, call);
+  }
+
+  /** The reply that made the calls: named by a call's `fc_` id, else found by a call id. */
+  private async waitingFor(
+    owner: string,
+    calls: ToolOutputs['calls'],
+    outputs: ToolOutputs['outputs'],
+  ): Promise<string | undefined> {
+    const itemId = calls.find((c) => c.itemId?.toLowerCase().startsWith('fc_'))?.itemId;
+    if (itemId) return replyOfCall(itemId);
+    return this.repository.findWaitingForCall(owner, outputs[0].callId);
   }
 
   /** A started turn as the create answers it: streamed, in the background, or whole. */
