@@ -197,6 +197,14 @@ describe('Function tools on the Responses API', () => {
     const [call] = callsOf(completed.response.output);
     expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Braga"}' });
 
+    // Replayed later, the same events with the same numbers.
+    const replay = await client.responses.retrieve(completed.response.id, { stream: true });
+    const replayed: ResponseStreamEvent[] = [];
+    for await (const event of replay) replayed.push(event);
+    expect(replayed.map((e) => [e.sequence_number, e.type])).toEqual(
+      events.map((e) => [e.sequence_number, e.type]),
+    );
+
     // Its output, streamed too.
     const next = await client.responses.create({
       model: ALIAS,
