@@ -246,6 +246,15 @@ describe('OpenAI Responses and Conversations APIs', () => {
     expect(tools.status).toBe(400);
     expect(tools.code).toBe('unsupported_input');
     expect(tools.message).toContain('web_search');
+    const choice = await apiError(
+      client.responses.create({
+        model: ALIAS,
+        input: 'hi',
+        tool_choice: { type: 'web_search_preview' },
+      }),
+    );
+    expect(choice.code).toBe('unsupported_input');
+    expect(choice.message).toContain('tool_choice web_search_preview');
   });
 
   it('should answer store: false without storing anything', async () => {

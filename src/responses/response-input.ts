@@ -54,7 +54,7 @@ export function refuseUnsupported(
     if (tool?.type !== 'function') names.add(`${String(tool?.type)} tools`);
   const choice = body.tool_choice;
   const named = choice as { type?: unknown } | undefined;
-  if (choice !== undefined && !CHOICES.has(choice as string) && named?.type !== 'function')
+  if (choice != null && !CHOICES.has(choice as string) && named?.type !== 'function')
     names.add(
       `tool_choice ${typeof named?.type === 'string' ? named.type : JSON.stringify(choice)}`,
     );
