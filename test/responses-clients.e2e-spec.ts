@@ -9,7 +9,7 @@ import {
   setTracingDisabled,
   tool,
 } from '@openai/agents';
-import { generateText, streamText } from 'ai';
+import { tool as aiTool, generateText, stepCountIs, streamText } from 'ai';
 import OpenAI from 'openai';
 import { z } from 'zod';
 
@@ -72,6 +72,30 @@ describe('The Responses API with the clients people use', () => {
     });
   });
 
+  describe("the AI SDK's function tools (Responses API)", () => {
+    it('should call a tool, send its result back and answer with it', async () => {
+      const openai = createOpenAI({ baseURL: `${t.url}/v1`, apiKey: 'not-needed' });
+      const result = await generateText({
+        model: openai(ALIAS),
+        prompt: 'What is the get_weather in Lisbon? {"city":"Lisbon"}',
+        tools: {
+          get_weather: aiTool({
+            description: 'The weather in a city',
+            inputSchema: z.object({ city: z.string() }),
+            execute: ({ city }) => Promise.resolve({ city, temperature: 21 }),
+          }),
+        },
+        stopWhen: stepCountIs(3),
+        maxRetries: 0,
+      });
+      expect(result.steps).toHaveLength(2);
+      expect(result.steps[0].toolCalls).toMatchObject([
+        { toolName: 'get_weather', input: { city: 'Lisbon' } },
+      ]);
+      expect(result.text).toBe('Tool results: {"city":"Lisbon","temperature":21}');
+    });
+  });
+
   describe('LangChain ChatOpenAI with useResponsesApi', () => {
     it('should answer whole and streamed, with the history it sends', async () => {
       const model = new ChatOpenAI({
@@ -114,7 +138,7 @@ describe('The Responses API with the clients people use', () => {
       expect(second.finalOutput).toBe('Echo: Still there? [messages=4]');
     });
 
-    it('should refuse a function tool with unsupported_input until tools land', async () => {
+    it('should run a function tool and answer with its result', async () => {
       const weather = tool({
         name: 'weather',
         description: 'The weather in a city',
@@ -122,8 +146,10 @@ describe('The Responses API with the clients people use', () => {
         execute: ({ city }) => `Sunny in ${city}`,
       });
       const agent = new Agent({ name: 'Tools', model: ALIAS, tools: [weather] });
-      await expect(run(agent, 'Weather in Lisbon?')).rejects.toThrow(/does not take tools/);
-      expect(t.fake.requests).toHaveLength(0);
+      const result = await run(agent, 'The weather in Lisbon? {"city":"Lisbon"}');
+      expect(result.finalOutput).toBe('Tool results: Sunny in Lisbon');
+      // The model was asked twice: the call, then the answer to its output.
+      expect(t.fake.requests.map((r) => r.toolsOffered)).toEqual([['weather'], ['weather']]);
     });
   });
 });

@@ -221,7 +221,7 @@ describe('OpenAI Responses and Conversations APIs', () => {
     expect(response.instructions).toBe('You are terse.');
   });
 
-  it('should refuse images, files and tools with unsupported_input, naming them', async () => {
+  it('should refuse images, files and non-function tools with unsupported_input, naming them', async () => {
     const error = await apiError(
       client.responses.create({
         model: ALIAS,
@@ -240,10 +240,21 @@ describe('OpenAI Responses and Conversations APIs', () => {
       client.responses.create({
         model: ALIAS,
         input: 'hi',
-        tools: [{ type: 'function', name: 'f', parameters: {}, strict: false }],
+        tools: [{ type: 'web_search' }],
       }),
     );
+    expect(tools.status).toBe(400);
     expect(tools.code).toBe('unsupported_input');
+    expect(tools.message).toContain('web_search');
+    const choice = await apiError(
+      client.responses.create({
+        model: ALIAS,
+        input: 'hi',
+        tool_choice: { type: 'web_search_preview' },
+      }),
+    );
+    expect(choice.code).toBe('unsupported_input');
+    expect(choice.message).toContain('tool_choice web_search_preview');
   });
 
   it('should answer store: false without storing anything', async () => {

@@ -13,14 +13,14 @@ import { countTokensConservativelyAsync } from '../prompts/token-counter';
 import type { CreateOpenAiConversationDto } from './dto/conversation.dto';
 import type { ItemPageQuery } from './dto/response-query.dto';
 import type {
+  ConversationItemDto,
   ConversationObjectDto,
   DeletedObjectDto,
   ItemListDto,
-  MessageItemDto,
 } from './dto/response.dto';
 import { InputEntry, InputMessage, readInput, refuseUnsupported } from './response-input';
 import { parseItemId, parseOpenAiId, toOpenAiId } from './response-ids';
-import { toMessageItem } from './response.mapper';
+import { toItems } from './response.mapper';
 import { ItemToStore, ResponsesRepository } from './responses.repository';
 
 type ConversationRow = Awaited<ReturnType<ConversationsService['get']>>;
@@ -36,7 +36,7 @@ function toConversationObject(
   };
 }
 
-function toList(data: MessageItemDto[], hasMore: boolean): ItemListDto {
+function toList(data: ConversationItemDto[], hasMore: boolean): ItemListDto {
   return {
     object: 'list',
     data,
@@ -83,6 +83,11 @@ export class ConversationItems {
         messages.push(entry.message);
         continue;
       }
+      if (entry.kind !== 'reference')
+        throw new AppException(
+          'unsupported_input',
+          'function_call and function_call_output items answer a response: send them to /v1/responses (with previous_response_id), after any message items',
+        );
       const stored = await this.repository.findMessage(owner, parseItemId(entry.id));
       if (!stored) throw new MessageNotFoundException(entry.id);
       if (stored.role === 'tool')
@@ -207,7 +212,7 @@ export class ConversationItems {
       cursor,
       order: query.order,
     });
-    return toList(page.data.map(toMessageItem), page.nextCursor !== null);
+    return toList(page.data.flatMap(toItems), page.nextCursor !== null);
   }
 
   /** Appends items without a reply; answers them as stored. */
@@ -220,14 +225,18 @@ export class ConversationItems {
       leafId: lastId ?? undefined,
       order: 'desc',
     });
-    return toList(page.data.reverse().map(toMessageItem), false);
+    return toList(page.data.reverse().flatMap(toItems), false);
   }
 
-  async item(owner: string, ref: string, itemId: string): Promise<MessageItemDto> {
+  async item(owner: string, ref: string, itemId: string): Promise<ConversationItemDto> {
     const conversationId = parseOpenAiId('conversation', ref);
     const row = await this.repository.findMessage(owner, parseItemId(itemId), conversationId);
-    if (!row) throw new MessageNotFoundException(itemId);
-    return toMessageItem(row);
+    const items = row ? toItems(row) : [];
+    const found = itemId.toLowerCase().startsWith('fc_')
+      ? items.find((item) => item.id === itemId.toLowerCase())
+      : items[0];
+    if (!found) throw new MessageNotFoundException(itemId);
+    return found;
   }
 
   /** Deletes one item at the end of a branch; answers the conversation, as OpenAI does. */

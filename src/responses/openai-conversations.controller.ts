@@ -20,10 +20,10 @@ import {
 } from './dto/conversation.dto';
 import { ItemPageQuery } from './dto/response-query.dto';
 import {
+  ConversationItemDto,
   ConversationObjectDto,
   DeletedObjectDto,
   ItemListDto,
-  MessageItemDto,
 } from './dto/response.dto';
 import { ConversationItems } from './conversation-items';
 import { ApiConversationRef, ApiItemId, ApiOpenAiErrors } from './openai-docs';
@@ -123,13 +123,21 @@ export class OpenAiConversationsController {
   @ApiOperation({ summary: 'One item of a conversation' })
   @ApiConversationRef()
   @ApiItemId()
-  @ApiOkResponse({ type: MessageItemDto })
+  @ApiOkResponse({
+    schema: {
+      oneOf: [
+        { $ref: '#/components/schemas/MessageItemDto' },
+        { $ref: '#/components/schemas/FunctionCallItemDto' },
+        { $ref: '#/components/schemas/FunctionCallOutputItemDto' },
+      ],
+    },
+  })
   @ApiOpenAiErrors(404)
   item(
     @CurrentOwner() owner: string,
     @Param('id') id: string,
     @Param('itemId') itemId: string,
-  ): Promise<MessageItemDto> {
+  ): Promise<ConversationItemDto> {
     return this.items.item(owner, id, itemId);
   }
 

@@ -51,6 +51,7 @@ export const RESPONSE_EVENTS = `Server-Sent Events, \`event:\` the type, \`data:
 - \`response.output_item.added\` / \`response.content_part.added\` — a reasoning item (\`reasoning_text\`) when the model reasons, then the message (\`output_text\`)
 - \`response.reasoning_text.delta\` / \`response.output_text.delta\` — text as it comes
 - \`response.reasoning_text.done\`, \`response.output_text.done\`, \`response.content_part.done\`, \`response.output_item.done\`
+- per function call, after the message: \`response.output_item.added\` (a \`function_call\` with empty arguments), \`response.function_call_arguments.delta\`, \`response.function_call_arguments.done\`, \`response.output_item.done\`
 - \`response.completed\`, \`response.incomplete\` (max_output_tokens reached) or \`response.failed\` (failed or cancelled: see \`response.status\` and \`response.error\`), then the stream ends
 - \`: heartbeat\` comment lines while the provider is silent
 

@@ -87,4 +87,45 @@ describe(ResponseEventMapper.name, () => {
       response: { status: 'failed', error: { code: 'provider_unavailable' } },
     });
   });
+
+  it('should stream function calls after the message, at the output indexes of the final output', () => {
+    const calls = [
+      { id: 'call_1', name: 'get_weather', arguments: '{"city":"Lisbon"}' },
+      { id: 'call_2', name: 'get_time', arguments: '{}' },
+    ];
+    const view: ReplyView = {
+      ...start,
+      status: 'completed',
+      text: 'Let me look',
+      toolCalls: calls,
+    };
+    const events = run([
+      { type: 'started' },
+      { type: 'text', delta: 'Let me look' },
+      { type: 'ended', view },
+    ]);
+    const final = events.at(-1)?.response as { output: { id: string; type: string }[] };
+    expect(final.output.map((item) => item.type)).toEqual([
+      'message',
+      'function_call',
+      'function_call',
+    ]);
+    const done = events.filter((e) => e.type === 'response.function_call_arguments.done');
+    expect(done).toEqual([
+      expect.objectContaining({
+        output_index: 1,
+        item_id: final.output[1].id,
+        name: 'get_weather',
+        arguments: '{"city":"Lisbon"}',
+      }),
+      expect.objectContaining({ output_index: 2, item_id: final.output[2].id, name: 'get_time' }),
+    ]);
+    // A reply that only called tools shows no message item, streamed or not.
+    const bare = run([{ type: 'started' }, { type: 'ended', view: { ...view, text: '' } }]);
+    expect(bare.filter((e) => e.type === 'response.output_text.done')).toEqual([]);
+    expect(bare.find((e) => e.type === 'response.output_item.added')).toMatchObject({
+      output_index: 0,
+      item: { type: 'function_call', arguments: '', status: 'in_progress' },
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import type { TurnEventFrame, TurnEventSource } from '../chat';
+import type { ToolCall } from '../llm/llm.types';
 import type { MessageResponseDto } from '../messages';
 import type { MessageItemDto, ReasoningItemDto } from './dto/response.dto';
 import { toOpenAiId } from './response-ids';
@@ -6,6 +7,8 @@ import {
   fromMessageDto,
   ReplyView,
   ResponseEcho,
+  showsMessage,
+  toFunctionCall,
   toOutputMessage,
   toResponseObject,
 } from './response.mapper';
@@ -146,11 +149,30 @@ export class ResponseEventMapper {
     return this.emit('response.output_text.delta', { ...at, delta, logprobs: [] });
   }
 
+  /** A function call as OpenAI streams one: added empty, its arguments, done. */
+  private functionCall(view: ReplyView, call: ToolCall, index: number): ResponseStreamEvent[] {
+    const item = toFunctionCall(view.id, call, index);
+    const at = { item_id: item.id, output_index: this.items++ };
+    return [
+      this.emit('response.output_item.added', {
+        output_index: at.output_index,
+        item: { ...item, arguments: '', status: 'in_progress' },
+      }),
+      this.emit('response.function_call_arguments.delta', { ...at, delta: item.arguments }),
+      this.emit('response.function_call_arguments.done', {
+        ...at,
+        name: item.name,
+        arguments: item.arguments,
+      }),
+      this.emit('response.output_item.done', { output_index: at.output_index, item }),
+    ];
+  }
+
   /** Closes what is open (a reply that ends with no text at all still shows its message). */
   private end(view: ReplyView): ResponseStreamEvent[] {
     const events = this.closeReasoning();
     const failedEmpty = !this.message && !view.text && view.status !== 'completed';
-    if (!failedEmpty) {
+    if (!failedEmpty && (this.message || showsMessage(view))) {
       events.push(...this.openMessage());
       const item = toOutputMessage(view);
       const at = {
@@ -164,6 +186,7 @@ export class ResponseEventMapper {
         this.emit('response.output_item.done', { output_index: at.output_index, item }),
       );
     }
+    (view.toolCalls ?? []).forEach((call, i) => events.push(...this.functionCall(view, call, i)));
     const response = toResponseObject(view, this.echo, true);
     // A cancelled response ends as a failed one does: OpenAI's stream has no event of its own for it.
     events.push(this.emit(FINAL_EVENT[view.status] ?? 'response.failed', { response }));

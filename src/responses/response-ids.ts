@@ -40,7 +40,22 @@ export function parseOpenAiId(kind: IdKind, id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** An item of a conversation is a message; its reasoning (`rs_`) names the same message. */
+/**
+ * A reply's function call as an output item: `fc_`, the reply's 32 hex digits and the
+ * call's index as 4 more, so a call sent back (or referenced) names its reply.
+ */
+export function toCallItemId(replyId: string, index: number): string {
+  return `fc_${replyId.replaceAll('-', '')}${index.toString(16).padStart(4, '0')}`;
+}
+
+/** The reply (a response's UUID) a call item id names. */
+export function replyOfCall(id: string): string {
+  const hex = id.toLowerCase().slice('fc_'.length, 'fc_'.length + 32);
+  return parseOpenAiId('response', `resp_${hex}`);
+}
+
+/** An item of a conversation is a message; its reasoning (`rs_`) and calls (`fc_`) name the same message. */
 export function parseItemId(id: string): string {
+  if (id.toLowerCase().startsWith('fc_')) return replyOfCall(id);
   return parseOpenAiId(id.toLowerCase().startsWith('rs_') ? 'reasoning' : 'message', id);
 }

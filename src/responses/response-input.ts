@@ -1,4 +1,6 @@
+import type { TurnInput } from '../chat';
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
+import { TOOL_NAME } from '../llm/dto/tools.dto';
 import type { CreateResponseDto, ResponseInput } from './dto/create-response.dto';
 
 /** A message of the input, in our terms: `developer` is `system`. */
@@ -7,9 +9,26 @@ export interface InputMessage {
   text: string;
 }
 
-/** An input item as read: a message, or a reference to a stored one (resolved by the service). */
+/** A function call a response output, sent back by the client (its `fc_` id, when it has one). */
+export interface CallEntry {
+  kind: 'call';
+  itemId?: string;
+  callId?: string;
+}
+
+/** A function_call_output item: the result of one call. */
+export interface OutputEntry {
+  kind: 'output';
+  callId: string;
+  output: string;
+}
+
+/** An input item as read: a message, a reference to a stored one (resolved by the service), a call or its output. */
 export type InputEntry =
-  { kind: 'message'; message: InputMessage } | { kind: 'reference'; id: string };
+  | { kind: 'message'; message: InputMessage }
+  | { kind: 'reference'; id: string }
+  | CallEntry
+  | OutputEntry;
 
 const ROLES: Record<string, InputMessage['role']> = {
   user: 'user',
@@ -20,22 +39,28 @@ const ROLES: Record<string, InputMessage['role']> = {
 const TEXT_PARTS = new Set(['input_text', 'output_text', 'text']);
 /** Items the model made that a prompt does not need again: skipped, not refused. */
 const SKIPPED_ITEMS = new Set(['reasoning']);
+const TAKEN_ITEMS = new Set(['message', 'item_reference', 'function_call', 'function_call_output']);
+const CHOICES = new Set(['auto', 'none', 'required']);
 
 /**
- * What this door does not take yet, by name: image and file parts, function calls and
- * their outputs, tools. The one place to change when tools and attachments land here.
+ * What this door does not take yet, by name: image and file parts, tools other than
+ * function tools (web_search, file_search, mcp...). The one place to change when they land here.
  */
 export function refuseUnsupported(
   body: Pick<CreateResponseDto, 'input' | 'tools' | 'tool_choice'>,
 ) {
   const names = new Set<string>();
-  if (body.tools?.length) names.add('tools');
+  for (const tool of body.tools ?? [])
+    if (tool?.type !== 'function') names.add(`${String(tool?.type)} tools`);
   const choice = body.tool_choice;
-  if (choice !== undefined && choice !== 'auto' && choice !== 'none') names.add('tool_choice');
+  const named = choice as { type?: unknown } | undefined;
+  if (choice != null && !CHOICES.has(choice as string) && named?.type !== 'function')
+    names.add(
+      `tool_choice ${typeof named?.type === 'string' ? named.type : JSON.stringify(choice)}`,
+    );
   for (const item of Array.isArray(body.input) ? body.input : []) {
     const type = typeof item.type === 'string' ? item.type : 'message';
-    if (type !== 'message' && type !== 'item_reference' && !SKIPPED_ITEMS.has(type))
-      names.add(type);
+    if (!TAKEN_ITEMS.has(type) && !SKIPPED_ITEMS.has(type)) names.add(type);
     if (type === 'message' && Array.isArray(item.content))
       for (const part of item.content as { type?: unknown }[])
         if (typeof part?.type === 'string' && !TEXT_PARTS.has(part.type)) names.add(part.type);
@@ -43,8 +68,46 @@ export function refuseUnsupported(
   if (names.size === 0) return;
   throw new AppException(
     'unsupported_input',
-    `This server does not take ${[...names].join(', ')} on /v1/responses yet; send text input items (input_text) without tools`,
+    `This server does not take ${[...names].join(', ')} on /v1/responses yet; send text input items (input_text) and function tools`,
   );
+}
+
+/** The Responses API's flat function tools as a turn takes them (OpenAI's nested shape). */
+export function toTurnTools(tools: CreateResponseDto['tools']): TurnInput['tools'] {
+  if (!tools) return undefined;
+  return tools.map((tool, index) => {
+    const { name, description, parameters, strict } = tool;
+    if (typeof name !== 'string' || !TOOL_NAME.test(name))
+      throw invalid(
+        `tools.${index}.name`,
+        'a function tool needs a name of 1–64 of A–Z a–z 0–9 _ -',
+      );
+    if (description != null && typeof description !== 'string')
+      throw invalid(`tools.${index}.description`, 'description must be a string');
+    if (parameters != null && (typeof parameters !== 'object' || Array.isArray(parameters)))
+      throw invalid(`tools.${index}.parameters`, 'parameters must be a JSON Schema object');
+    return {
+      type: 'function' as const,
+      function: {
+        name,
+        ...(typeof description === 'string' && { description }),
+        ...(parameters != null && { parameters: parameters as Record<string, unknown> }),
+        ...(typeof strict === 'boolean' && { strict }),
+      },
+    };
+  });
+}
+
+/** `auto|none|required|{ type: 'function', name }` as a turn's tool choice. */
+export function toTurnToolChoice(
+  choice: CreateResponseDto['tool_choice'],
+): TurnInput['toolChoice'] {
+  if (choice === undefined || choice === null) return undefined;
+  if (typeof choice === 'string') return choice as 'auto' | 'none' | 'required';
+  const name = (choice as { name?: unknown }).name;
+  if (typeof name !== 'string' || !TOOL_NAME.test(name))
+    throw invalid('tool_choice.name', 'a function tool_choice needs the name of an offered tool');
+  return { type: 'function', function: { name } };
 }
 
 function invalid(field: string, problem: string): ValidationFailedException {
@@ -75,7 +138,22 @@ export function readInput(input: ResponseInput): InputEntry[] {
     if (item.type === 'item_reference') {
       if (typeof item.id !== 'string')
         throw invalid(`${field}.id`, 'an item_reference needs an id');
-      entries.push({ kind: 'reference', id: item.id });
+      if (item.id.toLowerCase().startsWith('fc_')) entries.push({ kind: 'call', itemId: item.id });
+      else entries.push({ kind: 'reference', id: item.id });
+      return;
+    }
+    if (item.type === 'function_call') {
+      if (typeof item.call_id !== 'string')
+        throw invalid(`${field}.call_id`, 'a function_call needs a call_id');
+      const itemId = typeof item.id === 'string' ? item.id : undefined;
+      entries.push({ kind: 'call', callId: item.call_id, ...(itemId && { itemId }) });
+      return;
+    }
+    if (item.type === 'function_call_output') {
+      if (typeof item.call_id !== 'string')
+        throw invalid(`${field}.call_id`, 'a function_call_output needs the call_id it answers');
+      const output = textOf(item.output, `${field}.output`);
+      entries.push({ kind: 'output', callId: item.call_id, output });
       return;
     }
     if (typeof item.type === 'string' && SKIPPED_ITEMS.has(item.type)) return;
@@ -109,4 +187,27 @@ export function splitForTurn(messages: InputMessage[]): TurnParts {
     earlier: messages.slice(0, -1).filter((m) => m.role !== 'system'),
     message: last.text,
   };
+}
+
+/** The function_call_output items ending the input, with the calls sent back before them. */
+export interface ToolOutputs {
+  calls: CallEntry[];
+  outputs: OutputEntry[];
+}
+
+/**
+ * The calls and outputs of an input that answers a response's function calls: they end the
+ * input (what comes before is history the reply already holds). Null when there are none.
+ */
+export function splitToolOutputs(entries: InputEntry[]): ToolOutputs | null {
+  const first = entries.findIndex((e) => e.kind === 'call' || e.kind === 'output');
+  if (first === -1) return null;
+  const tail = entries.slice(first);
+  const outputs = tail.filter((e): e is OutputEntry => e.kind === 'output');
+  if (outputs.length === 0 || tail.some((e) => e.kind !== 'call' && e.kind !== 'output'))
+    throw new AppException(
+      'unsupported_input',
+      "function_call and function_call_output items must end the input: send the outputs of the last response's calls (with previous_response_id), after any message items",
+    );
+  return { calls: tail.filter((e): e is CallEntry => e.kind === 'call'), outputs };
 }

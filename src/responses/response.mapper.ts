@@ -1,13 +1,17 @@
 import type { Message } from '../history/message';
+import type { ToolCall } from '../llm/llm.types';
 import type { MessageResponseDto } from '../messages';
 import type { TextFormatDto } from './dto/create-response.dto';
 import type {
+  ConversationItemDto,
+  FunctionCallItemDto,
+  FunctionCallOutputItemDto,
   MessageItemDto,
   OutputItemDto,
   ResponseObjectDto,
   ResponseUsageDto,
 } from './dto/response.dto';
-import { toOpenAiId } from './response-ids';
+import { toCallItemId, toOpenAiId } from './response-ids';
 
 export type ResponseStatus = ResponseObjectDto['status'];
 
@@ -25,6 +29,8 @@ export interface ReplyView {
   completedAt: number | null;
   usage: { input: number; output: number } | null;
   error: { code: string; message: string } | null;
+  /** The function calls the reply made (it waits for their outputs); none when absent. */
+  toolCalls?: ToolCall[];
 }
 
 /** What the request asked for (or, read back later, what is stored of it). */
@@ -40,6 +46,9 @@ export interface ResponseEcho {
   store: boolean;
   format?: TextFormatDto;
   truncation: 'auto' | 'disabled';
+  /** The tools offered and the choice, as the request sent them. */
+  tools?: Record<string, unknown>[];
+  toolChoice?: string | Record<string, unknown>;
 }
 
 export const STORED_ECHO: ResponseEcho = {
@@ -78,6 +87,7 @@ type StoredReply = Pick<
   Message,
   'id' | 'conversationId' | 'status' | 'content' | 'reasoning' | 'model' | 'createdAt'
 > &
+  Partial<Pick<Message, 'toolCalls'>> &
   Pick<Message, 'completedAt' | 'promptTokens' | 'completionTokens' | 'finishReason'> &
   Pick<Message, 'errorCode' | 'errorMessage'>;
 
@@ -94,6 +104,7 @@ export function fromMessage(row: StoredReply): ReplyView {
     completedAt: row.completedAt ? seconds(row.completedAt) : null,
     usage: hasUsage ? { input: row.promptTokens ?? 0, output: row.completionTokens ?? 0 } : null,
     error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+    toolCalls: row.toolCalls ?? [],
   };
 }
 
@@ -139,18 +150,39 @@ export function toOutputMessage(view: ReplyView, status = itemStatus(view.status
   };
 }
 
+export function toFunctionCall(
+  replyId: string,
+  call: ToolCall,
+  index: number,
+): FunctionCallItemDto {
+  return {
+    id: toCallItemId(replyId, index),
+    type: 'function_call',
+    call_id: call.id,
+    name: call.name,
+    arguments: call.arguments,
+    status: 'completed',
+  };
+}
+
+/** A reply that called functions and wrote nothing shows no message, only its calls. */
+export const showsMessage = (view: Pick<ReplyView, 'text' | 'toolCalls'>): boolean =>
+  view.text !== '' || !view.toolCalls?.length;
+
 export function toOutput(view: ReplyView): OutputItemDto[] {
   const status = itemStatus(view.status);
-  const message = toOutputMessage(view, status);
-  if (!view.reasoning) return [message];
-  const reasoning: OutputItemDto = {
-    id: toOpenAiId('reasoning', view.id),
-    type: 'reasoning',
-    summary: [],
-    content: [{ type: 'reasoning_text', text: view.reasoning }],
-    status,
-  };
-  return [reasoning, message];
+  const items: OutputItemDto[] = [];
+  if (view.reasoning)
+    items.push({
+      id: toOpenAiId('reasoning', view.id),
+      type: 'reasoning',
+      summary: [],
+      content: [{ type: 'reasoning_text', text: view.reasoning }],
+      status,
+    });
+  if (showsMessage(view)) items.push(toOutputMessage(view, status));
+  (view.toolCalls ?? []).forEach((call, i) => items.push(toFunctionCall(view.id, call, i)));
+  return items;
 }
 
 function textFormat(format: TextFormatDto | undefined): Record<string, unknown> {
@@ -194,29 +226,43 @@ export function toResponseObject(
     max_output_tokens: echo.maxOutputTokens,
     text: { format: textFormat(echo.format) },
     truncation: echo.truncation,
-    tool_choice: 'auto',
-    tools: [],
+    tool_choice: echo.toolChoice ?? 'auto',
+    tools: echo.tools ?? [],
     parallel_tool_calls: true,
     reasoning: { effort: null, summary: null },
     usage: toUsage(view.usage),
   };
 }
 
-/** A stored message as a conversation item (or a response's input item). */
-export function toMessageItem(
-  row: Pick<Message, 'id' | 'role' | 'content' | 'status'>,
-): MessageItemDto {
-  const assistant = row.role === 'assistant';
-  return {
+/** A stored message as conversation items (or a response's input items). */
+export function toItems(
+  row: Pick<Message, 'id' | 'role' | 'content' | 'status'> &
+    Partial<Pick<Message, 'toolCalls' | 'toolCallId'>>,
+): ConversationItemDto[] {
+  if (row.role === 'tool') {
+    const item: FunctionCallOutputItemDto = {
+      id: toOpenAiId('message', row.id),
+      type: 'function_call_output',
+      call_id: row.toolCallId ?? '',
+      output: row.content,
+      status: 'completed',
+    };
+    return [item];
+  }
+  const calls = row.role === 'assistant' ? (row.toolCalls ?? []) : [];
+  const message: MessageItemDto = {
     id: toOpenAiId('message', row.id),
     type: 'message',
-    // A tool result is shown as the message it answers until this door maps function calls.
-    role: row.role === 'tool' ? 'user' : row.role,
+    role: row.role,
     status: itemStatus(responseStatus(row.status, null)),
     content: [
-      assistant
+      row.role === 'assistant'
         ? { type: 'output_text', text: row.content, annotations: [], logprobs: [] }
         : { type: 'input_text', text: row.content },
     ],
   };
+  return [
+    ...(showsMessage({ text: row.content, toolCalls: calls }) ? [message] : []),
+    ...calls.map((call, i) => toFunctionCall(row.id, call, i)),
+  ];
 }

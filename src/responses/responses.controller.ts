@@ -33,6 +33,8 @@ import { CreateResponseDto } from './dto/create-response.dto';
 import { ItemPageQuery, RetrieveResponseQuery } from './dto/response-query.dto';
 import {
   DeletedObjectDto,
+  FunctionCallItemDto,
+  FunctionCallOutputItemDto,
   InputTextDto,
   ItemListDto,
   MessageItemDto,
@@ -80,6 +82,8 @@ const RESPONSE_CONTENT = {
   ResponseStreamEventDto,
   MessageItemDto,
   ReasoningItemDto,
+  FunctionCallItemDto,
+  FunctionCallOutputItemDto,
   OutputTextDto,
   InputTextDto,
 )

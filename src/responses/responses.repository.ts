@@ -65,6 +65,25 @@ export class ResponsesRepository {
     return row;
   }
 
+  /**
+   * The owner's reply waiting for the output of call `callId` (the newest, should a
+   * provider's call ids repeat): how a client that sends the calls back without
+   * previous_response_id or item ids (the AI SDK) finds it. Reads the owner's messages.
+   */
+  async findWaitingForCall(ownerId: string, callId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('conversations as c', 'c.id', 'm.conversationId')
+      .select('m.id')
+      .where('c.ownerId', '=', ownerId)
+      .where('m.status', '=', 'requires_action')
+      .where(sql<boolean>`m.tool_calls @> ${JSON.stringify([{ id: callId }])}::jsonb`)
+      .orderBy('m.createdAt', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  }
+
   /** The owner's message `id` in `conversationId` (any conversation of theirs when null). */
   async findMessage(
     ownerId: string,
@@ -97,6 +116,7 @@ export class ResponsesRepository {
       .selectFrom(path.as('path'))
       .innerJoin('messages', 'messages.id', 'path.id')
       .select(['messages.id', 'messages.role', 'messages.content', 'messages.status'])
+      .select(['messages.toolCalls', 'messages.toolCallId'])
       .orderBy('path.depth')
       .execute();
   }

@@ -11,15 +11,23 @@ import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedObjectDto, ItemListDto, ResponseObjectDto } from './dto/response.dto';
 import type { ItemPageQuery, RetrieveResponseQuery } from './dto/response-query.dto';
 import { ConversationItems } from './conversation-items';
-import { readInput, refuseUnsupported, splitForTurn } from './response-input';
-import { parseItemId, parseOpenAiId, toOpenAiId } from './response-ids';
+import {
+  readInput,
+  refuseUnsupported,
+  splitForTurn,
+  splitToolOutputs,
+  ToolOutputs,
+  toTurnToolChoice,
+  toTurnTools,
+} from './response-input';
+import { parseItemId, parseOpenAiId, replyOfCall, toOpenAiId } from './response-ids';
 import { responseEventSource } from './response-events';
 import {
   fromMessage,
   ReplyView,
   ResponseEcho,
   STORED_ECHO,
-  toMessageItem,
+  toItems,
   toResponseObject,
 } from './response.mapper';
 import { ResponsesRepository, StoredReply } from './responses.repository';
@@ -64,6 +72,8 @@ function echoOf(
     store: dto.store ?? true,
     format: dto.text?.format,
     truncation: dto.truncation ?? 'auto',
+    tools: dto.tools ?? [],
+    toolChoice: dto.tool_choice ?? 'auto',
   };
 }
 
@@ -101,6 +111,24 @@ function turnParams(dto: CreateResponseDto): TurnInput['params'] {
   };
 }
 
+type Turn = Awaited<ReturnType<ChatService['startTurn']>>;
+
+/** What every turn of this door takes from the request: model, params, tools, mode, keys. */
+function turnOptions(dto: CreateResponseDto, call: CreateCall) {
+  const tools = toTurnTools(dto.tools);
+  const toolChoice = toTurnToolChoice(dto.tool_choice);
+  return {
+    model: dto.model,
+    params: turnParams(dto),
+    ...(tools && { tools }),
+    ...(toolChoice && { toolChoice }),
+    // A background reply streams upstream: checkpointed as it grows, cancelled with its text so far.
+    mode: dto.stream || dto.background ? ('stream' as const) : ('complete' as const),
+    idempotencyKey: call.idempotencyKey,
+    correlationId: call.correlationId,
+  };
+}
+
 /**
  * OpenAI's Responses API on our turns: a stored response is a turn of one of the owner's
  * conversations (its reply's id is the response's), run by ChatService like every other
@@ -129,7 +157,10 @@ export class ResponsesService {
       throw new ValidationFailedException([
         { field: 'conversation', errors: ['send previous_response_id or conversation, not both'] },
       ]);
-    const messages = await this.items.resolve(call.owner, readInput(dto.input));
+    const entries = readInput(dto.input);
+    const toolOutputs = splitToolOutputs(entries);
+    if (toolOutputs) return this.answerCalls(dto, toolOutputs, call);
+    const messages = await this.items.resolve(call.owner, entries);
     if (dto.store === false) {
       this.stateless.refuse(dto);
       const model = this.llm.resolve(dto.model).alias;
@@ -149,22 +180,79 @@ export class ResponsesService {
     );
     const turn = await this.chat.startTurn(call.owner, target.conversationId, {
       message: parts.message,
-      model: dto.model,
-      params: turnParams(dto),
+      ...turnOptions(dto, call),
       ...(dto.metadata && { metadata: dto.metadata }),
       ...(target.branch && { branch: target.branch }),
-      // A background reply streams upstream: checkpointed as it grows, cancelled with its text so far.
-      mode: dto.stream || dto.background ? 'stream' : 'complete',
-      idempotencyKey: call.idempotencyKey,
-      correlationId: call.correlationId,
     });
-    const echo = echoOf(dto, target);
+    return this.answer(turn, dto, echoOf(dto, target), call);
+  }
+
+  /**
+   * function_call_output items: a tool-results turn on the reply that called the tools,
+   * found by previous_response_id or by the `fc_` ids of the calls sent back.
+   */
+  private async answerCalls(
+    dto: CreateResponseDto,
+    { calls, outputs }: ToolOutputs,
+    call: CreateCall,
+  ): Promise<ResponseAnswer> {
+    if (dto.store === false || dto.conversation)
+      throw new AppException(
+        'unsupported_input',
+        'function_call_output items continue a stored response: send them with previous_response_id (store true, no conversation)',
+      );
+    const waitingId =
+      dto.previous_response_id ?? (await this.waitingFor(call.owner, calls, outputs));
+    if (!waitingId)
+      throw new AppException(
+        'unsupported_input',
+        'function_call_output items answer the response that called the tools: send its id as previous_response_id',
+      );
+    const waiting = await this.reply(call.owner, waitingId);
+    const stored = new Set((waiting.toolCalls ?? []).map((c) => c.id));
+    const unknown = calls.find((c) => c.callId !== undefined && !stored.has(c.callId));
+    if (unknown)
+      throw new AppException(
+        'unknown_tool_call',
+        `The response made no function call "${unknown.callId}"; its calls are: ${[...stored].join(', ') || 'none'}`,
+      );
+    const results = outputs.map((o) => ({ toolCallId: o.callId, output: o.output }));
+    const turn = await this.chat.startTurn(call.owner, waiting.conversationId, {
+      message: null,
+      toolResults: { messageId: waiting.id, results },
+      ...turnOptions(dto, call),
+    });
+    const echo = echoOf(dto, {
+      systemPrompt: waiting.systemPrompt,
+      previousResponseId: waiting.id,
+    });
+    return this.answer(turn, dto, echo, call);
+  }
+
+  /** The reply that made the calls: named by a call's `fc_` id, else found by a call id. */
+  private async waitingFor(
+    owner: string,
+    calls: ToolOutputs['calls'],
+    outputs: ToolOutputs['outputs'],
+  ): Promise<string | undefined> {
+    const itemId = calls.find((c) => c.itemId?.toLowerCase().startsWith('fc_'))?.itemId;
+    if (itemId) return replyOfCall(itemId);
+    return this.repository.findWaitingForCall(owner, outputs[0].callId);
+  }
+
+  /** A started turn as the create answers it: streamed, in the background, or whole. */
+  private async answer(
+    turn: Turn,
+    dto: CreateResponseDto,
+    echo: ResponseEcho,
+    call: CreateCall,
+  ): Promise<ResponseAnswer> {
     const start: ReplyView = {
       id: turn.assistantMessageId,
       conversationId: turn.conversationId,
       status: 'in_progress',
       ...{ text: '', reasoning: null, model: turn.alias, createdAt: seconds(turn.startedAt) },
-      ...{ completedAt: null, usage: null, error: null },
+      ...{ completedAt: null, usage: null, error: null, toolCalls: [] },
     };
     if (dto.stream) {
       const frames = turnEventSource(turn, 0, call.correlationId);
@@ -322,7 +410,7 @@ export class ResponsesService {
     const from = query.after
       ? ordered.findIndex((row) => row.id === parseItemId(query.after ?? '')) + 1
       : 0;
-    const page = ordered.slice(from, from + query.limit).map(toMessageItem);
+    const page = ordered.slice(from, from + query.limit).flatMap(toItems);
     return {
       object: 'list',
       data: page,

@@ -76,7 +76,9 @@ export class StatelessResponses {
           ? 'background responses are stored to be read later'
           : dto.text?.format?.type === 'json_schema'
             ? 'text.format json_schema is served for stored responses only'
-            : null;
+            : dto.tools?.length
+              ? 'function tools are served for stored responses only'
+              : null;
     if (problem)
       throw new AppException('unsupported_input', `With store: false, ${problem}; use store: true`);
   }

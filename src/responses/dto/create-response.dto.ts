@@ -124,7 +124,7 @@ export class CreateResponseDto {
 
   @ApiProperty({
     description:
-      'A string (one user message), or input items: messages `{ role, content }` (`type: "message"` optional) whose content is a string or `input_text` / `output_text` parts, and `item_reference` items naming a stored message. The last item must be a user message: it starts the turn; earlier ones are stored before it. `input_image`, `input_file` and `function_call_output` are refused (400 `unsupported_input`) until this door takes them.',
+      'A string (one user message), or input items: messages `{ role, content }` (`type: "message"` optional) whose content is a string or `input_text` / `output_text` parts, and `item_reference` items naming a stored message. The last item must be a user message: it starts the turn; earlier ones are stored before it. `function_call_output` items (after the `function_call` items they answer, which may be sent back) answer the function calls of a response. `input_image` and `input_file` are refused (400 `unsupported_input`) until this door takes them.',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }],
     example: 'Say hello in French.',
   })
@@ -255,7 +255,8 @@ export class CreateResponseDto {
   truncation?: 'auto' | 'disabled' | null;
 
   @ApiPropertyOptional({
-    description: 'Function tools; refused with 400 `unsupported_input` until this door runs tools',
+    description:
+      'Function tools, `{ type: "function", name, description, parameters, strict }`; other tool types are refused with 400 `unsupported_input`',
     type: 'array',
     items: { type: 'object' },
   })
@@ -265,7 +266,7 @@ export class CreateResponseDto {
   tools?: Record<string, unknown>[];
 
   @ApiPropertyOptional({
-    description: '`auto` or `none` (no tools run yet); anything else needs tools',
+    description: '`auto`, `none`, `required` or `{ type: "function", name }`',
     oneOf: [{ type: 'string' }, { type: 'object' }],
   })
   @IsOptional()

@@ -80,7 +80,52 @@ export class ReasoningItemDto {
   status!: 'in_progress' | 'completed' | 'incomplete';
 }
 
-export type OutputItemDto = MessageItemDto | ReasoningItemDto;
+/** A function call the reply made: the client runs it and sends a function_call_output back. */
+export class FunctionCallItemDto {
+  @ApiProperty({
+    description: 'fc_, the reply id and the call index',
+    example: 'fc_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b0000',
+  })
+  id!: string;
+
+  @ApiProperty({ enum: ['function_call'] })
+  type!: 'function_call';
+
+  @ApiProperty({ description: 'The id a function_call_output answers', example: 'call_abc123' })
+  call_id!: string;
+
+  @ApiProperty({ example: 'get_weather' })
+  name!: string;
+
+  @ApiProperty({ description: 'JSON text of the arguments', example: '{"city":"Lisbon"}' })
+  arguments!: string;
+
+  @ApiProperty({ enum: ['completed'] })
+  status!: 'completed';
+}
+
+/** A function call's result, as stored (a tool message). */
+export class FunctionCallOutputItemDto {
+  @ApiProperty({ example: 'msg_0193a1b2c3d47e5f8a9b0c1d2e3f4a5b' })
+  id!: string;
+
+  @ApiProperty({ enum: ['function_call_output'] })
+  type!: 'function_call_output';
+
+  @ApiProperty({ example: 'call_abc123' })
+  call_id!: string;
+
+  @ApiProperty({ example: '{"temperature":21}' })
+  output!: string;
+
+  @ApiProperty({ enum: ['completed'] })
+  status!: 'completed';
+}
+
+export type OutputItemDto = MessageItemDto | ReasoningItemDto | FunctionCallItemDto;
+
+/** An item of a conversation or of a response's input. */
+export type ConversationItemDto = MessageItemDto | FunctionCallItemDto | FunctionCallOutputItemDto;
 
 export class ResponseUsageDto {
   @ApiProperty({ example: 12 })
@@ -134,9 +179,11 @@ export class ResponseObjectDto {
       oneOf: [
         { $ref: '#/components/schemas/ReasoningItemDto' },
         { $ref: '#/components/schemas/MessageItemDto' },
+        { $ref: '#/components/schemas/FunctionCallItemDto' },
       ],
     },
-    description: 'A reasoning item when the model reasoned, then the reply message',
+    description:
+      'A reasoning item when the model reasoned, then the reply message (left out when the reply only called functions), then its function calls',
   })
   output!: OutputItemDto[];
 
@@ -182,8 +229,8 @@ export class ResponseObjectDto {
   @ApiProperty({ enum: ['auto', 'disabled'] })
   truncation!: 'auto' | 'disabled';
 
-  @ApiProperty({ example: 'auto' })
-  tool_choice!: string;
+  @ApiProperty({ example: 'auto', oneOf: [{ type: 'string' }, { type: 'object' }] })
+  tool_choice!: string | Record<string, unknown>;
 
   @ApiProperty({ type: 'array', items: { type: 'object' } })
   tools!: unknown[];
@@ -213,8 +260,17 @@ export class ItemListDto {
   @ApiProperty({ enum: ['list'] })
   object!: 'list';
 
-  @ApiProperty({ type: [MessageItemDto] })
-  data!: MessageItemDto[];
+  @ApiProperty({
+    type: 'array',
+    items: {
+      oneOf: [
+        { $ref: '#/components/schemas/MessageItemDto' },
+        { $ref: '#/components/schemas/FunctionCallItemDto' },
+        { $ref: '#/components/schemas/FunctionCallOutputItemDto' },
+      ],
+    },
+  })
+  data!: ConversationItemDto[];
 
   @ApiProperty({ nullable: true, type: 'string' })
   first_id!: string | null;
