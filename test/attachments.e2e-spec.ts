@@ -92,6 +92,34 @@ describe('Attachments: files carried by messages', () => {
     expect(next.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
     expect(JSON.stringify(next.body.messages)).toContain('The secret word is pelican.');
 
+    const shown = [
+      {
+        id: image,
+        filename: 'dot.png',
+        mimeType: 'image/png',
+        bytes: PNG_1X1.length,
+        kind: 'image',
+      },
+      {
+        id: notes,
+        filename: 'notes.txt',
+        mimeType: 'text/plain',
+        bytes: NOTES.length,
+        kind: 'document',
+      },
+    ];
+    expect(sent.body.userMessage.attachments).toEqual(shown);
+    expect(sent.body.assistantMessage.attachments).toEqual([]);
+    const list = await t.http.get(`${CONVERSATIONS}/${id}/messages`).set(A).expect(200);
+    expect(list.body.data.map((m: { attachments: unknown }) => m.attachments)).toEqual([
+      shown,
+      [],
+      [],
+      [],
+    ]);
+    const exported = await t.http.get(`${CONVERSATIONS}/${id}/export`).set(A).expect(200);
+    expect(JSON.parse(exported.text).messages[0].attachments).toEqual(shown);
+
     const rows = await t.prisma.messageAttachment.findMany({ orderBy: { position: 'asc' } });
     expect(rows.map((r) => [r.messageId, r.fileId, r.position])).toEqual([
       [sent.body.userMessage.id, image, 0],

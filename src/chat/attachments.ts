@@ -1,5 +1,6 @@
 import type { AttachableFile } from '../files';
 import { imageTokens } from '../files';
+import type { MessageAttachment } from '../history/message';
 import type { ChatImage } from '../llm/llm.types';
 import { countTokensConservatively } from '../prompts/token-counter';
 
@@ -77,4 +78,16 @@ export function historyWithFiles<M extends { id: string; content: string }>(
       ? { ...message, content, images: files.images }
       : { ...message, content };
   });
+}
+
+/** A carried file as the message shows it. */
+export function attachmentBrief(file: AttachableFile): MessageAttachment {
+  const { id, filename, mimeType } = file;
+  return {
+    id,
+    filename,
+    mimeType,
+    bytes: Number(file.bytes),
+    kind: file.kind === 'image' ? 'image' : 'document',
+  };
 }

@@ -62,6 +62,7 @@ import {
 } from './tool-turn';
 import { Turn, TurnOutcome } from './turn';
 import {
+  attachmentBrief,
   AttachmentCost,
   attachmentCosts,
   attachmentRowsJson,
@@ -297,17 +298,9 @@ export class TurnRunner {
         return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
-    const past = await this.pastAttachments(begun, claim.answered?.id ?? null, plan.model).catch(
-      (error: unknown) => {
-        // The turn is stored and claimed: it goes on without earlier files rather than hang.
-        this.logger.warn({ err: error, conversationId }, 'could not read earlier attachments');
-        return { history: new Map<string, Attached>(), answered: NOTHING_ATTACHED };
-      },
-    );
-    const request = this.request(ownerId, plan, begun, message, input, {
-      attached: claim.answered ? past.answered : attached,
-      history: past.history,
-    });
+    const answeredId = claim.answered?.id ?? null;
+    const files = await this.filesOf(begun, answeredId, plan.model, attached, conversationId);
+    const request = this.request(ownerId, plan, begun, message, input, files);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -508,6 +501,30 @@ export class TurnRunner {
     // Refused before anything is stored: an alias that cannot call tools or follow a schema.
     this.llm.assertCapable(model, { tools: tools !== undefined, responseFormat, images });
     return { model, params, responseFormat, tools, toolChoice, serverTools, prompt, replyTokens };
+  }
+
+  /**
+   * The files the prompt shows: the new message's (set on it, as its events show it), or
+   * the regenerated message's, and those of the history window's messages.
+   */
+  private async filesOf(
+    begun: BegunTurn,
+    answeredId: string | null,
+    model: ResolvedModel,
+    attached: Attached,
+    conversationId: string,
+  ): Promise<{ attached: Attached; history: Map<string, Attached> }> {
+    if (!answeredId)
+      begun.userMessage = {
+        ...begun.userMessage,
+        attachments: attached.files.map(attachmentBrief),
+      };
+    const past = await this.pastAttachments(begun, answeredId, model).catch((error: unknown) => {
+      // The turn is stored and claimed: it goes on without earlier files rather than hang.
+      this.logger.warn({ err: error, conversationId }, 'could not read earlier attachments');
+      return { history: new Map<string, Attached>(), answered: NOTHING_ATTACHED };
+    });
+    return { attached: answeredId ? past.answered : attached, history: past.history };
   }
 
   /**
