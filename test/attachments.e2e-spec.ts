@@ -182,3 +182,51 @@ describe('Attachments: files carried by messages', () => {
     expect(await t.storedMessages(id)).toHaveLength(0);
   });
 });
+
+describe('Attachments: /v1/chat/completions image parts', () => {
+  const t = withTestApp({
+    models: [
+      {
+        alias: VISION,
+        provider: 'lmstudio',
+        model: 'fake-model',
+        contextWindow: 8192,
+        vision: true,
+      },
+      { alias: BLIND, provider: 'lmstudio', model: 'fake-model', contextWindow: 8192 },
+    ],
+  });
+  const dataUrl = `data:image/png;base64,${PNG_1X1.toString('base64')}`;
+  const body = (model: string, url = dataUrl) => ({
+    model,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image_url', image_url: { url } },
+        ],
+      },
+    ],
+  });
+
+  it('should pass a data URL image to a vision alias', async () => {
+    const res = await t.http.post('/v1/chat/completions').send(body(VISION)).expect(200);
+    expect(res.body.choices[0].message.content).toContain('What is this?');
+    const seen = t.fake.requests.at(-1)!;
+    expect(seen.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
+  });
+
+  it('should refuse an image for an alias that cannot see, and a remote URL', async () => {
+    const before = t.fake.requests.length;
+    const blind = await t.http.post('/v1/chat/completions').send(body(BLIND)).expect(422);
+    expect(blind.body.error.code).toBe('vision_not_supported');
+    expect(blind.body.error.message).toContain(VISION);
+    const remote = await t.http
+      .post('/v1/chat/completions')
+      .send(body(VISION, 'https://example.com/cat.png'))
+      .expect(400);
+    expect(JSON.stringify(remote.body)).toContain('data URL');
+    expect(t.fake.requests).toHaveLength(before);
+  });
+});

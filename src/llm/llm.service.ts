@@ -280,6 +280,7 @@ export class LlmService {
   async deliver(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void): Promise<void> {
     const needs = {
       tools: (request.tools?.length ?? 0) > 0,
+      images: request.messages.some((m) => (m.images?.length ?? 0) > 0),
       responseFormat: request.responseFormat,
     };
     this.assertCapable(request.model, needs);
