@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
-import { PNG_1X1 } from './utils/files';
+import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
 import { TestSocket } from './utils/ws-client';
 
 const FILES = '/api/v1/files';
 const VISION = 'test/vision';
 const BLIND = 'test/blind';
+const SMALL = 'test/small';
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const NOTES = 'The secret word is pelican.';
 
@@ -27,12 +28,24 @@ describe('Attachments: files carried by messages', () => {
         vision: true,
       },
       { alias: BLIND, provider: 'lmstudio', model: 'fake-model', contextWindow: 8192 },
+      {
+        alias: SMALL,
+        provider: 'lmstudio',
+        model: 'fake-model',
+        contextWindow: 400,
+        maxOutputTokens: 100,
+      },
     ],
   });
   const A = { 'X-API-Key': keyA };
   const B = { 'X-API-Key': keyB };
 
-  async function upload(bytes: Buffer, filename: string, headers = A): Promise<string> {
+  async function upload(
+    bytes: Buffer,
+    filename: string,
+    headers = A,
+    status = 'ready',
+  ): Promise<string> {
     const res = await t.http
       .post(FILES)
       .set(headers)
@@ -41,7 +54,7 @@ describe('Attachments: files carried by messages', () => {
     const id = res.body.id as string;
     await waitUntil(async () => {
       const file = await t.http.get(`${FILES}/${id}`).set(headers).expect(200);
-      return file.body.status === 'ready';
+      return file.body.status === status;
     }, 20_000);
     return id;
   }
@@ -150,6 +163,41 @@ describe('Attachments: files carried by messages', () => {
     const seen = t.fake.requests.at(-1)!;
     expect(seen.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
     expect(lastUserText(seen)).toContain('socket');
+  });
+
+  it("should put a PDF's text into the prompt, and count it in the budget", async () => {
+    const pdf = await upload(await pdfSaying('Quarterly revenue rose nine percent'), 'q3.pdf');
+    const id = await conversation();
+    await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Summarise', attachments: [pdf] })
+      .expect(201);
+    expect(lastUserText()).toContain('[Attached: q3.pdf]\\nQuarterly revenue rose nine percent');
+
+    // Too big for the window with the document: refused with the numbers, nothing stored.
+    const big = await upload(Buffer.from('lorem ipsum dolor '.repeat(200)), 'big.txt');
+    const small = await conversation(SMALL);
+    const res = await t.http
+      .post(`${CONVERSATIONS}/${small}/messages`)
+      .set(A)
+      .send({ message: 'Summarise', attachments: [big] })
+      .expect(422);
+    expect(res.body.error).toBe('message_too_long');
+    expect(await t.storedMessages(small)).toHaveLength(0);
+  });
+
+  it('should refuse a document whose text could not be extracted, naming its error', async () => {
+    const locked = await upload(passwordProtectedPdf(), 'locked.pdf', A, 'failed');
+    const id = await conversation();
+    const res = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Read it', attachments: [locked] })
+      .expect(422);
+    expect(res.body.error).toBe('file_unreadable');
+    expect(res.body.message).toContain('extract_encrypted');
+    expect(await t.storedMessages(id)).toHaveLength(0);
   });
 
   it("should answer another owner's file as not found, storing nothing", async () => {
