@@ -204,6 +204,7 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       idempotencyKey: 'dup',
       requestHash: null,
       previousTurnId: null,
+      attachmentsJson: '[]',
       window: {
         maxTokens: 100,
         maxRows: 10,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 
 import { ConversationsModule } from '../conversations';
+import { FilesModule } from '../files';
 import { LlmModule } from '../llm/llm.module';
 import { MemoryModule } from '../memory';
 import { PromptsModule } from '../prompts/prompts.module';
@@ -20,7 +21,7 @@ import { TurnsRepository } from './turns.repository';
 
 /** The write side of a conversation: turns, whole or streamed, and their control. */
 @Module({
-  imports: [ConversationsModule, LlmModule, PromptsModule, MemoryModule, ToolsModule],
+  imports: [ConversationsModule, FilesModule, LlmModule, PromptsModule, MemoryModule, ToolsModule],
   controllers: [ChatController, BranchesController, ToolResultsController, OwnerEventsController],
   providers: [
     ChatService,

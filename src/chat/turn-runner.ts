@@ -14,6 +14,7 @@ import { FormatParams, mergeParams, requestedFormat } from '../llm/generation-pa
 import { LlmException } from '../llm/llm.errors';
 import { LlmService, ResolvedModel } from '../llm/llm.service';
 import type {
+  ChatImage,
   ChatMessage,
   GenerationParams,
   LlmUsage,
@@ -60,10 +61,21 @@ import {
   turnAnchor,
 } from './tool-turn';
 import { Turn, TurnOutcome } from './turn';
+import {
+  attachmentBrief,
+  AttachmentCost,
+  attachmentCosts,
+  attachmentRowsJson,
+  chatImage,
+  historyWithFiles,
+  unseenImageAsText,
+  withDocuments,
+} from './attachments';
 import { TurnRegistry } from './turn-registry';
 import { TurnLease } from './turn-lease';
 import { TurnsRepository } from './turns.repository';
 import { ServerToolSet, ServerToolsService } from '../tools';
+import { AttachableFile, FilesService } from '../files';
 import {
   AnsweredMessage,
   ClaimedConversation,
@@ -98,6 +110,8 @@ export interface TurnInput {
   metadata?: Record<string, string>;
   /** Where the turn attaches; after the conversation's current leaf when absent. */
   branch?: TurnBranch;
+  /** Ids of the owner's files the new message carries, in order (see docs/files.md). */
+  attachments?: string[];
   /** Instead of a message: the results of a waiting reply's tools (message is then null). */
   toolResults?: TurnToolResults;
   /** MCP server tools (`server/tool`, `server/*`) the model may call; the conversation's when absent. */
@@ -156,6 +170,16 @@ interface LineIds {
   conversationId: string;
 }
 
+/** The files of the new user message (or of the message a regenerate answers again). */
+interface Attached {
+  files: AttachableFile[];
+  costs: AttachmentCost[];
+  /** The images' bytes, in the order of `files`' images. */
+  images: ChatImage[];
+}
+
+const NOTHING_ATTACHED: Attached = { files: [], costs: [], images: [] };
+
 interface TurnRequest {
   model: ResolvedModel;
   params: GenerationParams;
@@ -204,10 +228,12 @@ function requestHash(input: TurnInput): string {
   const fields = speaker ? [...plain, input.name ?? null, input.metadata ?? null] : plain;
   // A send hashes as it always has, so keys stored before branches or tools still replay.
   const branched = input.branch ? [...fields, input.branch] : fields;
+  // Attachments only when sent, for the same reason.
+  const attached = input.attachments?.length ? [...branched, input.attachments] : branched;
   const { tools, toolChoice, toolResults } = input;
   const tooled = tools !== undefined || toolChoice !== undefined || toolResults !== undefined;
   const canonical = JSON.stringify(
-    tooled ? [...branched, tools ?? null, toolChoice ?? null, toolResults ?? null] : branched,
+    tooled ? [...attached, tools ?? null, toolChoice ?? null, toolResults ?? null] : attached,
   );
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -235,6 +261,7 @@ export class TurnRunner {
     private readonly log: AppLog,
     private readonly cache: ResponseCache,
     private readonly serverTools: ServerToolsService,
+    private readonly files: FilesService,
   ) {}
 
   async start(ownerId: string, conversationId: string, input: TurnInput): Promise<Turn> {
@@ -244,6 +271,8 @@ export class TurnRunner {
     const idempotencyKey = input.idempotencyKey ?? null;
     const hash = idempotencyKey ? requestHash(input) : null;
     const anchor = turnAnchor(input);
+    // Checked (the owner's, readable) and read before anything is claimed or stored.
+    const attached = await this.attachedOf(ownerId, input);
     const claim = await this.lease.claim({
       ownerId,
       conversationId,
@@ -264,7 +293,7 @@ export class TurnRunner {
     let begun: BegunTurn;
     try {
       const ids = { ownerId, conversationId, turnId, inputIds };
-      ({ plan, begun } = await this.begin(ids, claim, input, message, hash));
+      ({ plan, begun } = await this.begin(ids, claim, input, message, hash, attached));
     } catch (error) {
       // Nothing was stored (begin is one statement): give the conversation back at once.
       await this.lease.release(conversationId, turnId);
@@ -272,7 +301,9 @@ export class TurnRunner {
         return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
       throw error;
     }
-    const request = this.request(ownerId, plan, begun, message, input);
+    const answeredId = claim.answered?.id ?? null;
+    const files = await this.filesOf(begun, answeredId, plan.model, attached, conversationId);
+    const request = this.request(ownerId, plan, begun, message, input, files);
     const turn = new Turn(conversationId, turnId, conversation.replySeq, plan.model.alias);
     turn.push({
       type: 'message.created',
@@ -303,13 +334,19 @@ export class TurnRunner {
     input: TurnInput,
     message: string,
     requestHash: string | null,
+    attached: Attached,
   ): Promise<{ plan: TurnPlan; begun: BegunTurn }> {
     const { ownerId, conversationId, turnId, inputIds } = ids;
     const results = waiting && checkToolResults(waiting, input.toolResults?.results ?? []);
     const inputTokens = await this.countInput(message, answered, results);
+    // A new message's tokens (stored with it) count its files: the history window, which
+    // sends them again, then budgets them as it budgets any message.
+    if (!answered) inputTokens[0] += attached.costs.reduce((sum, c) => sum + c.tokens, 0);
+    // A regenerate's stored message may carry images: the alias must see them too.
+    const images = answered ? await this.files.hasImages(answered.id) : attached.images.length > 0;
     // The limit's second count goes with the planning, not after it.
     const [plan] = await Promise.all([
-      this.plan(conversation, input, inputTokens),
+      this.plan(conversation, input, inputTokens, images),
       this.lease.confirmWithinLimit(ownerId, turnId),
     ]);
     const { userSeq, replySeq, parentId, previousTurnId } = conversation;
@@ -320,6 +357,7 @@ export class TurnRunner {
       ...{ speakerName: input.name ?? null, metadata: input.metadata ?? null },
       ...{ alias: plan.model.alias, idempotencyKey: input.idempotencyKey ?? null, requestHash },
       window: plan.prompt.window,
+      attachmentsJson: attachmentRowsJson(inputIds[inputIds.length - 1], attached.files),
     };
     const begun = results
       ? await this.turns.beginToolResults({
@@ -353,11 +391,15 @@ export class TurnRunner {
     begun: BegunTurn,
     message: string,
     turnInput: TurnInput,
+    files: { attached: Attached; history: Map<string, Attached> },
   ): TurnRequest {
     const { mode, correlationId } = turnInput;
     const summary = begun.mark?.kind === 'summary' ? begun.mark : null;
-    const input = promptInput(begun, message);
-    const prompt = this.prompts.build(plan.prompt, begun.history, input, summary);
+    const { attached } = files;
+    const input = promptInput(begun, withDocuments(message, attached.files));
+    if (attached.images.length > 0 && input[0]?.role === 'user') input[0].images = attached.images;
+    const history = historyWithFiles(begun.history, files.history);
+    const prompt = this.prompts.build(plan.prompt, history, input, summary);
     const params = { ...plan.params, maxTokens: plan.replyTokens };
     const { alias } = plan.model;
     const { tools, toolChoice, serverTools } = plan;
@@ -396,6 +438,7 @@ export class TurnRunner {
         userMessageId: begun.userMessage.id,
         ...(begun.toolMessages.length > 0 && { inputCount: begun.toolMessages.length }),
         ...(tools && { toolNames: tools.map((tool) => tool.name) }),
+        ...(attached.costs.length > 0 && { attachments: attached.costs }),
         memory: this.memory.summaryPlan(plan.model.alias),
       }),
     };
@@ -432,6 +475,7 @@ export class TurnRunner {
     conversation: ClaimedConversation,
     input: TurnInput,
     inputTokens: number[],
+    images: boolean,
   ): Promise<TurnPlan> {
     const model = this.llm.resolve(input.model ?? conversation.model);
     const { temperature, topP, maxTokens, seed } = conversation;
@@ -458,8 +502,78 @@ export class TurnRunner {
     });
     const responseFormat = requestedFormat(input.params);
     // Refused before anything is stored: an alias that cannot call tools or follow a schema.
-    this.llm.assertCapable(model, { tools: tools !== undefined, responseFormat });
+    this.llm.assertCapable(model, { tools: tools !== undefined, responseFormat, images });
     return { model, params, responseFormat, tools, toolChoice, serverTools, prompt, replyTokens };
+  }
+
+  /**
+   * The files the prompt shows: the new message's (set on it, as its events show it), or
+   * the regenerated message's, and those of the history window's messages.
+   */
+  private async filesOf(
+    begun: BegunTurn,
+    answeredId: string | null,
+    model: ResolvedModel,
+    attached: Attached,
+    conversationId: string,
+  ): Promise<{ attached: Attached; history: Map<string, Attached> }> {
+    if (!answeredId)
+      begun.userMessage = {
+        ...begun.userMessage,
+        attachments: attached.files.map(attachmentBrief),
+      };
+    const past = await this.pastAttachments(begun, answeredId, model).catch((error: unknown) => {
+      // The turn is stored and claimed: it goes on without earlier files rather than hang.
+      this.logger.warn({ err: error, conversationId }, 'could not read earlier attachments');
+      return { history: new Map<string, Attached>(), answered: NOTHING_ATTACHED };
+    });
+    return { attached: answeredId ? past.answered : attached, history: past.history };
+  }
+
+  /**
+   * The files a new message carries: each the owner's and readable (else the send is
+   * refused before anything is claimed), an image's bytes read whole (at most
+   * ATTACHED_IMAGE_MAX_BYTES each). A regenerate or tool results carry none of their own.
+   */
+  private async attachedOf(ownerId: string, input: TurnInput): Promise<Attached> {
+    const ids = input.attachments ?? [];
+    if (ids.length === 0 || input.toolResults || input.branch?.anchor === 'regenerate')
+      return NOTHING_ATTACHED;
+    return this.withBytes(await this.files.forMessage(ownerId, ids), true);
+  }
+
+  private async withBytes(files: AttachableFile[], seeing: boolean): Promise<Attached> {
+    const shown = seeing ? files.filter((file) => file.kind === 'image') : [];
+    const bytes = await Promise.all(shown.map((file) => this.files.bytesOf(file)));
+    return {
+      files: seeing ? files : files.map(unseenImageAsText),
+      costs: attachmentCosts(files),
+      images: shown.map((file, i) => chatImage(file, bytes[i])),
+    };
+  }
+
+  /**
+   * The files the history window's messages carry (sent again, as the window counted
+   * them), and those of the message a regenerate answers again: one query for all. An
+   * alias that cannot see gets an earlier image as a line of text instead.
+   */
+  private async pastAttachments(
+    begun: BegunTurn,
+    answeredId: string | null,
+    model: ResolvedModel,
+  ): Promise<{ history: Map<string, Attached>; answered: Attached }> {
+    const ids = begun.history.filter((m) => m.role === 'user').map((m) => m.id);
+    if (answeredId) ids.push(answeredId);
+    const carried = await this.files.attachedTo(ids);
+    const seeing = model.vision === true;
+    const history = new Map<string, Attached>();
+    let answered = NOTHING_ATTACHED;
+    for (const [messageId, files] of carried) {
+      const read = await this.withBytes(files, seeing);
+      if (messageId === answeredId) answered = read;
+      else history.set(messageId, read);
+    }
+    return { history, answered };
   }
 
   /** The MCP tools the turn may call: the send's patterns, else the conversation's. */

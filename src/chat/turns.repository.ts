@@ -352,40 +352,57 @@ export class TurnsRepository {
   @GenerateSql()
   private buildBegin(input: BeginTurn) {
     const { conversationId, window } = input;
-    return this.db
-      .with('orphan', () => this.finaliseOrphan(input))
-      .with('inserted', (db) =>
-        db
-          .insertInto('messages')
-          .values([
-            {
-              id: input.userMessageId,
-              conversationId,
-              parentId: input.parentId,
-              seq: input.userSeq,
-              role: 'user',
-              content: input.content,
-              speakerName: input.speakerName,
-              metadata: input.metadata,
-              status: 'complete',
-              tokenCount: input.tokenCount,
-              idempotencyKey: input.idempotencyKey,
-              requestHash: input.requestHash,
-              // Stored, so complete, when this statement began; its reply begins after.
-              createdAt: stored,
-              completedAt: stored,
-            },
-            { ...this.placeholder(input), parentId: input.userMessageId },
-          ])
-          .returning(MESSAGE_COLUMNS),
-      )
-      .with('leaf', () => this.moveLeaf(input))
-      .with('mark', () => memoryMarkOf(this.db, conversationId, input.parentId, window))
-      .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
-      .selectFrom('inserted')
-      .select(MESSAGE_COLUMNS)
-      .where('role', '=', 'user')
-      .select(() => windowColumns(this.db));
+    // The rows' snake_case keys are the table's columns (see attachmentRowsJson).
+    const attachments = sql<{ messageId: string; fileId: string; position: number }>`
+      jsonb_populate_recordset(null::message_attachments, ${input.attachmentsJson}::jsonb)`.as('a');
+    return (
+      this.db
+        .with('orphan', () => this.finaliseOrphan(input))
+        .with('inserted', (db) =>
+          db
+            .insertInto('messages')
+            .values([
+              {
+                id: input.userMessageId,
+                conversationId,
+                parentId: input.parentId,
+                seq: input.userSeq,
+                role: 'user',
+                content: input.content,
+                speakerName: input.speakerName,
+                metadata: input.metadata,
+                status: 'complete',
+                tokenCount: input.tokenCount,
+                idempotencyKey: input.idempotencyKey,
+                requestHash: input.requestHash,
+                // Stored, so complete, when this statement began; its reply begins after.
+                createdAt: stored,
+                completedAt: stored,
+              },
+              { ...this.placeholder(input), parentId: input.userMessageId },
+            ])
+            .returning(MESSAGE_COLUMNS),
+        )
+        // The user message's files (checked to be the owner's before the turn claimed), in order.
+        .with('attached', (db) =>
+          db
+            .insertInto('messageAttachments')
+            .columns(['messageId', 'fileId', 'position'])
+            .expression((eb) =>
+              eb
+                .selectFrom(attachments)
+                .innerJoin('inserted', 'inserted.id', 'a.messageId')
+                .select(['a.messageId', 'a.fileId', 'a.position']),
+            ),
+        )
+        .with('leaf', () => this.moveLeaf(input))
+        .with('mark', () => memoryMarkOf(this.db, conversationId, input.parentId, window))
+        .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
+        .selectFrom('inserted')
+        .select(MESSAGE_COLUMNS)
+        .where('role', '=', 'user')
+        .select(() => windowColumns(this.db))
+    );
   }
 
   /**

@@ -109,6 +109,8 @@ export interface BeginTurn {
   requestHash: string | null;
   previousTurnId: string | null;
   window: HistoryWindow;
+  /** message_attachments rows of the user message, as JSON (`[]` when none): see attachmentRowsJson. */
+  attachmentsJson: string;
 }
 
 /** A tool message a turn stores before its reply, answering a call of the reply it follows. */

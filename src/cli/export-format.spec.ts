@@ -31,6 +31,7 @@ function message(fields: Partial<Message>): Message {
     metadata: null,
     toolCalls: null,
     toolCallId: null,
+    attachments: [],
     reasoning: null,
     status: 'complete',
     model: null,

@@ -1,6 +1,7 @@
 import { ToolsModule } from '../tools';
 import { Module } from '@nestjs/common';
 
+import { HistoryModule } from '../history/history.module';
 import { LlmModule } from '../llm/llm.module';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
@@ -15,7 +16,7 @@ import { TitleWriter } from './titles/title-writer';
 import { TitlesRepository } from './titles/titles.repository';
 
 @Module({
-  imports: [LlmModule, ToolsModule],
+  imports: [HistoryModule, LlmModule, ToolsModule],
   controllers: [ConversationsController, ConversationExportController],
   providers: [
     ConversationsService,

@@ -28,6 +28,11 @@ export interface FileRow {
   storageKey: string | null;
 }
 
+/** A file a message may carry: its row and, for a document, the extracted text. */
+export interface AttachableFile extends FileRow {
+  text: string | null;
+}
+
 /** A blob being uploaded, before its hash is known. */
 export interface StagedBlob {
   id: string;
@@ -181,6 +186,45 @@ export class FilesRepository {
       .where('f.id', '=', id)
       .where('f.ownerId', '=', ownerId)
       .executeTakeFirst();
+  }
+
+  /** The owner's files among `ids`, with documents' text (a send's attachments). */
+  async findAttachable(ownerId: string, ids: string[]): Promise<AttachableFile[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .selectFrom('files as f')
+      .innerJoin('fileBlobs as b', 'b.id', 'f.blobId')
+      .select([...FILE_FIELDS, 'b.text'])
+      .where('f.id', 'in', ids)
+      .where('f.ownerId', '=', ownerId)
+      .execute();
+  }
+
+  /** The files the messages carry, with documents' text, in each message's order. */
+  async findAttachedTo(messageIds: string[]): Promise<(AttachableFile & { messageId: string })[]> {
+    if (messageIds.length === 0) return [];
+    return this.db
+      .selectFrom('messageAttachments as ma')
+      .innerJoin('files as f', 'f.id', 'ma.fileId')
+      .innerJoin('fileBlobs as b', 'b.id', 'f.blobId')
+      .select([...FILE_FIELDS, 'b.text', 'ma.messageId'])
+      .where('ma.messageId', 'in', messageIds)
+      .orderBy('ma.messageId')
+      .orderBy('ma.position')
+      .execute();
+  }
+
+  /** Whether the message carries an image. */
+  async carriesImage(messageId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messageAttachments as ma')
+      .innerJoin('files as f', 'f.id', 'ma.fileId')
+      .innerJoin('fileBlobs as b', 'b.id', 'f.blobId')
+      .select('ma.position')
+      .where('ma.messageId', '=', messageId)
+      .where('b.kind', '=', 'image')
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** The owner's files, newest first (ids are time-ordered), after `beforeId` when paging. */

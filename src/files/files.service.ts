@@ -8,7 +8,7 @@ import { newId } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_ALLOWED_TYPES, isAllowedType, SniffedType, sniffType } from './content-type';
 import { FileJobs } from './file-jobs.service';
-import { FileRow, FilesRepository, StagedBlob } from './files.repository';
+import { AttachableFile, FileRow, FilesRepository, StagedBlob } from './files.repository';
 import type { MultipartUpload } from './multipart';
 import { StoredBlob } from './storage/blob-storage';
 import { BlobStores } from './storage/blob-stores';
@@ -20,6 +20,9 @@ export class FileNotFoundException extends AppException {
     super('file_not_found', `File ${id} does not exist; list yours with GET /api/v1/files`);
   }
 }
+
+/** The largest image a message may carry (OpenAI's limit): it is read whole, as base64. */
+export const ATTACHED_IMAGE_MAX_BYTES = 20 * 1024 * 1024;
 
 /** OpenAI's purposes; ours are stored as given. */
 export const PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'];
@@ -93,6 +96,60 @@ export class FilesService {
     const file = await this.files.find(ownerId, id);
     if (!file) throw new FileNotFoundException(id);
     return file;
+  }
+
+  /**
+   * The files a message carries, in the order given: each the owner's (else 404, as for an
+   * id that never existed), each usable (a document still being read: 409; one that could
+   * not be read: 422 with its error; an image over ATTACHED_IMAGE_MAX_BYTES: 422).
+   */
+  async forMessage(ownerId: string, ids: string[]): Promise<AttachableFile[]> {
+    const found = new Map(
+      (await this.files.findAttachable(ownerId, [...new Set(ids)])).map((f) => [f.id, f]),
+    );
+    return ids.map((id) => {
+      const file = found.get(id);
+      if (!file) throw new FileNotFoundException(id);
+      if (file.status === 'processing' || file.status === 'uploading')
+        throw new AppException(
+          'file_not_ready',
+          `File ${id} (${file.filename}) is still being read; send again when GET /api/v1/files/${id} says status "ready"`,
+        );
+      if (file.status === 'failed')
+        throw new AppException(
+          'file_unreadable',
+          `File ${id} (${file.filename}) could not be read (${file.errorCode ?? 'extract_failed'}: ${file.errorMessage ?? 'no details'}); upload a readable copy`,
+        );
+      if (file.kind === 'image' && Number(file.bytes) > ATTACHED_IMAGE_MAX_BYTES)
+        throw new AppException(
+          'attachment_too_large',
+          `Image ${id} (${file.filename}) has ${file.bytes} bytes; a message may carry images of at most ${ATTACHED_IMAGE_MAX_BYTES} bytes`,
+        );
+      return file;
+    });
+  }
+
+  /** The files each message carries, in order (messages without any are absent). */
+  async attachedTo(messageIds: string[]): Promise<Map<string, AttachableFile[]>> {
+    const byMessage = new Map<string, AttachableFile[]>();
+    for (const { messageId, ...file } of await this.files.findAttachedTo(messageIds)) {
+      const files = byMessage.get(messageId) ?? [];
+      files.push(file);
+      byMessage.set(messageId, files);
+    }
+    return byMessage;
+  }
+
+  async hasImages(messageId: string): Promise<boolean> {
+    return this.files.carriesImage(messageId);
+  }
+
+  /** A stored file's bytes, whole (an attached image, bounded by forMessage). */
+  async bytesOf(file: FileRow): Promise<Buffer> {
+    const blob = { id: file.blobId, storage: file.storage, storageKey: file.storageKey };
+    const pieces: Buffer[] = [];
+    for await (const piece of this.stores.of(blob).read(blob)) pieces.push(piece as Buffer);
+    return Buffer.concat(pieces);
   }
 
   async list(ownerId: string, limit: number, beforeId?: string): Promise<FileRow[]> {

@@ -1,8 +1,13 @@
 // What the files room offers the rest of the app (lint keeps other rooms to this).
 export { FilesModule } from './files.module';
-export { FileNotFoundException, FilesService, PURPOSES } from './files.service';
+export {
+  ATTACHED_IMAGE_MAX_BYTES,
+  FileNotFoundException,
+  FilesService,
+  PURPOSES,
+} from './files.service';
 export { FileResponseDto } from './dto/file-response.dto';
-export type { FileRow } from './files.repository';
+export type { AttachableFile, FileRow } from './files.repository';
 export { withUpload } from './multipart';
 export { servedContentType } from './content-type';
 export { contentDisposition } from './content-disposition';

@@ -35,6 +35,11 @@ export interface ContextManifest {
   };
   /** The new messages: the user message, or the last of the tool results (`count` of them). */
   userMessage: { messageId: string; tokens: number; count?: number };
+  /**
+   * The files the new user message carries, in order, and the tokens each adds (counted in
+   * `userMessage.tokens`): a document's labelled text, an image's tiles. Absent when none.
+   */
+  attachments?: ManifestAttachment[];
   /** The function tools offered (their definitions' tokens); absent when none. */
   tools?: { names: string[]; tokens: number };
   /**
@@ -46,6 +51,12 @@ export interface ContextManifest {
   cached?: boolean;
   /** Who writes this conversation's summaries, or why none can be (absent before it existed). */
   memory?: SummaryPlan;
+}
+
+export interface ManifestAttachment {
+  fileId: string;
+  kind: 'image' | 'document';
+  tokens: number;
 }
 
 /** The alias summaries are written with, and what a user should know about it. */
@@ -79,6 +90,7 @@ export interface ManifestInput {
   inputCount?: number;
   /** The names of the function tools offered. */
   toolNames?: string[];
+  attachments?: ManifestAttachment[];
   memory?: SummaryPlan;
 }
 
@@ -114,6 +126,7 @@ export function buildContextManifest(input: ManifestInput): ContextManifest {
       tokens: prompt.parts.userMessage,
       ...(input.inputCount !== undefined && input.inputCount !== 1 && { count: input.inputCount }),
     },
+    ...(input.attachments?.length && { attachments: input.attachments }),
     ...(input.toolNames?.length && {
       tools: { names: input.toolNames, tokens: prompt.parts.tools },
     }),

@@ -46,6 +46,17 @@ export interface Message {
   toolCalls: ToolCall[] | null;
   /** A tool message: the call it is the result of. */
   toolCallId: string | null;
+  /** The files a user message carries, in order; read apart from the row (absent: none read). */
+  attachments?: MessageAttachment[];
+}
+
+/** A file a message carries, as the message list and the export show it. */
+export interface MessageAttachment {
+  id: string;
+  filename: string;
+  mimeType: string;
+  bytes: number;
+  kind: 'image' | 'document';
 }
 
 /** The columns that make a Message, for typed queries. */

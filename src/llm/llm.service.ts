@@ -77,6 +77,8 @@ export interface ProviderHealth {
 export interface CapabilityNeeds {
   /** The request offers tools. */
   tools?: boolean;
+  /** The prompt shows images: only aliases with `vision: true` take them. */
+  images?: boolean;
   responseFormat?: ResponseFormat;
 }
 
@@ -116,9 +118,12 @@ function missingCapability(
   alias: ModelAlias,
   needs: CapabilityNeeds,
 ): {
-  code: 'tools_not_supported' | 'response_format_not_supported';
-  flag: 'tools' | 'jsonSchema';
+  code: 'tools_not_supported' | 'response_format_not_supported' | 'vision_not_supported';
+  flag: 'tools' | 'jsonSchema' | 'vision';
 } | null {
+  // Unlike tools, sight is never assumed: a text model sent an image fails in its own words.
+  if (needs.images && alias.vision !== true)
+    return { code: 'vision_not_supported', flag: 'vision' };
   if (needs.tools && alias.tools === false) return { code: 'tools_not_supported', flag: 'tools' };
   if (needs.responseFormat?.type === 'json_schema' && alias.jsonSchema === false)
     return { code: 'response_format_not_supported', flag: 'jsonSchema' };
@@ -200,14 +205,16 @@ export class LlmService {
       .filter((other) => missingCapability(other, needs) === null)
       .map((other) => other.alias);
     const some = able.slice(0, MODELS_NAMED).join(', ') + (able.length > MODELS_NAMED ? ', …' : '');
-    const what =
-      missing.flag === 'tools'
-        ? 'calling tools'
-        : 'a json_schema response_format (structured output)';
+    const what = {
+      tools: 'calling tools',
+      jsonSchema: 'a json_schema response_format (structured output)',
+      vision: 'images',
+    }[missing.flag];
+    const flagged = missing.flag === 'vision' ? 'vision: true is not' : `${missing.flag}: false`;
     const alternatives = able.length > 0 ? `aliases that can: ${some}` : 'no configured alias can';
     throw new AppException(
       missing.code,
-      `Model alias "${model.alias}" does not support ${what} (${missing.flag}: false in its ` +
+      `Model alias "${model.alias}" does not support ${what} (${flagged} in its ` +
         `definition); ${alternatives}`,
     );
   }
@@ -273,6 +280,7 @@ export class LlmService {
   async deliver(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void): Promise<void> {
     const needs = {
       tools: (request.tools?.length ?? 0) > 0,
+      images: request.messages.some((m) => (m.images?.length ?? 0) > 0),
       responseFormat: request.responseFormat,
     };
     this.assertCapable(request.model, needs);

@@ -49,6 +49,7 @@ export function toMessageResponse(row: Message): MessageResponseDto {
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
     feedback: toFeedback(row),
+    attachments: row.attachments ?? [],
   };
 }
 

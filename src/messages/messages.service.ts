@@ -5,6 +5,7 @@ import {
   decodeNewestMessagesCursor,
   encodeCursor,
 } from '../common/pagination/cursor';
+import { HistoryRepository } from '../history/history.repository';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MessagesRepository, PathMessage } from './messages.repository';
@@ -18,7 +19,10 @@ export interface PathPage {
 
 @Injectable()
 export class MessagesService {
-  constructor(private readonly messages: MessagesRepository) {}
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly history: HistoryRepository,
+  ) {}
 
   /**
    * A page of the path root → `leafId` (the conversation's current leaf unless named),
@@ -53,7 +57,7 @@ export class MessagesService {
       currentLeafId = check.currentLeafId;
     }
     const leafId = query.leafId ?? currentLeafId ?? null;
-    const data = rows.slice(0, limit);
+    const data = await this.history.withAttachments(rows.slice(0, limit));
     const last = data.at(-1);
     let nextCursor: string | null = null;
     if (rows.length > limit && last)

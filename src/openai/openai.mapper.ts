@@ -1,6 +1,7 @@
 import type { FieldError } from '../common/errors/app.exception';
 import { requestedFormat } from '../llm/generation-params';
 import type {
+  ChatImage,
   ChatMessage,
   GenerationParams,
   ResponseFormat,
@@ -9,12 +10,13 @@ import type {
   ToolDefinition,
 } from '../llm/llm.types';
 import type { ModelAlias } from '../llm/model-registry';
-import type {
-  ChatCompletionMessageDto,
-  ChatCompletionRequestDto,
-  MessageContent,
-  ToolChoiceDto,
-  ToolDto,
+import {
+  type ChatCompletionMessageDto,
+  type ChatCompletionRequestDto,
+  IMAGE_DATA_URL,
+  type MessageContent,
+  type ToolChoiceDto,
+  type ToolDto,
 } from './dto/chat-completion-request.dto';
 import type {
   ChatCompletionChunkDto,
@@ -82,7 +84,18 @@ export interface CompletionMeta {
  */
 function textOf(content: MessageContent | null | undefined): string {
   if (content == null) return ''; // an assistant's turn that only called tools
-  return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+}
+
+/** A user message's image parts (validated data URLs) as images for the provider. */
+function imagesOf(content: MessageContent | null | undefined): ChatImage[] {
+  if (content == null || typeof content === 'string') return [];
+  return content.flatMap((part) => {
+    if (part.type !== 'image_url') return [];
+    const [, mimeType, data] = IMAGE_DATA_URL.exec(part.image_url.url) ?? [];
+    return mimeType ? [{ mimeType, data }] : [];
+  });
 }
 
 export function toChatMessages(messages: ChatCompletionMessageDto[]): ChatMessage[] {
@@ -97,6 +110,8 @@ export function toChatMessages(messages: ChatCompletionMessageDto[]): ChatMessag
       }));
       return { role: 'assistant', content, toolCalls };
     }
+    const images = m.role === 'user' ? imagesOf(m.content) : [];
+    if (images.length > 0) return { role: 'user', content, images };
     return { role: m.role === 'developer' ? 'system' : m.role, content };
   });
 }

@@ -135,6 +135,7 @@ export class OpenAiService {
     const input = toCompletionInput(dto, model);
     this.llm.assertCapable(model, {
       tools: input.tools !== undefined,
+      images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
       responseFormat: input.responseFormat,
     });
     const promptTokens = await this.checkContextWindow(model, input);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { AppException } from '../common/errors/app.exception';
-import type { ChatMessage, ToolCall } from '../llm/llm.types';
+import type { ChatImage, ChatMessage, ToolCall } from '../llm/llm.types';
 import { toChatHistory } from './tool-sequence';
 import { countTokensConservatively } from './token-counter';
 
@@ -22,6 +22,8 @@ export interface HistoryMessage {
   content: string;
   /** Who spoke (user messages); sent as the message's `name`. Absent or null: nobody named. */
   speakerName?: string | null;
+  /** user: the images it carries, shown to aliases that can see. */
+  images?: ChatImage[];
   /** The tools an assistant message called; absent or null when none. */
   toolCalls?: ToolCall[] | null;
   /** A tool message: the call it answers. */

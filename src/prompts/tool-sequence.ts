@@ -30,8 +30,12 @@ export function toChatHistory(history: HistoryMessage[], input: ChatMessage[]): 
   return out;
 }
 
-function plain({ role, content, speakerName }: HistoryMessage): ChatMessage {
-  return speakerName ? { role, content, name: speakerName } : { role, content };
+function plain({ role, content, speakerName, images }: HistoryMessage): ChatMessage {
+  const message: ChatMessage = speakerName
+    ? { role, content, name: speakerName }
+    : { role, content };
+  if (images?.length) message.images = images;
+  return message;
 }
 
 function toolMessage(message: HistoryMessage): ChatMessage {

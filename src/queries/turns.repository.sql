@@ -383,13 +383,24 @@ with
       "tool_calls",
       "tool_call_id"
   ),
+  "attached" as (
+    insert into
+      "message_attachments" ("message_id", "file_id", "position")
+    select
+      "a"."message_id",
+      "a"."file_id",
+      "a"."position"
+    from
+      jsonb_populate_recordset(null::message_attachments, $26::jsonb) as "a"
+      inner join "inserted" on "inserted"."id" = "a"."message_id"
+  ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $26
+      "current_leaf_id" = $27
     where
-      "id" = $27
-      and "active_turn_id" = $28
+      "id" = $28
+      and "active_turn_id" = $29
     returning
       "id"
   ),
@@ -423,7 +434,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $29::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $30::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -437,16 +448,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $30
-              and (messages.conversation_id = $31) is true
-              and "messages"."seq" > $32
+              "messages"."id" = $31
+              and (messages.conversation_id = $32) is true
+              and "messages"."seq" > $33
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $33::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $34::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -461,9 +472,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $34
-              and path.depth < $35::int
-              and path.running <= $36::int
+              "m"."seq" > $35
+              and path.depth < $36::int
+              and path.running <= $37::int
               and not exists (
                 select
                   1
@@ -474,8 +485,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $37::boolean
-                      and mm.token_count + $38::int <= $39::int
+                      $38::boolean
+                      and mm.token_count + $39::int <= $40::int
                     )
                   )
               )
@@ -501,8 +512,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $40::boolean
-          and mm.token_count + $41::int <= $42::int
+          $41::boolean
+          and mm.token_count + $42::int <= $43::int
         )
       )
       and exists (
@@ -511,12 +522,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $43
+          "conversation_id" = $44
       )
     order by
       "path"."depth"
     limit
-      $44
+      $45
   ),
   "kept" as (
     select
@@ -529,10 +540,10 @@ with
       "path"."tool_calls",
       "path"."tool_call_id",
       path.running <= (
-        $45::int - coalesce(
+        $46::int - coalesce(
           (
             select
-              token_count + $46::int
+              token_count + $47::int
             from
               mark
             where
@@ -541,7 +552,7 @@ with
           0
         )
       )
-      and path.depth <= $47::int as "fits"
+      and path.depth <= $48::int as "fits"
     from
       (
         with recursive
@@ -564,7 +575,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $48::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $49::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -578,8 +589,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $49
-              and (messages.conversation_id = $50) is true
+              "messages"."id" = $50
+              and (messages.conversation_id = $51) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -597,7 +608,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $51::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $52::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -623,12 +634,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($52::int + 1)::int
+              and path.depth < ($53::int + 1)::int
               and path.running <= (
-                $53::int - coalesce(
+                $54::int - coalesce(
                   (
                     select
-                      token_count + $54::int
+                      token_count + $55::int
                     from
                       mark
                     where
@@ -656,7 +667,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($55, $56)
+      "path"."status" in ($56, $57)
   )
 select
   "id",
@@ -705,15 +716,15 @@ select
         from
           "kept"
         where
-          "fits" = $57
+          "fits" = $58
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $58
-              and "role" = $59
+              "fits" = $59
+              and "role" = $60
           )
         order by
           "seq"
@@ -739,7 +750,7 @@ select
 from
   "inserted"
 where
-  "role" = $60;
+  "role" = $61;
 
 -- TurnsRepository.buildRegenerate
 with

@@ -276,10 +276,10 @@ export class ChatSocket implements Outlet {
 
   private async send(request: SendMessageFrameDto): Promise<void> {
     if (this.context.draining()) throw shuttingDown();
-    const { conversationId, message, name, metadata, model, params } = request;
+    const { conversationId, message, name, metadata, model, params, attachments } = request;
     const { idempotencyKey, lastEventId, tools, toolChoice, serverTools } = request;
     const input = {
-      ...{ message, name, metadata, model, params, tools, toolChoice, serverTools },
+      ...{ message, name, metadata, model, params, tools, toolChoice, serverTools, attachments },
       mode: 'stream',
       idempotencyKey,
     } as const;
@@ -303,7 +303,9 @@ export class ChatSocket implements Outlet {
       conversationId,
       {
         message: edit ? request.message : null,
-        ...(edit ? { name: request.name, metadata: request.metadata } : {}),
+        ...(edit
+          ? { name: request.name, metadata: request.metadata, attachments: request.attachments }
+          : {}),
         branch: { anchor: edit ? 'edit' : 'regenerate', messageId },
         ...{ model, params, tools, toolChoice, serverTools, mode: 'stream', idempotencyKey },
         correlationId: this.identity.connectionId,

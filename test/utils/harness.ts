@@ -63,6 +63,7 @@ export interface ModelDefinition {
   maxOutputTokens?: number;
   params?: Record<string, number>;
   fallbacks?: string[];
+  vision?: boolean;
   tools?: boolean;
   jsonSchema?: boolean;
 }

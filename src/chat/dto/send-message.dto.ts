@@ -1,11 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsOptional, IsString, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsOptional,
+  IsString,
+  IsUUID,
+  ValidateNested,
+} from 'class-validator';
 
 import { IsModelAlias } from '../../llm/model-alias';
 import { TurnParamsDto } from '../../llm/dto/turn-params.dto';
 import { IsMetadata, IsSpeakerName } from './speaker';
 import { TurnToolsDto } from './turn-tools.dto';
+
+/** The most files one message may carry. */
+export const MAX_ATTACHMENTS = 10;
 
 export class SendMessageDto extends TurnToolsDto {
   @ApiProperty({
@@ -40,6 +50,19 @@ export class SendMessageDto extends TurnToolsDto {
   @IsOptional()
   @IsMetadata()
   metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: MAX_ATTACHMENTS,
+    description:
+      'Ids of your files (POST /api/v1/files) the message carries, at most 10, in order. Images are shown to aliases with vision (else 422 vision_not_supported); documents go into the prompt as text, counted in the token budget. A file that is not yours answers 404 file_not_found, a document still being read 409 file_not_ready, one that could not be read 422 file_unreadable. Stored with the message and shown with it.',
+    example: ['01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_ATTACHMENTS)
+  @IsUUID('all', { each: true })
+  attachments?: string[];
 
   @ApiPropertyOptional({
     description: "Model alias for this turn only; else the conversation's",

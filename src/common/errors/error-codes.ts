@@ -53,6 +53,12 @@ export const ERROR_CODES = {
   invalid_upload: { status: 400 },
   unsupported_media_type: { status: 415 },
   message_too_long: { status: 422 },
+  /** An attachment whose text could not be extracted (its error code is named). */
+  file_unreadable: { status: 422 },
+  /** An attached image over ATTACHED_IMAGE_MAX_BYTES. */
+  attachment_too_large: { status: 422 },
+  /** Images for an alias whose model cannot see (`vision` not true in its definition). */
+  vision_not_supported: { status: 422 },
   idempotency_key_reused: { status: 422 },
   /** An edit of a reply, or a regenerate of a message that answers nothing. */
   wrong_message_role: { status: 422 },
@@ -98,6 +104,8 @@ export const ERROR_CODES = {
   conversation_limit_reached: { status: 409 },
   /** A conversation item another message follows: only the end of a branch can be deleted. */
   message_has_replies: { status: 409 },
+  /** An attachment that is a document whose text is still being extracted. */
+  file_not_ready: { status: 409 },
   // Limits
   rate_limited: { status: 429 },
   too_many_requests: { status: 429 },

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 
 import { Injectable } from '@nestjs/common';
 
+import { HistoryRepository } from '../../history/history.repository';
 import type { Message } from '../../history/message';
 import { toMessageResponse } from '../../messages';
 import { toConversationResponse } from '../conversation.mapper';
@@ -23,6 +24,7 @@ export class ConversationExportService {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly exports: ConversationExportRepository,
+    private readonly history: HistoryRepository,
   ) {}
 
   /** The conversation as a document, written as it is read (404 before anything is sent). */
@@ -54,7 +56,7 @@ export class ConversationExportService {
   private async *allMessages(conversationId: string): AsyncGenerator<Message[]> {
     for (let after = -1; ;) {
       const batch = await this.exports.pageOfMessages(conversationId, after, EXPORT_BATCH);
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) yield await this.history.withAttachments(batch);
       if (batch.length < EXPORT_BATCH) return;
       after = batch[batch.length - 1].seq;
     }
@@ -67,7 +69,7 @@ export class ConversationExportService {
   ): AsyncGenerator<Message[]> {
     for (let afterSeq = -1; leafId !== null;) {
       const batch = await this.exports.pageOfPath(conversationId, leafId, afterSeq, EXPORT_BATCH);
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) yield await this.history.withAttachments(batch);
       if (batch.length < EXPORT_BATCH) return;
       afterSeq = batch[batch.length - 1].seq;
     }

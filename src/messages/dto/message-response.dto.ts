@@ -20,6 +20,27 @@ export class UsageDto {
   estimated!: boolean;
 }
 
+export class MessageAttachmentDto {
+  @ApiProperty({ format: 'uuid', example: '01936f3e-8a4c-7b1e-9d2a-3c4b5d6e7f80' })
+  id!: string;
+
+  @ApiProperty({ example: 'chart.png' })
+  filename!: string;
+
+  @ApiProperty({ description: 'Sniffed from the bytes', example: 'image/png' })
+  mimeType!: string;
+
+  @ApiProperty({ example: 48213 })
+  bytes!: number;
+
+  @ApiProperty({
+    enum: ['image', 'document'],
+    description: 'image: shown to vision models; document: its text goes into the prompt',
+    example: 'image',
+  })
+  kind!: 'image' | 'document';
+}
+
 export class MessageErrorDto {
   @ApiProperty({ example: 'provider_timeout' })
   code!: string;
@@ -166,6 +187,13 @@ export class MessageResponseDto {
     description: "The owner's rating of an assistant reply (PUT …/feedback); null when unrated",
   })
   feedback!: FeedbackDto | null;
+
+  @ApiProperty({
+    type: [MessageAttachmentDto],
+    description:
+      'The files a user message carries (sent as `attachments`), in order; empty for other messages. Their bytes: GET /api/v1/files/{id}/content',
+  })
+  attachments!: MessageAttachmentDto[];
 }
 
 /** A message on the path being read, with what a frontend needs for "< 2/3 >". */

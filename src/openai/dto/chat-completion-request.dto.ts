@@ -33,7 +33,17 @@ export interface TextPart {
   text: string;
 }
 
-export type MessageContent = string | TextPart[];
+/** An image part of a user message: a base64 data URL (remote URLs are never fetched). */
+export interface ImagePart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+}
+
+export type MessageContent = string | (TextPart | ImagePart)[];
+
+/** The image types vision models take, as a base64 data URL: its type and its bytes. */
+export const IMAGE_DATA_URL = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0,2})$/;
+const DETAILS = ['auto', 'low', 'high'];
 
 const STOP_MAX = 4;
 /** OpenAI's limit on the tools of one request. */
@@ -74,8 +84,25 @@ function isTextPart(value: unknown): value is TextPart {
   return type === 'text' && typeof text === 'string' && Object.keys(rest).length === 0;
 }
 
-function isContent(value: unknown): value is MessageContent {
-  return typeof value === 'string' || (Array.isArray(value) && value.every(isTextPart));
+function isImagePart(value: unknown): value is ImagePart {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, image_url: image, ...rest } = value as Record<string, unknown>;
+  if (type !== 'image_url' || Object.keys(rest).length > 0) return false;
+  if (typeof image !== 'object' || image === null) return false;
+  const { url, detail, ...others } = image as Record<string, unknown>;
+  return (
+    typeof url === 'string' &&
+    IMAGE_DATA_URL.test(url) &&
+    (detail === undefined || DETAILS.includes(detail as string)) &&
+    Object.keys(others).length === 0
+  );
+}
+
+/** Text parts anywhere; image parts on user messages only. */
+function isContent(value: unknown, role: unknown): value is MessageContent {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value)) return false;
+  return value.every((part) => isTextPart(part) || (role === 'user' && isImagePart(part)));
 }
 
 function isStop(value: unknown): boolean {
@@ -93,12 +120,12 @@ const IsMessageContent = (): PropertyDecorator =>
     name: 'isMessageContent',
     validator: {
       validate: (value, args) =>
-        isContent(value) ||
+        isContent(value, (args?.object as { role?: unknown }).role) ||
         (value == null && (args?.object as { role?: unknown }).role === 'assistant'),
       defaultMessage: (args) =>
         args?.value == null
           ? '$property must be a string or an array of text parts; only an assistant message may have null or no content'
-          : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }); images, audio and files are not supported',
+          : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }), and on a user message image parts ({ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }, a base64 data URL of a PNG, JPEG, GIF or WebP image; remote URLs are not fetched); audio and files are not supported',
     },
   });
 
@@ -198,15 +225,34 @@ export class ChatCompletionMessageDto {
 
   @ApiProperty({
     description:
-      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; null or absent on an assistant message (read as empty text), as with tool calls',
+      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; a user message may also have image parts `{ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }` (base64 data URLs of PNG, JPEG, GIF or WebP; remote URLs are not fetched), for model aliases with vision only (else 422 vision_not_supported); null or absent on an assistant message (read as empty text), as with tool calls',
     oneOf: [
       { type: 'string' },
       {
         type: 'array',
         items: {
-          type: 'object',
-          properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
-          required: ['type', 'text'],
+          oneOf: [
+            {
+              type: 'object',
+              properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
+              required: ['type', 'text'],
+            },
+            {
+              type: 'object',
+              properties: {
+                type: { type: 'string', enum: ['image_url'] },
+                image_url: {
+                  type: 'object',
+                  properties: {
+                    url: { type: 'string' },
+                    detail: { type: 'string', enum: ['auto', 'low', 'high'] },
+                  },
+                  required: ['url'],
+                },
+              },
+              required: ['type', 'image_url'],
+            },
+          ],
         },
       },
     ],
