@@ -283,7 +283,11 @@ describe('Files through the OpenAI SDK (/v1/files)', () => {
 });
 
 describe('Images to the provider', () => {
-  const t = withTestApp({});
+  const t = withTestApp({
+    models: [
+      { alias: 'lmstudio/default', provider: 'lmstudio', contextWindow: 32768, vision: true },
+    ],
+  });
 
   it("should send a user message's images as image_url parts the model receives intact", async () => {
     const llm = t.nest.get(LlmService);

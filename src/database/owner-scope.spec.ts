@@ -17,6 +17,7 @@ const THROUGH_A_KEY: Record<string, string> = {
   'TurnLeaseRepository.buildCheckpoint': 'the running turns this process claimed',
   'TurnsRepository.buildBegin': 'the conversation the claim (owner-checked) took',
   'TurnsRepository.buildRegenerate': 'the conversation the claim (owner-checked) took',
+  'TurnsRepository.buildToolResults': 'the conversation the claim (owner-checked) took',
   'TurnsRepository.buildFinish': 'the conversation the claim (owner-checked) took',
 };
 
