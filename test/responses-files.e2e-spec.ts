@@ -12,12 +12,12 @@ const NOTES = 'The secret word is pelican.';
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 /** The real SDK as an OpenAI user points it at us, as one owner; no retries. */
-function sdk(t: AppClient, key: string): OpenAI {
+function sdk(t: AppClient, key: string, headers: Record<string, string> = {}): OpenAI {
   return new OpenAI({
     baseURL: `${t.url}/v1`,
     apiKey: 'not-needed',
     maxRetries: 0,
-    defaultHeaders: { 'X-API-Key': key },
+    defaultHeaders: { 'X-API-Key': key, ...headers },
   });
 }
 
@@ -141,6 +141,37 @@ describe('Responses with images and files (input_image, input_file)', () => {
     const parts = (items.data[0] as { content: { type: string; file_id?: string }[] }).content;
     expect(parts[1]).toMatchObject({ type: 'input_image', file_id: expect.any(String) });
     expect(files.map((f) => f.id)).toContain(parts[1].file_id);
+
+    // A retry (the same Idempotency-Key) replays the response: the same bytes name the same file.
+    const keyed = sdk(t, keyA, { 'Idempotency-Key': 'inline-image-retry' });
+    const retry = await keyed.responses.create({
+      model: VISION,
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'and this?' },
+            { type: 'input_image', image_url: url, detail: 'auto' },
+          ],
+        },
+      ],
+    });
+    const sent = t.fake.requests.length;
+    const again = await keyed.responses.create({
+      model: VISION,
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'and this?' },
+            { type: 'input_image', image_url: url, detail: 'auto' },
+          ],
+        },
+      ],
+    });
+    expect(again.id).toBe(retry.id);
+    expect(t.fake.requests.length).toBe(sent);
+    expect((await alice.files.list()).data).toHaveLength(before + 1);
   });
 
   it("should put an input_file document's text into the prompt, by id or inline", async () => {

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Injectable } from '@nestjs/common';
@@ -208,7 +207,8 @@ export class ResponsesService {
 
   /**
    * The new message's files as the owner's file ids, in order: an inline one (a data URL)
-   * is stored as a file first, a document's text read before the turn takes it.
+   * is stored as a file first (the same bytes and name sent again reuse it, so a keyed
+   * retry hashes as the first request did), a document's text read before the turn takes it.
    */
   private async attachmentsOf(
     owner: string,
@@ -216,6 +216,7 @@ export class ResponsesService {
   ): Promise<{ attachments: string[]; stored: string[] }> {
     const attachments: string[] = [];
     const stored: string[] = [];
+    const inlineIds: string[] = [];
     try {
       for (const file of files) {
         if (file.kind === 'id') {
@@ -224,17 +225,14 @@ export class ResponsesService {
           attachments.push(file.fileId);
           continue;
         }
-        const row = await this.files.upload(owner, {
-          filename: file.filename,
-          stream: Readable.from([Buffer.from(file.data, 'base64')]),
-          fields: Promise.resolve({
-            purpose: file.mimeType.startsWith('image/') ? 'vision' : 'user_data',
-          }),
-        });
-        stored.push(row.id);
-        attachments.push(row.id);
+        const purpose = file.mimeType.startsWith('image/') ? 'vision' : 'user_data';
+        const bytes = Buffer.from(file.data, 'base64');
+        const inline = await this.files.storeInline(owner, bytes, file.filename, purpose);
+        if (inline.created) stored.push(inline.file.id);
+        inlineIds.push(inline.file.id);
+        attachments.push(inline.file.id);
       }
-      await this.readInline(owner, stored);
+      await this.readInline(owner, inlineIds);
     } catch (error) {
       await Promise.allSettled(stored.map((id) => this.files.delete(owner, id)));
       throw error;
