@@ -221,7 +221,7 @@ describe('OpenAI Responses and Conversations APIs', () => {
     expect(response.instructions).toBe('You are terse.');
   });
 
-  it('should refuse images, files and non-function tools with unsupported_input, naming them', async () => {
+  it('should refuse remote image URLs and non-function tools with unsupported_input, naming them', async () => {
     const error = await apiError(
       client.responses.create({
         model: ALIAS,
@@ -235,7 +235,7 @@ describe('OpenAI Responses and Conversations APIs', () => {
     );
     expect(error.status).toBe(400);
     expect(error.code).toBe('unsupported_input');
-    expect(error.message).toContain('input_image');
+    expect(error.message).toContain('image_url: this server never fetches remote URLs');
     const tools = await apiError(
       client.responses.create({
         model: ALIAS,

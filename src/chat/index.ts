@@ -3,7 +3,7 @@ export { ChatModule } from './chat.module';
 export { ChatService } from './chat.service';
 export { turnEventSource } from './chat-event.mapper';
 export { RegenerateDto } from './dto/branch.dto';
-export { SendMessageDto } from './dto/send-message.dto';
+export { MAX_ATTACHMENTS, SendMessageDto } from './dto/send-message.dto';
 export { ToolResultsDto } from './dto/turn-tools.dto';
 export { toolResultsInput } from './tool-turn';
 export type { TurnEventFrame } from './turn-events';

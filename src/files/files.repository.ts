@@ -188,6 +188,22 @@ export class FilesRepository {
       .executeTakeFirst();
   }
 
+  /** The owner's newest readable file of these bytes under this name (an inline file sent again). */
+  async findSame(ownerId: string, sha256: string, filename: string): Promise<FileRow | undefined> {
+    return this.db
+      .selectFrom('files as f')
+      .innerJoin('fileBlobs as b', 'b.id', 'f.blobId')
+      .select(FILE_FIELDS)
+      .where('b.ownerId', '=', ownerId)
+      .where('b.sha256', '=', sha256)
+      .where('b.status', 'in', ['ready', 'processing'])
+      .where('f.ownerId', '=', ownerId)
+      .where('f.filename', '=', filename)
+      .orderBy('f.createdAt', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** The owner's files among `ids`, with documents' text (a send's attachments). */
   async findAttachable(ownerId: string, ids: string[]): Promise<AttachableFile[]> {
     if (ids.length === 0) return [];

@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 
 import { Injectable, Logger } from '@nestjs/common';
 import { imageSize } from 'image-size';
@@ -90,6 +91,28 @@ export class FilesService {
       await this.drop({ ...staged, storageKey });
       throw error;
     }
+  }
+
+  /**
+   * A file of these bytes under this name: the owner's existing one, else uploaded now
+   * (`created` says which). Bytes sent inline again (a retried request) name the same file.
+   */
+  async storeInline(
+    ownerId: string,
+    bytes: Buffer,
+    filename: string,
+    purpose: string,
+  ): Promise<{ file: FileRow; created: boolean }> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const same = await this.files.findSame(ownerId, sha256, filename);
+    if (same) return { file: same, created: false };
+    const stream = Readable.from([bytes]);
+    const file = await this.upload(ownerId, {
+      filename,
+      stream,
+      fields: Promise.resolve({ purpose }),
+    });
+    return { file, created: true };
   }
 
   async get(ownerId: string, id: string): Promise<FileRow> {

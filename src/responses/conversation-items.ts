@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { ConversationsService } from '../conversations';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
 import { ConversationNotFoundException } from '../history/conversation-not-found.exception';
+import { HistoryRepository } from '../history/history.repository';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MessagesService } from '../messages';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
@@ -57,6 +58,7 @@ export class ConversationItems {
     private readonly messages: MessagesService,
     private readonly repository: ResponsesRepository,
     private readonly config: AppConfig,
+    private readonly history: HistoryRepository,
   ) {}
 
   /** The owner's conversation by this door's id (or a bare UUID); 404 for anyone else's. */
@@ -114,6 +116,11 @@ export class ConversationItems {
     const items: ItemToStore[] = [];
     const max = this.config.get('MESSAGE_MAX_CHARS');
     for (const [index, message] of messages.entries()) {
+      if (message.files?.length)
+        throw new AppException(
+          'unsupported_input',
+          'input_image and input_file parts ride on the user message that starts a response (POST /v1/responses); items stored as they are take text only',
+        );
       if (message.role === 'system')
         throw new AppException(
           'unsupported_input',
@@ -231,7 +238,7 @@ export class ConversationItems {
   async item(owner: string, ref: string, itemId: string): Promise<ConversationItemDto> {
     const conversationId = parseOpenAiId('conversation', ref);
     const row = await this.repository.findMessage(owner, parseItemId(itemId), conversationId);
-    const items = row ? toItems(row) : [];
+    const items = row ? (await this.history.withAttachments([row])).flatMap(toItems) : [];
     const found = itemId.toLowerCase().startsWith('fc_')
       ? items.find((item) => item.id === itemId.toLowerCase())
       : items[0];

@@ -1,12 +1,23 @@
+import { MAX_ATTACHMENTS } from '../chat';
 import type { TurnInput } from '../chat';
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { TOOL_NAME } from '../llm/dto/tools.dto';
 import type { CreateResponseDto, ResponseInput } from './dto/create-response.dto';
 
+/**
+ * A file an `input_image` / `input_file` part names: one of the owner's files by id, or
+ * bytes sent inline as a base64 data URL (stored as a file of the owner before the turn).
+ */
+export type InputFile =
+  | { kind: 'id'; fileId: string }
+  | { kind: 'data'; mimeType: string; data: string; filename: string };
+
 /** A message of the input, in our terms: `developer` is `system`. */
 export interface InputMessage {
   role: 'user' | 'assistant' | 'system';
   text: string;
+  /** Its image and file parts, in order (only the user message that starts a turn takes them). */
+  files?: InputFile[];
 }
 
 /** A function call a response output, sent back by the client (its `fc_` id, when it has one). */
@@ -37,14 +48,26 @@ const ROLES: Record<string, InputMessage['role']> = {
   developer: 'system',
 };
 const TEXT_PARTS = new Set(['input_text', 'output_text', 'text']);
+const FILE_PARTS = new Set(['input_image', 'input_file']);
+/** A base64 data URL: its media type and its bytes. */
+const DATA_URL = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)(?:;[^;,]*)*;base64,([A-Za-z0-9+/]*={0,2})$/i;
+/** Extensions for inline files sent without a filename (the upload sniffs the bytes anyway). */
+const EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'application/pdf': 'pdf',
+  'text/plain': 'txt',
+  'text/markdown': 'md',
+};
 /** Items the model made that a prompt does not need again: skipped, not refused. */
 const SKIPPED_ITEMS = new Set(['reasoning']);
 const TAKEN_ITEMS = new Set(['message', 'item_reference', 'function_call', 'function_call_output']);
 const CHOICES = new Set(['auto', 'none', 'required']);
 
 /**
- * What this door does not take yet, by name: image and file parts, tools other than
- * function tools (web_search, file_search, mcp...). The one place to change when they land here.
+ * What this door does not take yet, by name: tools other than function tools (web_search, file_search, mcp...). The one place to change when they land here.
  */
 export function refuseUnsupported(
   body: Pick<CreateResponseDto, 'input' | 'tools' | 'tool_choice'>,
@@ -63,12 +86,17 @@ export function refuseUnsupported(
     if (!TAKEN_ITEMS.has(type) && !SKIPPED_ITEMS.has(type)) names.add(type);
     if (type === 'message' && Array.isArray(item.content))
       for (const part of item.content as { type?: unknown }[])
-        if (typeof part?.type === 'string' && !TEXT_PARTS.has(part.type)) names.add(part.type);
+        if (
+          typeof part?.type === 'string' &&
+          !TEXT_PARTS.has(part.type) &&
+          !FILE_PARTS.has(part.type)
+        )
+          names.add(part.type);
   }
   if (names.size === 0) return;
   throw new AppException(
     'unsupported_input',
-    `This server does not take ${[...names].join(', ')} on /v1/responses yet; send text input items (input_text) and function tools`,
+    `This server does not take ${[...names].join(', ')} on /v1/responses yet; send input_text, input_image and input_file parts and function tools`,
   );
 }
 
@@ -114,18 +142,72 @@ function invalid(field: string, problem: string): ValidationFailedException {
   return new ValidationFailedException([{ field, errors: [problem] }]);
 }
 
-/** A message's text: its string content, or its text parts joined with a newline (as /v1 does). */
+/** A function_call_output's text: its string, or its text parts joined with a newline. */
 function textOf(content: unknown, field: string): string {
-  if (typeof content === 'string') return content;
+  const { text, files } = contentOf(content, field);
+  if (files.length > 0)
+    throw new AppException(
+      'unsupported_input',
+      `${field}: a function_call_output takes text only; input_image and input_file parts ride on a user message`,
+    );
+  return text;
+}
+
+/** A message's text (its text parts joined with a newline, as /v1 does) and its file parts. */
+function contentOf(content: unknown, field: string): { text: string; files: InputFile[] } {
+  if (typeof content === 'string') return { text: content, files: [] };
   if (!Array.isArray(content))
     throw invalid(field, `${field} must be a string or an array of parts`);
-  return content
-    .map((part: { text?: unknown }, index) => {
-      if (typeof part?.text !== 'string')
-        throw invalid(`${field}.${index}.text`, 'a text part must have a string text');
-      return part.text;
-    })
-    .join('\n');
+  const texts: string[] = [];
+  const files: InputFile[] = [];
+  content.forEach((part: Record<string, unknown>, index) => {
+    const at = `${field}.${index}`;
+    if (typeof part?.type === 'string' && FILE_PARTS.has(part.type)) {
+      files.push(fileOf(part, at));
+      return;
+    }
+    if (typeof part?.text !== 'string')
+      throw invalid(`${at}.text`, 'a text part must have a string text');
+    texts.push(part.text);
+  });
+  return { text: texts.join('\n'), files };
+}
+
+/** An `input_image` (file_id or a data URL) or `input_file` (file_id or file_data) part. */
+function fileOf(part: Record<string, unknown>, field: string): InputFile {
+  const image = part.type === 'input_image';
+  if (typeof part.file_id === 'string' && part.file_id !== '')
+    return { kind: 'id', fileId: part.file_id };
+  const url = image ? part.image_url : part.file_data;
+  const urlField = `${field}.${image ? 'image_url' : 'file_data'}`;
+  if (image && typeof url === 'string' && /^https?:/i.test(url))
+    throw new AppException(
+      'unsupported_input',
+      `${urlField}: this server never fetches remote URLs; upload the image (POST /v1/files) and send its file_id, or send it inline as a base64 data URL`,
+    );
+  if (!image && typeof part.file_url === 'string')
+    throw new AppException(
+      'unsupported_input',
+      `${field}.file_url: this server never fetches remote URLs; upload the file (POST /v1/files) and send its file_id, or send it inline as file_data (a base64 data URL)`,
+    );
+  if (typeof url !== 'string')
+    throw invalid(
+      field,
+      image
+        ? 'an input_image part needs a file_id or an image_url (a base64 data URL)'
+        : 'an input_file part needs a file_id, or file_data (a base64 data URL) with a filename',
+    );
+  const [, mimeType, data] = DATA_URL.exec(url) ?? [];
+  if (!mimeType || !data)
+    throw invalid(urlField, 'must be a base64 data URL: data:<media type>;base64,<bytes>');
+  const type = mimeType.toLowerCase();
+  if (image && !type.startsWith('image/'))
+    throw invalid(urlField, `an input_image data URL must hold an image, not ${type}`);
+  const named = typeof part.filename === 'string' && part.filename.trim() !== '';
+  const filename = named
+    ? (part.filename as string).trim()
+    : `${image ? 'image' : 'file'}.${EXTENSIONS[type] ?? 'bin'}`;
+  return { kind: 'data', mimeType: type, data, filename };
 }
 
 /** The input as messages and references, in order (refuseUnsupported has run). */
@@ -159,10 +241,8 @@ export function readInput(input: ResponseInput): InputEntry[] {
     if (typeof item.type === 'string' && SKIPPED_ITEMS.has(item.type)) return;
     const role = typeof item.role === 'string' ? ROLES[item.role] : undefined;
     if (!role) throw invalid(`${field}.role`, 'role must be user, assistant, system or developer');
-    entries.push({
-      kind: 'message',
-      message: { role, text: textOf(item.content, `${field}.content`) },
-    });
+    const { text, files } = contentOf(item.content, `${field}.content`);
+    entries.push({ kind: 'message', message: { role, text, ...(files.length > 0 && { files }) } });
   });
   return entries;
 }
@@ -172,6 +252,7 @@ export interface TurnParts {
   system: string[];
   earlier: InputMessage[];
   message: string;
+  files: InputFile[];
 }
 
 export function splitForTurn(messages: InputMessage[]): TurnParts {
@@ -182,10 +263,27 @@ export function splitForTurn(messages: InputMessage[]): TurnParts {
       'The last input item must be a user message: it is the message this response answers',
     );
   }
+  if (messages.slice(0, -1).some((m) => m.files?.length))
+    throw new AppException(
+      'unsupported_input',
+      'input_image and input_file parts ride on the last input item, the user message this response answers; earlier items take text only',
+    );
+  const files = last.files ?? [];
+  if (files.length > MAX_ATTACHMENTS)
+    throw invalid(
+      'input',
+      `the user message carries ${files.length} input_image and input_file parts; at most ${MAX_ATTACHMENTS}`,
+    );
+  if (files.length > 0 && last.text.trim() === '')
+    throw invalid(
+      'input',
+      'the user message needs an input_text part beside its input_image and input_file parts: say what to do with them',
+    );
   return {
     system: messages.filter((m) => m.role === 'system').map((m) => m.text),
     earlier: messages.slice(0, -1).filter((m) => m.role !== 'system'),
     message: last.text,
+    files,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Message } from '../history/message';
+import type { Message, MessageAttachment } from '../history/message';
 import type { ToolCall } from '../llm/llm.types';
 import type { MessageResponseDto } from '../messages';
 import type { TextFormatDto } from './dto/create-response.dto';
@@ -6,6 +6,8 @@ import type {
   ConversationItemDto,
   FunctionCallItemDto,
   FunctionCallOutputItemDto,
+  InputFileDto,
+  InputImageDto,
   MessageItemDto,
   OutputItemDto,
   ResponseObjectDto,
@@ -235,9 +237,16 @@ export function toResponseObject(
 }
 
 /** A stored message as conversation items (or a response's input items). */
+/** A file a user message carries, as the part it was sent as. */
+function toFilePart(file: MessageAttachment): InputImageDto | InputFileDto {
+  return file.kind === 'image'
+    ? { type: 'input_image', file_id: file.id, image_url: null, detail: 'auto' }
+    : { type: 'input_file', file_id: file.id, filename: file.filename };
+}
+
 export function toItems(
   row: Pick<Message, 'id' | 'role' | 'content' | 'status'> &
-    Partial<Pick<Message, 'toolCalls' | 'toolCallId'>>,
+    Partial<Pick<Message, 'toolCalls' | 'toolCallId' | 'attachments'>>,
 ): ConversationItemDto[] {
   if (row.role === 'tool') {
     const item: FunctionCallOutputItemDto = {
@@ -259,6 +268,7 @@ export function toItems(
       row.role === 'assistant'
         ? { type: 'output_text', text: row.content, annotations: [], logprobs: [] }
         : { type: 'input_text', text: row.content },
+      ...(row.role === 'user' ? (row.attachments ?? []).map(toFilePart) : []),
     ],
   };
   return [

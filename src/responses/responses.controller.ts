@@ -35,6 +35,8 @@ import {
   DeletedObjectDto,
   FunctionCallItemDto,
   FunctionCallOutputItemDto,
+  InputFileDto,
+  InputImageDto,
   InputTextDto,
   ItemListDto,
   MessageItemDto,
@@ -86,6 +88,8 @@ const RESPONSE_CONTENT = {
   FunctionCallOutputItemDto,
   OutputTextDto,
   InputTextDto,
+  InputImageDto,
+  InputFileDto,
 )
 @Controller('v1/responses')
 export class ResponsesController {

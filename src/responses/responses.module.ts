@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 
 import { ChatModule } from '../chat';
 import { ConversationsModule } from '../conversations';
+import { FilesModule } from '../files';
+import { HistoryModule } from '../history/history.module';
 import { LlmModule } from '../llm/llm.module';
 import { MessagesModule } from '../messages';
 import { OpenAiModule } from '../openai';
@@ -14,7 +16,15 @@ import { StatelessResponses } from './stateless-responses';
 
 /** OpenAI's Responses and Conversations APIs (/v1), on the turns and conversations of /api/v1. */
 @Module({
-  imports: [ChatModule, ConversationsModule, MessagesModule, LlmModule, OpenAiModule],
+  imports: [
+    ChatModule,
+    ConversationsModule,
+    FilesModule,
+    HistoryModule,
+    MessagesModule,
+    LlmModule,
+    OpenAiModule,
+  ],
   controllers: [ResponsesController, OpenAiConversationsController],
   providers: [ResponsesService, ConversationItems, ResponsesRepository, StatelessResponses],
 })

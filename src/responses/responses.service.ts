@@ -1,17 +1,23 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 
 import { ChatService, NoActiveGenerationException, turnEventSource } from '../chat';
 import type { TurnEventSource, TurnInput } from '../chat';
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
 import { ConversationBusyException } from '../history/conversation-busy.exception';
 import { toContextManifest } from '../history/context-manifest';
+import { HistoryRepository } from '../history/history.repository';
 import { AppConfig } from '../config/app-config';
+import { FileNotFoundException, FilesService } from '../files';
 import { LlmService } from '../llm/llm.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedObjectDto, ItemListDto, ResponseObjectDto } from './dto/response.dto';
 import type { ItemPageQuery, RetrieveResponseQuery } from './dto/response-query.dto';
 import { ConversationItems } from './conversation-items';
 import {
+  InputFile,
   readInput,
   refuseUnsupported,
   splitForTurn,
@@ -143,6 +149,8 @@ export class ResponsesService {
     private readonly stateless: StatelessResponses,
     private readonly llm: LlmService,
     private readonly config: AppConfig,
+    private readonly files: FilesService,
+    private readonly history: HistoryRepository,
   ) {}
 
   async create(dto: CreateResponseDto, call: CreateCall): Promise<ResponseAnswer> {
@@ -172,19 +180,73 @@ export class ResponsesService {
       return this.stateless.answer(dto, messages, echo, { owner, model, signal, correlationId });
     }
     const parts = splitForTurn(messages);
-    const target = await this.target(
-      dto,
-      parts.earlier,
-      [...(dto.instructions ? [dto.instructions] : []), ...parts.system],
-      call,
-    );
-    const turn = await this.chat.startTurn(call.owner, target.conversationId, {
-      message: parts.message,
-      ...turnOptions(dto, call),
-      ...(dto.metadata && { metadata: dto.metadata }),
-      ...(target.branch && { branch: target.branch }),
-    });
+    const { attachments, stored } = await this.attachmentsOf(call.owner, parts.files);
+    let target: Target;
+    let turn: Turn;
+    try {
+      target = await this.target(
+        dto,
+        parts.earlier,
+        [...(dto.instructions ? [dto.instructions] : []), ...parts.system],
+        call,
+      );
+      turn = await this.chat.startTurn(call.owner, target.conversationId, {
+        message: parts.message,
+        ...turnOptions(dto, call),
+        ...(dto.metadata && { metadata: dto.metadata }),
+        ...(target.branch && { branch: target.branch }),
+        ...(attachments.length > 0 && { attachments }),
+      });
+    } catch (error) {
+      // The inline files were stored for this turn only: a refused turn leaves none behind.
+      await Promise.allSettled(stored.map((id) => this.files.delete(call.owner, id)));
+      throw error;
+    }
     return this.answer(turn, dto, echoOf(dto, target), call);
+  }
+
+  /**
+   * The new message's files as the owner's file ids, in order: an inline one (a data URL)
+   * is stored as a file first (the same bytes and name sent again reuse it, so a keyed
+   * retry hashes as the first request did), a document's text read before the turn takes it.
+   */
+  private async attachmentsOf(
+    owner: string,
+    files: InputFile[],
+  ): Promise<{ attachments: string[]; stored: string[] }> {
+    const attachments: string[] = [];
+    const stored: string[] = [];
+    const inlineIds: string[] = [];
+    try {
+      for (const file of files) {
+        if (file.kind === 'id') {
+          // Not a UUID: a file nobody has (404, as OpenAI answers).
+          if (!isUUID(file.fileId, 'all')) throw new FileNotFoundException(file.fileId);
+          attachments.push(file.fileId);
+          continue;
+        }
+        const purpose = file.mimeType.startsWith('image/') ? 'vision' : 'user_data';
+        const bytes = Buffer.from(file.data, 'base64');
+        const inline = await this.files.storeInline(owner, bytes, file.filename, purpose);
+        if (inline.created) stored.push(inline.file.id);
+        inlineIds.push(inline.file.id);
+        attachments.push(inline.file.id);
+      }
+      await this.readInline(owner, inlineIds);
+    } catch (error) {
+      await Promise.allSettled(stored.map((id) => this.files.delete(owner, id)));
+      throw error;
+    }
+    return { attachments, stored };
+  }
+
+  /** Waits (up to FILE_EXTRACT_TIMEOUT_MS and a little) for inline documents' text. */
+  private async readInline(owner: string, ids: string[]): Promise<void> {
+    const deadline = Date.now() + this.config.get('FILE_EXTRACT_TIMEOUT_MS') + 5_000;
+    for (const id of ids) {
+      while ((await this.files.get(owner, id)).status === 'processing' && Date.now() < deadline)
+        await sleep(100);
+    }
   }
 
   /**
@@ -410,7 +472,11 @@ export class ResponsesService {
     const from = query.after
       ? ordered.findIndex((row) => row.id === parseItemId(query.after ?? '')) + 1
       : 0;
-    const page = ordered.slice(from, from + query.limit).flatMap(toItems);
+    const shown = ordered.slice(from, from + query.limit);
+    const carried = await this.history.attachmentsOf(
+      shown.filter((row) => row.role === 'user').map((row) => row.id),
+    );
+    const page = shown.flatMap((row) => toItems({ ...row, attachments: carried.get(row.id) }));
     return {
       object: 'list',
       data: page,

@@ -89,6 +89,11 @@ export class StatelessResponses {
     echo: ResponseEcho,
     { owner, model, ...call }: ProviderCall & { owner: string; model: string },
   ): Promise<StatelessAnswer> {
+    if (messages.some((m) => m.files?.length))
+      throw new AppException(
+        'unsupported_input',
+        'With store: false, input_image and input_file parts are not taken (their files are attached to a stored message); use store: true',
+      );
     const request = completionRequest(dto, model, messages);
     const start: ReplyView = {
       id: newId(),

@@ -38,7 +38,7 @@ export const ERROR_CODES = {
   tools_not_supported: { status: 400 },
   /** A `json_schema` reply asked of an alias that cannot honour one (`jsonSchema: false`). */
   response_format_not_supported: { status: 400 },
-  /** /v1/responses: an input item or tool this door does not take yet (images, files, tools). */
+  /** /v1/responses: an input item, part or tool this door does not take (remote URLs, non-function tools). */
   unsupported_input: { status: 400 },
   /** /v1: the prompt (and the reply asked for) exceeds the alias's context window (OpenAI's code). */
   context_length_exceeded: { status: 400 },

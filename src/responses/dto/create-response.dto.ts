@@ -124,7 +124,7 @@ export class CreateResponseDto {
 
   @ApiProperty({
     description:
-      'A string (one user message), or input items: messages `{ role, content }` (`type: "message"` optional) whose content is a string or `input_text` / `output_text` parts, and `item_reference` items naming a stored message. The last item must be a user message: it starts the turn; earlier ones are stored before it. `function_call_output` items (after the `function_call` items they answer, which may be sent back) answer the function calls of a response. `input_image` and `input_file` are refused (400 `unsupported_input`) until this door takes them.',
+      'A string (one user message), or input items: messages `{ role, content }` (`type: "message"` optional) whose content is a string or `input_text` / `output_text` parts, and `item_reference` items naming a stored message. The last item must be a user message: it starts the turn; earlier ones are stored before it. `function_call_output` items (after the `function_call` items they answer, which may be sent back) answer the function calls of a response. The last (user) message may also carry `input_image` / `input_file` parts, at most 10 beside its text: `file_id` of one of your files (POST /v1/files; a file of another owner answers 404 `file_not_found`), or inline as a base64 data URL (`image_url`; `file_data` with `filename`), stored as your file first. They become the attachments of the message: images for aliases with vision only (else 422 `vision_not_supported`), the text of documents into the prompt. Remote URLs are refused (400 `unsupported_input`): the server never fetches.',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }],
     example: 'Say hello in French.',
   })

@@ -27,6 +27,33 @@ export class InputTextDto {
   text!: string;
 }
 
+/** An image a user message carries: one of the owner's files (GET /v1/files/{file_id}/content). */
+export class InputImageDto {
+  @ApiProperty({ enum: ['input_image'] })
+  type!: 'input_image';
+
+  @ApiProperty({ example: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', description: 'The file id' })
+  file_id!: string;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Always null: the image is a file' })
+  image_url!: null;
+
+  @ApiProperty({ enum: ['auto'] })
+  detail!: 'auto';
+}
+
+/** A document a user message carries: one of the owner's files, its text read into the prompt. */
+export class InputFileDto {
+  @ApiProperty({ enum: ['input_file'] })
+  type!: 'input_file';
+
+  @ApiProperty({ example: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', description: 'The file id' })
+  file_id!: string;
+
+  @ApiProperty({ example: 'notes.txt' })
+  filename!: string;
+}
+
 export class ReasoningTextDto {
   @ApiProperty({ enum: ['reasoning_text'] })
   type!: 'reasoning_text';
@@ -50,16 +77,19 @@ export class MessageItemDto {
   status!: 'in_progress' | 'completed' | 'incomplete';
 
   @ApiProperty({
-    description: '`input_text` parts for user messages, `output_text` for replies',
+    description:
+      '`input_text` parts for user messages (then an `input_image` or `input_file` part per file the message carries, with its `file_id`), `output_text` for replies',
     type: 'array',
     items: {
       oneOf: [
         { $ref: '#/components/schemas/OutputTextDto' },
         { $ref: '#/components/schemas/InputTextDto' },
+        { $ref: '#/components/schemas/InputImageDto' },
+        { $ref: '#/components/schemas/InputFileDto' },
       ],
     },
   })
-  content!: (OutputTextDto | InputTextDto)[];
+  content!: (OutputTextDto | InputTextDto | InputImageDto | InputFileDto)[];
 }
 
 /** The reasoning a reply's model wrote before its answer (`<think>`), split off. */
