@@ -562,7 +562,8 @@ export class TurnRunner {
     answeredId: string | null,
     model: ResolvedModel,
   ): Promise<{ history: Map<string, Attached>; answered: Attached }> {
-    const ids = begun.history.filter((m) => m.role === 'user').map((m) => m.id);
+    // Only messages the window read as carrying files: most turns read none at all.
+    const ids = begun.history.filter((m) => m.role === 'user' && m.attached).map((m) => m.id);
     if (answeredId) ids.push(answeredId);
     const carried = await this.files.attachedTo(ids);
     const seeing = model.vision === true;

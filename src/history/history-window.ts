@@ -88,12 +88,19 @@ export function windowMessagesOf(
     afterSeq: sql<number>`(coalesce((select seq from mark), -1))`,
     content: true,
   });
-  return db
-    .selectFrom(path.as('path'))
-    .select(['path.id', 'path.role', 'path.content', 'path.speakerName', 'path.tokenCount'])
-    .select(['path.seq', 'path.toolCalls', 'path.toolCallId'])
-    .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
-    .where('path.status', 'in', IN_HISTORY);
+  return (
+    db
+      .selectFrom(path.as('path'))
+      .select(['path.id', 'path.role', 'path.content', 'path.speakerName', 'path.tokenCount'])
+      .select(['path.seq', 'path.toolCalls', 'path.toolCallId'])
+      // A probe of message_attachments' key per message: a turn reads files only for these.
+      .select(
+        sql<boolean>`exists (select 1 from message_attachments ma
+        where ma.message_id = path.id)`.as('attached'),
+      )
+      .select(sql<boolean>`path.running <= ${budget} and path.depth <= ${maxRows}::int`.as('fits'))
+      .where('path.status', 'in', IN_HISTORY)
+  );
 }
 
 /**
@@ -107,7 +114,7 @@ export function windowColumns(db: Db) {
   const fits = tables
     .selectFrom('kept')
     .select(['id', 'role', 'content', 'speakerName', 'tokenCount', 'seq', 'toolCalls'])
-    .select('toolCallId')
+    .select(['toolCallId', 'attached'])
     .where('fits', '=', true);
   return [
     jsonArrayFrom(

@@ -20,6 +20,8 @@ export interface MemoryMark {
 export interface WindowMessage extends HistoryMessage {
   id: string;
   seq: number;
+  /** Carries files (message_attachments); set by a turn's window read. */
+  attached?: boolean;
 }
 
 /** What a turn's window read: the messages sent, the mark before them, and what was left out. */

@@ -137,6 +137,14 @@ with
       "path"."seq",
       "path"."tool_calls",
       "path"."tool_call_id",
+      exists (
+        select
+          1
+        from
+          message_attachments ma
+        where
+          ma.message_id = path.id
+      ) as "attached",
       path.running <= (
         $17::int - coalesce(
           (
@@ -281,7 +289,8 @@ select
           "token_count",
           "seq",
           "tool_calls",
-          "tool_call_id"
+          "tool_call_id",
+          "attached"
         from
           "kept"
         where

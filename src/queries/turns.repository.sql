@@ -539,6 +539,14 @@ with
       "path"."seq",
       "path"."tool_calls",
       "path"."tool_call_id",
+      exists (
+        select
+          1
+        from
+          message_attachments ma
+        where
+          ma.message_id = path.id
+      ) as "attached",
       path.running <= (
         $46::int - coalesce(
           (
@@ -712,7 +720,8 @@ select
           "token_count",
           "seq",
           "tool_calls",
-          "tool_call_id"
+          "tool_call_id",
+          "attached"
         from
           "kept"
         where
@@ -944,6 +953,14 @@ with
       "path"."seq",
       "path"."tool_calls",
       "path"."tool_call_id",
+      exists (
+        select
+          1
+        from
+          message_attachments ma
+        where
+          ma.message_id = path.id
+      ) as "attached",
       path.running <= (
         $35::int - coalesce(
           (
@@ -1117,7 +1134,8 @@ select
           "token_count",
           "seq",
           "tool_calls",
-          "tool_call_id"
+          "tool_call_id",
+          "attached"
         from
           "kept"
         where
@@ -1420,6 +1438,14 @@ with
       "path"."seq",
       "path"."tool_calls",
       "path"."tool_call_id",
+      exists (
+        select
+          1
+        from
+          message_attachments ma
+        where
+          ma.message_id = path.id
+      ) as "attached",
       path.running <= (
         $40::int - coalesce(
           (
@@ -1593,7 +1619,8 @@ select
           "token_count",
           "seq",
           "tool_calls",
-          "tool_call_id"
+          "tool_call_id",
+          "attached"
         from
           "kept"
         where
