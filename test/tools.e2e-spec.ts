@@ -65,6 +65,11 @@ describe('Tools on conversation turns, over HTTP, SSE and the WebSocket (fake LL
     expect(waiting).toMatchObject({ status: 'requires_action', finishReason: 'tool_calls' });
     const [call] = waiting.toolCalls as Call[];
     expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Lisbon"}' });
+    // Operators see a turn that waits for tool results as such, not as a complete one.
+    const metrics = await t.http.get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /^chat_turns_total\{alias="lmstudio\/default",outcome="requires_action"\} 1$/m,
+    );
 
     const answered = await t.http
       .post(`${messages(id)}/${waiting.id}/tool-results`)

@@ -1007,7 +1007,7 @@ export class TurnRunner {
     const stored = outcome.assistantMessage;
     const record = {
       alias: reply.alias,
-      outcome: outcome.failure?.code ?? 'complete',
+      outcome: turnOutcomeLabel(outcome),
       latencyMs: stored?.latencyMs ?? Math.round(performance.now() - request.startedAt),
       ttftMs: reply.ttftMs,
       promptTokens: stored?.promptTokens ?? request.promptTokens,
@@ -1029,4 +1029,10 @@ export class TurnRunner {
       'chat turn',
     );
   }
+}
+
+/** The outcome a log line and `chat_turns_total` name: the error code, or how the reply ended. */
+function turnOutcomeLabel({ failure, assistantMessage }: TurnOutcome): string {
+  if (failure) return failure.code;
+  return assistantMessage?.status === 'requires_action' ? 'requires_action' : 'complete';
 }
