@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
+import { openSse } from './utils/sse';
 import { TestSocket } from './utils/ws-client';
 
 const FILES = '/api/v1/files';
@@ -163,6 +164,55 @@ describe('Attachments: files carried by messages', () => {
     const seen = t.fake.requests.at(-1)!;
     expect(seen.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
     expect(lastUserText(seen)).toContain('socket');
+  });
+
+  it('should list the files a regenerate sends again, in its response and its events', async () => {
+    const [image, notes] = [
+      await upload(PNG_1X1, 'again.png'),
+      await upload(Buffer.from(NOTES), 'again.txt'),
+    ];
+    const id = await conversation();
+    const sent = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Look', attachments: [image, notes] })
+      .expect(201);
+    const shown = sent.body.userMessage.attachments as { id: string }[];
+    expect(shown.map((f) => f.id)).toEqual([image, notes]);
+    const replyId = sent.body.assistantMessage.id as string;
+    const regenerate = `${CONVERSATIONS}/${id}/messages/${replyId}/regenerate`;
+
+    const whole = await t.http.post(regenerate).set(A).send({}).expect(201);
+    expect(whole.body.userMessage.attachments).toEqual(shown);
+    expect(t.fake.requests.at(-1)!.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
+    // Replayed under the same key: the same files listed.
+    const keyed = { ...A, 'Idempotency-Key': 'regenerate-with-files' };
+    const first = await t.http.post(regenerate).set(keyed).send({}).expect(201);
+    const replayed = await t.http.post(regenerate).set(keyed).send({}).expect(201);
+    expect(replayed.body.assistantMessage.id).toBe(first.body.assistantMessage.id);
+    expect(replayed.body.userMessage.attachments).toEqual(shown);
+
+    const stream = await openSse(`${t.url}${regenerate}/stream`, { body: {}, headers: A });
+    const created = await stream.waitFor('message.created');
+    await stream.ended;
+    expect(JSON.parse(created.data).userMessage.attachments).toEqual(shown);
+
+    const socket = await TestSocket.open(t.url, { headers: A });
+    socket.send({ type: 'message.regenerate', conversationId: id, messageId: replyId });
+    await socket.turnEnd(id);
+    socket.ws.close();
+    const event = socket.events(id).find((m) => m.type === 'message.created')!;
+    expect((event.data as { userMessage: unknown }).userMessage).toMatchObject({
+      attachments: shown,
+    });
+
+    // An edit that carries files lists them on its new message too.
+    const edited = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages/${sent.body.userMessage.id}/edit`)
+      .set(A)
+      .send({ message: 'Look again', attachments: [notes] })
+      .expect(201);
+    expect(edited.body.userMessage.attachments.map((f: { id: string }) => f.id)).toEqual([notes]);
   });
 
   it("should put a PDF's text into the prompt, and count it in the budget", async () => {
