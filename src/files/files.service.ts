@@ -192,6 +192,16 @@ export class FilesService {
     if (deleted.blob) await this.dropBytes(deleted.blob);
   }
 
+  /** Deletes those of these files no message references any more (see FileJobs.deleteOrphans). */
+  deleteOrphans(files: { ownerId: string; id: string }[]): Promise<number> {
+    return this.jobs.deleteOrphans(files);
+  }
+
+  /** Deletes files older than `seconds` no message references (retention's horizon). */
+  deleteOrphansOlderThan(seconds: number, batches: number): Promise<number> {
+    return this.jobs.deleteOrphansOlderThan(seconds, batches);
+  }
+
   private async typeOf(head: Buffer, filename: string): Promise<SniffedType> {
     const type = await sniffType(head, filename);
     if (!type)
