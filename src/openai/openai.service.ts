@@ -11,6 +11,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { messageCost } from '../prompts/prompt-manager';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
+import { CompletionFiles } from './completion-files';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type {
   ChatCompletionDto,
@@ -96,6 +97,7 @@ export class OpenAiService {
     private readonly cache: ResponseCache,
     private readonly slots: OwnerSlots,
     private readonly metrics: MetricsService,
+    private readonly files: CompletionFiles,
   ) {}
 
   listModels(): OpenAiModelListDto {
@@ -132,13 +134,13 @@ export class OpenAiService {
     const model = this.model(dto.model);
     const problems = toolProblems(dto);
     if (problems.length > 0) throw new ValidationFailedException(problems);
-    const input = toCompletionInput(dto, model);
-    this.llm.assertCapable(model, {
-      tools: input.tools !== undefined,
-      images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
-      responseFormat: input.responseFormat,
+    const files = await this.files.read(owner, dto.messages, model);
+    const input = toCompletionInput(dto, model, files.carried);
+    const promptTokens = await this.checked(model, input).catch(async (error: unknown) => {
+      // Inline files stored for a refused request are not kept.
+      await this.files.forget(owner, files.stored);
+      throw error;
     });
-    const promptTokens = await this.checkContextWindow(model, input);
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
@@ -158,6 +160,16 @@ export class OpenAiService {
       cache: 'MISS',
       events: this.generate(owner, model, input, promptTokens, mode, call, key),
     };
+  }
+
+  /** Refuses what the alias cannot do or hold; returns the prompt's tokens (checkContextWindow). */
+  private async checked(model: ResolvedModel, input: CompletionInput): Promise<number> {
+    this.llm.assertCapable(model, {
+      tools: input.tools !== undefined,
+      images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
+      responseFormat: input.responseFormat,
+    });
+    return this.checkContextWindow(model, input);
   }
 
   /**
