@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
@@ -213,6 +213,65 @@ describe('Attachments: files carried by messages', () => {
       .send({ message: 'Look again', attachments: [notes] })
       .expect(201);
     expect(edited.body.userMessage.attachments.map((f: { id: string }) => f.id)).toEqual([notes]);
+  });
+
+  it('should list attachments in the exports, and embed their bytes with include=files', async () => {
+    // A PNG with bytes after its end: several storage chunks, a length not a multiple of 3.
+    const big = Buffer.concat([PNG_1X1, randomBytes(700_001)]);
+    const [image, notes] = [
+      await upload(big, 'big.png'),
+      await upload(Buffer.from(NOTES), 'export.txt'),
+    ];
+    const id = await conversation();
+    const sent = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Keep these', attachments: [image, notes] })
+      .expect(201);
+    await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'This one again', attachments: [image] })
+      .expect(201);
+    const exportOf = (query: string) =>
+      t.http.get(`${CONVERSATIONS}/${id}/export${query}`).set(A).buffer(true).expect(200);
+
+    const plain = JSON.parse((await exportOf('')).text);
+    expect(plain.files).toBeUndefined();
+    expect(plain.messages[0].attachments).toEqual(sent.body.userMessage.attachments);
+
+    const embedded = JSON.parse((await exportOf('?include=files')).text);
+    expect(embedded.messages).toEqual(plain.messages);
+    // Each file once, in the order the messages first carry them, its bytes intact.
+    expect(embedded.files.map((f: { id: string }) => f.id)).toEqual([image, notes]);
+    for (const [file, bytes] of [
+      [embedded.files[0], big],
+      [embedded.files[1], Buffer.from(NOTES)],
+    ]) {
+      const decoded = Buffer.from(file.data as string, 'base64');
+      expect(sha256(decoded)).toBe(sha256(bytes as Buffer));
+      expect(file).toMatchObject({
+        sha256: sha256(bytes as Buffer),
+        bytes: (bytes as Buffer).length,
+      });
+    }
+    expect(embedded.files[0]).toMatchObject({
+      filename: 'big.png',
+      mimeType: 'image/png',
+      kind: 'image',
+    });
+
+    const markdown = (await exportOf('?format=markdown')).text;
+    expect(markdown).toContain(`- attached: big.png (image/png, ${big.length} bytes, id ${image})`);
+    expect(markdown).toContain(
+      `- attached: export.txt (text/plain, ${NOTES.length} bytes, id ${notes})`,
+    );
+    const refused = await t.http
+      .get(`${CONVERSATIONS}/${id}/export?format=markdown&include=files`)
+      .set(A)
+      .expect(400);
+    expect(JSON.stringify(refused.body)).toContain('include=files');
+    await t.http.get(`${CONVERSATIONS}/${id}/export?include=files`).set(B).expect(404);
   });
 
   it("should put a PDF's text into the prompt, and count it in the budget", async () => {
