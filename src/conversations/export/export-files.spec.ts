@@ -2,13 +2,20 @@ import { randomBytes } from 'node:crypto';
 
 import { base64Of, filesSection } from './export-files';
 
-async function* pieces(bytes: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+/** Items one at a time, as a stream gives them. */
+async function* streamed<T>(items: T[]): AsyncGenerator<T> {
+  for (const item of items) yield await Promise.resolve(item);
+}
+
+function pieces(bytes: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+  const list: Buffer[] = [];
   let at = 0;
   for (const size of sizes) {
-    yield bytes.subarray(at, at + size);
+    list.push(bytes.subarray(at, at + size));
     at += size;
   }
-  if (at < bytes.length) yield bytes.subarray(at);
+  if (at < bytes.length) list.push(bytes.subarray(at));
+  return streamed(list);
 }
 
 async function joined(strings: AsyncIterable<string>): Promise<string> {
@@ -30,14 +37,14 @@ describe(filesSection.name, () => {
   it('should write each file with its data as one JSON array', async () => {
     const bytes = randomBytes(10);
     const file = { id: 'a', filename: 'x "y".png', mimeType: 'image/png', bytes: '10' };
-    const files = async function* () {
-      yield { file: { ...file, sha256: 'h', kind: 'image' } as never, content: pieces(bytes, [4]) };
-      yield {
+    const files = streamed([
+      { file: { ...file, sha256: 'h', kind: 'image' } as never, content: pieces(bytes, [4]) },
+      {
         file: { ...file, id: 'b', sha256: 'i', kind: 'image' } as never,
         content: pieces(bytes, []),
-      };
-    };
-    const text = `{"x":1${await joined(filesSection(files()))}}`;
+      },
+    ]);
+    const text = `{"x":1${await joined(filesSection(files))}}`;
     const parsed = JSON.parse(text);
     expect(parsed.files.map((f: { id: string }) => f.id)).toEqual(['a', 'b']);
     expect(parsed.files[0]).toEqual({
