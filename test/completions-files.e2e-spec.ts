@@ -9,6 +9,7 @@ import { AppClient, waitUntil, withTestApp } from './utils/harness';
 
 const VISION = 'test/vision';
 const BLIND = 'test/blind';
+const TINY = 'test/tiny-vision';
 const NOTES = 'The secret word is pelican.';
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -49,6 +50,14 @@ describe('/v1/chat/completions with file ids and file parts', () => {
         vision: true,
       },
       { alias: BLIND, provider: 'lmstudio', model: 'fake-model', contextWindow: 8192 },
+      {
+        alias: TINY,
+        provider: 'lmstudio',
+        model: 'fake-model',
+        contextWindow: 256,
+        maxOutputTokens: 50,
+        vision: true,
+      },
     ],
   });
   let alice: OpenAI;
@@ -106,6 +115,14 @@ describe('/v1/chat/completions with file ids and file parts', () => {
       sha256(PNG_1X1),
       sha256(PNG_1X1),
     ]);
+
+    // An image costs its tiles (255 tokens for a small one) in the context window, as in a turn.
+    await ask(TINY);
+    const sent = t.fake.requests.length;
+    const tooBig = await apiError(ask(TINY, { type: 'image_url', image_url: { url: id } }));
+    expect(tooBig).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    expect(tooBig.message).toContain('256 tokens');
+    expect(t.fake.requests.length).toBe(sent);
   });
 
   it("should put a document's text into the message, by file id or inline", async () => {

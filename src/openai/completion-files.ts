@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { chatImage, MAX_ATTACHMENTS, withDocuments } from '../chat';
 import { ValidationFailedException } from '../common/errors/app.exception';
 import type { AttachableFile, FileRef } from '../files';
-import { FilesService, inlineFilename, parseDataUrl } from '../files';
+import { FilesService, imageTokens, inlineFilename, parseDataUrl } from '../files';
 import type { ResolvedModel } from '../llm/llm.service';
 import { LlmService } from '../llm/llm.service';
 import type { ChatImage } from '../llm/llm.types';
@@ -27,9 +27,23 @@ export interface CarriedFiles {
 export interface RequestFiles {
   carried: Map<number, CarriedFiles>;
   stored: string[];
+  /** What the files' images cost in the prompt (a document's text is counted as text). */
+  imageTokens: number;
 }
 
-const NO_FILES: RequestFiles = { carried: new Map(), stored: [] };
+const NO_FILES: RequestFiles = { carried: new Map(), stored: [], imageTokens: 0 };
+/** An image whose dimensions were not read is counted as a large one (4 tiles), as in a turn. */
+const UNKNOWN_IMAGE_TOKENS = imageTokens(2048, 2048);
+
+function tokensOf(files: AttachableFile[]): number {
+  return files
+    .filter((file) => file.kind === 'image')
+    .reduce(
+      (sum, f) =>
+        sum + (f.width && f.height ? imageTokens(f.width, f.height) : UNKNOWN_IMAGE_TOKENS),
+      0,
+    );
+}
 
 function invalid(field: string, problem: string): ValidationFailedException {
   return new ValidationFailedException([{ field, errors: [problem] }]);
@@ -101,7 +115,8 @@ export class CompletionFiles {
     const { ids, stored } = await this.files.fromRefs(owner, refs);
     try {
       const found = await this.files.forMessage(owner, ids);
-      return { carried: await this.carried(parts, found, model), stored };
+      const carried = await this.carried(parts, found, model);
+      return { carried, stored, imageTokens: tokensOf(found) };
     } catch (error) {
       await this.files.deleteAll(owner, stored);
       throw error;

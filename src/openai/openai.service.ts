@@ -136,11 +136,13 @@ export class OpenAiService {
     if (problems.length > 0) throw new ValidationFailedException(problems);
     const files = await this.files.read(owner, dto.messages, model);
     const input = toCompletionInput(dto, model, files.carried);
-    const promptTokens = await this.checked(model, input).catch(async (error: unknown) => {
-      // Inline files stored for a refused request are not kept.
-      await this.files.forget(owner, files.stored);
-      throw error;
-    });
+    const promptTokens = await this.checked(model, input, files.imageTokens).catch(
+      async (error: unknown) => {
+        // Inline files stored for a refused request are not kept.
+        await this.files.forget(owner, files.stored);
+        throw error;
+      },
+    );
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
@@ -163,13 +165,17 @@ export class OpenAiService {
   }
 
   /** Refuses what the alias cannot do or hold; returns the prompt's tokens (checkContextWindow). */
-  private async checked(model: ResolvedModel, input: CompletionInput): Promise<number> {
+  private async checked(
+    model: ResolvedModel,
+    input: CompletionInput,
+    imageTokens: number,
+  ): Promise<number> {
     this.llm.assertCapable(model, {
       tools: input.tools !== undefined,
       images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
       responseFormat: input.responseFormat,
     });
-    return this.checkContextWindow(model, input);
+    return this.checkContextWindow(model, input, imageTokens);
   }
 
   /**
@@ -178,9 +184,14 @@ export class OpenAiService {
    * turn counts (conservatively, with each message's overhead), plus max_tokens if set.
    * Returns the messages' tokens without overhead, the estimate usage falls back on.
    */
-  private async checkContextWindow(model: ResolvedModel, input: CompletionInput): Promise<number> {
-    let counted = 0;
-    let promptTokens = 0;
+  private async checkContextWindow(
+    model: ResolvedModel,
+    input: CompletionInput,
+    imageTokens = 0,
+  ): Promise<number> {
+    // Images of stored files, counted by the provider's rule as a turn counts them.
+    let counted = imageTokens;
+    let promptTokens = imageTokens;
     for (const message of input.messages) {
       let tokens = await countTokensConservativelyAsync(message.content);
       // A call is sent as its name and arguments; counted as their JSON, a little over.
