@@ -97,6 +97,25 @@ describe('/v1/chat/completions with file ids and file parts', () => {
     expect(completion.choices[0].message.content).toContain('Look');
     expect(t.fake.requests.at(-1)!.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
 
+    // Streamed alike.
+    const stream = await alice.chat.completions.create({
+      model: VISION,
+      stream: true,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Stream it' },
+            { type: 'image_url', image_url: { url: id } },
+          ],
+        },
+      ],
+    });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toContain('Stream it');
+    expect(t.fake.requests.at(-1)!.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
+
     // The id /api/v1/files gives is the same kind of id; a file part takes an image too.
     const res = await t.http
       .post('/api/v1/files')
