@@ -47,7 +47,7 @@ export const files = defineScenario<FilesConfig>({
     smoke: { fileBytes: 5 * 1024 * 1024, fileRounds: 1 },
   },
   settings: (config) => [
-    `files: ${config.fileRounds} rounds of a ${mb(config.fileBytes)} upload and download (FILE_STORAGE=postgres)`,
+    `files: ${config.fileRounds} rounds of a ${mb(config.fileBytes)} upload, download and json export (FILE_STORAGE=postgres)`,
   ],
   async run(bench, config) {
     const target = await bench.servers.service('service-files', bench.upstreams.fake, {
