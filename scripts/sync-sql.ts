@@ -23,6 +23,7 @@ import { format } from 'sql-formatter';
 // Every repository with marked builders: loading a module registers its builders.
 import '../src/chat/turn-lease.repository';
 import '../src/chat/turns.repository';
+import '../src/conversations/retention/retention.repository';
 import '../src/conversations/search/conversation-search.repository';
 import '../src/files/files.repository';
 import '../src/history/history.repository';

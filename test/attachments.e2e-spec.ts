@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
+import { openSse } from './utils/sse';
 import { TestSocket } from './utils/ws-client';
 
 const FILES = '/api/v1/files';
@@ -163,6 +164,114 @@ describe('Attachments: files carried by messages', () => {
     const seen = t.fake.requests.at(-1)!;
     expect(seen.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
     expect(lastUserText(seen)).toContain('socket');
+  });
+
+  it('should list the files a regenerate sends again, in its response and its events', async () => {
+    const [image, notes] = [
+      await upload(PNG_1X1, 'again.png'),
+      await upload(Buffer.from(NOTES), 'again.txt'),
+    ];
+    const id = await conversation();
+    const sent = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Look', attachments: [image, notes] })
+      .expect(201);
+    const shown = sent.body.userMessage.attachments as { id: string }[];
+    expect(shown.map((f) => f.id)).toEqual([image, notes]);
+    const replyId = sent.body.assistantMessage.id as string;
+    const regenerate = `${CONVERSATIONS}/${id}/messages/${replyId}/regenerate`;
+
+    const whole = await t.http.post(regenerate).set(A).send({}).expect(201);
+    expect(whole.body.userMessage.attachments).toEqual(shown);
+    expect(t.fake.requests.at(-1)!.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
+    // Replayed under the same key: the same files listed.
+    const keyed = { ...A, 'Idempotency-Key': 'regenerate-with-files' };
+    const first = await t.http.post(regenerate).set(keyed).send({}).expect(201);
+    const replayed = await t.http.post(regenerate).set(keyed).send({}).expect(201);
+    expect(replayed.body.assistantMessage.id).toBe(first.body.assistantMessage.id);
+    expect(replayed.body.userMessage.attachments).toEqual(shown);
+
+    const stream = await openSse(`${t.url}${regenerate}/stream`, { body: {}, headers: A });
+    const created = await stream.waitFor('message.created');
+    await stream.ended;
+    expect(JSON.parse(created.data).userMessage.attachments).toEqual(shown);
+
+    const socket = await TestSocket.open(t.url, { headers: A });
+    socket.send({ type: 'message.regenerate', conversationId: id, messageId: replyId });
+    await socket.turnEnd(id);
+    socket.ws.close();
+    const event = socket.events(id).find((m) => m.type === 'message.created')!;
+    expect((event.data as { userMessage: unknown }).userMessage).toMatchObject({
+      attachments: shown,
+    });
+
+    // An edit that carries files lists them on its new message too.
+    const edited = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages/${sent.body.userMessage.id}/edit`)
+      .set(A)
+      .send({ message: 'Look again', attachments: [notes] })
+      .expect(201);
+    expect(edited.body.userMessage.attachments.map((f: { id: string }) => f.id)).toEqual([notes]);
+  });
+
+  it('should list attachments in the exports, and embed their bytes with include=files', async () => {
+    // A PNG with bytes after its end: several storage chunks, a length not a multiple of 3.
+    const big = Buffer.concat([PNG_1X1, randomBytes(700_001)]);
+    const [image, notes] = [
+      await upload(big, 'big.png'),
+      await upload(Buffer.from(NOTES), 'export.txt'),
+    ];
+    const id = await conversation();
+    const sent = await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'Keep these', attachments: [image, notes] })
+      .expect(201);
+    await t.http
+      .post(`${CONVERSATIONS}/${id}/messages`)
+      .set(A)
+      .send({ message: 'This one again', attachments: [image] })
+      .expect(201);
+    const exportOf = (query: string) =>
+      t.http.get(`${CONVERSATIONS}/${id}/export${query}`).set(A).buffer(true).expect(200);
+
+    const plain = JSON.parse((await exportOf('')).text);
+    expect(plain.files).toBeUndefined();
+    expect(plain.messages[0].attachments).toEqual(sent.body.userMessage.attachments);
+
+    const embedded = JSON.parse((await exportOf('?include=files')).text);
+    expect(embedded.messages).toEqual(plain.messages);
+    // Each file once, in the order the messages first carry them, its bytes intact.
+    expect(embedded.files.map((f: { id: string }) => f.id)).toEqual([image, notes]);
+    for (const [file, bytes] of [
+      [embedded.files[0], big],
+      [embedded.files[1], Buffer.from(NOTES)],
+    ]) {
+      const decoded = Buffer.from(file.data as string, 'base64');
+      expect(sha256(decoded)).toBe(sha256(bytes as Buffer));
+      expect(file).toMatchObject({
+        sha256: sha256(bytes as Buffer),
+        bytes: (bytes as Buffer).length,
+      });
+    }
+    expect(embedded.files[0]).toMatchObject({
+      filename: 'big.png',
+      mimeType: 'image/png',
+      kind: 'image',
+    });
+
+    const markdown = (await exportOf('?format=markdown')).text;
+    expect(markdown).toContain(`- attached: big.png (image/png, ${big.length} bytes, id ${image})`);
+    expect(markdown).toContain(
+      `- attached: export.txt (text/plain, ${NOTES.length} bytes, id ${notes})`,
+    );
+    const refused = await t.http
+      .get(`${CONVERSATIONS}/${id}/export?format=markdown&include=files`)
+      .set(A)
+      .expect(400);
+    expect(JSON.stringify(refused.body)).toContain('include=files');
+    await t.http.get(`${CONVERSATIONS}/${id}/export?include=files`).set(B).expect(404);
   });
 
   it("should put a PDF's text into the prompt, and count it in the budget", async () => {

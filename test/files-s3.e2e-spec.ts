@@ -64,6 +64,8 @@ describe('Files in an S3-compatible bucket (FILE_STORAGE=s3)', () => {
       S3_ACCESS_KEY_ID: 'S3RVER',
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_FORCE_PATH_STYLE: 'true',
+      RETENTION_DAYS: '30',
+      RETENTION_SWEEP_MS: '200',
     }),
   });
 
@@ -118,5 +120,29 @@ describe('Files in an S3-compatible bucket (FILE_STORAGE=s3)', () => {
     const blob = await t.prisma.fileBlob.findFirstOrThrow({ where: { sha256: res.body.sha256 } });
     expect(blob).toMatchObject({ storage: 's3', storageKey: `files/${blob.id}` });
     expect(blob.text).toContain('Stored in a bucket');
+  });
+
+  it('should delete the objects of files retention left unreferenced, after their rows', async () => {
+    const res = await t.http
+      .post(FILES)
+      .attach('file', Buffer.from('kept only by an old conversation'), 'old.txt')
+      .expect(201);
+    const id = res.body.id as string;
+    await waitUntil(
+      async () => (await t.http.get(`${FILES}/${id}`)).body.status === 'ready',
+      20_000,
+    );
+    const blob = await t.prisma.fileBlob.findFirstOrThrow({ where: { sha256: res.body.sha256 } });
+    const conversation = await t.createConversation();
+    await t.send(conversation, 'read it', { ...({ attachments: [id] } as object) });
+    expect(await objects()).toContain(blob.storageKey);
+
+    await t.prisma.conversation.update({
+      where: { id: conversation },
+      data: { lastMessageAt: new Date(Date.now() - 40 * 24 * 3600_000) },
+    });
+    await waitUntil(async () => !(await objects()).includes(blob.storageKey!), 10_000);
+    await t.http.get(`${FILES}/${id}`).expect(404);
+    expect(await t.prisma.fileBlob.count({ where: { id: blob.id } })).toBe(0);
   });
 });

@@ -278,7 +278,9 @@ describe('OpenAI-compatible endpoint', () => {
         [
           {
             model: ALIAS,
-            messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
+            messages: [
+              { role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x' } }] },
+            ],
           },
           'messages.0.content',
         ],

@@ -256,7 +256,16 @@ describe('OpenAPI document (/docs-json)', () => {
   it('should type the export as JSON for json and as text for markdown', () => {
     const content = operation('get /api/v1/conversations/{id}/export').responses['200'].content!;
     const json = resolve(content['application/json'].schema);
-    expect(Object.keys(json.properties ?? {}).sort()).toEqual(['conversation', 'messages']);
+    expect(Object.keys(json.properties ?? {}).sort()).toEqual([
+      'conversation',
+      'files',
+      'messages',
+    ]);
+    expect(json.required).toEqual(['conversation', 'messages']);
+    const include = operation('get /api/v1/conversations/{id}/export').parameters!.find(
+      (p) => p.name === 'include',
+    );
+    expect(include?.schema).toMatchObject({ enum: ['files'] });
     expect(content['text/markdown'].schema).toEqual({ type: 'string' });
   });
 

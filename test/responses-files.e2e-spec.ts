@@ -218,6 +218,49 @@ describe('Responses with images and files (input_image, input_file)', () => {
     expect(lastUserText()).toContain(inline);
   });
 
+  it('should take images and files with store: false, through the chat completions path', async () => {
+    const image = await upload(alice, PNG_1X1, 'unstored.png');
+    const inline = 'The code is 4711.';
+    const response = await alice.responses.create({
+      model: VISION,
+      store: false,
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'Read both' },
+            { type: 'input_image', file_id: image, detail: 'auto' },
+            {
+              type: 'input_file',
+              filename: 'code.txt',
+              file_data: `data:text/plain;base64,${Buffer.from(inline).toString('base64')}`,
+            },
+          ],
+        },
+      ],
+    });
+    expect(response.status).toBe('completed');
+    expect(t.fake.requests.at(-1)!.images.map((i) => i.sha256)).toEqual([sha256(PNG_1X1)]);
+    expect(lastUserText()).toContain(`[Attached: code.txt]\\n${inline}`);
+
+    const error = await apiError(
+      bob.responses.create({
+        model: VISION,
+        store: false,
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'mine now' },
+              { type: 'input_image', file_id: image, detail: 'auto' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(error).toMatchObject({ status: 404, code: 'file_not_found' });
+  });
+
   it('should refuse an image for an alias without vision (422) and leave no inline file behind', async () => {
     const fileId = await upload(alice, PNG_1X1, 'blind.png');
     const sent = t.fake.requests.length;

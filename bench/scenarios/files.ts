@@ -3,12 +3,14 @@
  * by the client from random bytes, so no two rounds deduplicate) and its download, each
  * with the service's RSS sampled every few milliseconds; the figure is the peak above the
  * RSS just before. Stored in PostgreSQL (file_chunks, the default). The floor stores no
- * files: nothing to compare with; the target is "a few 256 KiB chunks", not the file.
+ * files: nothing to compare with; the target is "a few 256 KiB chunks", not the file. The
+ * same file embedded (base64) in a conversation's json export is measured the same way.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 import { PNG_1X1 } from '../../test/utils/files';
+import { createConversations } from '../lib/database';
 import { progress } from '../lib/progress';
 import { rssBytes } from '../lib/processes';
 import { mb, ms, num, reportRow, Row } from '../lib/report';
@@ -33,6 +35,8 @@ interface Transfer {
 interface Round {
   upload: Transfer;
   download: Transfer;
+  /** The json export of a conversation carrying the file, with include=files. */
+  exported: Transfer;
 }
 
 export const files = defineScenario<FilesConfig>({
@@ -43,7 +47,7 @@ export const files = defineScenario<FilesConfig>({
     smoke: { fileBytes: 5 * 1024 * 1024, fileRounds: 1 },
   },
   settings: (config) => [
-    `files: ${config.fileRounds} rounds of a ${mb(config.fileBytes)} upload and download (FILE_STORAGE=postgres)`,
+    `files: ${config.fileRounds} rounds of a ${mb(config.fileBytes)} upload, download and json export (FILE_STORAGE=postgres)`,
   ],
   async run(bench, config) {
     const target = await bench.servers.service('service-files', bench.upstreams.fake, {
@@ -71,8 +75,44 @@ async function round(target: Target, bytes: number): Promise<Round> {
   let id = '';
   const up = await measure(target, async () => (id = await upload(target, bytes)));
   const down = await measure(target, () => download(target, id, bytes));
+  const conversation = await carrying(target, id);
+  const exported = await measure(target, () => exportFiles(target, conversation, bytes));
+  await request(target, 'DELETE', `/api/v1/conversations/${conversation}`);
   await request(target, 'DELETE', `/api/v1/files/${id}`);
-  return { upload: up, download: down };
+  return { upload: up, download: down, exported };
+}
+
+/**
+ * A conversation whose first message carries the file, written straight to the database:
+ * a send refuses an image this large (20 MiB), the export does not care how it got there.
+ */
+async function carrying(target: Target, fileId: string): Promise<string> {
+  const [conversation] = await createConversations(target.pool, 1, 2);
+  await target.pool.query(
+    `INSERT INTO message_attachments (message_id, file_id, position)
+     SELECT id, $2, 0 FROM messages WHERE conversation_id = $1 AND seq = 0`,
+    [conversation, fileId],
+  );
+  return conversation;
+}
+
+/** Reads the json export with include=files and drops it; checks it holds the file's base64. */
+function exportFiles(target: Target, conversation: string, bytes: number): Promise<void> {
+  const path = `/api/v1/conversations/${conversation}/export?include=files`;
+  const base64 = 4 * Math.ceil(bytes / 3);
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${target.origin}${path}`, (res) => {
+        let length = 0;
+        res.on('data', (chunk: Buffer) => (length += chunk.length));
+        res.on('end', () =>
+          res.statusCode === 200 && length > base64
+            ? resolve()
+            : reject(new Error(`export answered ${res.statusCode} with ${length} bytes`)),
+        );
+      })
+      .on('error', reject);
+  });
 }
 
 /** Runs `work` while sampling the service's RSS; the peak above where it started. */
@@ -176,6 +216,12 @@ function fileRows(rounds: Round[], bytes: number): Row[] {
     reportRow(
       `files: ${size} download, service RSS growth (peak of rounds)`,
       mb(peak((r) => r.download)),
+      '—',
+      '',
+    ),
+    reportRow(
+      `files: ${size} embedded in a json export (include=files), service RSS growth (peak of rounds)`,
+      mb(peak((r) => r.exported)),
       '—',
       '',
     ),

@@ -11,3 +11,4 @@ export { writeSse } from './sse-writer';
 export type { TurnEventSource } from './turn-events';
 export { NoActiveGenerationException } from './chat.errors';
 export type { TurnInput } from './chat.service';
+export { chatImage, withDocuments } from './attachments';

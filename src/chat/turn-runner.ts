@@ -29,7 +29,7 @@ import { buildContextManifest, ContextManifest } from '../history/context-manife
 import { leftOutOf } from '../history/memory-mark';
 import { ToolChoiceDto, ToolDefinitionDto, toToolDefinitions } from '../llm/dto/tools.dto';
 import { MemoryService } from '../memory';
-import type { Message } from '../history/message';
+import type { Message, MessageAttachment } from '../history/message';
 import { MessageNotFoundException } from '../history/message-not-found.exception';
 import { MetricsService } from '../metrics/metrics.service';
 import { MESSAGE_OVERHEAD_TOKENS, PromptManager, PromptPlan } from '../prompts/prompt-manager';
@@ -176,9 +176,11 @@ interface Attached {
   costs: AttachmentCost[];
   /** The images' bytes, in the order of `files`' images. */
   images: ChatImage[];
+  /** The files as the message lists them (an image stays an image for an alias that cannot see). */
+  briefs: MessageAttachment[];
 }
 
-const NOTHING_ATTACHED: Attached = { files: [], costs: [], images: [] };
+const NOTHING_ATTACHED: Attached = { files: [], costs: [], images: [], briefs: [] };
 
 interface TurnRequest {
   model: ResolvedModel;
@@ -507,8 +509,9 @@ export class TurnRunner {
   }
 
   /**
-   * The files the prompt shows: the new message's (set on it, as its events show it), or
-   * the regenerated message's, and those of the history window's messages.
+   * The files the prompt shows: the new message's, or the regenerated message's (set on
+   * the message either way, as its events and response show it), and those of the history
+   * window's messages.
    */
   private async filesOf(
     begun: BegunTurn,
@@ -517,17 +520,14 @@ export class TurnRunner {
     attached: Attached,
     conversationId: string,
   ): Promise<{ attached: Attached; history: Map<string, Attached> }> {
-    if (!answeredId)
-      begun.userMessage = {
-        ...begun.userMessage,
-        attachments: attached.files.map(attachmentBrief),
-      };
     const past = await this.pastAttachments(begun, answeredId, model).catch((error: unknown) => {
       // The turn is stored and claimed: it goes on without earlier files rather than hang.
       this.logger.warn({ err: error, conversationId }, 'could not read earlier attachments');
       return { history: new Map<string, Attached>(), answered: NOTHING_ATTACHED };
     });
-    return { attached: answeredId ? past.answered : attached, history: past.history };
+    const sent = answeredId ? past.answered : attached;
+    begun.userMessage = { ...begun.userMessage, attachments: sent.briefs };
+    return { attached: sent, history: past.history };
   }
 
   /**
@@ -549,6 +549,7 @@ export class TurnRunner {
       files: seeing ? files : files.map(unseenImageAsText),
       costs: attachmentCosts(files),
       images: shown.map((file, i) => chatImage(file, bytes[i])),
+      briefs: files.map(attachmentBrief),
     };
   }
 
@@ -629,7 +630,7 @@ export class TurnRunner {
     // Running on another process: answer once it has finished there.
     const settled = assistant.status === 'streaming' ? await this.settled(assistant.id) : assistant;
     if (settled.status === 'streaming') throw new ConversationBusyException();
-    const { userMessage } = found;
+    const userMessage = await this.withBriefs(found.userMessage);
     if (settled.errorCode && isErrorCode(settled.errorCode) && isTransient(settled.errorCode)) {
       return this.start(ownerId, settled.conversationId, {
         ...input,
@@ -647,6 +648,12 @@ export class TurnRunner {
       failure: failure && turnFailure(failure, messageIds),
     };
     return finishedTurn(outcome, await this.turns.findStreamMarks(settled.id));
+  }
+
+  /** The message with the files it carries, as a replayed turn lists them. */
+  private async withBriefs(message: Message): Promise<Message> {
+    const files = (await this.files.attachedTo([message.id])).get(message.id) ?? [];
+    return { ...message, attachments: files.map(attachmentBrief) };
   }
 
   /**

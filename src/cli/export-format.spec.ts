@@ -86,4 +86,12 @@ describe(toMarkdown.name, () => {
       ].join('\n'),
     );
   });
+
+  it('should list the files a message carries', () => {
+    const attachments = [
+      { id: 'f1', filename: 'chart.png', mimeType: 'image/png', bytes: 68, kind: 'image' as const },
+    ];
+    const markdown = toMarkdown(conversation, [message({ content: 'Look', attachments })]);
+    expect(markdown).toContain('Look\n\n- attached: chart.png (image/png, 68 bytes, id f1)\n');
+  });
 });

@@ -18,6 +18,9 @@ export function toMarkdown(conversation: Conversation, messages: Message[]): str
     const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
     const who = message.name ? `**${message.name}**` : HEADINGS[message.role];
     lines.push('', `## ${who}${model}`, '', message.content);
+    if (message.attachments?.length) lines.push('');
+    for (const f of message.attachments ?? [])
+      lines.push(`- attached: ${f.filename} (${f.mimeType}, ${f.bytes} bytes, id ${f.id})`);
     if (message.toolCallId) lines.push('', `_result of ${message.toolCallId}_`);
     for (const call of message.toolCalls ?? [])
       lines.push(`- called \`${call.name}\` (${call.id}): \`${call.arguments}\``);

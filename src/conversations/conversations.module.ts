@@ -1,6 +1,7 @@
 import { ToolsModule } from '../tools';
 import { Module } from '@nestjs/common';
 
+import { FilesModule } from '../files';
 import { HistoryModule } from '../history/history.module';
 import { LlmModule } from '../llm/llm.module';
 import { ConversationsController } from './conversations.controller';
@@ -16,7 +17,7 @@ import { TitleWriter } from './titles/title-writer';
 import { TitlesRepository } from './titles/titles.repository';
 
 @Module({
-  imports: [HistoryModule, LlmModule, ToolsModule],
+  imports: [HistoryModule, LlmModule, ToolsModule, FilesModule],
   controllers: [ConversationsController, ConversationExportController],
   providers: [
     ConversationsService,

@@ -9,6 +9,7 @@ import { BackgroundJobs } from '../common/background-jobs';
 import { AppConfig } from '../config/app-config';
 import { extractInWorker } from './extraction/document-extractor';
 import { ClaimedBlob, FilesRepository } from './files.repository';
+import { StoredBlob } from './storage/blob-storage';
 import { BlobStores } from './storage/blob-stores';
 
 /** Time a claim is held beyond FILE_EXTRACT_TIMEOUT_MS (reading the bytes, storing the text). */
@@ -80,17 +81,47 @@ export class FileJobs implements OnApplicationBootstrap, BeforeApplicationShutdo
   /** Deletes orphaned files and abandoned uploads; fails documents whose every try died. */
   async sweep(): Promise<number> {
     const ttl = this.config.get('FILE_ORPHAN_TTL');
-    let deleted = 0;
-    for (const orphan of await this.files.findOrphans(ttl, ORPHAN_BATCH)) {
-      const gone = await this.files.delete(orphan.ownerId, orphan.id, true);
-      if (gone?.blob && gone.blob.storage !== 'postgres')
-        await this.stores.of(gone.blob).delete(gone.blob);
-      if (gone) deleted++;
-    }
+    const deleted = await this.deleteOrphans(await this.files.findOrphans(ttl, ORPHAN_BATCH));
     for (const blob of await this.files.dropAbandonedUploads(ABANDONED_UPLOAD_MS))
       if (blob.storage !== 'postgres') await this.stores.of(blob).delete(blob);
     await this.files.failAbandonedExtractions(MAX_EXTRACT_ATTEMPTS);
     if (deleted > 0) this.logger.log({ deleted }, 'deleted orphaned files');
+    return deleted;
+  }
+
+  /**
+   * Deletes those of these files no message references (checked on the row, in the delete),
+   * then the bytes of blobs no file names any more, in S3 after the rows; returns how many
+   * files went. A file attached again meanwhile stays.
+   */
+  async deleteOrphans(files: { ownerId: string; id: string }[]): Promise<number> {
+    let deleted = 0;
+    for (const orphan of files) {
+      const gone = await this.files.delete(orphan.ownerId, orphan.id, true);
+      if (gone?.blob) await this.dropBytes(gone.blob);
+      if (gone) deleted++;
+    }
+    return deleted;
+  }
+
+  /** A deleted blob's bytes outside PostgreSQL (file_chunks went with its row). */
+  private async dropBytes(blob: StoredBlob): Promise<void> {
+    if (blob.storage === 'postgres') return;
+    try {
+      await this.stores.of(blob).delete(blob);
+    } catch (error) {
+      this.logger.warn({ err: error, blobId: blob.id }, 'could not delete a blob from S3');
+    }
+  }
+
+  /** Deletes files older than `seconds` no message references, batch after batch (at most `batches`). */
+  async deleteOrphansOlderThan(seconds: number, batches: number): Promise<number> {
+    let deleted = 0;
+    for (let batch = 0; batch < batches; batch++) {
+      const orphans = await this.files.findOrphans(seconds, ORPHAN_BATCH);
+      deleted += await this.deleteOrphans(orphans);
+      if (orphans.length < ORPHAN_BATCH) break;
+    }
     return deleted;
   }
 

@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { Injectable, Logger } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { imageSize } from 'image-size';
 
 import { AppException } from '../common/errors/app.exception';
 import { newId } from '../common/ids';
+import { sleep } from '../common/sleep';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_ALLOWED_TYPES, isAllowedType, SniffedType, sniffType } from './content-type';
 import { FileJobs } from './file-jobs.service';
+import type { FileRef } from './file-ref';
 import { AttachableFile, FileRow, FilesRepository, StagedBlob } from './files.repository';
 import type { MultipartUpload } from './multipart';
 import { StoredBlob } from './storage/blob-storage';
@@ -115,6 +118,55 @@ export class FilesService {
     return { file, created: true };
   }
 
+  /**
+   * The files message parts name, as the owner's file ids in order: an inline one (a data
+   * URL) is stored as a file first (the same bytes and name sent again reuse it, so a keyed
+   * retry hashes as the first request did), and a new document's text is waited for (up to
+   * FILE_EXTRACT_TIMEOUT_MS and a little). `stored` lists the files made here, for a door
+   * to delete when what they were sent with is refused; on a failure here none are left.
+   */
+  async fromRefs(ownerId: string, refs: FileRef[]): Promise<{ ids: string[]; stored: string[] }> {
+    const ids: string[] = [];
+    const stored: string[] = [];
+    const inline: string[] = [];
+    try {
+      for (const ref of refs) {
+        // Not a UUID: a file nobody has (404, as OpenAI answers for ids of its own).
+        if (ref.kind === 'id' && !isUUID(ref.fileId, 'all'))
+          throw new FileNotFoundException(ref.fileId);
+        if (ref.kind === 'id') {
+          ids.push(ref.fileId);
+          continue;
+        }
+        const purpose = ref.mimeType.startsWith('image/') ? 'vision' : 'user_data';
+        const bytes = Buffer.from(ref.data, 'base64');
+        const { file, created } = await this.storeInline(ownerId, bytes, ref.filename, purpose);
+        if (created) stored.push(file.id);
+        inline.push(file.id);
+        ids.push(file.id);
+      }
+      await this.untilRead(ownerId, inline);
+    } catch (error) {
+      await this.deleteAll(ownerId, stored);
+      throw error;
+    }
+    return { ids, stored };
+  }
+
+  /** Deletes these files of the owner, as far as it can (a refused request's inline files). */
+  async deleteAll(ownerId: string, ids: string[]): Promise<void> {
+    await Promise.allSettled(ids.map((id) => this.delete(ownerId, id)));
+  }
+
+  /** Waits (up to FILE_EXTRACT_TIMEOUT_MS and a little) until these files are read. */
+  private async untilRead(ownerId: string, ids: string[]): Promise<void> {
+    const deadline = Date.now() + this.config.get('FILE_EXTRACT_TIMEOUT_MS') + 5_000;
+    for (const id of ids) {
+      while ((await this.get(ownerId, id)).status === 'processing' && Date.now() < deadline)
+        await sleep(100);
+    }
+  }
+
   async get(ownerId: string, id: string): Promise<FileRow> {
     const file = await this.files.find(ownerId, id);
     if (!file) throw new FileNotFoundException(id);
@@ -190,6 +242,16 @@ export class FilesService {
     const deleted = await this.files.delete(ownerId, id);
     if (!deleted) throw new FileNotFoundException(id);
     if (deleted.blob) await this.dropBytes(deleted.blob);
+  }
+
+  /** Deletes those of these files no message references any more (see FileJobs.deleteOrphans). */
+  deleteOrphans(files: { ownerId: string; id: string }[]): Promise<number> {
+    return this.jobs.deleteOrphans(files);
+  }
+
+  /** Deletes files older than `seconds` no message references (retention's horizon). */
+  deleteOrphansOlderThan(seconds: number, batches: number): Promise<number> {
+    return this.jobs.deleteOrphansOlderThan(seconds, batches);
   }
 
   private async typeOf(head: Buffer, filename: string): Promise<SniffedType> {

@@ -12,3 +12,5 @@ export { withUpload } from './multipart';
 export { servedContentType } from './content-type';
 export { contentDisposition } from './content-disposition';
 export { imageTokens } from './image-tokens';
+export type { FileRef } from './file-ref';
+export { inlineFilename, parseDataUrl } from './file-ref';

@@ -10,6 +10,7 @@ import type {
   ToolDefinition,
 } from '../llm/llm.types';
 import type { ModelAlias } from '../llm/model-registry';
+import type { CarriedFiles } from './completion-files';
 import {
   type ChatCompletionMessageDto,
   type ChatCompletionRequestDto,
@@ -98,8 +99,18 @@ function imagesOf(content: MessageContent | null | undefined): ChatImage[] {
   });
 }
 
-export function toChatMessages(messages: ChatCompletionMessageDto[]): ChatMessage[] {
-  return messages.map((m): ChatMessage => {
+/**
+ * The request's messages in our terms; `carried` holds what the files of user messages
+ * (by index) add: their documents' text, and their images in part order.
+ */
+export function toChatMessages(
+  messages: ChatCompletionMessageDto[],
+  carried: Map<number, CarriedFiles> = new Map(),
+): ChatMessage[] {
+  return messages.map((m, index): ChatMessage => {
+    const files = carried.get(index);
+    if (files)
+      return { role: 'user', content: textOf(m.content) + files.content, images: files.images };
     const content = textOf(m.content);
     if (m.role === 'tool') return { role: 'tool', content, toolCallId: m.tool_call_id };
     if (m.role === 'assistant' && m.tool_calls?.length) {
@@ -200,6 +211,7 @@ export function requestParams(dto: ChatCompletionRequestDto): GenerationParams {
 export function toCompletionInput(
   dto: ChatCompletionRequestDto,
   alias: ModelAlias,
+  carried?: Map<number, CarriedFiles>,
 ): CompletionInput {
   const stop = dto.stop == null ? undefined : [dto.stop].flat();
   const responseFormat = requestedFormat({ responseFormat: dto.response_format });
@@ -207,7 +219,7 @@ export function toCompletionInput(
   const offered = tools !== undefined && tools.length > 0;
   return {
     alias: alias.alias,
-    messages: toChatMessages(dto.messages),
+    messages: toChatMessages(dto.messages, carried),
     params: { ...alias.params, ...requestParams(dto) },
     ...(responseFormat && { responseFormat }),
     ...(stop && { stop }),

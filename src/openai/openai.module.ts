@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 
 import { FilesModule } from '../files';
 import { LlmModule } from '../llm/llm.module';
+import { CompletionFiles } from './completion-files';
 import { OpenAiFilesController } from './openai-files.controller';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
@@ -12,7 +13,7 @@ import { OwnerSlots } from './owner-slots';
   imports: [LlmModule, FilesModule],
   // Files first: OpenAiController ends with a catch-all for unknown /v1 paths.
   controllers: [OpenAiFilesController, OpenAiController],
-  providers: [OpenAiService, OwnerSlots],
+  providers: [OpenAiService, OwnerSlots, CompletionFiles],
   exports: [OpenAiService],
 })
 export class OpenAiModule {}

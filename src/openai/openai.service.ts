@@ -11,6 +11,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ThinkSplitter } from '../prompts/think-splitter';
 import { messageCost } from '../prompts/prompt-manager';
 import { countTokensConservativelyAsync } from '../prompts/token-counter';
+import { CompletionFiles } from './completion-files';
 import type { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import type {
   ChatCompletionDto,
@@ -96,6 +97,7 @@ export class OpenAiService {
     private readonly cache: ResponseCache,
     private readonly slots: OwnerSlots,
     private readonly metrics: MetricsService,
+    private readonly files: CompletionFiles,
   ) {}
 
   listModels(): OpenAiModelListDto {
@@ -132,13 +134,15 @@ export class OpenAiService {
     const model = this.model(dto.model);
     const problems = toolProblems(dto);
     if (problems.length > 0) throw new ValidationFailedException(problems);
-    const input = toCompletionInput(dto, model);
-    this.llm.assertCapable(model, {
-      tools: input.tools !== undefined,
-      images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
-      responseFormat: input.responseFormat,
-    });
-    const promptTokens = await this.checkContextWindow(model, input);
+    const files = await this.files.read(owner, dto.messages, model);
+    const input = toCompletionInput(dto, model, files.carried);
+    const promptTokens = await this.checked(model, input, files.imageTokens).catch(
+      async (error: unknown) => {
+        // Inline files stored for a refused request are not kept.
+        await this.files.forget(owner, files.stored);
+        throw error;
+      },
+    );
     const meta = {
       id: `chatcmpl-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
@@ -160,15 +164,34 @@ export class OpenAiService {
     };
   }
 
+  /** Refuses what the alias cannot do or hold; returns the prompt's tokens (checkContextWindow). */
+  private async checked(
+    model: ResolvedModel,
+    input: CompletionInput,
+    imageTokens: number,
+  ): Promise<number> {
+    this.llm.assertCapable(model, {
+      tools: input.tools !== undefined,
+      images: input.messages.some((m) => (m.images?.length ?? 0) > 0),
+      responseFormat: input.responseFormat,
+    });
+    return this.checkContextWindow(model, input, imageTokens);
+  }
+
   /**
    * Refuses a prompt that cannot fit the alias's context window, as a turn does, instead
    * of forwarding what the provider would truncate, refuse or grind through; counted as a
    * turn counts (conservatively, with each message's overhead), plus max_tokens if set.
    * Returns the messages' tokens without overhead, the estimate usage falls back on.
    */
-  private async checkContextWindow(model: ResolvedModel, input: CompletionInput): Promise<number> {
-    let counted = 0;
-    let promptTokens = 0;
+  private async checkContextWindow(
+    model: ResolvedModel,
+    input: CompletionInput,
+    imageTokens = 0,
+  ): Promise<number> {
+    // Images of stored files, counted by the provider's rule as a turn counts them.
+    let counted = imageTokens;
+    let promptTokens = imageTokens;
     for (const message of input.messages) {
       let tokens = await countTokensConservativelyAsync(message.content);
       // A call is sent as its name and arguments; counted as their JSON, a little over.

@@ -1,16 +1,13 @@
 import { MAX_ATTACHMENTS } from '../chat';
 import type { TurnInput } from '../chat';
 import { AppException, ValidationFailedException } from '../common/errors/app.exception';
+import type { FileRef } from '../files';
+import { inlineFilename, parseDataUrl } from '../files';
 import { TOOL_NAME } from '../llm/dto/tools.dto';
 import type { CreateResponseDto, ResponseInput } from './dto/create-response.dto';
 
-/**
- * A file an `input_image` / `input_file` part names: one of the owner's files by id, or
- * bytes sent inline as a base64 data URL (stored as a file of the owner before the turn).
- */
-export type InputFile =
-  | { kind: 'id'; fileId: string }
-  | { kind: 'data'; mimeType: string; data: string; filename: string };
+/** A file an `input_image` / `input_file` part names (see FileRef). */
+export type InputFile = FileRef;
 
 /** A message of the input, in our terms: `developer` is `system`. */
 export interface InputMessage {
@@ -49,18 +46,6 @@ const ROLES: Record<string, InputMessage['role']> = {
 };
 const TEXT_PARTS = new Set(['input_text', 'output_text', 'text']);
 const FILE_PARTS = new Set(['input_image', 'input_file']);
-/** A base64 data URL: its media type and its bytes. */
-const DATA_URL = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)(?:;[^;,]*)*;base64,([A-Za-z0-9+/]*={0,2})$/i;
-/** Extensions for inline files sent without a filename (the upload sniffs the bytes anyway). */
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-  'application/pdf': 'pdf',
-  'text/plain': 'txt',
-  'text/markdown': 'md',
-};
 /** Items the model made that a prompt does not need again: skipped, not refused. */
 const SKIPPED_ITEMS = new Set(['reasoning']);
 const TAKEN_ITEMS = new Set(['message', 'item_reference', 'function_call', 'function_call_output']);
@@ -197,17 +182,14 @@ function fileOf(part: Record<string, unknown>, field: string): InputFile {
         ? 'an input_image part needs a file_id or an image_url (a base64 data URL)'
         : 'an input_file part needs a file_id, or file_data (a base64 data URL) with a filename',
     );
-  const [, mimeType, data] = DATA_URL.exec(url) ?? [];
-  if (!mimeType || !data)
+  const inline = parseDataUrl(url);
+  if (!inline)
     throw invalid(urlField, 'must be a base64 data URL: data:<media type>;base64,<bytes>');
-  const type = mimeType.toLowerCase();
-  if (image && !type.startsWith('image/'))
-    throw invalid(urlField, `an input_image data URL must hold an image, not ${type}`);
-  const named = typeof part.filename === 'string' && part.filename.trim() !== '';
-  const filename = named
-    ? (part.filename as string).trim()
-    : `${image ? 'image' : 'file'}.${EXTENSIONS[type] ?? 'bin'}`;
-  return { kind: 'data', mimeType: type, data, filename };
+  const { mimeType, data } = inline;
+  if (image && !mimeType.startsWith('image/'))
+    throw invalid(urlField, `an input_image data URL must hold an image, not ${mimeType}`);
+  const filename = inlineFilename(part.filename, mimeType, image ? 'image' : 'file');
+  return { kind: 'data', mimeType, data, filename };
 }
 
 /** The input as messages and references, in order (refuseUnsupported has run). */

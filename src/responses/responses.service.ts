@@ -1,7 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 import { Injectable } from '@nestjs/common';
-import { isUUID } from 'class-validator';
 
 import { ChatService, NoActiveGenerationException, turnEventSource } from '../chat';
 import type { TurnEventSource, TurnInput } from '../chat';
@@ -10,14 +7,13 @@ import { ConversationBusyException } from '../history/conversation-busy.exceptio
 import { toContextManifest } from '../history/context-manifest';
 import { HistoryRepository } from '../history/history.repository';
 import { AppConfig } from '../config/app-config';
-import { FileNotFoundException, FilesService } from '../files';
+import { FilesService } from '../files';
 import { LlmService } from '../llm/llm.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedObjectDto, ItemListDto, ResponseObjectDto } from './dto/response.dto';
 import type { ItemPageQuery, RetrieveResponseQuery } from './dto/response-query.dto';
 import { ConversationItems } from './conversation-items';
 import {
-  InputFile,
   readInput,
   refuseUnsupported,
   splitForTurn,
@@ -180,7 +176,7 @@ export class ResponsesService {
       return this.stateless.answer(dto, messages, echo, { owner, model, signal, correlationId });
     }
     const parts = splitForTurn(messages);
-    const { attachments, stored } = await this.attachmentsOf(call.owner, parts.files);
+    const { ids: attachments, stored } = await this.files.fromRefs(call.owner, parts.files);
     let target: Target;
     let turn: Turn;
     try {
@@ -199,54 +195,10 @@ export class ResponsesService {
       });
     } catch (error) {
       // The inline files were stored for this turn only: a refused turn leaves none behind.
-      await Promise.allSettled(stored.map((id) => this.files.delete(call.owner, id)));
+      await this.files.deleteAll(call.owner, stored);
       throw error;
     }
     return this.answer(turn, dto, echoOf(dto, target), call);
-  }
-
-  /**
-   * The new message's files as the owner's file ids, in order: an inline one (a data URL)
-   * is stored as a file first (the same bytes and name sent again reuse it, so a keyed
-   * retry hashes as the first request did), a document's text read before the turn takes it.
-   */
-  private async attachmentsOf(
-    owner: string,
-    files: InputFile[],
-  ): Promise<{ attachments: string[]; stored: string[] }> {
-    const attachments: string[] = [];
-    const stored: string[] = [];
-    const inlineIds: string[] = [];
-    try {
-      for (const file of files) {
-        if (file.kind === 'id') {
-          // Not a UUID: a file nobody has (404, as OpenAI answers).
-          if (!isUUID(file.fileId, 'all')) throw new FileNotFoundException(file.fileId);
-          attachments.push(file.fileId);
-          continue;
-        }
-        const purpose = file.mimeType.startsWith('image/') ? 'vision' : 'user_data';
-        const bytes = Buffer.from(file.data, 'base64');
-        const inline = await this.files.storeInline(owner, bytes, file.filename, purpose);
-        if (inline.created) stored.push(inline.file.id);
-        inlineIds.push(inline.file.id);
-        attachments.push(inline.file.id);
-      }
-      await this.readInline(owner, inlineIds);
-    } catch (error) {
-      await Promise.allSettled(stored.map((id) => this.files.delete(owner, id)));
-      throw error;
-    }
-    return { attachments, stored };
-  }
-
-  /** Waits (up to FILE_EXTRACT_TIMEOUT_MS and a little) for inline documents' text. */
-  private async readInline(owner: string, ids: string[]): Promise<void> {
-    const deadline = Date.now() + this.config.get('FILE_EXTRACT_TIMEOUT_MS') + 5_000;
-    for (const id of ids) {
-      while ((await this.files.get(owner, id)).status === 'processing' && Date.now() < deadline)
-        await sleep(100);
-    }
   }
 
   /**

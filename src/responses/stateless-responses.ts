@@ -3,11 +3,17 @@ import { Injectable } from '@nestjs/common';
 import type { TurnEventSource } from '../chat';
 import { AppException } from '../common/errors/app.exception';
 import { newId } from '../common/ids';
-import type { ChatCompletionRequestDto, CompletionEvent, ProviderCall } from '../openai';
+import type {
+  ChatCompletionRequestDto,
+  CompletionEvent,
+  FilePart,
+  MessageContent,
+  ProviderCall,
+} from '../openai';
 import { OpenAiService } from '../openai';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { ResponseObjectDto } from './dto/response.dto';
-import type { InputMessage } from './response-input';
+import type { InputFile, InputMessage } from './response-input';
 import { ReplyEvent, ResponseEventMapper } from './response-events';
 import type { ReplyView, ResponseEcho } from './response.mapper';
 import { toResponseObject } from './response.mapper';
@@ -15,6 +21,19 @@ import { toResponseObject } from './response.mapper';
 /** What a stateless response answers: the object, or its events. */
 export type StatelessAnswer =
   { kind: 'object'; response: ResponseObjectDto } | { kind: 'stream'; source: TurnEventSource };
+
+/** An input file as /v1/chat/completions takes it: a file part, by id or inline. */
+function filePart(file: InputFile): FilePart {
+  if (file.kind === 'id') return { type: 'file', file: { file_id: file.fileId } };
+  const { mimeType, data, filename } = file;
+  return { type: 'file', file: { file_data: `data:${mimeType};base64,${data}`, filename } };
+}
+
+/** A message's text, then its files (read by /v1/chat/completions as a send's attachments). */
+function contentOf(message: InputMessage): MessageContent {
+  if (!message.files?.length) return message.text;
+  return [{ type: 'text', text: message.text }, ...message.files.map(filePart)];
+}
 
 function completionRequest(
   dto: CreateResponseDto,
@@ -25,7 +44,7 @@ function completionRequest(
   const format = dto.text?.format?.type;
   return {
     model,
-    messages: [...system, ...messages.map((m) => ({ role: m.role, content: m.text }))],
+    messages: [...system, ...messages.map((m) => ({ role: m.role, content: contentOf(m) }))],
     ...(dto.temperature != null && { temperature: dto.temperature }),
     ...(dto.top_p != null && { top_p: dto.top_p }),
     ...(dto.max_output_tokens != null && { max_tokens: dto.max_output_tokens }),
@@ -89,10 +108,10 @@ export class StatelessResponses {
     echo: ResponseEcho,
     { owner, model, ...call }: ProviderCall & { owner: string; model: string },
   ): Promise<StatelessAnswer> {
-    if (messages.some((m) => m.files?.length))
+    if (messages.some((m) => m.role !== 'user' && m.files?.length))
       throw new AppException(
         'unsupported_input',
-        'With store: false, input_image and input_file parts are not taken (their files are attached to a stored message); use store: true',
+        'input_image and input_file parts ride on user messages',
       );
     const request = completionRequest(dto, model, messages);
     const start: ReplyView = {

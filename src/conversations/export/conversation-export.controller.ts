@@ -47,7 +47,8 @@ export class ConversationExportController {
     summary: 'Download a conversation as JSON or Markdown',
     description:
       'Streamed as it is read from the database (any length), with Content-Disposition: ' +
-      'attachment and a file name from the title.',
+      'attachment and a file name from the title. Messages list the files they carry; ' +
+      'with include=files the json document also embeds their bytes (base64), streamed.',
   })
   @ApiProduces('application/json', 'text/markdown')
   @ApiExtraModels(ConversationExportDto)
@@ -65,9 +66,9 @@ export class ConversationExportController {
   async export(
     @CurrentOwner() owner: string,
     @Param('id', ConversationIdPipe) id: string,
-    @Query() { format }: ExportQueryDto,
+    @Query() { format, include }: ExportQueryDto,
   ): Promise<StreamableFile> {
-    const document = await this.exports.open(owner, id, format);
+    const document = await this.exports.open(owner, id, { format, files: include === 'files' });
     return new StreamableFile(document.body, {
       type: document.contentType,
       disposition: `attachment; filename="${document.fileName}"`,

@@ -2,12 +2,15 @@ import { Readable } from 'node:stream';
 
 import { Injectable } from '@nestjs/common';
 
+import { ValidationFailedException } from '../../common/errors/app.exception';
+import { FileNotFoundException, FilesService } from '../../files';
 import { HistoryRepository } from '../../history/history.repository';
 import type { Message } from '../../history/message';
 import { toMessageResponse } from '../../messages';
 import { toConversationResponse } from '../conversation.mapper';
 import { ConversationsService } from '../conversations.service';
 import { ConversationExportRepository } from './conversation-export.repository';
+import { EmbeddedFile, filesSection } from './export-files';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
 /** Messages read per query while exporting: memory stays flat however long the conversation. */
@@ -19,16 +22,31 @@ export interface ExportDocument {
   body: Readable;
 }
 
+/** What an export holds beyond its messages: `files` embeds the attached files (json only). */
+export interface ExportOptions {
+  format: ExportFormat;
+  files: boolean;
+}
+
 @Injectable()
 export class ConversationExportService {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly exports: ConversationExportRepository,
     private readonly history: HistoryRepository,
+    private readonly files: FilesService,
   ) {}
 
   /** The conversation as a document, written as it is read (404 before anything is sent). */
-  async open(ownerId: string, id: string, format: ExportFormat): Promise<ExportDocument> {
+  async open(ownerId: string, id: string, options: ExportOptions): Promise<ExportDocument> {
+    const { format } = options;
+    if (options.files && format !== 'json')
+      throw new ValidationFailedException([
+        {
+          field: 'include',
+          errors: ['include=files embeds the files in the json export; markdown lists them'],
+        },
+      ]);
     const conversation = toConversationResponse(await this.conversations.get(ownerId, id));
     const writer = EXPORT_WRITERS[format];
     // json: the whole tree (each message names its parentId); markdown: what a reader sees.
@@ -36,13 +54,19 @@ export class ConversationExportService {
       format === 'json'
         ? this.allMessages(conversation.id)
         : this.currentPath(conversation.id, conversation.currentLeafId);
+    const attached = new Set<string>();
+    const embedded = options.files ? () => this.embedded(ownerId, attached) : null;
     async function* document(): AsyncGenerator<string> {
       yield writer.head(conversation);
       let first = true;
       for await (const batch of batches) {
+        for (const message of batch)
+          for (const file of message.attachments ?? []) attached.add(file.id);
         yield writer.messages(batch.map(toMessageResponse), first);
         first = false;
       }
+      yield writer.endMessages();
+      if (embedded) yield* filesSection(embedded());
       yield writer.tail();
     }
     return {
@@ -50,6 +74,22 @@ export class ConversationExportService {
       contentType: writer.contentType,
       body: Readable.from(document(), { objectMode: false }),
     };
+  }
+
+  /** Each attached file with its bytes as a stream (one open at a time); a deleted one is left out. */
+  private async *embedded(ownerId: string, ids: Set<string>): AsyncGenerator<EmbeddedFile> {
+    for (const id of ids) {
+      const opened = await this.files.open(ownerId, id).catch((error: unknown) => {
+        if (error instanceof FileNotFoundException) return null;
+        throw error;
+      });
+      if (!opened) continue;
+      try {
+        yield { file: opened.file, content: opened.content };
+      } finally {
+        opened.content.destroy();
+      }
+    }
   }
 
   /** Every message of every branch in seq order, a batch per query (keyset on seq). */

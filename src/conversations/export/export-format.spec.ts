@@ -27,10 +27,13 @@ describe('json export writer', () => {
       json.head(conversation) +
       json.messages([message(0), message(1)], true) +
       json.messages([message(2)], false) +
+      json.endMessages() +
       json.tail();
     const document = JSON.parse(text);
     expect(document.conversation.id).toBe(conversation.id);
     expect(document.messages).toEqual([{ seq: 0 }, { seq: 1 }, { seq: 2 }]);
-    expect(JSON.parse(json.head(conversation) + json.tail()).messages).toEqual([]);
+    expect(JSON.parse(json.head(conversation) + json.endMessages() + json.tail()).messages).toEqual(
+      [],
+    );
   });
 });

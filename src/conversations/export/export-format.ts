@@ -21,6 +21,8 @@ export interface ExportWriter {
   extension: string;
   head(conversation: ConversationResponseDto): string;
   messages(batch: MessageResponseDto[], first: boolean): string;
+  /** Ends the messages; what follows them (the json export's `files`) comes before the tail. */
+  endMessages(): string;
   tail(): string;
 }
 
@@ -29,7 +31,8 @@ const json: ExportWriter = {
   extension: 'json',
   head: (conversation) => `{"conversation":${JSON.stringify(conversation)},"messages":[`,
   messages: (batch, first) => (first ? '' : ',') + batch.map((m) => JSON.stringify(m)).join(','),
-  tail: () => ']}\n',
+  endMessages: () => ']',
+  tail: () => '}\n',
 };
 
 const markdown: ExportWriter = {
@@ -46,6 +49,7 @@ const markdown: ExportWriter = {
     return lines.join('\n');
   },
   messages: (batch) => batch.map(markdownMessage).join(''),
+  endMessages: () => '',
   tail: () => '\n',
 };
 
@@ -61,6 +65,20 @@ export function toolLines(message: Pick<MessageResponseDto, 'toolCalls' | 'toolC
     : ['', ...calls.map((c) => `- called \`${c.name}\` (${c.id}): \`${c.arguments}\``)];
 }
 
+/** The files a message carries: name, type, size and id (the bytes: GET /api/v1/files/{id}/content). */
+export function attachmentLines(message: Pick<MessageResponseDto, 'attachments'>): string[] {
+  const files = message.attachments ?? [];
+  return files.length === 0
+    ? []
+    : [
+        '',
+        ...files.map(
+          (f) =>
+            `- attached: ${escapeMarkdown(f.filename)} (${f.mimeType}, ${f.bytes} bytes, id ${f.id})`,
+        ),
+      ];
+}
+
 function markdownMessage(message: MessageResponseDto): string {
   const model = message.role === 'assistant' && message.model ? ` (${message.model})` : '';
   const who = message.name ? `**${escapeMarkdown(message.name)}**` : HEADINGS[message.role];
@@ -70,6 +88,7 @@ function markdownMessage(message: MessageResponseDto): string {
   for (const [key, value] of metadata) lines.push(`- ${escapeMarkdown(key)}: ${value}`);
   if (metadata.length > 0) lines.push('');
   lines.push(message.content);
+  lines.push(...attachmentLines(message));
   lines.push(...toolLines(message));
   if (message.status !== 'complete') {
     const code = message.error ? `: ${message.error.code}` : '';

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 
 import { AppConfig } from '../../config/app-config';
+import { FilesService } from '../../files';
 import { MetricsService } from '../../metrics/metrics.service';
 import { RetentionRepository } from './retention.repository';
 
@@ -13,13 +14,15 @@ import { RetentionRepository } from './retention.repository';
 export const RETENTION_BATCH = 500;
 /** Batches per sweep; the rest waits for the next sweep so one sweep never runs for long. */
 const MAX_BATCHES_PER_SWEEP = 100;
+const SECONDS_PER_DAY = 86_400;
 
 /**
  * Deletes conversations (with their messages) inactive for longer than RETENTION_DAYS, on
- * a timer in every replica. Replicas share the work without waiting on each other: each
- * batch locks its rows with SKIP LOCKED, so two sweeps never take the same rows and a
- * conversation a turn is claiming right now is skipped. A conversation with a turn running
- * (a claim held) is never deleted: the condition is re-checked on the locked row.
+ * a timer in every replica, and the files they leave unreferenced. Replicas share the work
+ * without waiting on each other: each batch locks its rows with SKIP LOCKED, so two sweeps
+ * never take the same rows and a conversation a turn is claiming right now is skipped. A
+ * conversation with a turn running (a claim held) is never deleted: the condition is
+ * re-checked on the locked row.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -29,6 +32,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
 
   constructor(
     private readonly retention: RetentionRepository,
+    private readonly files: FilesService,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
@@ -49,17 +53,27 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     tick();
   }
 
-  /** Deletes what is past retention, batch after batch; returns how many conversations went. */
+  /**
+   * Deletes what is past retention, batch after batch, with the files each batch left
+   * unreferenced, then files older than the horizon that no message references (bytes in
+   * S3 after their rows); returns how many conversations went.
+   */
   async sweep(days: number): Promise<number> {
     let total = 0;
+    let files = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
-      const deleted = await this.retention.deleteExpired(days, RETENTION_BATCH);
-      total += deleted;
-      if (deleted > 0) this.metrics.recordRetentionDeleted(deleted);
-      if (deleted < RETENTION_BATCH || !this.timer) break;
+      const expired = await this.retention.deleteExpired(days, RETENTION_BATCH);
+      total += expired.deleted;
+      if (expired.deleted > 0) this.metrics.recordRetentionDeleted(expired.deleted);
+      files += await this.files.deleteOrphans(expired.files);
+      if (expired.deleted < RETENTION_BATCH || !this.timer) break;
     }
-    if (total > 0)
-      this.logger.log({ deleted: total, retentionDays: days }, 'deleted inactive conversations');
+    files += await this.files.deleteOrphansOlderThan(days * SECONDS_PER_DAY, MAX_BATCHES_PER_SWEEP);
+    if (total > 0 || files > 0)
+      this.logger.log(
+        { deleted: total, files, retentionDays: days },
+        'deleted inactive conversations',
+      );
     return total;
   }
 

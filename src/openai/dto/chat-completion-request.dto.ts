@@ -33,16 +33,28 @@ export interface TextPart {
   text: string;
 }
 
-/** An image part of a user message: a base64 data URL (remote URLs are never fetched). */
+/**
+ * An image part of a user message: a base64 data URL, or the id of one of the owner's
+ * files (remote URLs are never fetched).
+ */
 export interface ImagePart {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 
-export type MessageContent = string | (TextPart | ImagePart)[];
+/** OpenAI's file part of a user message: one of the owner's files, or one sent inline. */
+export interface FilePart {
+  type: 'file';
+  file: { file_id?: string; file_data?: string; filename?: string };
+}
+
+export type MessageContent = string | (TextPart | ImagePart | FilePart)[];
 
 /** The image types vision models take, as a base64 data URL: its type and its bytes. */
 export const IMAGE_DATA_URL = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0,2})$/;
+/** What an image part's url or a file part's file_id may be besides a data URL: a file id. */
+export const FILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FILENAME_MAX = 255;
 const DETAILS = ['auto', 'low', 'high'];
 
 const STOP_MAX = 4;
@@ -92,17 +104,33 @@ function isImagePart(value: unknown): value is ImagePart {
   const { url, detail, ...others } = image as Record<string, unknown>;
   return (
     typeof url === 'string' &&
-    IMAGE_DATA_URL.test(url) &&
+    (IMAGE_DATA_URL.test(url) || FILE_ID.test(url)) &&
     (detail === undefined || DETAILS.includes(detail as string)) &&
     Object.keys(others).length === 0
   );
 }
 
-/** Text parts anywhere; image parts on user messages only. */
+/** `{ file_id }`, or `{ file_data, filename? }` (its data URL is read when mapped). */
+function isFilePart(value: unknown): value is FilePart {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, file, ...rest } = value as Record<string, unknown>;
+  if (type !== 'file' || Object.keys(rest).length > 0) return false;
+  if (typeof file !== 'object' || file === null) return false;
+  const { file_id: id, file_data: data, filename, ...others } = file as Record<string, unknown>;
+  const named =
+    filename === undefined || (typeof filename === 'string' && filename.length <= FILENAME_MAX);
+  const byId = typeof id === 'string' && FILE_ID.test(id) && data === undefined;
+  const inline = typeof data === 'string' && id === undefined;
+  return (byId || inline) && named && Object.keys(others).length === 0;
+}
+
+/** Text parts anywhere; image and file parts on user messages only. */
 function isContent(value: unknown, role: unknown): value is MessageContent {
   if (typeof value === 'string') return true;
   if (!Array.isArray(value)) return false;
-  return value.every((part) => isTextPart(part) || (role === 'user' && isImagePart(part)));
+  return value.every(
+    (part) => isTextPart(part) || (role === 'user' && (isImagePart(part) || isFilePart(part))),
+  );
 }
 
 function isStop(value: unknown): boolean {
@@ -125,7 +153,7 @@ const IsMessageContent = (): PropertyDecorator =>
       defaultMessage: (args) =>
         args?.value == null
           ? '$property must be a string or an array of text parts; only an assistant message may have null or no content'
-          : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }), and on a user message image parts ({ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }, a base64 data URL of a PNG, JPEG, GIF or WebP image; remote URLs are not fetched); audio and files are not supported',
+          : '$property must be a string or an array of text parts ({ "type": "text", "text": "…" }), and on a user message image parts ({ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }, a base64 data URL of a PNG, JPEG, GIF or WebP image, or the id of your uploaded file from POST /v1/files; remote URLs are not fetched) and file parts ({ "type": "file", "file": { "file_id": "…" } }, or { "file_data": "data:application/pdf;base64,…", "filename": "…" }); audio is not supported',
     },
   });
 
@@ -225,7 +253,7 @@ export class ChatCompletionMessageDto {
 
   @ApiProperty({
     description:
-      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; a user message may also have image parts `{ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }` (base64 data URLs of PNG, JPEG, GIF or WebP; remote URLs are not fetched), for model aliases with vision only (else 422 vision_not_supported); null or absent on an assistant message (read as empty text), as with tool calls',
+      'A string, or an array of text parts `{ "type": "text", "text": "…" }`; a user message may also have image parts `{ "type": "image_url", "image_url": { "url": "data:image/png;base64,…" } }` (a base64 data URL of a PNG, JPEG, GIF or WebP image, or the id of your file from POST /v1/files or /api/v1/files; remote URLs are not fetched), for model aliases with vision only (else 422 vision_not_supported), and file parts `{ "type": "file", "file": { "file_id": "…" } }` or `{ "type": "file", "file": { "file_data": "data:application/pdf;base64,…", "filename": "report.pdf" } }`: a document goes into the message as a labelled text part (`[Attached: name]` and its extracted text), an image as an image. An inline file is stored as one of your files first (the same bytes and name reuse it). Another owner\'s file is 404 file_not_found, a document still being read 409 file_not_ready, an unreadable one 422 file_unreadable; null or absent on an assistant message (read as empty text), as with tool calls',
     oneOf: [
       { type: 'string' },
       {
@@ -251,6 +279,24 @@ export class ChatCompletionMessageDto {
                 },
               },
               required: ['type', 'image_url'],
+            },
+            {
+              type: 'object',
+              properties: {
+                type: { type: 'string', enum: ['file'] },
+                file: {
+                  type: 'object',
+                  properties: {
+                    file_id: { type: 'string', description: 'The id of one of your files' },
+                    file_data: {
+                      type: 'string',
+                      description: 'The file inline, as a base64 data URL',
+                    },
+                    filename: { type: 'string', description: 'Its name, with file_data' },
+                  },
+                },
+              },
+              required: ['type', 'file'],
             },
           ],
         },
