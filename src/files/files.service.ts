@@ -167,12 +167,10 @@ export class FilesService {
     return this.files.carriesImage(messageId);
   }
 
-  /** A stored file's bytes, whole (an attached image, bounded by forMessage). */
-  async bytesOf(file: FileRow): Promise<Buffer> {
+  /** A stored file's bytes, whole, as base64 (an attached image, bounded by forMessage). */
+  async base64Of(file: FileRow): Promise<string> {
     const blob = { id: file.blobId, storage: file.storage, storageKey: file.storageKey };
-    const pieces: Buffer[] = [];
-    for await (const piece of this.stores.of(blob).read(blob)) pieces.push(piece as Buffer);
-    return Buffer.concat(pieces);
+    return this.stores.of(blob).readBase64(blob);
   }
 
   async list(ownerId: string, limit: number, beforeId?: string): Promise<FileRow[]> {

@@ -33,6 +33,10 @@ export class PostgresBlobStorage implements BlobStorage {
     return Readable.from(pieces(), { objectMode: false, highWaterMark: 1 });
   }
 
+  readBase64(blob: StoredBlob): Promise<string> {
+    return this.chunks.readBase64(blob.id);
+  }
+
   async delete(blob: StoredBlob): Promise<void> {
     await this.chunks.deleteAll(blob.id);
   }
