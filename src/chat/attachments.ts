@@ -60,9 +60,9 @@ export function unseenImageAsText(file: AttachableFile): AttachableFile {
     : file;
 }
 
-/** An attached image as the provider gets it: its base64, and its stored hash for cache keys. */
-export function chatImage(file: AttachableFile, base64: string): ChatImage {
-  const image: ChatImage = { mimeType: file.mimeType, data: base64 };
+/** An attached image as the provider gets it: its bytes, and its stored hash for cache keys. */
+export function chatImage(file: AttachableFile, data: Buffer): ChatImage {
+  const image: ChatImage = { mimeType: file.mimeType, data };
   if (file.sha256) image.sha256 = file.sha256;
   return image;
 }

@@ -544,11 +544,11 @@ export class TurnRunner {
 
   private async withBytes(files: AttachableFile[], seeing: boolean): Promise<Attached> {
     const shown = seeing ? files.filter((file) => file.kind === 'image') : [];
-    const base64 = await Promise.all(shown.map((file) => this.files.base64Of(file)));
+    const bytes = await Promise.all(shown.map((file) => this.files.bytesOf(file)));
     return {
       files: seeing ? files : files.map(unseenImageAsText),
       costs: attachmentCosts(files),
-      images: shown.map((file, i) => chatImage(file, base64[i])),
+      images: shown.map((file, i) => chatImage(file, bytes[i])),
     };
   }
 

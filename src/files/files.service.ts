@@ -167,10 +167,10 @@ export class FilesService {
     return this.files.carriesImage(messageId);
   }
 
-  /** A stored file's bytes, whole, as base64 (an attached image, bounded by forMessage). */
-  async base64Of(file: FileRow): Promise<string> {
+  /** A stored file's bytes, whole (an attached image, bounded by forMessage). */
+  async bytesOf(file: FileRow): Promise<Buffer> {
     const blob = { id: file.blobId, storage: file.storage, storageKey: file.storageKey };
-    return this.stores.of(blob).readBase64(blob);
+    return this.stores.of(blob).readAll(blob);
   }
 
   async list(ownerId: string, limit: number, beforeId?: string): Promise<FileRow[]> {

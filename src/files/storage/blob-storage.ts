@@ -17,11 +17,8 @@ export interface BlobStorage {
   /** Stores the pieces in order; returns the storage key (null when the blob id is enough). */
   write(blobId: string, pieces: AsyncIterable<Buffer>): Promise<string | null>;
   read(blob: StoredBlob): Readable;
-  /**
-   * The whole blob as base64, how a data URL carries it (an image shown to a model):
-   * bounded by the caller, never a streamed download.
-   */
-  readBase64(blob: StoredBlob): Promise<string>;
+  /** The whole blob at once (an image shown to a model): bounded by the caller. */
+  readAll(blob: StoredBlob): Promise<Buffer>;
   /** Drops the bytes (idempotent). */
   delete(blob: StoredBlob): Promise<void>;
 }

@@ -33,9 +33,8 @@ export class PostgresBlobStorage implements BlobStorage {
     return Readable.from(pieces(), { objectMode: false, highWaterMark: 1 });
   }
 
-  async readBase64(blob: StoredBlob): Promise<string> {
-    const { pieces } = await this.chunks.readAll(blob.id);
-    return Buffer.concat(pieces).toString('base64');
+  async readAll(blob: StoredBlob): Promise<Buffer> {
+    return Buffer.concat((await this.chunks.readAll(blob.id)).pieces);
   }
 
   async delete(blob: StoredBlob): Promise<void> {

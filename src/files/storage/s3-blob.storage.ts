@@ -65,10 +65,10 @@ export class S3BlobStorage implements BlobStorage {
     return Readable.from(body(), { objectMode: false, highWaterMark: 1 });
   }
 
-  async readBase64(blob: StoredBlob): Promise<string> {
+  async readAll(blob: StoredBlob): Promise<Buffer> {
     const pieces: Buffer[] = [];
     for await (const piece of this.read(blob)) pieces.push(piece as Buffer);
-    return Buffer.concat(pieces).toString('base64');
+    return Buffer.concat(pieces);
   }
 
   async delete(blob: StoredBlob): Promise<void> {

@@ -71,8 +71,13 @@ export type WireMessage =
  * base64 is a stand-in that the fetch fills in, unseen by JSON.stringify.
  */
 function dataUrl(image: ChatImage, inline?: InlineData): string {
-  const base64 = typeof image.data === 'string' ? image.data : image.data.toString('base64');
-  return `data:${image.mimeType};base64,${inline ? inline.standIn(base64) : base64}`;
+  const { data } = image;
+  const base64 = inline
+    ? inline.standIn(data)
+    : typeof data === 'string'
+      ? data
+      : data.toString('base64');
+  return `data:${image.mimeType};base64,${base64}`;
 }
 
 /** A user message's text and images as content parts: the text first, then each image. */
