@@ -13,6 +13,7 @@ import { responses } from './responses';
 import { scale } from './scale';
 import { summary } from './summary';
 import { ttft } from './ttft';
+import { vision } from './vision';
 import { whole } from './whole';
 
 /**
@@ -34,5 +35,6 @@ export const SCENARIOS: readonly Scenario[] = [
   hostile,
   mcp,
   files,
+  vision,
   scale,
 ];

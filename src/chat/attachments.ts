@@ -60,9 +60,11 @@ export function unseenImageAsText(file: AttachableFile): AttachableFile {
     : file;
 }
 
-/** An attached image as the provider gets it. */
+/** An attached image as the provider gets it: its bytes, and its stored hash for cache keys. */
 export function chatImage(file: AttachableFile, data: Buffer): ChatImage {
-  return { mimeType: file.mimeType, data };
+  const image: ChatImage = { mimeType: file.mimeType, data };
+  if (file.sha256) image.sha256 = file.sha256;
+  return image;
 }
 
 /** The history window's messages with the files each carries: documents' text, images. */

@@ -222,9 +222,7 @@ export class FilesService {
   /** A stored file's bytes, whole (an attached image, bounded by forMessage). */
   async bytesOf(file: FileRow): Promise<Buffer> {
     const blob = { id: file.blobId, storage: file.storage, storageKey: file.storageKey };
-    const pieces: Buffer[] = [];
-    for await (const piece of this.stores.of(blob).read(blob)) pieces.push(piece as Buffer);
-    return Buffer.concat(pieces);
+    return this.stores.of(blob).readAll(blob);
   }
 
   async list(ownerId: string, limit: number, beforeId?: string): Promise<FileRow[]> {

@@ -16,6 +16,8 @@ export interface ToolCall {
 export interface ChatImage {
   mimeType: string;
   data: Buffer | string;
+  /** The hex sha256 of the bytes when already known (a stored file): saves hashing them again. */
+  sha256?: string;
 }
 
 export interface ChatMessage {

@@ -52,6 +52,7 @@ export function isDeterministic(params: GenerationParams): boolean {
 }
 
 function imageDigest(image: ChatImage): string {
+  if (image.sha256) return `${image.mimeType}:${image.sha256}`;
   const bytes = typeof image.data === 'string' ? Buffer.from(image.data, 'base64') : image.data;
   return `${image.mimeType}:${createHash('sha256').update(bytes).digest('hex')}`;
 }

@@ -17,6 +17,8 @@ export interface BlobStorage {
   /** Stores the pieces in order; returns the storage key (null when the blob id is enough). */
   write(blobId: string, pieces: AsyncIterable<Buffer>): Promise<string | null>;
   read(blob: StoredBlob): Readable;
+  /** The whole blob at once (an image shown to a model): bounded by the caller. */
+  readAll(blob: StoredBlob): Promise<Buffer>;
   /** Drops the bytes (idempotent). */
   delete(blob: StoredBlob): Promise<void>;
 }

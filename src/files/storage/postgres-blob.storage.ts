@@ -25,12 +25,16 @@ export class PostgresBlobStorage implements BlobStorage {
     const chunks = this.chunks;
     async function* pieces(): AsyncGenerator<Buffer> {
       for (let from = 0; ; from += CHUNKS_PER_READ) {
-        const rows = await chunks.read(blob.id, from, CHUNKS_PER_READ);
-        for (const data of rows) yield data;
-        if (rows.length < CHUNKS_PER_READ) return;
+        const read = await chunks.read(blob.id, from, CHUNKS_PER_READ);
+        yield* read.pieces;
+        if (read.chunks < CHUNKS_PER_READ) return;
       }
     }
     return Readable.from(pieces(), { objectMode: false, highWaterMark: 1 });
+  }
+
+  async readAll(blob: StoredBlob): Promise<Buffer> {
+    return Buffer.concat((await this.chunks.readAll(blob.id)).pieces);
   }
 
   async delete(blob: StoredBlob): Promise<void> {

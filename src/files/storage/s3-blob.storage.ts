@@ -65,6 +65,12 @@ export class S3BlobStorage implements BlobStorage {
     return Readable.from(body(), { objectMode: false, highWaterMark: 1 });
   }
 
+  async readAll(blob: StoredBlob): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    for await (const piece of this.read(blob)) pieces.push(piece as Buffer);
+    return Buffer.concat(pieces);
+  }
+
   async delete(blob: StoredBlob): Promise<void> {
     await this.client.send(
       new DeleteObjectCommand({

@@ -13,6 +13,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../llm.types';
+import { InlineData, sdkCallOptions } from './inline-data';
 import { readToolCalls, SdkToolCall, ToolCallAssembler } from './tool-calls';
 import { toUsage } from './upstream-usage';
 
@@ -42,6 +43,9 @@ interface SdkUsage {
   completion_tokens: number;
 }
 
+/** What an adapter passes the SDK with a request. */
+export type SdkCallOptions = ReturnType<typeof sdkCallOptions>;
+
 /** A part of a user message with images (OpenAI's content parts). */
 export type WirePart =
   { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -62,24 +66,33 @@ export type WireMessage =
     }
   | { role: 'tool'; content: string; tool_call_id: string };
 
-/** An image as a data URL (base64 as given, or encoded from the bytes). */
-function dataUrl(image: ChatImage): string {
-  const base64 = typeof image.data === 'string' ? image.data : image.data.toString('base64');
+/**
+ * An image as a data URL (base64 as given, or encoded from the bytes); with `inline`, its
+ * base64 is a stand-in that the fetch fills in, unseen by JSON.stringify.
+ */
+function dataUrl(image: ChatImage, inline?: InlineData): string {
+  const { data } = image;
+  const base64 = inline
+    ? inline.standIn(data)
+    : typeof data === 'string'
+      ? data
+      : data.toString('base64');
   return `data:${image.mimeType};base64,${base64}`;
 }
 
 /** A user message's text and images as content parts: the text first, then each image. */
-function userParts(content: string, images: ChatImage[]): WirePart[] {
+function userParts(content: string, images: ChatImage[], inline?: InlineData): WirePart[] {
   const parts: WirePart[] = content.length > 0 ? [{ type: 'text', text: content }] : [];
-  for (const image of images) parts.push({ type: 'image_url', image_url: { url: dataUrl(image) } });
+  for (const image of images)
+    parts.push({ type: 'image_url', image_url: { url: dataUrl(image, inline) } });
   return parts;
 }
 
-export function toWire(message: ChatMessage): WireMessage {
+export function toWire(message: ChatMessage, inline?: InlineData): WireMessage {
   const { role, content, name, toolCalls, toolCallId, images } = message;
   if (role === 'tool') return { role, content, tool_call_id: toolCallId ?? '' };
   if (role === 'user' && images?.length) {
-    const parts = userParts(content, images);
+    const parts = userParts(content, images, inline);
     return name === undefined ? { role, content: parts } : { role, content: parts, name };
   }
   if (role !== 'assistant' || !toolCalls?.length)
@@ -213,17 +226,22 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
   protected abstract readonly wrongUrlHint: string;
   protected abstract readonly errors: SdkErrorClasses;
 
-  protected abstract createCompletion(body: ChatBody, signal: AbortSignal): Promise<SdkCompletion>;
+  protected abstract createCompletion(
+    body: ChatBody,
+    options: SdkCallOptions,
+  ): Promise<SdkCompletion>;
   protected abstract createStream(
     body: ChatBody,
-    signal: AbortSignal,
+    options: SdkCallOptions,
   ): Promise<AsyncIterable<SdkChunk>>;
   protected abstract fetchModels(signal: AbortSignal): Promise<string[]>;
 
   async complete(request: LlmRequest): Promise<LlmResult> {
     this.assertConfigured();
     try {
-      const completion = await this.createCompletion(this.body(request), request.signal);
+      const inline = new InlineData();
+      const body = this.body(request, inline);
+      const completion = await this.createCompletion(body, sdkCallOptions(request.signal, inline));
       const choice = completion.choices[0];
       const toolCalls = readToolCalls(this.label, choice?.message.tool_calls);
       return {
@@ -246,7 +264,9 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     const calls = new ToolCallAssembler(this.label);
     let toolCalls: ToolCall[];
     try {
-      const stream = await this.createStream(this.body(request), request.signal);
+      const inline = new InlineData();
+      const body = this.body(request, inline);
+      const stream = await this.createStream(body, sdkCallOptions(request.signal, inline));
       for await (const chunk of stream) {
         upstreamModel = chunk.model || upstreamModel;
         usage = toUsage(chunk.usage ?? chunk.x_groq?.usage) ?? usage;
@@ -295,14 +315,14 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       );
   }
 
-  private body(request: LlmRequest): ChatBody {
+  private body(request: LlmRequest, inline: InlineData): ChatBody {
     const { temperature, topP, maxTokens, seed, frequencyPenalty, presencePenalty } =
       request.params;
     const { stop, responseFormat, tools, toolChoice, parallelToolCalls } = request;
     const offered = tools !== undefined && tools.length > 0;
     return {
       model: request.model,
-      messages: request.messages.map(toWire),
+      messages: request.messages.map((message) => toWire(message, inline)),
       ...(temperature !== undefined && { temperature }),
       ...(topP !== undefined && { top_p: topP }),
       ...(maxTokens !== undefined && { max_tokens: maxTokens }),

@@ -3,6 +3,7 @@ import Groq, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'g
 import { redactUrl } from '../../common/text/redact-url';
 import type {
   ChatBody,
+  SdkCallOptions,
   SdkChunk,
   SdkCompletion,
   SdkErrorClasses,
@@ -55,12 +56,15 @@ export class GroqProvider extends ChatCompletionsProvider {
     });
   }
 
-  protected createCompletion(body: ChatBody, signal: AbortSignal): Promise<SdkCompletion> {
-    return this.client.chat.completions.create({ ...body, stream: false }, { signal });
+  protected createCompletion(body: ChatBody, options: SdkCallOptions): Promise<SdkCompletion> {
+    return this.client.chat.completions.create({ ...body, stream: false }, options);
   }
 
-  protected createStream(body: ChatBody, signal: AbortSignal): Promise<AsyncIterable<SdkChunk>> {
-    return this.client.chat.completions.create({ ...body, stream: true }, { signal });
+  protected createStream(
+    body: ChatBody,
+    options: SdkCallOptions,
+  ): Promise<AsyncIterable<SdkChunk>> {
+    return this.client.chat.completions.create({ ...body, stream: true }, options);
   }
 
   protected async fetchModels(signal: AbortSignal): Promise<string[]> {

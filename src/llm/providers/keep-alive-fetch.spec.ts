@@ -1,8 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { randomBytes } from 'node:crypto';
+
+import Groq from 'groq-sdk';
 import OpenAI from 'openai';
 
+import { InlineData, sdkCallOptions } from './inline-data';
 import { keepAliveFetch } from './keep-alive-fetch';
 
 /** A local server: /v1/chat/completions answers, /old/v1/... redirects there, /slow hangs mid-body. */
@@ -74,6 +78,32 @@ describe('keepAliveFetch', () => {
     expect(upstream.bodies.slice(before).map((b) => JSON.parse(b) as unknown)).toEqual([
       expect.objectContaining(ask),
     ]);
+  });
+
+  it('sends an image held as inline data exactly, through both SDKs and a redirect', async () => {
+    const image = randomBytes(300_000);
+    const expected = `data:image/png;base64,${image.toString('base64')}`;
+    const call = async (send: (body: object, options: object) => Promise<unknown>) => {
+      const inline = new InlineData();
+      const url = `data:image/png;base64,${inline.standIn(image)}`;
+      const content = [{ type: 'image_url', image_url: { url } }];
+      const body = { model: 'm', messages: [{ role: 'user', content }] };
+      await send(body, sdkCallOptions(new AbortController().signal, inline));
+      const sent = JSON.parse(upstream.bodies.at(-1) ?? '') as typeof body;
+      return sent.messages[0].content[0].image_url.url;
+    };
+    const groq = new Groq({
+      apiKey: 'k',
+      baseURL: upstream.url,
+      maxRetries: 0,
+      fetch: keepAliveFetch,
+    });
+    const create =
+      (sdk: { chat: { completions: { create: unknown } } }) => (b: object, o: object) =>
+        (sdk.chat.completions.create as (b: object, o: object) => Promise<unknown>)(b, o);
+    expect(await call(create(client(`${upstream.url}/v1`)))).toBe(expected);
+    expect(await call(create(client(`${upstream.url}/old/v1`)))).toBe(expected);
+    expect(await call(create(groq))).toBe(expected);
   });
 
   it('stops reading a body when aborted, with an AbortError', async () => {

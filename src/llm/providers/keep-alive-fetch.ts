@@ -4,6 +4,7 @@ import https from 'node:https';
 import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
 
 import { LlmException } from '../llm.errors';
+import type { InlineInit } from './inline-data';
 
 /**
  * How long an idle kept-alive socket waits for the next call. Besides closing idle sockets,
@@ -103,13 +104,14 @@ function abortError(): Error {
 }
 
 /** The SDKs pass a Headers object; a plain record is taken too. */
-function requestHeaders(init: RequestInit, body: string | undefined): http.OutgoingHttpHeaders {
+function requestHeaders(init: RequestInit, body: string[] | undefined): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   const given = init.headers;
   if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
   else if (Array.isArray(given)) for (const [name, value] of given) headers[name] = value;
   else if (given) Object.assign(headers, given);
-  if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+  if (body !== undefined)
+    headers['content-length'] = body.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
   return headers;
 }
 
@@ -120,7 +122,7 @@ function requestHeaders(init: RequestInit, body: string | undefined): http.Outgo
 function send(
   url: string,
   init: RequestInit,
-  body: string | undefined,
+  body: string[] | undefined,
   maxBodyBytes: number,
 ): Promise<NodeResponse> {
   const signal = init.signal ?? undefined;
@@ -132,7 +134,8 @@ function send(
     agent: secure ? httpsAgent : httpAgent,
   });
   const response = responseTo(url, request, signal, maxBodyBytes);
-  request.end(body);
+  for (const piece of body ?? []) request.write(piece);
+  request.end();
   return response;
 }
 
@@ -170,6 +173,12 @@ function responseTo(
   });
 }
 
+/** A text body in the pieces to write: stand-ins of inline data replaced (inline-data.ts). */
+function bodyPieces(init: RequestInit & InlineInit): string[] | undefined {
+  if (typeof init.body !== 'string') return undefined;
+  return init.inlineData ? init.inlineData.pieces(init.body) : [init.body];
+}
+
 /**
  * The `fetch` the provider SDKs are given: node:http with keep-alive agents, and a
  * response that hands the SDK Node's own stream. Global fetch (undici, WHATWG streams)
@@ -187,10 +196,11 @@ export const cappedKeepAliveFetch = (maxBodyBytes: number): typeof fetch =>
       agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
     });
     if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
-    const response = await send(url, init, init.body ?? undefined, maxBodyBytes);
+    const body = bodyPieces(init);
+    const response = await send(url, init, body, maxBodyBytes);
     if (REDIRECTS.has(response.status) && response.headers.has('location')) {
       response.body.resume();
-      return nodeFetch(url, nodeFetchInit());
+      return nodeFetch(url, { ...nodeFetchInit(), body: body?.join('') });
     }
     return response;
   }) as unknown as typeof fetch;

@@ -3,6 +3,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 
 import { redactUrl } from '../../common/text/redact-url';
 import type {
   ChatBody,
+  SdkCallOptions,
   SdkChunk,
   SdkCompletion,
   SdkErrorClasses,
@@ -72,14 +73,17 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
     });
   }
 
-  protected createCompletion(body: ChatBody, signal: AbortSignal): Promise<SdkCompletion> {
-    return this.client.chat.completions.create({ ...body, stream: false }, { signal });
+  protected createCompletion(body: ChatBody, options: SdkCallOptions): Promise<SdkCompletion> {
+    return this.client.chat.completions.create({ ...body, stream: false }, options);
   }
 
-  protected createStream(body: ChatBody, signal: AbortSignal): Promise<AsyncIterable<SdkChunk>> {
+  protected createStream(
+    body: ChatBody,
+    options: SdkCallOptions,
+  ): Promise<AsyncIterable<SdkChunk>> {
     return this.client.chat.completions.create(
       { ...body, stream: true, stream_options: { include_usage: true } },
-      { signal },
+      options,
     );
   }
 
