@@ -15,11 +15,14 @@
  * baseline (not to what the streams add): the row compares what the streams add.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
+import { takeHeapSnapshot } from '../lib/inspector';
 import { heapUsed, LiveMemory, liveMemory } from '../lib/memory';
 import { freePort, rssBytes } from '../lib/processes';
 import { progress } from '../lib/progress';
@@ -70,7 +73,13 @@ export const memory = defineScenario<MemoryConfig>({
   async run(bench, config) {
     const results: Partial<Record<Server | 'openai', MemoryResult>> = {};
     for (const system of SERVERS) {
-      results[system] = await measureMemory(bench.b[system], config, bench.upstreams.stamp);
+      const snapshots = bench.flags.heapSnapshot && system === 'service' ? SNAPSHOTS : undefined;
+      results[system] = await measureMemory(
+        bench.b[system],
+        config,
+        bench.upstreams.stamp,
+        snapshots,
+      );
       progress(`memory (${system}) done`);
     }
     const stamp = bench.upstreams.stamp;
@@ -91,14 +100,29 @@ export const memory = defineScenario<MemoryConfig>({
   },
 });
 
-/** Opens the streams, holds them, lets them finish, and samples memory all along. */
+/** Where `--heap-snapshot` writes the service's heap: idle, and with every stream open. */
+const SNAPSHOTS = path.join(__dirname, '..', 'results', 'profiles', 'memory');
+
+/**
+ * Opens the streams, holds them, lets them finish, and samples memory all along; with
+ * `snapshots` (a path prefix), writes heap snapshots before the streams and while all are
+ * open (see bench/heap-diff.ts).
+ */
 export async function measureMemory(
   target: Target,
   config: MemoryConfig,
   stampOrigin: string,
+  snapshots?: string,
 ): Promise<MemoryResult> {
   const conversations = await createConversations(target.pool, config.memoryStreams, 0);
   const baselineLive = await liveMemory(target);
+  const snapshot = async (name: string): Promise<void> => {
+    if (!snapshots || target.inspectPort === undefined) return;
+    mkdirSync(path.dirname(snapshots), { recursive: true });
+    await takeHeapSnapshot(target.inspectPort, `${snapshots}-${name}.heapsnapshot`);
+    progress(`heap snapshot written: ${snapshots}-${name}.heapsnapshot`);
+  };
+  await snapshot('idle');
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push(rssBytes(target.child.pid));
@@ -106,7 +130,9 @@ export async function measureMemory(
   }
   const baselineRss = median(samples);
   const baselineHeap = await heapUsed(target);
-  const held = await holdStreams(target, conversations, config, stampOrigin, baselineRss);
+  const held = await holdStreams(target, conversations, config, stampOrigin, baselineRss, () =>
+    snapshot('open'),
+  );
   const afterSamples = await sampleAfterClose(target, config.memoryAfterMs);
   const afterHeap = await heapUsed(target);
   const afterLive = await liveMemory(target);
@@ -155,6 +181,7 @@ async function holdStreams(
   config: MemoryConfig,
   stampOrigin: string,
   baselineRss: number,
+  whileOpen: () => Promise<void>,
 ): Promise<Held> {
   const all = config.memoryStreams;
   const hold: Hold = { open: 0, maxOpen: 0, settled: 0, peakRss: baselineRss, allOpenRss: 0 };
@@ -177,6 +204,7 @@ async function holdStreams(
   await sleep(config.memoryHoldMs);
   hold.allOpenRss = Math.max(hold.allOpenRss, rssBytes(target.child.pid));
   const allOpenHeap = await heapUsed(target);
+  await whileOpen();
   await fetch(`${stampOrigin}/gates/${gate}/open`, { method: 'POST' });
   const observations = await streams;
   clearInterval(sampler);
