@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
 import { takeHeapSnapshot } from '../lib/inspector';
-import { heapUsed, LiveMemory, liveMemory } from '../lib/memory';
+import { heapStats, heapUsed, LiveMemory, liveMemory } from '../lib/memory';
 import { freePort, rssBytes } from '../lib/processes';
 import { progress } from '../lib/progress';
 import { mb, ms, reportRow, Row, times } from '../lib/report';
@@ -47,6 +47,9 @@ export interface MemoryResult {
   /** V8 heap in use: before, with every stream open, and after they closed. */
   baselineHeap: number;
   allOpenHeap: number;
+  /** The V8 heap reserved, and memory outside it, with every stream open (service only). */
+  allOpenHeapTotal: number;
+  allOpenExternal: number;
   afterHeap: number;
   /** What is still alive after a full garbage collection, before the streams and after. */
   baselineLive: LiveMemory;
@@ -142,6 +145,8 @@ export async function measureMemory(
     streams: config.memoryStreams,
     baselineHeap,
     allOpenHeap: held.allOpenHeap,
+    allOpenHeapTotal: held.allOpenHeapTotal,
+    allOpenExternal: held.allOpenExternal,
     afterHeap,
     baselineLive,
     afterLive,
@@ -169,6 +174,8 @@ interface Held extends Hold {
   observations: (StreamObservation | null)[];
   openAllMs: number;
   allOpenHeap: number;
+  allOpenHeapTotal: number;
+  allOpenExternal: number;
 }
 
 /**
@@ -204,13 +211,14 @@ async function holdStreams(
   await sleep(config.memoryHoldMs);
   hold.allOpenRss = Math.max(hold.allOpenRss, rssBytes(target.child.pid));
   const allOpenHeap = await heapUsed(target);
+  const { total: allOpenHeapTotal, external: allOpenExternal } = await heapStats(target);
   await whileOpen();
   await fetch(`${stampOrigin}/gates/${gate}/open`, { method: 'POST' });
   const observations = await streams;
   clearInterval(sampler);
   hold.peakRss = Math.max(hold.peakRss, rssBytes(target.child.pid));
   agent.destroy();
-  return { ...hold, observations, openAllMs, allOpenHeap };
+  return { ...hold, observations, openAllMs, allOpenHeap, allOpenHeapTotal, allOpenExternal };
 }
 
 /** One stream, counted in `hold` while it is open; null if it failed outright. */
@@ -273,6 +281,18 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
       ),
     },
     reportRow(
+      'RSS per open stream: (peak − before) ÷ streams',
+      kb((service.peakRss - service.baselineRss) / streams),
+      kb((floor.peakRss - floor.baselineRss) / streams),
+      '',
+    ),
+    reportRow(
+      'V8 heap with every stream open: used / reserved; outside the heap (external)',
+      `${mb(service.allOpenHeap)} / ${mb(service.allOpenHeapTotal)}; ${mb(service.allOpenExternal)}`,
+      mb(floor.allOpenHeap),
+      '',
+    ),
+    reportRow(
       `RSS ${config.memoryAfterMs / 1000} s after they closed (no GC forced)`,
       mb(service.afterRss),
       mb(floor.afterRss),
@@ -301,6 +321,8 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
     ),
   ];
 }
+
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
 /** L3 (Nest + openai SDK, used minimally) beside the floor, and the service beside L3. */
 function rungRows(
