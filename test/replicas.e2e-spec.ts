@@ -125,6 +125,47 @@ describe('Several replicas on one database (real processes)', () => {
     }
   });
 
+  it('should hold the owner’s limit on replies at once across replicas, storing nothing for the refused', async () => {
+    const TURNS = 12;
+    const limited = await Promise.all(
+      [0, 1].map(() => startReplica({ MAX_CONCURRENT_GENERATIONS_PER_OWNER: '2' })),
+    );
+    try {
+      for (let trial = 0; trial < 4; trial++) {
+        const ids = await Promise.all(Array.from({ length: TURNS }, () => conversation(a)));
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        fake.script(...ids.map(() => ({ kind: 'held' as const, until: held })));
+        let refused = 0;
+        // Turns on both replicas, each on its own conversation, all at once.
+        const turns = ids.map((id, i) =>
+          post(`${limited[i % 2].url}${BASE}/${id}/messages`, { message: `turn ${i}` }).then(
+            (res) => {
+              if (res.status !== 201) refused++;
+              return res;
+            },
+          ),
+        );
+        // Every turn either reached the provider or was refused.
+        await until(() => Promise.resolve(fake.requests.length + refused === TURNS || undefined));
+        const running = fake.requests.length;
+        release();
+        const results = await Promise.all(turns);
+
+        expect(running).toBeGreaterThanOrEqual(1);
+        expect(running).toBeLessThanOrEqual(2);
+        expect(results.filter((r) => r.status === 201)).toHaveLength(running);
+        for (const r of results.filter((r) => r.status !== 201))
+          expect(r).toMatchObject({ status: 429, body: { error: 'too_many_generations' } });
+        const messages = (await Promise.all(ids.map(stored))).flat();
+        expect(messages.filter((m) => m.role === 'user')).toHaveLength(running);
+        fake.reset();
+      }
+    } finally {
+      for (const replica of limited) replica.kill();
+    }
+  });
+
   it('should show the checkpointed text and cancel a turn from the replica not running it', async () => {
     const id = await conversation(a);
     await slowTurns(a, [id]);

@@ -6,7 +6,13 @@ import { ChatService } from '../src/chat/chat.service';
 import type { ChatEvent, Turn } from '../src/chat/turn';
 import { toEventPayload } from '../src/chat/chat-event.mapper';
 import { TurnsRepository } from '../src/chat/turns.repository';
-import { IdempotencyKeyTakenError } from '../src/chat/turns.types';
+import {
+  ClaimOutcome,
+  IdempotencyKeyTakenError,
+  TurnLimitReachedError,
+} from '../src/chat/turns.types';
+import { ClusterService } from '../src/cluster/cluster.service';
+import { newId } from '../src/common/ids';
 import { AppConfig } from '../src/config/app-config';
 import { loadEnv } from '../src/config/env';
 import { ConversationsService } from '../src/conversations/conversations.service';
@@ -31,6 +37,15 @@ function partsThenHang(parts: string[]): Behaviour {
 function events(turn: Turn): Promise<ChatEvent[]> {
   return turn.outcome.then(() => turn.events.filter((event) => event !== undefined));
 }
+
+/** A small history window, for statements called directly. */
+const WINDOW = {
+  maxTokens: 100,
+  maxRows: 10,
+  messageOverhead: 4,
+  summaries: false,
+  summaryOverhead: 0,
+};
 
 describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () => {
   let db: TestDatabase;
@@ -190,6 +205,7 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
     ).outcome;
     const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id } });
     const begin = app.get(TurnsRepository).begin({
+      ...{ ownerId: 'local', maxPerOwner: 1, deadAfterMs: 10_000 },
       conversationId: id,
       turnId: crypto.randomUUID(),
       userMessageId: crypto.randomUUID(),
@@ -205,15 +221,46 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
       requestHash: null,
       previousTurnId: null,
       attachmentsJson: '[]',
-      window: {
-        maxTokens: 100,
-        maxRows: 10,
-        messageOverhead: 4,
-        summaries: false,
-        summaryOverhead: 0,
-      },
+      window: WINDOW,
     });
     await expect(begin).rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+  });
+
+  it('should begin only the earliest of claims that all saw room under the owner’s limit, storing nothing for the later', async () => {
+    const owner = 'limit-owner';
+    const ids = [
+      (await conversations.create(owner, {})).id,
+      (await conversations.create(owner, {})).id,
+    ];
+    const turnIds = [newId(), newId()];
+    const turns = app.get(TurnsRepository);
+    // Both claims counted the owner's other claims before either was in: both saw room.
+    const limit = { ownerId: owner, deadAfterMs: 10_000 };
+    const claims = await Promise.all(
+      ids.map((conversationId, i) =>
+        turns.claim({
+          ...{ ...limit, maxPerOwner: 2, conversationId, turnId: turnIds[i] },
+          ...{ processId: app.get(ClusterService).processId, idempotencyKey: null },
+          ...{ anchor: 'leaf', anchorId: null, handoverFrom: null, inputCount: 1 },
+        }),
+      ),
+    );
+    const begin = (i: number) => {
+      const claim = claims[i] as Extract<ClaimOutcome, { kind: 'claimed' }>;
+      const { userSeq, replySeq, parentId } = claim.conversation;
+      return turns.begin({
+        ...{ ...limit, maxPerOwner: 1, conversationId: ids[i], turnId: turnIds[i] },
+        ...{ userMessageId: newId(), userSeq, replySeq, parentId, previousTurnId: null },
+        ...{ content: 'x', speakerName: null, metadata: null, tokenCount: 1 },
+        ...{ alias: 'lmstudio/default', idempotencyKey: null, requestHash: null },
+        ...{ attachmentsJson: '[]', window: WINDOW },
+      });
+    };
+
+    await expect(begin(1)).rejects.toBeInstanceOf(TurnLimitReachedError);
+    await expect(begin(0)).resolves.toMatchObject({ userMessage: { content: 'x' } });
+    expect(await stored(ids[1])).toEqual([]);
+    expect((await stored(ids[0])).map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
   describe('event ids', () => {

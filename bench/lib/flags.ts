@@ -4,6 +4,8 @@ export interface Flags {
   tokenDelayMs: number;
   rounds?: number;
   cpuProf: boolean;
+  /** The memory scenario writes heap snapshots of the service (results/profiles/). */
+  heapSnapshot: boolean;
   /** The scale scenario's size: 1 is ~10M messages (bench/scale/dataset.ts). */
   scale: number;
   /** The scenarios to run, by name; all of them unless `--only` says otherwise. */
@@ -11,7 +13,7 @@ export interface Flags {
 }
 
 export const USAGE = `npm run bench [-- --smoke] [--latency-ms N] [--token-delay-ms N] [--rounds N]
-              [--cpu-prof] [--only <scenario>[,<scenario>…]] [--scale F]`;
+              [--cpu-prof] [--heap-snapshot] [--only <scenario>[,<scenario>…]] [--scale F]`;
 
 /**
  * Parses the command line; `scenarios` are the known scenario names, in order, and
@@ -27,6 +29,7 @@ export function parseFlags(
     latencyMs: 0,
     tokenDelayMs: 0,
     cpuProf: false,
+    heapSnapshot: false,
     scale: 1,
     only: new Set(scenarios.filter((name) => !optIn.includes(name))),
   };
@@ -57,6 +60,9 @@ export function parseFlags(
         break;
       case '--cpu-prof':
         flags.cpuProf = true;
+        break;
+      case '--heap-snapshot':
+        flags.heapSnapshot = true;
         break;
       case '--scale': {
         const factor = Number(value());

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 
 /** One masked text frame, as a WebSocket client must send it. */
@@ -44,6 +45,34 @@ function takeFrames(received: Buffer): { payloads: string[]; rest: Buffer } {
  * client, so what is measured afterwards is what the process really still holds.
  */
 export async function collectGarbage(port: number): Promise<void> {
+  await inspectorCall(port, 'HeapProfiler.collectGarbage');
+}
+
+/** Writes a heap snapshot of the process (HeapProfiler.takeHeapSnapshot) to `file`. */
+export async function takeHeapSnapshot(port: number, file: string): Promise<void> {
+  const out = createWriteStream(file);
+  await inspectorCall(port, 'HeapProfiler.takeHeapSnapshot', (event) => {
+    if (event.method === 'HeapProfiler.addHeapSnapshotChunk')
+      out.write((event.params as { chunk: string }).chunk);
+  });
+  await new Promise<void>((resolve, reject) =>
+    out.end((error?: Error) => (error ? reject(error) : resolve())),
+  );
+}
+
+interface InspectorMessage {
+  id?: number;
+  method?: string;
+  params?: unknown;
+  error?: { message: string };
+}
+
+/** Calls one inspector method and waits for its answer; `onEvent` sees the events before it. */
+async function inspectorCall(
+  port: number,
+  method: string,
+  onEvent: (event: InspectorMessage) => void = () => undefined,
+): Promise<void> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     webSocketDebuggerUrl: string;
   }[];
@@ -61,7 +90,7 @@ export async function collectGarbage(port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       let buffer: Buffer = Buffer.alloc(0);
       let upgraded = false;
-      const timer = setTimeout(() => reject(new Error('inspector did not answer')), 60_000);
+      const timer = setTimeout(() => reject(new Error('inspector did not answer')), 120_000);
       socket.on('error', reject);
       socket.on('data', (chunk: Buffer) => {
         buffer = Buffer.concat([buffer, chunk]);
@@ -74,13 +103,14 @@ export async function collectGarbage(port: number): Promise<void> {
           }
           upgraded = true;
           buffer = buffer.subarray(end + 4);
-          socket.write(frame(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+          socket.write(frame(JSON.stringify({ id: 1, method })));
         }
         const { payloads, rest } = takeFrames(buffer);
         buffer = rest;
         for (const payload of payloads) {
-          const message = JSON.parse(payload) as { id?: number; error?: { message: string } };
-          if (message.id === 1) {
+          const message = JSON.parse(payload) as InspectorMessage;
+          if (message.id !== 1) onEvent(message);
+          else {
             clearTimeout(timer);
             if (message.error) reject(new Error(message.error.message));
             else resolve();

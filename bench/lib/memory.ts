@@ -36,3 +36,25 @@ export async function heapUsed(target: Target): Promise<number> {
     return Number.NaN;
   }
 }
+
+/** The service's V8 heap (used and reserved) and memory held outside it, from /metrics. */
+export async function heapStats(
+  target: Target,
+): Promise<{ used: number; total: number; external: number }> {
+  const none = { used: Number.NaN, total: Number.NaN, external: Number.NaN };
+  if (target.name === 'floor') return none;
+  try {
+    const text = await (await fetch(`${target.origin}/metrics`)).text();
+    const read = (name: string): number => {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+      return match ? Number(match[1]) : Number.NaN;
+    };
+    return {
+      used: read('nodejs_heap_size_used_bytes'),
+      total: read('nodejs_heap_size_total_bytes'),
+      external: read('nodejs_external_memory_bytes'),
+    };
+  } catch {
+    return none;
+  }
+}

@@ -15,12 +15,15 @@
  * baseline (not to what the streams add): the row compares what the streams add.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createConversations } from '../lib/database';
 import { StreamObservation, streamTurn } from '../lib/load';
-import { heapUsed, LiveMemory, liveMemory } from '../lib/memory';
+import { takeHeapSnapshot } from '../lib/inspector';
+import { heapStats, heapUsed, LiveMemory, liveMemory } from '../lib/memory';
 import { freePort, rssBytes } from '../lib/processes';
 import { progress } from '../lib/progress';
 import { mb, ms, reportRow, Row, times } from '../lib/report';
@@ -44,6 +47,9 @@ export interface MemoryResult {
   /** V8 heap in use: before, with every stream open, and after they closed. */
   baselineHeap: number;
   allOpenHeap: number;
+  /** The V8 heap reserved, and memory outside it, with every stream open (service only). */
+  allOpenHeapTotal: number;
+  allOpenExternal: number;
   afterHeap: number;
   /** What is still alive after a full garbage collection, before the streams and after. */
   baselineLive: LiveMemory;
@@ -70,7 +76,13 @@ export const memory = defineScenario<MemoryConfig>({
   async run(bench, config) {
     const results: Partial<Record<Server | 'openai', MemoryResult>> = {};
     for (const system of SERVERS) {
-      results[system] = await measureMemory(bench.b[system], config, bench.upstreams.stamp);
+      const snapshots = bench.flags.heapSnapshot && system === 'service' ? SNAPSHOTS : undefined;
+      results[system] = await measureMemory(
+        bench.b[system],
+        config,
+        bench.upstreams.stamp,
+        snapshots,
+      );
       progress(`memory (${system}) done`);
     }
     const stamp = bench.upstreams.stamp;
@@ -91,14 +103,29 @@ export const memory = defineScenario<MemoryConfig>({
   },
 });
 
-/** Opens the streams, holds them, lets them finish, and samples memory all along. */
+/** Where `--heap-snapshot` writes the service's heap: idle, and with every stream open. */
+const SNAPSHOTS = path.join(__dirname, '..', 'results', 'profiles', 'memory');
+
+/**
+ * Opens the streams, holds them, lets them finish, and samples memory all along; with
+ * `snapshots` (a path prefix), writes heap snapshots before the streams and while all are
+ * open (see bench/heap-diff.ts).
+ */
 export async function measureMemory(
   target: Target,
   config: MemoryConfig,
   stampOrigin: string,
+  snapshots?: string,
 ): Promise<MemoryResult> {
   const conversations = await createConversations(target.pool, config.memoryStreams, 0);
   const baselineLive = await liveMemory(target);
+  const snapshot = async (name: string): Promise<void> => {
+    if (!snapshots || target.inspectPort === undefined) return;
+    mkdirSync(path.dirname(snapshots), { recursive: true });
+    await takeHeapSnapshot(target.inspectPort, `${snapshots}-${name}.heapsnapshot`);
+    progress(`heap snapshot written: ${snapshots}-${name}.heapsnapshot`);
+  };
+  await snapshot('idle');
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push(rssBytes(target.child.pid));
@@ -106,7 +133,9 @@ export async function measureMemory(
   }
   const baselineRss = median(samples);
   const baselineHeap = await heapUsed(target);
-  const held = await holdStreams(target, conversations, config, stampOrigin, baselineRss);
+  const held = await holdStreams(target, conversations, config, stampOrigin, baselineRss, () =>
+    snapshot('open'),
+  );
   const afterSamples = await sampleAfterClose(target, config.memoryAfterMs);
   const afterHeap = await heapUsed(target);
   const afterLive = await liveMemory(target);
@@ -116,6 +145,8 @@ export async function measureMemory(
     streams: config.memoryStreams,
     baselineHeap,
     allOpenHeap: held.allOpenHeap,
+    allOpenHeapTotal: held.allOpenHeapTotal,
+    allOpenExternal: held.allOpenExternal,
     afterHeap,
     baselineLive,
     afterLive,
@@ -143,6 +174,8 @@ interface Held extends Hold {
   observations: (StreamObservation | null)[];
   openAllMs: number;
   allOpenHeap: number;
+  allOpenHeapTotal: number;
+  allOpenExternal: number;
 }
 
 /**
@@ -155,6 +188,7 @@ async function holdStreams(
   config: MemoryConfig,
   stampOrigin: string,
   baselineRss: number,
+  whileOpen: () => Promise<void>,
 ): Promise<Held> {
   const all = config.memoryStreams;
   const hold: Hold = { open: 0, maxOpen: 0, settled: 0, peakRss: baselineRss, allOpenRss: 0 };
@@ -177,12 +211,14 @@ async function holdStreams(
   await sleep(config.memoryHoldMs);
   hold.allOpenRss = Math.max(hold.allOpenRss, rssBytes(target.child.pid));
   const allOpenHeap = await heapUsed(target);
+  const { total: allOpenHeapTotal, external: allOpenExternal } = await heapStats(target);
+  await whileOpen();
   await fetch(`${stampOrigin}/gates/${gate}/open`, { method: 'POST' });
   const observations = await streams;
   clearInterval(sampler);
   hold.peakRss = Math.max(hold.peakRss, rssBytes(target.child.pid));
   agent.destroy();
-  return { ...hold, observations, openAllMs, allOpenHeap };
+  return { ...hold, observations, openAllMs, allOpenHeap, allOpenHeapTotal, allOpenExternal };
 }
 
 /** One stream, counted in `hold` while it is open; null if it failed outright. */
@@ -245,6 +281,18 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
       ),
     },
     reportRow(
+      'RSS per open stream: (peak − before) ÷ streams',
+      kb((service.peakRss - service.baselineRss) / streams),
+      kb((floor.peakRss - floor.baselineRss) / streams),
+      '',
+    ),
+    reportRow(
+      'V8 heap with every stream open: used / reserved; outside the heap (external)',
+      `${mb(service.allOpenHeap)} / ${mb(service.allOpenHeapTotal)}; ${mb(service.allOpenExternal)}`,
+      mb(floor.allOpenHeap),
+      '',
+    ),
+    reportRow(
       `RSS ${config.memoryAfterMs / 1000} s after they closed (no GC forced)`,
       mb(service.afterRss),
       mb(floor.afterRss),
@@ -273,6 +321,8 @@ function memoryRows(service: MemoryResult, floor: MemoryResult, config: MemoryCo
     ),
   ];
 }
+
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
 /** L3 (Nest + openai SDK, used minimally) beside the floor, and the service beside L3. */
 function rungRows(

@@ -15,12 +15,6 @@ export interface CheckpointPiece {
   reasoning: string;
 }
 
-interface ClaimsUpTo {
-  ownerId: string;
-  turnId: string;
-  deadAfterMs: number;
-}
-
 interface Release {
   conversationId: string;
   turnId: string;
@@ -31,43 +25,20 @@ const now = sql<Date>`now()`;
 const freedTurns = sql<string>`any((select coalesce(array_agg(active_turn_id), '{}') from freed)::uuid[])`;
 
 /**
- * The upkeep of turns' claims, run by TurnLease beside the turn's own statements: the
- * owner's count of live claims, release, checkpoints of running replies (which also carry
+ * The upkeep of turns' claims, run by TurnLease beside the turn's own statements: release, checkpoints of running replies (which also carry
  * cancels between processes), and the sweep of claims whose process died.
  */
 @Injectable()
 export class TurnLeaseRepository {
-  private readonly claimsUpToQuery;
   private readonly releaseQuery;
   private readonly sweepDeadStatement;
 
   constructor(private readonly db: Db) {
     // Run with each turn (or each second): built and compiled once.
-    this.claimsUpToQuery = preparedQuery(db, (input: ClaimsUpTo) => this.buildClaimsUpTo(input));
     this.releaseQuery = preparedQuery(db, (input: Release) => this.buildRelease(input));
     this.sweepDeadStatement = preparedStatement(db, (input: { deadAfterMs: number }) =>
       this.buildSweepDead(input.deadAfterMs),
     );
-  }
-
-  /**
-   * How many of the owner's live claims come at or before this turn, in turn-id order
-   * (ids are time-ordered). Claims taken at the same moment all see each other here, so
-   * the earliest win and the owner's limit holds across processes.
-   */
-  async claimsUpTo(ownerId: string, turnId: string, deadAfterMs: number): Promise<number> {
-    const [row] = await this.claimsUpToQuery({ ownerId, turnId, deadAfterMs });
-    return Number(row.count);
-  }
-
-  @GenerateSql()
-  private buildClaimsUpTo({ ownerId, turnId, deadAfterMs }: ClaimsUpTo) {
-    return this.db
-      .selectFrom('conversations as c')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('c.ownerId', '=', ownerId)
-      .where('c.activeTurnId', '<=', turnId)
-      .where(holderAlive(deadAfterMs));
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */

@@ -4,11 +4,10 @@ import { ClusterService } from '../cluster/cluster.service';
 import { ProcessesRepository } from '../cluster/processes.repository';
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
-import { TooManyGenerationsException } from './chat.errors';
 import type { Turn } from './turn';
 import { CheckpointPiece, TurnLeaseRepository } from './turn-lease.repository';
 import { TurnsRepository } from './turns.repository';
-import type { ClaimOutcome, ClaimTurn } from './turns.types';
+import type { ClaimOutcome, ClaimTurn, OwnerLimit } from './turns.types';
 
 /** How far each held turn's text has been checkpointed, its next piece's number, and when. */
 interface Checkpointed {
@@ -82,23 +81,18 @@ export class TurnLease implements OnApplicationBootstrap, OnApplicationShutdown 
   ): Promise<ClaimOutcome> {
     return this.turns.claim({
       ...input,
+      ...this.ownerLimit(input.ownerId),
       processId: this.cluster.processId,
-      deadAfterMs: this.config.get('PROCESS_DEAD_AFTER_MS'),
-      maxPerOwner: this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
     });
   }
 
-  /**
-   * The claim counted the owner's running replies from its own snapshot, so claims taken at
-   * the same moment on several conversations all saw room for one more. Counted again once
-   * this one is in, in turn-id order (ids are time-ordered), the earliest win and the rest
-   * are refused: the owner's limit holds across processes.
-   */
-  async confirmWithinLimit(ownerId: string, turnId: string): Promise<void> {
-    const max = this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER');
-    const deadAfterMs = this.config.get('PROCESS_DEAD_AFTER_MS');
-    if ((await this.leases.claimsUpTo(ownerId, turnId, deadAfterMs)) > max)
-      throw new TooManyGenerationsException(max);
+  /** The owner's limit on replies at once, which the claim and the begin both check. */
+  ownerLimit(ownerId: string): OwnerLimit {
+    return {
+      ownerId,
+      maxPerOwner: this.config.get('MAX_CONCURRENT_GENERATIONS_PER_OWNER'),
+      deadAfterMs: this.config.get('PROCESS_DEAD_AFTER_MS'),
+    };
   }
 
   /** Gives the conversation back when a turn ends before anything was stored. */

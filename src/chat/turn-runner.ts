@@ -83,6 +83,7 @@ import {
   FinishTurn,
   IdempotencyKeyTakenError,
   ToolResult,
+  TurnLimitReachedError,
 } from './turns.types';
 
 /** Where a turn attaches other than after the current leaf (see TurnAnchor). */
@@ -301,6 +302,8 @@ export class TurnRunner {
       await this.lease.release(conversationId, turnId);
       if (error instanceof IdempotencyKeyTakenError && idempotencyKey)
         return this.replayRace(ownerId, input, conversationId, idempotencyKey, hash);
+      if (error instanceof TurnLimitReachedError)
+        throw this.refusal('limit', conversationId, input);
       throw error;
     }
     const answeredId = claim.answered?.id ?? null;
@@ -346,13 +349,10 @@ export class TurnRunner {
     if (!answered) inputTokens[0] += attached.costs.reduce((sum, c) => sum + c.tokens, 0);
     // A regenerate's stored message may carry images: the alias must see them too.
     const images = answered ? await this.files.hasImages(answered.id) : attached.images.length > 0;
-    // The limit's second count goes with the planning, not after it.
-    const [plan] = await Promise.all([
-      this.plan(conversation, input, inputTokens, images),
-      this.lease.confirmWithinLimit(ownerId, turnId),
-    ]);
+    const plan = await this.plan(conversation, input, inputTokens, images);
     const { userSeq, replySeq, parentId, previousTurnId } = conversation;
     const turn = {
+      ...this.lease.ownerLimit(ownerId),
       ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
       ...{ userMessageId: inputIds[inputIds.length - 1], content: message },
       ...{ tokenCount: inputTokens.reduce((sum, n) => sum + n, 0) },

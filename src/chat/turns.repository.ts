@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
+import { InsertObject, Kysely, sql } from 'kysely';
 import { jsonObjectFrom } from 'kysely/helpers/postgres';
 
 import { holderAlive } from '../cluster/processes.repository';
 import { isUniqueViolation } from '../common/errors/database-errors';
 import { Db } from '../database/db';
+import type { DB, Message as MessageRow } from '../generated/kysely/database';
 import { GenerateSql } from '../database/generate-sql';
 import { preparedQuery } from '../database/prepared-query';
 import {
@@ -25,11 +26,31 @@ import {
   FinishTurn,
   IdempotencyKeyTakenError,
   INTERRUPTED,
+  OwnerLimit,
   ToolMessageRow,
+  TurnLimitReachedError,
 } from './turns.types';
 import { anchorFits, seqStep, turnParent } from './turn-anchors';
 
 const now = sql<Date>`now()`;
+
+/** In a begin statement: whether the turn is within its owner's limit (see withinLimit). */
+const withinIt = sql<boolean>`(select ok from within)`;
+
+/**
+ * `insert into messages (…) select … from within where ok`: the row, stored only when the
+ * turn is within its owner's limit. The SELECT of an INSERT leaves its untyped parameters
+ * to the columns' types, as VALUES does.
+ */
+function gatedInsert(db: Kysely<DB>, row: InsertObject<DB, 'messages'>) {
+  const columns = Object.keys(row) as (keyof MessageRow)[];
+  return db
+    .insertInto('messages')
+    .columns(columns)
+    .expression(
+      db.selectNoFrom(columns.map((column) => sql`${row[column]}`.as(column))).where(withinIt),
+    );
+}
 
 /** The conversation's settings a claim reads for its turn. */
 const CLAIMED_SETTINGS = [
@@ -56,8 +77,8 @@ const began = sql<Date>`clock_timestamp()`;
 
 /**
  * The SQL of one chat turn, folded into as few round trips as it takes:
- * claim (1), begin = store user message + assistant placeholder + read history (1),
- * finish = store reply + release claim (1). Data-modifying CTEs always run to completion,
+ * claim (1), begin = recount the owner's claims + store user message + assistant
+ * placeholder + read history (1), finish = store reply + release claim (1). Data-modifying CTEs always run to completion,
  * whether or not the final SELECT reads them.
  */
 @Injectable()
@@ -127,6 +148,7 @@ export class TurnsRepository {
     const [row] = answered
       ? await this.regenerateQuery({ ...input, userMessageId: answered.id })
       : await this.beginQuery(input);
+    if (!row) throw new TurnLimitReachedError();
     const { history, mark, read, ...userMessage } = row;
     return { userMessage, ...readWindow(history, mark, read) };
   }
@@ -137,6 +159,7 @@ export class TurnsRepository {
   ): Promise<{ userMessage: Message; toolMessages: Message[] } & ReadWindow> {
     try {
       const rows = await this.toolResultsQuery({ ...input, resultsJson: toolMessagesJson(input) });
+      if (rows.length === 0) throw new TurnLimitReachedError();
       const [{ history, mark, read }] = rows;
       const toolMessages = rows.map(({ history: _h, mark: _m, read: _r, ...message }) => message);
       const userMessage = toolMessages[toolMessages.length - 1];
@@ -357,31 +380,29 @@ export class TurnsRepository {
       jsonb_populate_recordset(null::message_attachments, ${input.attachmentsJson}::jsonb)`.as('a');
     return (
       this.db
+        .with('within', () => this.withinLimit(input))
         .with('orphan', () => this.finaliseOrphan(input))
-        .with('inserted', (db) =>
-          db
-            .insertInto('messages')
-            .values([
-              {
-                id: input.userMessageId,
-                conversationId,
-                parentId: input.parentId,
-                seq: input.userSeq,
-                role: 'user',
-                content: input.content,
-                speakerName: input.speakerName,
-                metadata: input.metadata,
-                status: 'complete',
-                tokenCount: input.tokenCount,
-                idempotencyKey: input.idempotencyKey,
-                requestHash: input.requestHash,
-                // Stored, so complete, when this statement began; its reply begins after.
-                createdAt: stored,
-                completedAt: stored,
-              },
-              { ...this.placeholder(input), parentId: input.userMessageId },
-            ])
-            .returning(MESSAGE_COLUMNS),
+        .with('inserted', () =>
+          gatedInsert(this.db, {
+            id: input.userMessageId,
+            conversationId,
+            parentId: input.parentId,
+            seq: input.userSeq,
+            role: 'user',
+            content: input.content,
+            speakerName: input.speakerName,
+            metadata: input.metadata,
+            status: 'complete',
+            tokenCount: input.tokenCount,
+            idempotencyKey: input.idempotencyKey,
+            requestHash: input.requestHash,
+            // Stored, so complete, when this statement began; its reply begins after.
+            createdAt: stored,
+            completedAt: stored,
+          }).returning(MESSAGE_COLUMNS),
+        )
+        .with('reply', () =>
+          gatedInsert(this.db, { ...this.placeholder(input), parentId: input.userMessageId }),
         )
         // The user message's files (checked to be the owner's before the turn claimed), in order.
         .with('attached', (db) =>
@@ -400,7 +421,6 @@ export class TurnsRepository {
         .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
         .selectFrom('inserted')
         .select(MESSAGE_COLUMNS)
-        .where('role', '=', 'user')
         .select(() => windowColumns(this.db))
     );
   }
@@ -413,18 +433,9 @@ export class TurnsRepository {
   private buildRegenerate(input: BeginTurn) {
     const { conversationId, window } = input;
     return this.db
+      .with('within', () => this.withinLimit(input))
       .with('orphan', () => this.finaliseOrphan(input))
-      .with('inserted', (db) =>
-        db
-          .insertInto('messages')
-          .values({
-            ...this.placeholder(input),
-            parentId: input.userMessageId,
-            idempotencyKey: input.idempotencyKey,
-            requestHash: input.requestHash,
-          })
-          .returning('id'),
-      )
+      .with('inserted', () => gatedInsert(this.db, this.keyedPlaceholder(input)))
       .with('leaf', () => this.moveLeaf(input))
       .with('mark', () => memoryMarkOf(this.db, conversationId, input.parentId, window))
       .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
@@ -432,6 +443,7 @@ export class TurnsRepository {
       .select(MESSAGE_COLUMNS)
       .where('id', '=', input.userMessageId)
       .where('conversationId', '=', conversationId)
+      .where(withinIt)
       .select(() => windowColumns(this.db));
   }
 
@@ -447,6 +459,7 @@ export class TurnsRepository {
     const results = sql<ToolMessageRow>`jsonb_populate_recordset(null::messages,
       ${input.resultsJson}::jsonb)`.as('r');
     return this.db
+      .with('within', () => this.withinLimit(input))
       .with('orphan', () => this.finaliseOrphan(input))
       .with('resumed', (db) =>
         db
@@ -454,6 +467,7 @@ export class TurnsRepository {
           .set({ status: 'complete' })
           .where('id', '=', input.parentId)
           .where('status', '=', 'requires_action')
+          .where(withinIt)
           .returning('id'),
       )
       .with('results', (db) =>
@@ -470,21 +484,12 @@ export class TurnsRepository {
               .select(['r.parentId', 'r.seq', sql<'tool'>`'tool'::"MessageRole"`.as('role')])
               .select(['r.content', 'r.toolCallId'])
               .select(sql<'complete'>`'complete'::"MessageStatus"`.as('status'))
-              .select(['r.tokenCount', stored.as('createdAt'), stored.as('completedAt')]),
+              .select(['r.tokenCount', stored.as('createdAt'), stored.as('completedAt')])
+              .where(withinIt),
           )
           .returning(MESSAGE_COLUMNS),
       )
-      .with('inserted', (db) =>
-        db
-          .insertInto('messages')
-          .values({
-            ...this.placeholder(input),
-            parentId: input.userMessageId,
-            idempotencyKey: input.idempotencyKey,
-            requestHash: input.requestHash,
-          })
-          .returning('id'),
-      )
+      .with('inserted', () => gatedInsert(this.db, this.keyedPlaceholder(input)))
       .with('leaf', () => this.moveLeaf(input))
       .with('mark', () => memoryMarkOf(this.db, conversationId, input.parentId, window))
       .with('kept', () => windowMessagesOf(this.db, conversationId, input.parentId, window))
@@ -508,6 +513,33 @@ export class TurnsRepository {
     } as const;
   }
 
+  /** The placeholder of a reply that holds the turn's Idempotency-Key (no new user message). */
+  private keyedPlaceholder(input: BeginTurn) {
+    return {
+      ...this.placeholder(input),
+      parentId: input.userMessageId,
+      idempotencyKey: input.idempotencyKey,
+      requestHash: input.requestHash,
+    };
+  }
+
+  /**
+   * Whether this turn is among the owner's first `maxPerOwner` live claims, in turn-id
+   * order (ids are time-ordered). The claim counted the owner's running replies from its
+   * own snapshot, so claims taken at the same moment on several conversations all saw room
+   * for one more; begin runs after its claim committed and counts again from a later
+   * snapshot, so the earliest win, the rest store nothing, and the owner's limit holds
+   * across processes. Begin's writes all wait on it (see gatedInsert and withinIt).
+   */
+  private withinLimit(input: OwnerLimit & { turnId: string }) {
+    return this.db
+      .selectFrom('conversations as c')
+      .select((eb) => eb(eb.fn.countAll(), '<=', input.maxPerOwner).as('ok'))
+      .where('c.ownerId', '=', input.ownerId)
+      .where('c.activeTurnId', '<=', input.turnId)
+      .where(holderAlive(input.deadAfterMs));
+  }
+
   /** Stores as interrupted the reply of the crashed turn whose claim this one replaced. */
   private finaliseOrphan(input: BeginTurn) {
     return this.db
@@ -525,6 +557,7 @@ export class TurnsRepository {
       .set({ currentLeafId: input.turnId })
       .where('id', '=', input.conversationId)
       .where('activeTurnId', '=', input.turnId)
+      .where(withinIt)
       .returning('id');
   }
 

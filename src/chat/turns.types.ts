@@ -91,7 +91,16 @@ export interface ClaimTurn {
   inputCount: number;
 }
 
-export interface BeginTurn {
+/** The owner's limit a turn's begin checks again (see TurnsRepository.withinLimit). */
+export interface OwnerLimit {
+  ownerId: string;
+  /** The owner's replies running at once, across all processes, this one included. */
+  maxPerOwner: number;
+  /** A holder silent this long is dead and its claim free. */
+  deadAfterMs: number;
+}
+
+export interface BeginTurn extends OwnerLimit {
   conversationId: string;
   turnId: string;
   userMessageId: string;
@@ -172,3 +181,6 @@ export const INTERRUPTED = {
 
 /** A concurrent turn stored the same Idempotency-Key first (its claim raced this one's). */
 export class IdempotencyKeyTakenError extends Error {}
+
+/** Claims taken at the same moment put the owner over the limit: this turn came too late. */
+export class TurnLimitReachedError extends Error {}

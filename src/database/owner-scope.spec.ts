@@ -15,9 +15,6 @@ const THROUGH_A_KEY: Record<string, string> = {
   'HistoryRepository.buildPreview': 'the conversation the request was authorised for',
   'TurnLeaseRepository.buildRelease': 'the conversation this turn claimed for its owner',
   'TurnLeaseRepository.buildCheckpoint': 'the running turns this process claimed',
-  'TurnsRepository.buildBegin': 'the conversation the claim (owner-checked) took',
-  'TurnsRepository.buildRegenerate': 'the conversation the claim (owner-checked) took',
-  'TurnsRepository.buildToolResults': 'the conversation the claim (owner-checked) took',
   'TurnsRepository.buildFinish': 'the conversation the claim (owner-checked) took',
 };
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 
@@ -6,8 +6,14 @@ import { AppConfig } from '../config/app-config';
 import { PrismaClient } from '../generated/prisma/client';
 import { describeDatabaseError } from '../common/errors/database-errors';
 
+/**
+ * The database pool, and the Prisma client over it. The service's queries are Kysely on the
+ * pool (src/database/db.ts); the client is never connected at start-up, since `$connect`
+ * loads Prisma's query compiler (WebAssembly, ~40 MB of resident memory) that nothing at
+ * run time uses: code that does call the client (tests, scripts) connects it on first use.
+ */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleInit, OnApplicationShutdown {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   /** Ours, not the adapter's, so pool usage can be reported and the pool closed last. */
   readonly pool: Pool;
   /** Connections whose socket is open: the pool forgets one before its socket has closed. */
@@ -31,10 +37,6 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
     pool.on('remove', () => {
       if (--this.open === 0) this.onAllClosed?.();
     });
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.$connect();
   }
 
   /**

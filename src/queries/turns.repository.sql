@@ -285,16 +285,34 @@ select
 
 -- TurnsRepository.buildBegin
 with
+  "within" as (
+    select
+      count(*) <= $1 as "ok"
+    from
+      "conversations" as "c"
+    where
+      "c"."owner_id" = $2
+      and "c"."active_turn_id" <= $3
+      and exists (
+        select
+          1
+        from
+          processes p
+        where
+          p.id = c.active_process_id
+          and p.heartbeat_at > now() - $4 * interval '1 millisecond'
+      )
+  ),
   "orphan" as (
     update "messages"
     set
-      "status" = $1,
-      "error_code" = $2,
-      "error_message" = $3,
+      "status" = $5,
+      "error_code" = $6,
+      "error_message" = $7,
       "completed_at" = now()
     where
-      "id" = $4
-      and "status" = $5
+      "id" = $8
+      and "status" = $9
     returning
       "id"
   ),
@@ -314,43 +332,29 @@ with
         "idempotency_key",
         "request_hash",
         "created_at",
-        "completed_at",
-        "model"
+        "completed_at"
       )
-    values
+    select
+      $10 as "id",
+      $11 as "conversation_id",
+      $12 as "parent_id",
+      $13 as "seq",
+      $14 as "role",
+      $15 as "content",
+      $16 as "speaker_name",
+      $17 as "metadata",
+      $18 as "status",
+      $19 as "token_count",
+      $20 as "idempotency_key",
+      $21 as "request_hash",
+      statement_timestamp() as "created_at",
+      statement_timestamp() as "completed_at"
+    where
       (
-        $6,
-        $7,
-        $8,
-        $9,
-        $10,
-        $11,
-        $12,
-        $13,
-        $14,
-        $15,
-        $16,
-        $17,
-        statement_timestamp(),
-        statement_timestamp(),
-        default
-      ),
-      (
-        $18,
-        $19,
-        $20,
-        $21,
-        $22,
-        $23,
-        default,
-        default,
-        $24,
-        default,
-        default,
-        default,
-        clock_timestamp(),
-        default,
-        $25
+        select
+          ok
+        from
+          within
       )
     returning
       "id",
@@ -383,6 +387,37 @@ with
       "tool_calls",
       "tool_call_id"
   ),
+  "reply" as (
+    insert into
+      "messages" (
+        "id",
+        "conversation_id",
+        "seq",
+        "role",
+        "content",
+        "status",
+        "model",
+        "created_at",
+        "parent_id"
+      )
+    select
+      $22 as "id",
+      $23 as "conversation_id",
+      $24 as "seq",
+      $25 as "role",
+      $26 as "content",
+      $27 as "status",
+      $28 as "model",
+      clock_timestamp() as "created_at",
+      $29 as "parent_id"
+    where
+      (
+        select
+          ok
+        from
+          within
+      )
+  ),
   "attached" as (
     insert into
       "message_attachments" ("message_id", "file_id", "position")
@@ -391,16 +426,22 @@ with
       "a"."file_id",
       "a"."position"
     from
-      jsonb_populate_recordset(null::message_attachments, $26::jsonb) as "a"
+      jsonb_populate_recordset(null::message_attachments, $30::jsonb) as "a"
       inner join "inserted" on "inserted"."id" = "a"."message_id"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $27
+      "current_leaf_id" = $31
     where
-      "id" = $28
-      and "active_turn_id" = $29
+      "id" = $32
+      and "active_turn_id" = $33
+      and (
+        select
+          ok
+        from
+          within
+      )
     returning
       "id"
   ),
@@ -434,7 +475,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $30::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $34::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -448,16 +489,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $31
-              and (messages.conversation_id = $32) is true
-              and "messages"."seq" > $33
+              "messages"."id" = $35
+              and (messages.conversation_id = $36) is true
+              and "messages"."seq" > $37
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $34::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $38::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -472,9 +513,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $35
-              and path.depth < $36::int
-              and path.running <= $37::int
+              "m"."seq" > $39
+              and path.depth < $40::int
+              and path.running <= $41::int
               and not exists (
                 select
                   1
@@ -485,8 +526,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $38::boolean
-                      and mm.token_count + $39::int <= $40::int
+                      $42::boolean
+                      and mm.token_count + $43::int <= $44::int
                     )
                   )
               )
@@ -512,8 +553,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $41::boolean
-          and mm.token_count + $42::int <= $43::int
+          $45::boolean
+          and mm.token_count + $46::int <= $47::int
         )
       )
       and exists (
@@ -522,12 +563,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $44
+          "conversation_id" = $48
       )
     order by
       "path"."depth"
     limit
-      $45
+      $49
   ),
   "kept" as (
     select
@@ -548,10 +589,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $46::int - coalesce(
+        $50::int - coalesce(
           (
             select
-              token_count + $47::int
+              token_count + $51::int
             from
               mark
             where
@@ -560,7 +601,7 @@ with
           0
         )
       )
-      and path.depth <= $48::int as "fits"
+      and path.depth <= $52::int as "fits"
     from
       (
         with recursive
@@ -583,7 +624,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $49::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $53::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -597,8 +638,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $50
-              and (messages.conversation_id = $51) is true
+              "messages"."id" = $54
+              and (messages.conversation_id = $55) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -616,7 +657,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $52::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $56::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -642,12 +683,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($53::int + 1)::int
+              and path.depth < ($57::int + 1)::int
               and path.running <= (
-                $54::int - coalesce(
+                $58::int - coalesce(
                   (
                     select
-                      token_count + $55::int
+                      token_count + $59::int
                     from
                       mark
                     where
@@ -675,7 +716,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($56, $57)
+      "path"."status" in ($60, $61)
   )
 select
   "id",
@@ -725,15 +766,15 @@ select
         from
           "kept"
         where
-          "fits" = $58
+          "fits" = $62
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $59
-              and "role" = $60
+              "fits" = $63
+              and "role" = $64
           )
         order by
           "seq"
@@ -757,22 +798,38 @@ select
       "kept"
   ) as "read"
 from
-  "inserted"
-where
-  "role" = $61;
+  "inserted";
 
 -- TurnsRepository.buildRegenerate
 with
+  "within" as (
+    select
+      count(*) <= $1 as "ok"
+    from
+      "conversations" as "c"
+    where
+      "c"."owner_id" = $2
+      and "c"."active_turn_id" <= $3
+      and exists (
+        select
+          1
+        from
+          processes p
+        where
+          p.id = c.active_process_id
+          and p.heartbeat_at > now() - $4 * interval '1 millisecond'
+      )
+  ),
   "orphan" as (
     update "messages"
     set
-      "status" = $1,
-      "error_code" = $2,
-      "error_message" = $3,
+      "status" = $5,
+      "error_code" = $6,
+      "error_message" = $7,
       "completed_at" = now()
     where
-      "id" = $4
-      and "status" = $5
+      "id" = $8
+      and "status" = $9
     returning
       "id"
   ),
@@ -791,30 +848,39 @@ with
         "idempotency_key",
         "request_hash"
       )
-    values
+    select
+      $10 as "id",
+      $11 as "conversation_id",
+      $12 as "seq",
+      $13 as "role",
+      $14 as "content",
+      $15 as "status",
+      $16 as "model",
+      clock_timestamp() as "created_at",
+      $17 as "parent_id",
+      $18 as "idempotency_key",
+      $19 as "request_hash"
+    where
       (
-        $6,
-        $7,
-        $8,
-        $9,
-        $10,
-        $11,
-        $12,
-        clock_timestamp(),
-        $13,
-        $14,
-        $15
+        select
+          ok
+        from
+          within
       )
-    returning
-      "id"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $16
+      "current_leaf_id" = $20
     where
-      "id" = $17
-      and "active_turn_id" = $18
+      "id" = $21
+      and "active_turn_id" = $22
+      and (
+        select
+          ok
+        from
+          within
+      )
     returning
       "id"
   ),
@@ -848,7 +914,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $19::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $23::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -862,16 +928,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $20
-              and (messages.conversation_id = $21) is true
-              and "messages"."seq" > $22
+              "messages"."id" = $24
+              and (messages.conversation_id = $25) is true
+              and "messages"."seq" > $26
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $23::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $27::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -886,9 +952,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $24
-              and path.depth < $25::int
-              and path.running <= $26::int
+              "m"."seq" > $28
+              and path.depth < $29::int
+              and path.running <= $30::int
               and not exists (
                 select
                   1
@@ -899,8 +965,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $27::boolean
-                      and mm.token_count + $28::int <= $29::int
+                      $31::boolean
+                      and mm.token_count + $32::int <= $33::int
                     )
                   )
               )
@@ -926,8 +992,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $30::boolean
-          and mm.token_count + $31::int <= $32::int
+          $34::boolean
+          and mm.token_count + $35::int <= $36::int
         )
       )
       and exists (
@@ -936,12 +1002,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $33
+          "conversation_id" = $37
       )
     order by
       "path"."depth"
     limit
-      $34
+      $38
   ),
   "kept" as (
     select
@@ -962,10 +1028,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $35::int - coalesce(
+        $39::int - coalesce(
           (
             select
-              token_count + $36::int
+              token_count + $40::int
             from
               mark
             where
@@ -974,7 +1040,7 @@ with
           0
         )
       )
-      and path.depth <= $37::int as "fits"
+      and path.depth <= $41::int as "fits"
     from
       (
         with recursive
@@ -997,7 +1063,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $38::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $42::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1011,8 +1077,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $39
-              and (messages.conversation_id = $40) is true
+              "messages"."id" = $43
+              and (messages.conversation_id = $44) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1030,7 +1096,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $41::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $45::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1056,12 +1122,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($42::int + 1)::int
+              and path.depth < ($46::int + 1)::int
               and path.running <= (
-                $43::int - coalesce(
+                $47::int - coalesce(
                   (
                     select
-                      token_count + $44::int
+                      token_count + $48::int
                     from
                       mark
                     where
@@ -1089,7 +1155,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($45, $46)
+      "path"."status" in ($49, $50)
   )
 select
   "id",
@@ -1139,15 +1205,15 @@ select
         from
           "kept"
         where
-          "fits" = $47
+          "fits" = $51
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $48
-              and "role" = $49
+              "fits" = $52
+              and "role" = $53
           )
         order by
           "seq"
@@ -1173,31 +1239,61 @@ select
 from
   "messages"
 where
-  "id" = $50
-  and "conversation_id" = $51;
+  "id" = $54
+  and "conversation_id" = $55
+  and (
+    select
+      ok
+    from
+      within
+  );
 
 -- TurnsRepository.buildToolResults
 with
+  "within" as (
+    select
+      count(*) <= $1 as "ok"
+    from
+      "conversations" as "c"
+    where
+      "c"."owner_id" = $2
+      and "c"."active_turn_id" <= $3
+      and exists (
+        select
+          1
+        from
+          processes p
+        where
+          p.id = c.active_process_id
+          and p.heartbeat_at > now() - $4 * interval '1 millisecond'
+      )
+  ),
   "orphan" as (
     update "messages"
     set
-      "status" = $1,
-      "error_code" = $2,
-      "error_message" = $3,
+      "status" = $5,
+      "error_code" = $6,
+      "error_message" = $7,
       "completed_at" = now()
     where
-      "id" = $4
-      and "status" = $5
+      "id" = $8
+      and "status" = $9
     returning
       "id"
   ),
   "resumed" as (
     update "messages"
     set
-      "status" = $6
+      "status" = $10
     where
-      "id" = $7
-      and "status" = $8
+      "id" = $11
+      and "status" = $12
+      and (
+        select
+          ok
+        from
+          within
+      )
     returning
       "id"
   ),
@@ -1218,7 +1314,7 @@ with
       )
     select
       "r"."id",
-      $9::uuid as "conversation_id",
+      $13::uuid as "conversation_id",
       "r"."parent_id",
       "r"."seq",
       'tool'::"MessageRole" as "role",
@@ -1229,7 +1325,14 @@ with
       statement_timestamp() as "created_at",
       statement_timestamp() as "completed_at"
     from
-      jsonb_populate_recordset(null::messages, $10::jsonb) as "r"
+      jsonb_populate_recordset(null::messages, $14::jsonb) as "r"
+    where
+      (
+        select
+          ok
+        from
+          within
+      )
     returning
       "id",
       "conversation_id",
@@ -1276,30 +1379,39 @@ with
         "idempotency_key",
         "request_hash"
       )
-    values
+    select
+      $15 as "id",
+      $16 as "conversation_id",
+      $17 as "seq",
+      $18 as "role",
+      $19 as "content",
+      $20 as "status",
+      $21 as "model",
+      clock_timestamp() as "created_at",
+      $22 as "parent_id",
+      $23 as "idempotency_key",
+      $24 as "request_hash"
+    where
       (
-        $11,
-        $12,
-        $13,
-        $14,
-        $15,
-        $16,
-        $17,
-        clock_timestamp(),
-        $18,
-        $19,
-        $20
+        select
+          ok
+        from
+          within
       )
-    returning
-      "id"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $21
+      "current_leaf_id" = $25
     where
-      "id" = $22
-      and "active_turn_id" = $23
+      "id" = $26
+      and "active_turn_id" = $27
+      and (
+        select
+          ok
+        from
+          within
+      )
     returning
       "id"
   ),
@@ -1333,7 +1445,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $24::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $28::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1347,16 +1459,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $25
-              and (messages.conversation_id = $26) is true
-              and "messages"."seq" > $27
+              "messages"."id" = $29
+              and (messages.conversation_id = $30) is true
+              and "messages"."seq" > $31
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $28::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $32::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1371,9 +1483,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $29
-              and path.depth < $30::int
-              and path.running <= $31::int
+              "m"."seq" > $33
+              and path.depth < $34::int
+              and path.running <= $35::int
               and not exists (
                 select
                   1
@@ -1384,8 +1496,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $32::boolean
-                      and mm.token_count + $33::int <= $34::int
+                      $36::boolean
+                      and mm.token_count + $37::int <= $38::int
                     )
                   )
               )
@@ -1411,8 +1523,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $35::boolean
-          and mm.token_count + $36::int <= $37::int
+          $39::boolean
+          and mm.token_count + $40::int <= $41::int
         )
       )
       and exists (
@@ -1421,12 +1533,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $38
+          "conversation_id" = $42
       )
     order by
       "path"."depth"
     limit
-      $39
+      $43
   ),
   "kept" as (
     select
@@ -1447,10 +1559,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $40::int - coalesce(
+        $44::int - coalesce(
           (
             select
-              token_count + $41::int
+              token_count + $45::int
             from
               mark
             where
@@ -1459,7 +1571,7 @@ with
           0
         )
       )
-      and path.depth <= $42::int as "fits"
+      and path.depth <= $46::int as "fits"
     from
       (
         with recursive
@@ -1482,7 +1594,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $43::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $47::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1496,8 +1608,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $44
-              and (messages.conversation_id = $45) is true
+              "messages"."id" = $48
+              and (messages.conversation_id = $49) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1515,7 +1627,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $46::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $50::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1541,12 +1653,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($47::int + 1)::int
+              and path.depth < ($51::int + 1)::int
               and path.running <= (
-                $48::int - coalesce(
+                $52::int - coalesce(
                   (
                     select
-                      token_count + $49::int
+                      token_count + $53::int
                     from
                       mark
                     where
@@ -1574,7 +1686,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($50, $51)
+      "path"."status" in ($54, $55)
   )
 select
   "id",
@@ -1624,15 +1736,15 @@ select
         from
           "kept"
         where
-          "fits" = $52
+          "fits" = $56
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $53
-              and "role" = $54
+              "fits" = $57
+              and "role" = $58
           )
         order by
           "seq"

@@ -261,6 +261,14 @@ export class McpConnection {
   }
 }
 
+/** What a failed tool call says about the server: it timed out, it closed, or it answered an error. */
+export function callFailure(error: unknown): 'timeout' | 'closed' | 'error' | 'other' {
+  if (!(error instanceof McpError)) return 'other';
+  if (error.code === (ErrorCode.RequestTimeout as number)) return 'timeout';
+  if (error.code === (ErrorCode.ConnectionClosed as number)) return 'closed';
+  return 'error';
+}
+
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,14 +4,14 @@ import {
   Logger,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  OnModuleInit,
 } from '@nestjs/common';
-import { McpError, ErrorCode as McpErrorCode } from '@modelcontextprotocol/sdk/types.js';
 
 import { AppException } from '../common/errors/app.exception';
 import { AppConfig } from '../config/app-config';
 import type { ToolDefinition } from '../llm/llm.types';
 import { MetricsService } from '../metrics/metrics.service';
-import { describe, McpConnection, ServerUnavailableError } from './mcp-connection';
+import type { McpConnection } from './mcp-connection';
 import type { McpServerConfig } from './mcp-servers-file';
 import { modelToolName, serverOfModelName } from './tool-names';
 import { capOutput, renderToolContent } from './tool-output';
@@ -29,8 +29,6 @@ export const MCP_SERVERS = Symbol('MCP_SERVERS');
 /** A stdio server may be fetched first (`npx -y …`): starting gets more time than a call. */
 const CONNECT_TIMEOUT_MS = 60_000;
 const RESTART_MIN_MS = 500;
-const TIMED_OUT: number = McpErrorCode.RequestTimeout;
-const CONNECTION_CLOSED: number = McpErrorCode.ConnectionClosed;
 const RESTART_MAX_MS = 30_000;
 const PATTERN = /^([^/]+)\/(.+)$/;
 const TOOL_PART = /^(\*|[^\s*]{1,128})$/;
@@ -48,23 +46,36 @@ interface Target {
  * asks for; every failure comes back as an error result the model can read.
  */
 @Injectable()
-export class ServerToolsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ServerToolsService
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(ServerToolsService.name);
   private readonly connections = new Map<string, McpConnection>();
+  /** The MCP client (./mcp-connection), loaded only when servers are configured. */
+  private mcp!: typeof import('./mcp-connection.js');
   /** Model-facing name → server and tool, over every ready server's tools. */
   private targets = new Map<string, Target>();
   private readonly timeoutMs: number;
   private readonly maxOutputBytes: number;
 
   constructor(
-    @Inject(MCP_SERVERS) servers: McpServerConfig[],
+    @Inject(MCP_SERVERS) private readonly configured: McpServerConfig[],
     config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
     this.timeoutMs = config.get('TOOL_TIMEOUT_MS');
     this.maxOutputBytes = config.get('TOOL_OUTPUT_MAX_BYTES');
-    for (const server of servers) {
-      const connection = new McpConnection(server, {
+    metrics.watchToolServers(() =>
+      [...this.connections.values()].map((c) => ({ server: c.name, ready: c.status === 'ready' })),
+    );
+  }
+
+  /** The MCP SDK holds ~25 MB of memory: a service without tool servers never loads it. */
+  async onModuleInit(): Promise<void> {
+    if (this.configured.length === 0) return;
+    this.mcp = await import('./mcp-connection.js');
+    for (const server of this.configured) {
+      const connection = new this.mcp.McpConnection(server, {
         connectTimeoutMs: Math.max(CONNECT_TIMEOUT_MS, this.timeoutMs),
         timeoutMs: this.timeoutMs,
         restartMinMs: RESTART_MIN_MS,
@@ -74,9 +85,6 @@ export class ServerToolsService implements OnApplicationBootstrap, OnApplication
       });
       this.connections.set(server.name, connection);
     }
-    metrics.watchToolServers(() =>
-      [...this.connections.values()].map((c) => ({ server: c.name, ready: c.status === 'ready' })),
-    );
   }
 
   /** Connects in the background: a slow or broken server never holds up or fails start-up. */
@@ -238,26 +246,28 @@ export class ServerToolsService implements OnApplicationBootstrap, OnApplication
   private explain(error: unknown, target: Target, signal: AbortSignal): [ToolOutcome, string] {
     const tool = `${target.server}/${target.tool}`;
     if (signal.aborted) return ['cancelled', `The call of ${tool} was cancelled.`];
-    if (error instanceof ServerUnavailableError) {
+    if (error instanceof this.mcp.ServerUnavailableError) {
       return [
         'unavailable',
         `The tool server "${target.server}" is unavailable (${error.message}); answer without it.`,
       ];
     }
-    if (error instanceof McpError && error.code === TIMED_OUT) {
-      return ['timeout', `${tool} did not answer within ${this.timeoutMs} ms and was cancelled.`];
+    switch (this.mcp.callFailure(error)) {
+      case 'timeout':
+        return ['timeout', `${tool} did not answer within ${this.timeoutMs} ms and was cancelled.`];
+      case 'closed':
+        return [
+          'unavailable',
+          `The tool server "${target.server}" stopped while running ${tool}; it is being restarted.`,
+        ];
+      case 'error':
+        return ['error', `${tool} failed: ${(error as Error).message}`];
+      case 'other':
+        return [
+          'unavailable',
+          `The tool server "${target.server}" could not be reached (${this.mcp.describe(error)}).`,
+        ];
     }
-    if (error instanceof McpError && error.code === CONNECTION_CLOSED) {
-      return [
-        'unavailable',
-        `The tool server "${target.server}" stopped while running ${tool}; it is being restarted.`,
-      ];
-    }
-    if (error instanceof McpError) return ['error', `${tool} failed: ${error.message}`];
-    return [
-      'unavailable',
-      `The tool server "${target.server}" could not be reached (${describe(error)}).`,
-    ];
   }
 
   private indexTools(): void {
@@ -291,7 +301,8 @@ export function parseArguments(json: string): Record<string, unknown> | string {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    return `Invalid arguments: not JSON (${describe(error)}). Call the tool again with a JSON object.`;
+    const why = error instanceof Error ? error.message : String(error);
+    return `Invalid arguments: not JSON (${why}). Call the tool again with a JSON object.`;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
