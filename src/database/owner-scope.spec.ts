@@ -21,6 +21,7 @@ const THROUGH_A_KEY: Record<string, string> = {
 /** Background work across owners: a fan-out query once data is distributed. */
 const ACROSS_OWNERS: Record<string, string> = {
   'TurnLeaseRepository.buildSweepDead': 'claims of dead processes, whoever owns them',
+  'RetentionRepository.expiredQuery': 'conversations past the retention horizon, any owner',
 };
 
 function statements(): { name: string; sql: string }[] {
