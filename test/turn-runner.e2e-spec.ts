@@ -190,6 +190,7 @@ describe('TurnRunner (service level, real PostgreSQL, in-process provider)', () 
     ).outcome;
     const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id } });
     const begin = app.get(TurnsRepository).begin({
+      ownerId: 'local',
       conversationId: id,
       turnId: crypto.randomUUID(),
       userMessageId: crypto.randomUUID(),

@@ -351,7 +351,7 @@ export class TurnRunner {
     ]);
     const { userSeq, replySeq, parentId, previousTurnId } = conversation;
     const turn = {
-      ...{ conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
+      ...{ ownerId, conversationId, turnId, userSeq, replySeq, parentId, previousTurnId },
       ...{ userMessageId: inputIds[inputIds.length - 1], content: message },
       ...{ tokenCount: inputTokens.reduce((sum, n) => sum + n, 0) },
       ...{ speakerName: input.name ?? null, metadata: input.metadata ?? null },

@@ -92,6 +92,8 @@ export interface ClaimTurn {
 }
 
 export interface BeginTurn {
+  /** The conversation's owner, stored on each message (search asks for an owner's matches). */
+  ownerId: string;
   conversationId: string;
   turnId: string;
   userMessageId: string;

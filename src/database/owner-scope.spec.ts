@@ -24,6 +24,7 @@ const THROUGH_A_KEY: Record<string, string> = {
 /** Background work across owners: a fan-out query once data is distributed. */
 const ACROSS_OWNERS: Record<string, string> = {
   'TurnLeaseRepository.buildSweepDead': 'claims of dead processes, whoever owns them',
+  'OwnerBackfillRepository.buildFillBatch': 'copies each conversation’s owner_id to its messages',
 };
 
 function statements(): { name: string; sql: string }[] {
@@ -39,7 +40,9 @@ function statements(): { name: string; sql: string }[] {
 
 const touchesOwnerData = (sql: string): boolean =>
   OWNER_TABLES.some((table) => new RegExp(`\\b(from|join|into|update)\\s+"?${table}\\b`).test(sql));
-const filtersOnOwner = (sql: string): boolean => /\bowner_id"?\s*=/.test(sql);
+/** A condition on owner_id (where, and, on), not an assignment (`set owner_id = …`). */
+const filtersOnOwner = (sql: string): boolean =>
+  /\b(where|and|on)\s+("?\w+"?\.)?"?owner_id"?\s*=/.test(sql);
 
 describe('owner scope of the committed SQL (src/queries)', () => {
   const all = statements();

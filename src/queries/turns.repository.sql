@@ -303,6 +303,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "parent_id",
         "seq",
         "role",
@@ -331,26 +332,28 @@ with
         $15,
         $16,
         $17,
+        $18,
         statement_timestamp(),
         statement_timestamp(),
         default
       ),
       (
-        $18,
         $19,
         $20,
         $21,
         $22,
         $23,
-        default,
-        default,
         $24,
+        $25,
+        default,
+        default,
+        $26,
         default,
         default,
         default,
         clock_timestamp(),
         default,
-        $25
+        $27
       )
     returning
       "id",
@@ -391,16 +394,16 @@ with
       "a"."file_id",
       "a"."position"
     from
-      jsonb_populate_recordset(null::message_attachments, $26::jsonb) as "a"
+      jsonb_populate_recordset(null::message_attachments, $28::jsonb) as "a"
       inner join "inserted" on "inserted"."id" = "a"."message_id"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $27
+      "current_leaf_id" = $29
     where
-      "id" = $28
-      and "active_turn_id" = $29
+      "id" = $30
+      and "active_turn_id" = $31
     returning
       "id"
   ),
@@ -434,7 +437,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $30::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $32::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -448,16 +451,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $31
-              and (messages.conversation_id = $32) is true
-              and "messages"."seq" > $33
+              "messages"."id" = $33
+              and (messages.conversation_id = $34) is true
+              and "messages"."seq" > $35
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $34::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $36::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -472,9 +475,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $35
-              and path.depth < $36::int
-              and path.running <= $37::int
+              "m"."seq" > $37
+              and path.depth < $38::int
+              and path.running <= $39::int
               and not exists (
                 select
                   1
@@ -485,8 +488,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $38::boolean
-                      and mm.token_count + $39::int <= $40::int
+                      $40::boolean
+                      and mm.token_count + $41::int <= $42::int
                     )
                   )
               )
@@ -512,8 +515,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $41::boolean
-          and mm.token_count + $42::int <= $43::int
+          $43::boolean
+          and mm.token_count + $44::int <= $45::int
         )
       )
       and exists (
@@ -522,12 +525,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $44
+          "conversation_id" = $46
       )
     order by
       "path"."depth"
     limit
-      $45
+      $47
   ),
   "kept" as (
     select
@@ -548,10 +551,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $46::int - coalesce(
+        $48::int - coalesce(
           (
             select
-              token_count + $47::int
+              token_count + $49::int
             from
               mark
             where
@@ -560,7 +563,7 @@ with
           0
         )
       )
-      and path.depth <= $48::int as "fits"
+      and path.depth <= $50::int as "fits"
     from
       (
         with recursive
@@ -583,7 +586,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $49::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $51::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -597,8 +600,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $50
-              and (messages.conversation_id = $51) is true
+              "messages"."id" = $52
+              and (messages.conversation_id = $53) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -616,7 +619,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $52::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $54::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -642,12 +645,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($53::int + 1)::int
+              and path.depth < ($55::int + 1)::int
               and path.running <= (
-                $54::int - coalesce(
+                $56::int - coalesce(
                   (
                     select
-                      token_count + $55::int
+                      token_count + $57::int
                     from
                       mark
                     where
@@ -675,7 +678,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($56, $57)
+      "path"."status" in ($58, $59)
   )
 select
   "id",
@@ -725,15 +728,15 @@ select
         from
           "kept"
         where
-          "fits" = $58
+          "fits" = $60
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $59
-              and "role" = $60
+              "fits" = $61
+              and "role" = $62
           )
         order by
           "seq"
@@ -759,7 +762,7 @@ select
 from
   "inserted"
 where
-  "role" = $61;
+  "role" = $63;
 
 -- TurnsRepository.buildRegenerate
 with
@@ -781,6 +784,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "seq",
         "role",
         "content",
@@ -800,10 +804,11 @@ with
         $10,
         $11,
         $12,
-        clock_timestamp(),
         $13,
+        clock_timestamp(),
         $14,
-        $15
+        $15,
+        $16
       )
     returning
       "id"
@@ -811,10 +816,10 @@ with
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $16
+      "current_leaf_id" = $17
     where
-      "id" = $17
-      and "active_turn_id" = $18
+      "id" = $18
+      and "active_turn_id" = $19
     returning
       "id"
   ),
@@ -848,7 +853,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $19::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $20::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -862,16 +867,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $20
-              and (messages.conversation_id = $21) is true
-              and "messages"."seq" > $22
+              "messages"."id" = $21
+              and (messages.conversation_id = $22) is true
+              and "messages"."seq" > $23
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $23::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $24::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -886,9 +891,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $24
-              and path.depth < $25::int
-              and path.running <= $26::int
+              "m"."seq" > $25
+              and path.depth < $26::int
+              and path.running <= $27::int
               and not exists (
                 select
                   1
@@ -899,8 +904,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $27::boolean
-                      and mm.token_count + $28::int <= $29::int
+                      $28::boolean
+                      and mm.token_count + $29::int <= $30::int
                     )
                   )
               )
@@ -926,8 +931,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $30::boolean
-          and mm.token_count + $31::int <= $32::int
+          $31::boolean
+          and mm.token_count + $32::int <= $33::int
         )
       )
       and exists (
@@ -936,12 +941,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $33
+          "conversation_id" = $34
       )
     order by
       "path"."depth"
     limit
-      $34
+      $35
   ),
   "kept" as (
     select
@@ -962,10 +967,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $35::int - coalesce(
+        $36::int - coalesce(
           (
             select
-              token_count + $36::int
+              token_count + $37::int
             from
               mark
             where
@@ -974,7 +979,7 @@ with
           0
         )
       )
-      and path.depth <= $37::int as "fits"
+      and path.depth <= $38::int as "fits"
     from
       (
         with recursive
@@ -997,7 +1002,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $38::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $39::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1011,8 +1016,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $39
-              and (messages.conversation_id = $40) is true
+              "messages"."id" = $40
+              and (messages.conversation_id = $41) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1030,7 +1035,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $41::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $42::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1056,12 +1061,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($42::int + 1)::int
+              and path.depth < ($43::int + 1)::int
               and path.running <= (
-                $43::int - coalesce(
+                $44::int - coalesce(
                   (
                     select
-                      token_count + $44::int
+                      token_count + $45::int
                     from
                       mark
                     where
@@ -1089,7 +1094,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($45, $46)
+      "path"."status" in ($46, $47)
   )
 select
   "id",
@@ -1139,15 +1144,15 @@ select
         from
           "kept"
         where
-          "fits" = $47
+          "fits" = $48
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $48
-              and "role" = $49
+              "fits" = $49
+              and "role" = $50
           )
         order by
           "seq"
@@ -1173,8 +1178,8 @@ select
 from
   "messages"
 where
-  "id" = $50
-  and "conversation_id" = $51;
+  "id" = $51
+  and "conversation_id" = $52;
 
 -- TurnsRepository.buildToolResults
 with
@@ -1206,6 +1211,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "parent_id",
         "seq",
         "role",
@@ -1219,6 +1225,7 @@ with
     select
       "r"."id",
       $9::uuid as "conversation_id",
+      $10::text as "owner_id",
       "r"."parent_id",
       "r"."seq",
       'tool'::"MessageRole" as "role",
@@ -1229,7 +1236,7 @@ with
       statement_timestamp() as "created_at",
       statement_timestamp() as "completed_at"
     from
-      jsonb_populate_recordset(null::messages, $10::jsonb) as "r"
+      jsonb_populate_recordset(null::messages, $11::jsonb) as "r"
     returning
       "id",
       "conversation_id",
@@ -1266,6 +1273,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "seq",
         "role",
         "content",
@@ -1278,17 +1286,18 @@ with
       )
     values
       (
-        $11,
         $12,
         $13,
         $14,
         $15,
         $16,
         $17,
-        clock_timestamp(),
         $18,
         $19,
-        $20
+        clock_timestamp(),
+        $20,
+        $21,
+        $22
       )
     returning
       "id"
@@ -1296,10 +1305,10 @@ with
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $21
+      "current_leaf_id" = $23
     where
-      "id" = $22
-      and "active_turn_id" = $23
+      "id" = $24
+      and "active_turn_id" = $25
     returning
       "id"
   ),
@@ -1333,7 +1342,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $24::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $26::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1347,16 +1356,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $25
-              and (messages.conversation_id = $26) is true
-              and "messages"."seq" > $27
+              "messages"."id" = $27
+              and (messages.conversation_id = $28) is true
+              and "messages"."seq" > $29
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $28::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $30::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1371,9 +1380,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $29
-              and path.depth < $30::int
-              and path.running <= $31::int
+              "m"."seq" > $31
+              and path.depth < $32::int
+              and path.running <= $33::int
               and not exists (
                 select
                   1
@@ -1384,8 +1393,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $32::boolean
-                      and mm.token_count + $33::int <= $34::int
+                      $34::boolean
+                      and mm.token_count + $35::int <= $36::int
                     )
                   )
               )
@@ -1411,8 +1420,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $35::boolean
-          and mm.token_count + $36::int <= $37::int
+          $37::boolean
+          and mm.token_count + $38::int <= $39::int
         )
       )
       and exists (
@@ -1421,12 +1430,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $38
+          "conversation_id" = $40
       )
     order by
       "path"."depth"
     limit
-      $39
+      $41
   ),
   "kept" as (
     select
@@ -1447,10 +1456,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $40::int - coalesce(
+        $42::int - coalesce(
           (
             select
-              token_count + $41::int
+              token_count + $43::int
             from
               mark
             where
@@ -1459,7 +1468,7 @@ with
           0
         )
       )
-      and path.depth <= $42::int as "fits"
+      and path.depth <= $44::int as "fits"
     from
       (
         with recursive
@@ -1482,7 +1491,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $43::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $45::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1496,8 +1505,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $44
-              and (messages.conversation_id = $45) is true
+              "messages"."id" = $46
+              and (messages.conversation_id = $47) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1515,7 +1524,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $46::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $48::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1541,12 +1550,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($47::int + 1)::int
+              and path.depth < ($49::int + 1)::int
               and path.running <= (
-                $48::int - coalesce(
+                $50::int - coalesce(
                   (
                     select
-                      token_count + $49::int
+                      token_count + $51::int
                     from
                       mark
                     where
@@ -1574,7 +1583,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($50, $51)
+      "path"."status" in ($52, $53)
   )
 select
   "id",
@@ -1624,15 +1633,15 @@ select
         from
           "kept"
         where
-          "fits" = $52
+          "fits" = $54
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $53
-              and "role" = $54
+              "fits" = $55
+              and "role" = $56
           )
         order by
           "seq"
