@@ -22,7 +22,7 @@ with
       and true
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
-  matches as (
+  head as materialized (
     select
       m.conversation_id,
       m.id,
@@ -42,6 +42,8 @@ with
         order by
           c.last_message_at desc,
           c.id desc
+        limit
+          $6
       ) c
       cross join q
       cross join lateral (
@@ -57,13 +59,174 @@ with
           and m.status = 'complete'
           and m.search_vector @@ q.query
         limit
-          $6
+          $7
       ) m
     order by
       c.last_message_at desc,
       c.id desc
     limit
-      $7
+      $8
+  ),
+  owner_matches as materialized (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      m.search_vector
+    from
+      messages m,
+      q
+    where
+      m.owner_id = $9
+      and m.status = 'complete'
+      and m.search_vector @@ q.query
+      and (
+        select
+          count(*)
+        from
+          head
+      ) < $10
+      and exists (
+        select
+          1
+        from
+          backfills b
+        where
+          b.name = 'messages.owner_id'
+          and (
+            b.done_at is not null
+            or b.owner_position > $11
+          )
+      )
+    limit
+      $12
+  ),
+  matches as (
+    select
+      *
+    from
+      head
+    where
+      (
+        select
+          count(*)
+        from
+          head
+      ) >= $13
+    union all
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      owner_matches m
+      join conversations c on c.id = m.conversation_id
+      cross join q
+    where
+      c.owner_id = $14
+      and c.archived = $15
+      and true
+      and not (
+        select
+          count(*)
+        from
+          head
+      ) >= $16
+      and (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $17
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $18
+      )
+    union all
+    select
+      *
+    from
+      (
+        select
+          m.conversation_id,
+          m.id,
+          m.seq,
+          ts_rank(m.search_vector, q.query) as rank
+        from
+          (
+            select
+              c.id,
+              c.last_message_at
+            from
+              conversations c
+            where
+              c.owner_id = $19
+              and c.archived = $20
+              and true
+            order by
+              c.last_message_at desc,
+              c.id desc
+          ) c
+          cross join q
+          cross join lateral (
+            select
+              m.id,
+              m.seq,
+              m.conversation_id,
+              m.search_vector
+            from
+              messages m
+            where
+              m.conversation_id = c.id
+              and m.status = 'complete'
+              and m.search_vector @@ q.query
+            limit
+              $21
+          ) m
+        order by
+          c.last_message_at desc,
+          c.id desc
+        limit
+          $22
+      ) w
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $23
+      and not (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $24
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $25
+      )
   ),
   contents as (
     select distinct
@@ -82,7 +245,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $8
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $26
       )::bigint as score
     from
       titles t
@@ -99,7 +262,7 @@ with
       s.score desc,
       s.id desc
     limit
-      $9
+      $27
   )
 select
   c.*,
@@ -120,7 +283,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $10
+    $28
   ) as snippet
 from
   page p
@@ -169,7 +332,7 @@ with
       and c.pinned = $4
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
-  matches as (
+  head as materialized (
     select
       m.conversation_id,
       m.id,
@@ -189,6 +352,8 @@ with
         order by
           c.last_message_at desc,
           c.id desc
+        limit
+          $8
       ) c
       cross join q
       cross join lateral (
@@ -204,13 +369,174 @@ with
           and m.status = 'complete'
           and m.search_vector @@ q.query
         limit
-          $8
+          $9
       ) m
     order by
       c.last_message_at desc,
       c.id desc
     limit
-      $9
+      $10
+  ),
+  owner_matches as materialized (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      m.search_vector
+    from
+      messages m,
+      q
+    where
+      m.owner_id = $11
+      and m.status = 'complete'
+      and m.search_vector @@ q.query
+      and (
+        select
+          count(*)
+        from
+          head
+      ) < $12
+      and exists (
+        select
+          1
+        from
+          backfills b
+        where
+          b.name = 'messages.owner_id'
+          and (
+            b.done_at is not null
+            or b.owner_position > $13
+          )
+      )
+    limit
+      $14
+  ),
+  matches as (
+    select
+      *
+    from
+      head
+    where
+      (
+        select
+          count(*)
+        from
+          head
+      ) >= $15
+    union all
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      owner_matches m
+      join conversations c on c.id = m.conversation_id
+      cross join q
+    where
+      c.owner_id = $16
+      and c.archived = $17
+      and c.pinned = $18
+      and not (
+        select
+          count(*)
+        from
+          head
+      ) >= $19
+      and (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $20
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $21
+      )
+    union all
+    select
+      *
+    from
+      (
+        select
+          m.conversation_id,
+          m.id,
+          m.seq,
+          ts_rank(m.search_vector, q.query) as rank
+        from
+          (
+            select
+              c.id,
+              c.last_message_at
+            from
+              conversations c
+            where
+              c.owner_id = $22
+              and c.archived = $23
+              and c.pinned = $24
+            order by
+              c.last_message_at desc,
+              c.id desc
+          ) c
+          cross join q
+          cross join lateral (
+            select
+              m.id,
+              m.seq,
+              m.conversation_id,
+              m.search_vector
+            from
+              messages m
+            where
+              m.conversation_id = c.id
+              and m.status = 'complete'
+              and m.search_vector @@ q.query
+            limit
+              $25
+          ) m
+        order by
+          c.last_message_at desc,
+          c.id desc
+        limit
+          $26
+      ) w
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $27
+      and not (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $28
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $29
+      )
   ),
   contents as (
     select distinct
@@ -229,7 +555,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $10
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $30
       )::bigint as score
     from
       titles t
@@ -241,12 +567,12 @@ with
     from
       scored s
     where
-      (s.score, s.id) < ($11::bigint, $12::uuid)
+      (s.score, s.id) < ($31::bigint, $32::uuid)
     order by
       s.score desc,
       s.id desc
     limit
-      $13
+      $33
   )
 select
   c.*,
@@ -267,7 +593,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $14
+    $34
   ) as snippet
 from
   page p
