@@ -1,4 +1,5 @@
 import { newId } from '../src/common/ids';
+import { RetentionRepository } from '../src/conversations/retention/retention.repository';
 import { waitUntil, withTestApp } from './utils/harness';
 
 // Its own file: lines logged outside a request (the sweep's) go to the first app a test
@@ -36,5 +37,21 @@ describe('Retention', () => {
       () => swept().reduce((sum, line) => sum + Number(line.deleted), 0) === 1201,
       10_000,
     );
+  });
+
+  it('should stop a batch once about RETENTION_BATCH_MESSAGES messages are taken', async () => {
+    // 20 days old: past the 10 days asked here, not the sweep's 30.
+    const old = new Date(Date.now() - 20 * 24 * 3600_000);
+    const big = Array.from({ length: 3 }, (_, i) => ({
+      id: newId(),
+      nextSeq: 3_000,
+      lastMessageAt: new Date(old.getTime() + i),
+    }));
+    await t.prisma.conversation.createMany({ data: big });
+    const retention = t.nest.get(RetentionRepository, { strict: false });
+    // 0 and 3,000 messages before the first two: under 5,000; the third would pass it.
+    expect(await retention.deleteExpired(10, 500, 5_000)).toBe(2);
+    expect(await retention.deleteExpired(10, 500, 5_000)).toBe(1);
+    expect(await retention.deleteExpired(10, 500, 5_000)).toBe(0);
   });
 });

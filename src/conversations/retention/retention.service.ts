@@ -5,14 +5,25 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { setTimeout } from 'node:timers/promises';
+
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../metrics/metrics.service';
 import { RetentionRepository } from './retention.repository';
 
-/** Conversations deleted per statement: short transactions, short row locks. */
+/**
+ * A statement deletes up to this many conversations, and no more once this many messages
+ * are taken: short transactions, short row locks, a bounded burst of WAL and I/O.
+ */
 export const RETENTION_BATCH = 500;
+export const RETENTION_BATCH_MESSAGES = 5_000;
+/**
+ * After each batch the sweep waits as long as the batch took, so it never holds more than
+ * half of the database's time from turns (measured: bench/results/scale.md).
+ */
+const PAUSE_RATIO = 1;
 /** Batches per sweep; the rest waits for the next sweep so one sweep never runs for long. */
-const MAX_BATCHES_PER_SWEEP = 100;
+const MAX_BATCHES_PER_SWEEP = 200;
 
 /**
  * Deletes conversations (with their messages) inactive for longer than RETENTION_DAYS, on
@@ -53,10 +64,16 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   async sweep(days: number): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
-      const deleted = await this.retention.deleteExpired(days, RETENTION_BATCH);
+      const started = performance.now();
+      const deleted = await this.retention.deleteExpired(
+        days,
+        RETENTION_BATCH,
+        RETENTION_BATCH_MESSAGES,
+      );
       total += deleted;
       if (deleted > 0) this.metrics.recordRetentionDeleted(deleted);
-      if (deleted < RETENTION_BATCH || !this.timer) break;
+      if (deleted === 0 || !this.timer) break;
+      await setTimeout((performance.now() - started) * PAUSE_RATIO);
     }
     if (total > 0)
       this.logger.log({ deleted: total, retentionDays: days }, 'deleted inactive conversations');
