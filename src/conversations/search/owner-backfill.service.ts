@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { AppConfig } from '../../config/app-config';
 import { OwnerBackfillRepository } from './owner-backfill.repository';
 
 /** A batch: up to this many conversations, and no more once this many messages are filled. */
@@ -28,10 +29,13 @@ export class OwnerBackfillService implements OnApplicationBootstrap, BeforeAppli
   private running?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly backfill: OwnerBackfillRepository) {}
+  constructor(
+    private readonly backfill: OwnerBackfillRepository,
+    private readonly config: AppConfig,
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    if (this.config.get('OWNER_BACKFILL') === 'on') this.schedule(0);
   }
 
   private schedule(ms: number | undefined): void {
