@@ -89,4 +89,32 @@ describe('Search while messages.owner_id is backfilled', () => {
     expect(found.map((c) => c.id).sort()).toEqual([busy, older].sort());
     expect((await search('time')).map((c) => c.id)).toEqual([older]);
   });
+
+  it('should rank a word the newest conversations hold 1,000 times among their matches only', async () => {
+    await waitUntil(() => backfill().isDone());
+    await t.prisma.conversation.deleteMany();
+    // 21 conversations of 50 matches, oldest first: the newest 20 hold 1,000 matches.
+    const ids: string[] = [];
+    for (let i = 0; i < 21; i++) {
+      const id = await t.createConversation({}, ALICE);
+      await t.prisma.message.createMany({
+        data: Array.from({ length: 50 }, (_, seq) => ({
+          id: newId(),
+          conversationId: id,
+          ownerId: 'alice',
+          seq,
+          role: 'user' as const,
+          content: `chai number ${seq}`,
+        })),
+      });
+      await t.prisma.conversation.update({
+        where: { id },
+        data: { lastMessageAt: new Date(Date.now() - (21 - i) * 60_000) },
+      });
+      ids.push(id);
+    }
+    const res = await t.http.get(`${CONVERSATIONS}?q=chai&limit=50`).set(ALICE).expect(200);
+    const found = (res.body as { data: Item[] }).data.map((c) => c.id);
+    expect(found.sort()).toEqual(ids.slice(1).sort());
+  });
 });
