@@ -22,6 +22,17 @@ with
       and true
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
+  owned as materialized (
+    select
+      c.id,
+      c.last_message_at
+    from
+      conversations c
+    where
+      c.owner_id = $4
+      and c.archived = $5
+      and true
+  ),
   head as materialized (
     select
       m.conversation_id,
@@ -34,11 +45,7 @@ with
           c.id,
           c.last_message_at
         from
-          conversations c
-        where
-          c.owner_id = $4
-          and c.archived = $5
-          and true
+          owned c
         order by
           c.last_message_at desc,
           c.id desc
@@ -121,18 +128,15 @@ with
       ts_rank(m.search_vector, q.query) as rank
     from
       owner_matches m
-      join conversations c on c.id = m.conversation_id
+      join owned c on c.id = m.conversation_id
       cross join q
     where
-      c.owner_id = $14
-      and c.archived = $15
-      and true
-      and not (
+      not (
         select
           count(*)
         from
           head
-      ) >= $16
+      ) >= $14
       and (
         exists (
           select
@@ -143,7 +147,7 @@ with
             b.name = 'messages.owner_id'
             and (
               b.done_at is not null
-              or b.owner_position > $17
+              or b.owner_position > $15
             )
         )
         and (
@@ -151,7 +155,7 @@ with
             count(*)
           from
             owner_matches
-        ) <= $18
+        ) <= $16
       )
     union all
     select
@@ -169,11 +173,7 @@ with
               c.id,
               c.last_message_at
             from
-              conversations c
-            where
-              c.owner_id = $19
-              and c.archived = $20
-              and true
+              owned c
             order by
               c.last_message_at desc,
               c.id desc
@@ -192,13 +192,13 @@ with
               and m.status = 'complete'
               and m.search_vector @@ q.query
             limit
-              $21
+              $17
           ) m
         order by
           c.last_message_at desc,
           c.id desc
         limit
-          $22
+          $18
       ) w
     where
       not (
@@ -206,7 +206,7 @@ with
           count(*)
         from
           head
-      ) >= $23
+      ) >= $19
       and not (
         exists (
           select
@@ -217,7 +217,7 @@ with
             b.name = 'messages.owner_id'
             and (
               b.done_at is not null
-              or b.owner_position > $24
+              or b.owner_position > $20
             )
         )
         and (
@@ -225,7 +225,7 @@ with
             count(*)
           from
             owner_matches
-        ) <= $25
+        ) <= $21
       )
   ),
   contents as (
@@ -245,7 +245,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $26
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $22
       )::bigint as score
     from
       titles t
@@ -262,7 +262,7 @@ with
       s.score desc,
       s.id desc
     limit
-      $27
+      $23
   )
 select
   c.*,
@@ -283,7 +283,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $28
+    $24
   ) as snippet
 from
   page p
@@ -332,6 +332,17 @@ with
       and c.pinned = $4
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
+  owned as materialized (
+    select
+      c.id,
+      c.last_message_at
+    from
+      conversations c
+    where
+      c.owner_id = $5
+      and c.archived = $6
+      and c.pinned = $7
+  ),
   head as materialized (
     select
       m.conversation_id,
@@ -344,11 +355,7 @@ with
           c.id,
           c.last_message_at
         from
-          conversations c
-        where
-          c.owner_id = $5
-          and c.archived = $6
-          and c.pinned = $7
+          owned c
         order by
           c.last_message_at desc,
           c.id desc
@@ -431,18 +438,15 @@ with
       ts_rank(m.search_vector, q.query) as rank
     from
       owner_matches m
-      join conversations c on c.id = m.conversation_id
+      join owned c on c.id = m.conversation_id
       cross join q
     where
-      c.owner_id = $16
-      and c.archived = $17
-      and c.pinned = $18
-      and not (
+      not (
         select
           count(*)
         from
           head
-      ) >= $19
+      ) >= $16
       and (
         exists (
           select
@@ -453,7 +457,7 @@ with
             b.name = 'messages.owner_id'
             and (
               b.done_at is not null
-              or b.owner_position > $20
+              or b.owner_position > $17
             )
         )
         and (
@@ -461,7 +465,7 @@ with
             count(*)
           from
             owner_matches
-        ) <= $21
+        ) <= $18
       )
     union all
     select
@@ -479,11 +483,7 @@ with
               c.id,
               c.last_message_at
             from
-              conversations c
-            where
-              c.owner_id = $22
-              and c.archived = $23
-              and c.pinned = $24
+              owned c
             order by
               c.last_message_at desc,
               c.id desc
@@ -502,13 +502,13 @@ with
               and m.status = 'complete'
               and m.search_vector @@ q.query
             limit
-              $25
+              $19
           ) m
         order by
           c.last_message_at desc,
           c.id desc
         limit
-          $26
+          $20
       ) w
     where
       not (
@@ -516,7 +516,7 @@ with
           count(*)
         from
           head
-      ) >= $27
+      ) >= $21
       and not (
         exists (
           select
@@ -527,7 +527,7 @@ with
             b.name = 'messages.owner_id'
             and (
               b.done_at is not null
-              or b.owner_position > $28
+              or b.owner_position > $22
             )
         )
         and (
@@ -535,7 +535,7 @@ with
             count(*)
           from
             owner_matches
-        ) <= $29
+        ) <= $23
       )
   ),
   contents as (
@@ -555,7 +555,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $30
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $24
       )::bigint as score
     from
       titles t
@@ -567,12 +567,12 @@ with
     from
       scored s
     where
-      (s.score, s.id) < ($31::bigint, $32::uuid)
+      (s.score, s.id) < ($25::bigint, $26::uuid)
     order by
       s.score desc,
       s.id desc
     limit
-      $33
+      $27
   )
 select
   c.*,
@@ -593,7 +593,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $34
+    $28
   ) as snippet
 from
   page p

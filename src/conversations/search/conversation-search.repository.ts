@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
 import { GenerateSql } from '../../database/generate-sql';
@@ -88,9 +88,10 @@ export class ConversationSearchRepository {
         from conversations c, q
         where ${owned} and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
       ),
-      head as materialized (${walk(owned, HEAD_CONVERSATIONS)}),
+      owned as materialized (select c.id, c.last_message_at from conversations c where ${owned}),
+      head as materialized (${walk(HEAD_CONVERSATIONS)}),
       owner_matches as materialized (${ownerMatches(filter.ownerId)}),
-      matches as (${matches(filter.ownerId, owned)}),
+      matches as (${matches(filter.ownerId)}),
       contents as (
         select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id, m.rank
         from matches m
@@ -124,17 +125,17 @@ export class ConversationSearchRepository {
  * - else the walk of all the owner's conversations.
  * Each branch runs only when the one before it does not answer (one-time filters).
  */
-function matches(ownerId: string, owned: RawBuilder<unknown>) {
+function matches(ownerId: string) {
   const common = sql`(select count(*) from head) >= ${SEARCH_MATCHES}`;
   const rare = sql`(${ownerFilled(ownerId)} and (select count(*) from owner_matches) <= ${SEARCH_MATCHES})`;
   return sql`
         select * from head where ${common}
         union all
         select m.conversation_id, m.id, m.seq, ts_rank(m.search_vector, q.query) as rank
-        from owner_matches m join conversations c on c.id = m.conversation_id cross join q
-        where ${owned} and not ${common} and ${rare}
+        from owner_matches m join owned c on c.id = m.conversation_id cross join q
+        where not ${common} and ${rare}
         union all
-        select * from (${walk(owned)}) w where not ${common} and not ${rare}`;
+        select * from (${walk()}) w where not ${common} and not ${rare}`;
 }
 
 /**
@@ -160,16 +161,18 @@ function ownerMatches(ownerId: string) {
 }
 
 /**
- * The owner's conversations newest first (all, or the first `conversations`), each probed
- * through messages_search_idx, up to SEARCH_MATCHES matches in all (see there).
+ * The owner's conversations (`owned`, read once by the owner's index: a limit here must
+ * not lead the planner to walk every owner's conversations by time) newest first, all or
+ * the first `conversations`, each probed through messages_search_idx, up to SEARCH_MATCHES
+ * matches in all (see there).
  */
-function walk(owned: RawBuilder<unknown>, conversations?: number) {
+function walk(conversations?: number) {
   const first = conversations === undefined ? sql`` : sql`limit ${conversations}`;
   return sql`
         select m.conversation_id, m.id, m.seq, ts_rank(m.search_vector, q.query) as rank
         from (
-          select c.id, c.last_message_at from conversations c
-          where ${owned} order by c.last_message_at desc, c.id desc ${first}
+          select c.id, c.last_message_at from owned c
+          order by c.last_message_at desc, c.id desc ${first}
         ) c
         cross join q
         cross join lateral (
