@@ -59,6 +59,7 @@ describe('Search while messages.owner_id is backfilled', () => {
       expect(await search('quokka')).toEqual(during);
     }
     expect(batches).toBeGreaterThanOrEqual(4);
+    await backfill().mergePendingEntries();
     expect(await t.prisma.message.count({ where: { ownerId: null } })).toBe(0);
     expect(await search('quokka')).toEqual(during);
     expect((await search('quokka', BOB)).map((c) => c.id)).toEqual([bobs]);

@@ -54,6 +54,7 @@ export class OwnerBackfillService implements OnApplicationBootstrap, BeforeAppli
   /** One batch; returns the wait before the next, or undefined when there is nothing left. */
   private async step(): Promise<number | undefined> {
     const batch = await this.backfill.fillBatch(BACKFILL_CONVERSATIONS, BACKFILL_MESSAGES);
+    if (batch.messages > 0) await this.backfill.mergePendingEntries();
     if (batch.done) this.logger.log('messages.owner_id backfill done');
     if (batch.done || (!batch.claimed && (await this.backfill.isDone()))) return undefined;
     return batch.claimed ? PAUSE_MS : RETRY_MS;
