@@ -49,9 +49,13 @@ export class ConversationExportService {
     async function* document(): AsyncGenerator<string> {
       yield writer.head(conversation);
       let first = true;
+      // A chunk per message: a batch joined into one string can pass V8's large-object size
+      // (~128 KB), and large objects stay until a full GC.
       for await (const batch of batches) {
-        yield writer.messages(batch.map(toMessageResponse), first);
-        first = false;
+        for (const message of batch) {
+          yield writer.messages([toMessageResponse(message)], first);
+          first = false;
+        }
       }
       yield writer.tail();
     }
