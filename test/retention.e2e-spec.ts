@@ -1,4 +1,5 @@
 import { newId } from '../src/common/ids';
+import { RetentionRepository } from '../src/conversations/retention/retention.repository';
 import { waitUntil, withTestApp } from './utils/harness';
 
 // Its own file: lines logged outside a request (the sweep's) go to the first app a test
@@ -86,5 +87,21 @@ describe('Retention', () => {
     expect(new Set(chunks.map((c) => c.blobId))).toEqual(new Set(blobs.map((b) => b.id)));
     const list = await t.http.get(`/api/v1/conversations/${live}/messages`).expect(200);
     expect(list.body.data[0].attachments.map((f: { id: string }) => f.id)).toEqual([shared]);
+  });
+
+  it('should stop a batch once about RETENTION_BATCH_MESSAGES messages are taken', async () => {
+    // 20 days old: past the 10 days asked here, not the sweep's 30.
+    const old = new Date(Date.now() - 20 * 24 * 3600_000);
+    const big = Array.from({ length: 3 }, (_, i) => ({
+      id: newId(),
+      nextSeq: 3_000,
+      lastMessageAt: new Date(old.getTime() + i),
+    }));
+    await t.prisma.conversation.createMany({ data: big });
+    const retention = t.nest.get(RetentionRepository, { strict: false });
+    // 0 and 3,000 messages before the first two: under 5,000; the third would pass it.
+    expect((await retention.deleteExpired(10, 500, 5_000)).deleted).toBe(2);
+    expect((await retention.deleteExpired(10, 500, 5_000)).deleted).toBe(1);
+    expect((await retention.deleteExpired(10, 500, 5_000)).deleted).toBe(0);
   });
 });

@@ -386,6 +386,7 @@ export class TurnsRepository {
           gatedInsert(this.db, {
             id: input.userMessageId,
             conversationId,
+            ownerId: input.ownerId,
             parentId: input.parentId,
             seq: input.userSeq,
             role: 'user',
@@ -474,13 +475,14 @@ export class TurnsRepository {
         db
           .insertInto('messages')
           .columns([
-            ...(['id', 'conversationId', 'parentId', 'seq', 'role', 'content'] as const),
+            ...(['id', 'conversationId', 'ownerId', 'parentId', 'seq', 'role', 'content'] as const),
             ...(['toolCallId', 'status', 'tokenCount', 'createdAt', 'completedAt'] as const),
           ])
           .expression((eb) =>
             eb
               .selectFrom(results)
               .select(['r.id', sql<string>`${conversationId}::uuid`.as('conversationId')])
+              .select(sql<string>`${input.ownerId}::text`.as('ownerId'))
               .select(['r.parentId', 'r.seq', sql<'tool'>`'tool'::"MessageRole"`.as('role')])
               .select(['r.content', 'r.toolCallId'])
               .select(sql<'complete'>`'complete'::"MessageStatus"`.as('status'))
@@ -504,6 +506,7 @@ export class TurnsRepository {
     return {
       id: input.turnId,
       conversationId: input.conversationId,
+      ownerId: input.ownerId,
       seq: input.replySeq,
       role: 'assistant',
       content: '',

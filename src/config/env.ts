@@ -356,6 +356,9 @@ export class Env {
   /** How often each process looks for conversations past RETENTION_DAYS. */
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_MS = 3_600_000;
 
+  /** Fill messages.owner_id on rows stored before it existed (off: pause it; search stays correct). */
+  @IsIn(SWITCHES) OWNER_BACKFILL: (typeof SWITCHES)[number] = 'on';
+
   /** Rolling summaries of what falls out of the prompt window (off: older messages are just dropped). */
   @IsIn(SWITCHES) SUMMARIES: (typeof SWITCHES)[number] = 'on';
 

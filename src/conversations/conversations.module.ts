@@ -13,6 +13,8 @@ import { ConversationExportService } from './export/conversation-export.service'
 import { RetentionRepository } from './retention/retention.repository';
 import { RetentionService } from './retention/retention.service';
 import { ConversationSearchRepository } from './search/conversation-search.repository';
+import { OwnerBackfillRepository } from './search/owner-backfill.repository';
+import { OwnerBackfillService } from './search/owner-backfill.service';
 import { TitleWriter } from './titles/title-writer';
 import { TitlesRepository } from './titles/titles.repository';
 
@@ -23,6 +25,8 @@ import { TitlesRepository } from './titles/titles.repository';
     ConversationsService,
     ConversationsRepository,
     ConversationSearchRepository,
+    OwnerBackfillRepository,
+    OwnerBackfillService,
     ConversationExportService,
     ConversationExportRepository,
     RetentionService,

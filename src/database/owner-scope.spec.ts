@@ -22,6 +22,7 @@ const THROUGH_A_KEY: Record<string, string> = {
 const ACROSS_OWNERS: Record<string, string> = {
   'TurnLeaseRepository.buildSweepDead': 'claims of dead processes, whoever owns them',
   'RetentionRepository.expiredQuery': 'conversations past the retention horizon, any owner',
+  'OwnerBackfillRepository.buildFillBatch': 'copies each conversation’s owner_id to its messages',
 };
 
 function statements(): { name: string; sql: string }[] {
@@ -37,7 +38,9 @@ function statements(): { name: string; sql: string }[] {
 
 const touchesOwnerData = (sql: string): boolean =>
   OWNER_TABLES.some((table) => new RegExp(`\\b(from|join|into|update)\\s+"?${table}\\b`).test(sql));
-const filtersOnOwner = (sql: string): boolean => /\bowner_id"?\s*=/.test(sql);
+/** A condition on owner_id (where, and, on), not an assignment (`set owner_id = …`). */
+const filtersOnOwner = (sql: string): boolean =>
+  /\b(where|and|on)\s+("?\w+"?\.)?"?owner_id"?\s*=/.test(sql);
 
 describe('owner scope of the committed SQL (src/queries)', () => {
   const all = statements();

@@ -22,7 +22,18 @@ with
       and true
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
-  matches as (
+  owned as materialized (
+    select
+      c.id,
+      c.last_message_at
+    from
+      conversations c
+    where
+      c.owner_id = $4
+      and c.archived = $5
+      and true
+  ),
+  head as materialized (
     select
       m.conversation_id,
       m.id,
@@ -34,14 +45,12 @@ with
           c.id,
           c.last_message_at
         from
-          conversations c
-        where
-          c.owner_id = $4
-          and c.archived = $5
-          and true
+          owned c
         order by
           c.last_message_at desc,
           c.id desc
+        limit
+          $6
       ) c
       cross join q
       cross join lateral (
@@ -57,13 +66,167 @@ with
           and m.status = 'complete'
           and m.search_vector @@ q.query
         limit
-          $6
+          $7
       ) m
     order by
       c.last_message_at desc,
       c.id desc
     limit
-      $7
+      $8
+  ),
+  owner_matches as materialized (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      m.search_vector
+    from
+      messages m,
+      q
+    where
+      m.owner_id = $9
+      and m.status = 'complete'
+      and m.search_vector @@ q.query
+      and (
+        select
+          count(*)
+        from
+          head
+      ) < $10
+      and exists (
+        select
+          1
+        from
+          backfills b
+        where
+          b.name = 'messages.owner_id'
+          and (
+            b.done_at is not null
+            or b.owner_position > $11
+          )
+      )
+    limit
+      $12
+  ),
+  matches as (
+    select
+      *
+    from
+      head
+    where
+      (
+        select
+          count(*)
+        from
+          head
+      ) >= $13
+    union all
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      owner_matches m
+      join owned c on c.id = m.conversation_id
+      cross join q
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $14
+      and (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $15
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $16
+      )
+    union all
+    select
+      *
+    from
+      (
+        select
+          m.conversation_id,
+          m.id,
+          m.seq,
+          ts_rank(m.search_vector, q.query) as rank
+        from
+          (
+            select
+              c.id,
+              c.last_message_at
+            from
+              owned c
+            order by
+              c.last_message_at desc,
+              c.id desc
+          ) c
+          cross join q
+          cross join lateral (
+            select
+              m.id,
+              m.seq,
+              m.conversation_id,
+              m.search_vector
+            from
+              messages m
+            where
+              m.conversation_id = c.id
+              and m.status = 'complete'
+              and m.search_vector @@ q.query
+            limit
+              $17
+          ) m
+        order by
+          c.last_message_at desc,
+          c.id desc
+        limit
+          $18
+      ) w
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $19
+      and not (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $20
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $21
+      )
   ),
   contents as (
     select distinct
@@ -82,7 +245,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $8
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $22
       )::bigint as score
     from
       titles t
@@ -99,7 +262,7 @@ with
       s.score desc,
       s.id desc
     limit
-      $9
+      $23
   )
 select
   c.*,
@@ -120,7 +283,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $10
+    $24
   ) as snippet
 from
   page p
@@ -169,7 +332,18 @@ with
       and c.pinned = $4
       and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
   ),
-  matches as (
+  owned as materialized (
+    select
+      c.id,
+      c.last_message_at
+    from
+      conversations c
+    where
+      c.owner_id = $5
+      and c.archived = $6
+      and c.pinned = $7
+  ),
+  head as materialized (
     select
       m.conversation_id,
       m.id,
@@ -181,14 +355,12 @@ with
           c.id,
           c.last_message_at
         from
-          conversations c
-        where
-          c.owner_id = $5
-          and c.archived = $6
-          and c.pinned = $7
+          owned c
         order by
           c.last_message_at desc,
           c.id desc
+        limit
+          $8
       ) c
       cross join q
       cross join lateral (
@@ -204,13 +376,167 @@ with
           and m.status = 'complete'
           and m.search_vector @@ q.query
         limit
-          $8
+          $9
       ) m
     order by
       c.last_message_at desc,
       c.id desc
     limit
-      $9
+      $10
+  ),
+  owner_matches as materialized (
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      m.search_vector
+    from
+      messages m,
+      q
+    where
+      m.owner_id = $11
+      and m.status = 'complete'
+      and m.search_vector @@ q.query
+      and (
+        select
+          count(*)
+        from
+          head
+      ) < $12
+      and exists (
+        select
+          1
+        from
+          backfills b
+        where
+          b.name = 'messages.owner_id'
+          and (
+            b.done_at is not null
+            or b.owner_position > $13
+          )
+      )
+    limit
+      $14
+  ),
+  matches as (
+    select
+      *
+    from
+      head
+    where
+      (
+        select
+          count(*)
+        from
+          head
+      ) >= $15
+    union all
+    select
+      m.conversation_id,
+      m.id,
+      m.seq,
+      ts_rank(m.search_vector, q.query) as rank
+    from
+      owner_matches m
+      join owned c on c.id = m.conversation_id
+      cross join q
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $16
+      and (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $17
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $18
+      )
+    union all
+    select
+      *
+    from
+      (
+        select
+          m.conversation_id,
+          m.id,
+          m.seq,
+          ts_rank(m.search_vector, q.query) as rank
+        from
+          (
+            select
+              c.id,
+              c.last_message_at
+            from
+              owned c
+            order by
+              c.last_message_at desc,
+              c.id desc
+          ) c
+          cross join q
+          cross join lateral (
+            select
+              m.id,
+              m.seq,
+              m.conversation_id,
+              m.search_vector
+            from
+              messages m
+            where
+              m.conversation_id = c.id
+              and m.status = 'complete'
+              and m.search_vector @@ q.query
+            limit
+              $19
+          ) m
+        order by
+          c.last_message_at desc,
+          c.id desc
+        limit
+          $20
+      ) w
+    where
+      not (
+        select
+          count(*)
+        from
+          head
+      ) >= $21
+      and not (
+        exists (
+          select
+            1
+          from
+            backfills b
+          where
+            b.name = 'messages.owner_id'
+            and (
+              b.done_at is not null
+              or b.owner_position > $22
+            )
+        )
+        and (
+          select
+            count(*)
+          from
+            owner_matches
+        ) <= $23
+      )
   ),
   contents as (
     select distinct
@@ -229,7 +555,7 @@ with
       coalesce(t.id, m.id) as id,
       m.message_id,
       round(
-        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $10
+        (2 * coalesce(t.rank, 0) + coalesce(m.rank, 0)) * $24
       )::bigint as score
     from
       titles t
@@ -241,12 +567,12 @@ with
     from
       scored s
     where
-      (s.score, s.id) < ($11::bigint, $12::uuid)
+      (s.score, s.id) < ($25::bigint, $26::uuid)
     order by
       s.score desc,
       s.id desc
     limit
-      $13
+      $27
   )
 select
   c.*,
@@ -267,7 +593,7 @@ select
     'simple',
     coalesce(m.content, c.title, ''),
     q.query,
-    $14
+    $28
   ) as snippet
 from
   page p

@@ -2,9 +2,11 @@
 
 -- RetentionRepository.expiredQuery
 with
-  "doomed" as (
+  "expired" as (
     select
-      "id"
+      "id",
+      "next_seq",
+      "last_message_at"
     from
       "conversations"
     where
@@ -16,6 +18,24 @@ with
       $2
     for update
       skip locked
+  ),
+  "doomed" as (
+    select
+      "x"."id"
+    from
+      (
+        select
+          "e"."id",
+          sum(e.next_seq) over (
+            order by
+              e.last_message_at,
+              e.id
+          ) - e.next_seq as "before"
+        from
+          "expired" as "e"
+      ) as "x"
+    where
+      "x"."before" < $3
   ),
   "carried" as (
     select distinct

@@ -321,6 +321,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "parent_id",
         "seq",
         "role",
@@ -337,16 +338,17 @@ with
     select
       $10 as "id",
       $11 as "conversation_id",
-      $12 as "parent_id",
-      $13 as "seq",
-      $14 as "role",
-      $15 as "content",
-      $16 as "speaker_name",
-      $17 as "metadata",
-      $18 as "status",
-      $19 as "token_count",
-      $20 as "idempotency_key",
-      $21 as "request_hash",
+      $12 as "owner_id",
+      $13 as "parent_id",
+      $14 as "seq",
+      $15 as "role",
+      $16 as "content",
+      $17 as "speaker_name",
+      $18 as "metadata",
+      $19 as "status",
+      $20 as "token_count",
+      $21 as "idempotency_key",
+      $22 as "request_hash",
       statement_timestamp() as "created_at",
       statement_timestamp() as "completed_at"
     where
@@ -392,6 +394,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "seq",
         "role",
         "content",
@@ -401,15 +404,16 @@ with
         "parent_id"
       )
     select
-      $22 as "id",
-      $23 as "conversation_id",
-      $24 as "seq",
-      $25 as "role",
-      $26 as "content",
-      $27 as "status",
-      $28 as "model",
+      $23 as "id",
+      $24 as "conversation_id",
+      $25 as "owner_id",
+      $26 as "seq",
+      $27 as "role",
+      $28 as "content",
+      $29 as "status",
+      $30 as "model",
       clock_timestamp() as "created_at",
-      $29 as "parent_id"
+      $31 as "parent_id"
     where
       (
         select
@@ -426,16 +430,16 @@ with
       "a"."file_id",
       "a"."position"
     from
-      jsonb_populate_recordset(null::message_attachments, $30::jsonb) as "a"
+      jsonb_populate_recordset(null::message_attachments, $32::jsonb) as "a"
       inner join "inserted" on "inserted"."id" = "a"."message_id"
   ),
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $31
+      "current_leaf_id" = $33
     where
-      "id" = $32
-      and "active_turn_id" = $33
+      "id" = $34
+      and "active_turn_id" = $35
       and (
         select
           ok
@@ -475,7 +479,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $34::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $36::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -489,16 +493,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $35
-              and (messages.conversation_id = $36) is true
-              and "messages"."seq" > $37
+              "messages"."id" = $37
+              and (messages.conversation_id = $38) is true
+              and "messages"."seq" > $39
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $38::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $40::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -513,9 +517,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $39
-              and path.depth < $40::int
-              and path.running <= $41::int
+              "m"."seq" > $41
+              and path.depth < $42::int
+              and path.running <= $43::int
               and not exists (
                 select
                   1
@@ -526,8 +530,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $42::boolean
-                      and mm.token_count + $43::int <= $44::int
+                      $44::boolean
+                      and mm.token_count + $45::int <= $46::int
                     )
                   )
               )
@@ -553,8 +557,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $45::boolean
-          and mm.token_count + $46::int <= $47::int
+          $47::boolean
+          and mm.token_count + $48::int <= $49::int
         )
       )
       and exists (
@@ -563,12 +567,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $48
+          "conversation_id" = $50
       )
     order by
       "path"."depth"
     limit
-      $49
+      $51
   ),
   "kept" as (
     select
@@ -589,10 +593,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $50::int - coalesce(
+        $52::int - coalesce(
           (
             select
-              token_count + $51::int
+              token_count + $53::int
             from
               mark
             where
@@ -601,7 +605,7 @@ with
           0
         )
       )
-      and path.depth <= $52::int as "fits"
+      and path.depth <= $54::int as "fits"
     from
       (
         with recursive
@@ -624,7 +628,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $53::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $55::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -638,8 +642,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $54
-              and (messages.conversation_id = $55) is true
+              "messages"."id" = $56
+              and (messages.conversation_id = $57) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -657,7 +661,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $56::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $58::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -683,12 +687,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($57::int + 1)::int
+              and path.depth < ($59::int + 1)::int
               and path.running <= (
-                $58::int - coalesce(
+                $60::int - coalesce(
                   (
                     select
-                      token_count + $59::int
+                      token_count + $61::int
                     from
                       mark
                     where
@@ -716,7 +720,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($60, $61)
+      "path"."status" in ($62, $63)
   )
 select
   "id",
@@ -766,15 +770,15 @@ select
         from
           "kept"
         where
-          "fits" = $62
+          "fits" = $64
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $63
-              and "role" = $64
+              "fits" = $65
+              and "role" = $66
           )
         order by
           "seq"
@@ -838,6 +842,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "seq",
         "role",
         "content",
@@ -851,15 +856,16 @@ with
     select
       $10 as "id",
       $11 as "conversation_id",
-      $12 as "seq",
-      $13 as "role",
-      $14 as "content",
-      $15 as "status",
-      $16 as "model",
+      $12 as "owner_id",
+      $13 as "seq",
+      $14 as "role",
+      $15 as "content",
+      $16 as "status",
+      $17 as "model",
       clock_timestamp() as "created_at",
-      $17 as "parent_id",
-      $18 as "idempotency_key",
-      $19 as "request_hash"
+      $18 as "parent_id",
+      $19 as "idempotency_key",
+      $20 as "request_hash"
     where
       (
         select
@@ -871,10 +877,10 @@ with
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $20
+      "current_leaf_id" = $21
     where
-      "id" = $21
-      and "active_turn_id" = $22
+      "id" = $22
+      and "active_turn_id" = $23
       and (
         select
           ok
@@ -914,7 +920,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $23::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $24::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -928,16 +934,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $24
-              and (messages.conversation_id = $25) is true
-              and "messages"."seq" > $26
+              "messages"."id" = $25
+              and (messages.conversation_id = $26) is true
+              and "messages"."seq" > $27
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $27::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $28::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -952,9 +958,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $28
-              and path.depth < $29::int
-              and path.running <= $30::int
+              "m"."seq" > $29
+              and path.depth < $30::int
+              and path.running <= $31::int
               and not exists (
                 select
                   1
@@ -965,8 +971,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $31::boolean
-                      and mm.token_count + $32::int <= $33::int
+                      $32::boolean
+                      and mm.token_count + $33::int <= $34::int
                     )
                   )
               )
@@ -992,8 +998,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $34::boolean
-          and mm.token_count + $35::int <= $36::int
+          $35::boolean
+          and mm.token_count + $36::int <= $37::int
         )
       )
       and exists (
@@ -1002,12 +1008,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $37
+          "conversation_id" = $38
       )
     order by
       "path"."depth"
     limit
-      $38
+      $39
   ),
   "kept" as (
     select
@@ -1028,10 +1034,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $39::int - coalesce(
+        $40::int - coalesce(
           (
             select
-              token_count + $40::int
+              token_count + $41::int
             from
               mark
             where
@@ -1040,7 +1046,7 @@ with
           0
         )
       )
-      and path.depth <= $41::int as "fits"
+      and path.depth <= $42::int as "fits"
     from
       (
         with recursive
@@ -1063,7 +1069,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $42::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $43::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1077,8 +1083,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $43
-              and (messages.conversation_id = $44) is true
+              "messages"."id" = $44
+              and (messages.conversation_id = $45) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1096,7 +1102,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $45::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $46::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1122,12 +1128,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($46::int + 1)::int
+              and path.depth < ($47::int + 1)::int
               and path.running <= (
-                $47::int - coalesce(
+                $48::int - coalesce(
                   (
                     select
-                      token_count + $48::int
+                      token_count + $49::int
                     from
                       mark
                     where
@@ -1155,7 +1161,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($49, $50)
+      "path"."status" in ($50, $51)
   )
 select
   "id",
@@ -1205,15 +1211,15 @@ select
         from
           "kept"
         where
-          "fits" = $51
+          "fits" = $52
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $52
-              and "role" = $53
+              "fits" = $53
+              and "role" = $54
           )
         order by
           "seq"
@@ -1239,8 +1245,8 @@ select
 from
   "messages"
 where
-  "id" = $54
-  and "conversation_id" = $55
+  "id" = $55
+  and "conversation_id" = $56
   and (
     select
       ok
@@ -1302,6 +1308,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "parent_id",
         "seq",
         "role",
@@ -1315,6 +1322,7 @@ with
     select
       "r"."id",
       $13::uuid as "conversation_id",
+      $14::text as "owner_id",
       "r"."parent_id",
       "r"."seq",
       'tool'::"MessageRole" as "role",
@@ -1325,7 +1333,7 @@ with
       statement_timestamp() as "created_at",
       statement_timestamp() as "completed_at"
     from
-      jsonb_populate_recordset(null::messages, $14::jsonb) as "r"
+      jsonb_populate_recordset(null::messages, $15::jsonb) as "r"
     where
       (
         select
@@ -1369,6 +1377,7 @@ with
       "messages" (
         "id",
         "conversation_id",
+        "owner_id",
         "seq",
         "role",
         "content",
@@ -1380,17 +1389,18 @@ with
         "request_hash"
       )
     select
-      $15 as "id",
-      $16 as "conversation_id",
-      $17 as "seq",
-      $18 as "role",
-      $19 as "content",
-      $20 as "status",
-      $21 as "model",
+      $16 as "id",
+      $17 as "conversation_id",
+      $18 as "owner_id",
+      $19 as "seq",
+      $20 as "role",
+      $21 as "content",
+      $22 as "status",
+      $23 as "model",
       clock_timestamp() as "created_at",
-      $22 as "parent_id",
-      $23 as "idempotency_key",
-      $24 as "request_hash"
+      $24 as "parent_id",
+      $25 as "idempotency_key",
+      $26 as "request_hash"
     where
       (
         select
@@ -1402,10 +1412,10 @@ with
   "leaf" as (
     update "conversations"
     set
-      "current_leaf_id" = $25
+      "current_leaf_id" = $27
     where
-      "id" = $26
-      and "active_turn_id" = $27
+      "id" = $28
+      and "active_turn_id" = $29
       and (
         select
           ok
@@ -1445,7 +1455,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $28::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $30::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1459,16 +1469,16 @@ with
             from
               "messages"
             where
-              "messages"."id" = $29
-              and (messages.conversation_id = $30) is true
-              and "messages"."seq" > $31
+              "messages"."id" = $31
+              and (messages.conversation_id = $32) is true
+              and "messages"."seq" > $33
             union all
             select
               "m"."id",
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $32::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $34::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1483,9 +1493,9 @@ with
               "path"
               inner join "messages" as "m" on "m"."id" = "path"."parent"
             where
-              "m"."seq" > $33
-              and path.depth < $34::int
-              and path.running <= $35::int
+              "m"."seq" > $35
+              and path.depth < $36::int
+              and path.running <= $37::int
               and not exists (
                 select
                   1
@@ -1496,8 +1506,8 @@ with
                   and (
                     mm.kind = 'reset'
                     or (
-                      $36::boolean
-                      and mm.token_count + $37::int <= $38::int
+                      $38::boolean
+                      and mm.token_count + $39::int <= $40::int
                     )
                   )
               )
@@ -1523,8 +1533,8 @@ with
       (
         mm.kind = 'reset'
         or (
-          $39::boolean
-          and mm.token_count + $40::int <= $41::int
+          $41::boolean
+          and mm.token_count + $42::int <= $43::int
         )
       )
       and exists (
@@ -1533,12 +1543,12 @@ with
         from
           "memory_marks"
         where
-          "conversation_id" = $42
+          "conversation_id" = $44
       )
     order by
       "path"."depth"
     limit
-      $43
+      $45
   ),
   "kept" as (
     select
@@ -1559,10 +1569,10 @@ with
           ma.message_id = path.id
       ) as "attached",
       path.running <= (
-        $44::int - coalesce(
+        $46::int - coalesce(
           (
             select
-              token_count + $45::int
+              token_count + $47::int
             from
               mark
             where
@@ -1571,7 +1581,7 @@ with
           0
         )
       )
-      and path.depth <= $46::int as "fits"
+      and path.depth <= $48::int as "fits"
     from
       (
         with recursive
@@ -1594,7 +1604,7 @@ with
               "messages"."parent_id" as "parent",
               1 as "depth",
               case
-                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $47::int
+                when "messages"."status" in ('complete', 'requires_action') then "messages"."token_count" + $49::int
                 else 0
               end as "running",
               "messages"."seq" as "seq",
@@ -1608,8 +1618,8 @@ with
             from
               "messages"
             where
-              "messages"."id" = $48
-              and (messages.conversation_id = $49) is true
+              "messages"."id" = $50
+              and (messages.conversation_id = $51) is true
               and "messages"."seq" > (
                 coalesce(
                   (
@@ -1627,7 +1637,7 @@ with
               "m"."parent_id" as "parent",
               path.depth + 1 as "depth",
               path.running + case
-                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $50::int
+                when "m"."status" in ('complete', 'requires_action') then "m"."token_count" + $52::int
                 else 0
               end as "running",
               "m"."seq" as "seq",
@@ -1653,12 +1663,12 @@ with
                   -1
                 )
               )
-              and path.depth < ($51::int + 1)::int
+              and path.depth < ($53::int + 1)::int
               and path.running <= (
-                $52::int - coalesce(
+                $54::int - coalesce(
                   (
                     select
-                      token_count + $53::int
+                      token_count + $55::int
                     from
                       mark
                     where
@@ -1686,7 +1696,7 @@ with
           "path"
       ) as "path"
     where
-      "path"."status" in ($54, $55)
+      "path"."status" in ($56, $57)
   )
 select
   "id",
@@ -1736,15 +1746,15 @@ select
         from
           "kept"
         where
-          "fits" = $56
+          "fits" = $58
           and "seq" >= (
             select
               min("seq") as "seq"
             from
               "kept"
             where
-              "fits" = $57
-              and "role" = $58
+              "fits" = $59
+              and "role" = $60
           )
         order by
           "seq"

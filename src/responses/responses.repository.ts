@@ -153,6 +153,7 @@ export class ResponsesRepository {
         const row = {
           ...item,
           conversationId,
+          ownerId,
           parentId,
           seq: conversation.nextSeq + index,
           status: 'complete' as const,

@@ -13,8 +13,18 @@ import { ConversationExportRepository } from './conversation-export.repository';
 import { EmbeddedFile, filesSection } from './export-files';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
-/** Messages read per query while exporting: memory stays flat however long the conversation. */
-export const EXPORT_BATCH = 500;
+/**
+ * Messages read per query while exporting every branch (json): memory stays flat however
+ * long the conversation. Small, because a batch lives while it is sent: what outlives a
+ * young-generation GC or two is promoted, and promoted garbage piles up until a full GC
+ * (500 a batch: 12.5 MB of RSS for a 10,000-message export, 5.0 MB for 500 messages).
+ */
+export const EXPORT_BATCH = 100;
+/**
+ * The current path's batch (markdown): each query walks the path from its leaf, so fewer,
+ * bigger batches.
+ */
+export const PATH_EXPORT_BATCH = 500;
 
 export interface ExportDocument {
   fileName: string;
@@ -59,11 +69,14 @@ export class ConversationExportService {
     async function* document(): AsyncGenerator<string> {
       yield writer.head(conversation);
       let first = true;
+      // A chunk per message: a batch joined into one string can pass V8's large-object size
+      // (~128 KB), and large objects stay until a full GC.
       for await (const batch of batches) {
-        for (const message of batch)
+        for (const message of batch) {
           for (const file of message.attachments ?? []) attached.add(file.id);
-        yield writer.messages(batch.map(toMessageResponse), first);
-        first = false;
+          yield writer.messages([toMessageResponse(message)], first);
+          first = false;
+        }
       }
       yield writer.endMessages();
       if (embedded) yield* filesSection(embedded());
@@ -108,9 +121,14 @@ export class ConversationExportService {
     leafId: string | null,
   ): AsyncGenerator<Message[]> {
     for (let afterSeq = -1; leafId !== null;) {
-      const batch = await this.exports.pageOfPath(conversationId, leafId, afterSeq, EXPORT_BATCH);
+      const batch = await this.exports.pageOfPath(
+        conversationId,
+        leafId,
+        afterSeq,
+        PATH_EXPORT_BATCH,
+      );
       if (batch.length > 0) yield await this.history.withAttachments(batch);
-      if (batch.length < EXPORT_BATCH) return;
+      if (batch.length < PATH_EXPORT_BATCH) return;
       afterSeq = batch[batch.length - 1].seq;
     }
   }

@@ -24,24 +24,42 @@ export class RetentionRepository {
 
   /**
    * Deletes up to `limit` conversations (with their messages) inactive for more than
-   * `days`, oldest activity first, and returns how many went with the files their messages
-   * carried (read in the same statement, before the rows go). SKIP LOCKED: two sweeps never
-   * take the same rows, and a conversation a turn is claiming right now is skipped; one with
-   * a claim held is never deleted (re-checked on the locked row).
+   * `days`, oldest activity first, stopping once about `messages` messages are taken
+   * (conversations.next_seq counts them; at least one conversation), and returns how many
+   * went with the files their messages carried (read in the same statement, before the
+   * rows go). SKIP LOCKED: two sweeps never take the same rows, and a conversation a turn is
+   * claiming right now is skipped; one with a claim held is never deleted (re-checked on
+   * the locked row).
    */
-  @GenerateSql({ params: [30, 500] })
-  expiredQuery(days: number, limit: number) {
+  @GenerateSql({ params: [30, 500, 5000] })
+  expiredQuery(days: number, limit: number, messages: number) {
     return this.db
-      .with('doomed', (db) =>
+      .with('expired', (db) =>
         db
           .selectFrom('conversations')
-          .select('id')
+          .select(['id', 'nextSeq', 'lastMessageAt'])
           .where('lastMessageAt', '<', sql<Date>`now() - make_interval(days => ${days}::int)`)
           .where('activeTurnId', 'is', null)
           .orderBy('lastMessageAt')
           .limit(limit)
           .forUpdate()
           .skipLocked(),
+      )
+      .with('doomed', (db) =>
+        db
+          .selectFrom((eb) =>
+            eb
+              .selectFrom('expired as e')
+              .select('e.id')
+              .select(
+                sql<number>`sum(e.next_seq) over (order by e.last_message_at, e.id) - e.next_seq`.as(
+                  'before',
+                ),
+              )
+              .as('x'),
+          )
+          .select('x.id')
+          .where('x.before', '<', messages),
       )
       .with('carried', (db) =>
         db
@@ -69,8 +87,8 @@ export class RetentionRepository {
       ]);
   }
 
-  async deleteExpired(days: number, limit: number): Promise<ExpiredBatch> {
-    const row = await this.expiredQuery(days, limit).executeTakeFirstOrThrow();
+  async deleteExpired(days: number, limit: number, messages: number): Promise<ExpiredBatch> {
+    const row = await this.expiredQuery(days, limit, messages).executeTakeFirstOrThrow();
     return { deleted: Number(row.deleted ?? 0), files: row.files };
   }
 }

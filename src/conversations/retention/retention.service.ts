@@ -5,15 +5,26 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 
+import { setTimeout } from 'node:timers/promises';
+
 import { AppConfig } from '../../config/app-config';
 import { FilesService } from '../../files';
 import { MetricsService } from '../../metrics/metrics.service';
 import { RetentionRepository } from './retention.repository';
 
-/** Conversations deleted per statement: short transactions, short row locks. */
+/**
+ * A statement deletes up to this many conversations, and no more once this many messages
+ * are taken: short transactions, short row locks, a bounded burst of WAL and I/O.
+ */
 export const RETENTION_BATCH = 500;
+export const RETENTION_BATCH_MESSAGES = 5_000;
+/**
+ * After each batch the sweep waits as long as the batch took, so it never holds more than
+ * half of the database's time from turns (measured: bench/results/scale.md).
+ */
+const PAUSE_RATIO = 1;
 /** Batches per sweep; the rest waits for the next sweep so one sweep never runs for long. */
-const MAX_BATCHES_PER_SWEEP = 100;
+const MAX_BATCHES_PER_SWEEP = 200;
 const SECONDS_PER_DAY = 86_400;
 
 /**
@@ -62,11 +73,17 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     let total = 0;
     let files = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
-      const expired = await this.retention.deleteExpired(days, RETENTION_BATCH);
+      const started = performance.now();
+      const expired = await this.retention.deleteExpired(
+        days,
+        RETENTION_BATCH,
+        RETENTION_BATCH_MESSAGES,
+      );
       total += expired.deleted;
       if (expired.deleted > 0) this.metrics.recordRetentionDeleted(expired.deleted);
       files += await this.files.deleteOrphans(expired.files);
-      if (expired.deleted < RETENTION_BATCH || !this.timer) break;
+      if (expired.deleted === 0 || !this.timer) break;
+      await setTimeout((performance.now() - started) * PAUSE_RATIO);
     }
     files += await this.files.deleteOrphansOlderThan(days * SECONDS_PER_DAY, MAX_BATCHES_PER_SWEEP);
     if (total > 0 || files > 0)

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 
 import { Db } from '../../database/db';
 import { GenerateSql } from '../../database/generate-sql';
 import type { ListedConversation } from '../conversation.mapper';
 import type { ListFilter } from '../conversations.repository';
 import { lastMessage, listSummaryColumns } from '../list-summary';
+import { OWNER_BACKFILL } from './owner-backfill.repository';
 
 /** Ranks are reals; scaled to integers they page by keyset without float surprises. */
 export const SCORE_SCALE = 1_000_000;
@@ -18,6 +19,11 @@ export const SCORE_SCALE = 1_000_000;
  */
 export const SEARCH_MATCHES = 1_000;
 export const MATCHES_PER_CONVERSATION = 50;
+/**
+ * Conversations the search walks first: enough to reach SEARCH_MATCHES for a word in one
+ * message of ten or more, few enough to cost little when the word is rare.
+ */
+export const HEAD_CONVERSATIONS = 100;
 
 /** Plain text with the matched words wrapped in **, at most two fragments. */
 const HEADLINE_OPTIONS =
@@ -82,7 +88,10 @@ export class ConversationSearchRepository {
         from conversations c, q
         where ${owned} and to_tsvector('simple', coalesce(c.title, '')) @@ q.query
       ),
-      matches as (${matches(owned)}),
+      owned as materialized (select c.id, c.last_message_at from conversations c where ${owned}),
+      head as materialized (${walk(HEAD_CONVERSATIONS)}),
+      owner_matches as materialized (${ownerMatches(filter.ownerId)}),
+      matches as (${matches(filter.ownerId)}),
       contents as (
         select distinct on (m.conversation_id) m.conversation_id as id, m.id as message_id, m.rank
         from matches m
@@ -107,15 +116,63 @@ export class ConversationSearchRepository {
 }
 
 /**
- * The matching messages a search ranks: the owner's conversations newest first, each
- * probed through messages_search_idx, up to SEARCH_MATCHES in all (see there).
+ * The matching messages a search ranks, found the cheapest way that gives the same answer:
+ * - the walk of the owner's HEAD_CONVERSATIONS newest conversations (`head`), when it
+ *   reaches SEARCH_MATCHES: a common word, ranked among the newest matches as always;
+ * - else, once the owner's rows are backfilled with owner_id and they hold at most
+ *   SEARCH_MATCHES matches, all of them from one probe of messages_owner_search_idx: a rare
+ *   word, ranked over all of its matches without a probe per conversation;
+ * - else the walk of all the owner's conversations.
+ * Each branch runs only when the one before it does not answer (one-time filters).
  */
-function matches(owned: RawBuilder<unknown>) {
+function matches(ownerId: string) {
+  const common = sql`(select count(*) from head) >= ${SEARCH_MATCHES}`;
+  const rare = sql`(${ownerFilled(ownerId)} and (select count(*) from owner_matches) <= ${SEARCH_MATCHES})`;
+  return sql`
+        select * from head where ${common}
+        union all
+        select m.conversation_id, m.id, m.seq, ts_rank(m.search_vector, q.query) as rank
+        from owner_matches m join owned c on c.id = m.conversation_id cross join q
+        where not ${common} and ${rare}
+        union all
+        select * from (${walk()}) w where not ${common} and not ${rare}`;
+}
+
+/**
+ * Whether the owner_id backfill has passed the owner (it goes owner by owner, see
+ * OwnerBackfillRepository): then every message of theirs carries owner_id.
+ */
+const ownerFilled = (ownerId: string) => sql`exists (
+          select 1 from backfills b where b.name = ${sql.lit(OWNER_BACKFILL)}
+            and (b.done_at is not null or b.owner_position > ${ownerId})
+        )`;
+
+/**
+ * Up to SEARCH_MATCHES + 1 of the owner's matches through messages_owner_search_idx, read
+ * only when the head walk found few, and none until the owner is backfilled (rows without
+ * owner_id would be missed): how many there are decides between them and the full walk.
+ */
+function ownerMatches(ownerId: string) {
+  return sql`
+        select m.conversation_id, m.id, m.seq, m.search_vector from messages m, q
+        where m.owner_id = ${ownerId} and m.status = 'complete' and m.search_vector @@ q.query
+          and (select count(*) from head) < ${SEARCH_MATCHES} and ${ownerFilled(ownerId)}
+        limit ${SEARCH_MATCHES + 1}`;
+}
+
+/**
+ * The owner's conversations (`owned`, read once by the owner's index: a limit here must
+ * not lead the planner to walk every owner's conversations by time) newest first, all or
+ * the first `conversations`, each probed through messages_search_idx, up to SEARCH_MATCHES
+ * matches in all (see there).
+ */
+function walk(conversations?: number) {
+  const first = conversations === undefined ? sql`` : sql`limit ${conversations}`;
   return sql`
         select m.conversation_id, m.id, m.seq, ts_rank(m.search_vector, q.query) as rank
         from (
-          select c.id, c.last_message_at from conversations c
-          where ${owned} order by c.last_message_at desc, c.id desc
+          select c.id, c.last_message_at from owned c
+          order by c.last_message_at desc, c.id desc ${first}
         ) c
         cross join q
         cross join lateral (

@@ -1,0 +1,11 @@
+-- An owner's matches of a word in one probe: GIN (btree_gin) on (owner_id, search_vector)
+-- of complete messages whose owner_id is filled. Search uses it once the owner_id backfill
+-- is done (a word in few of the owner's messages: one probe instead of one per conversation).
+--
+-- Big tables: this file holds one statement and nothing else, so PostgreSQL runs it
+-- outside a transaction block and CONCURRENTLY works here: writes to messages go on while
+-- it builds. Built right after the column is added, when no row has an owner_id yet, it
+-- holds nothing and costs two scans of the table: the backfill then adds each row as it
+-- fills it. IF NOT EXISTS: an operator who built it by hand ahead of a deploy loses
+-- nothing. A failed concurrent build leaves an INVALID index: drop it and deploy again.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "messages_owner_search_idx" ON "messages" USING GIN ("owner_id", "search_vector") WHERE "owner_id" IS NOT NULL AND "status" = 'complete'

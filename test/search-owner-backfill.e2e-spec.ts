@@ -1,0 +1,121 @@
+import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
+import { newId } from '../src/common/ids';
+import { OwnerBackfillRepository } from '../src/conversations/search/owner-backfill.repository';
+import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
+
+const [aliceKey, bobKey] = [generateApiKey(), generateApiKey()];
+const ALICE = { 'X-API-Key': aliceKey };
+const BOB = { 'X-API-Key': bobKey };
+const NIL = '00000000-0000-0000-0000-000000000000';
+
+interface Item {
+  id: string;
+  match?: { rank: number; messageId: string | null };
+}
+
+describe('Search while messages.owner_id is backfilled', () => {
+  const t = withTestApp({
+    env: {
+      AUTH_MODE: 'api-key',
+      API_KEYS: `alice:${hashApiKey(aliceKey).toString('hex')},bob:${hashApiKey(bobKey).toString('hex')}`,
+    },
+  });
+  const backfill = () => t.nest.get(OwnerBackfillRepository, { strict: false });
+
+  async function search(q: string, headers = ALICE): Promise<Item[]> {
+    const res = await t.http.get(`${CONVERSATIONS}?q=${q}`).set(headers).expect(200);
+    return (res.body as { data: Item[] }).data;
+  }
+
+  async function chat(headers: Record<string, string>, message: string): Promise<string> {
+    const id = await t.createConversation({}, headers);
+    await t.send(id, message, { headers });
+    return id;
+  }
+
+  /** Messages stored before the column existed: no owner_id, and the backfill not run. */
+  async function forgetOwners(): Promise<void> {
+    await t.prisma.$executeRaw`update messages set owner_id = null`;
+    await t.prisma.$executeRaw`update backfills set done_at = null, position = ${NIL}::uuid
+      where name = 'messages.owner_id'`;
+  }
+
+  it('should find messages stored before and after the backfill, and only the owner’s', async () => {
+    await waitUntil(() => backfill().isDone());
+    const old = [await chat(ALICE, 'a quokka at dawn'), await chat(ALICE, 'two quokka friends')];
+    const bobs = await chat(BOB, 'a quokka of my own');
+    await forgetOwners();
+    const fresh = await chat(ALICE, 'one more quokka today');
+    const stored = await t.prisma.message.findMany({ where: { conversationId: fresh } });
+    expect(stored.map((m) => m.ownerId)).toEqual(['alice', 'alice']);
+
+    const during = await search('quokka');
+    expect(during.map((c) => c.id).sort()).toEqual([...old, fresh].sort());
+
+    // One conversation a batch (owner by owner): the same answer at every step.
+    let batches = 0;
+    while (!(await backfill().fillBatch(1, 1)).done) {
+      batches++;
+      expect(await search('quokka')).toEqual(during);
+    }
+    expect(batches).toBeGreaterThanOrEqual(4);
+    await backfill().mergePendingEntries();
+    expect(await t.prisma.message.count({ where: { ownerId: null } })).toBe(0);
+    expect(await search('quokka')).toEqual(during);
+    expect((await search('quokka', BOB)).map((c) => c.id)).toEqual([bobs]);
+    expect(await search('wombat')).toEqual([]);
+    // Done: a batch after the last claims nothing and fills nothing.
+    expect(await backfill().fillBatch(10, 10)).toMatchObject({ claimed: false, messages: 0 });
+  });
+
+  it('should rank the newest conversations’ matches of a word in more than 1,000 messages', async () => {
+    await waitUntil(() => backfill().isDone());
+    const older = await chat(ALICE, 'tea time');
+    const busy = await t.createConversation({}, ALICE);
+    await t.prisma.message.createMany({
+      data: Array.from({ length: 1100 }, (_, seq) => ({
+        id: newId(),
+        conversationId: busy,
+        ownerId: 'alice',
+        seq,
+        role: seq % 2 ? ('assistant' as const) : ('user' as const),
+        content: `tea number ${seq}`,
+      })),
+    });
+    await t.prisma.conversation.update({
+      where: { id: busy },
+      data: { lastMessageAt: new Date() },
+    });
+    const found = await search('tea');
+    expect(found.map((c) => c.id).sort()).toEqual([busy, older].sort());
+    expect((await search('time')).map((c) => c.id)).toEqual([older]);
+  });
+
+  it('should rank a word the newest conversations hold 1,000 times among their matches only', async () => {
+    await waitUntil(() => backfill().isDone());
+    await t.prisma.conversation.deleteMany();
+    // 21 conversations of 50 matches, oldest first: the newest 20 hold 1,000 matches.
+    const ids: string[] = [];
+    for (let i = 0; i < 21; i++) {
+      const id = await t.createConversation({}, ALICE);
+      await t.prisma.message.createMany({
+        data: Array.from({ length: 50 }, (_, seq) => ({
+          id: newId(),
+          conversationId: id,
+          ownerId: 'alice',
+          seq,
+          role: 'user' as const,
+          content: `chai number ${seq}`,
+        })),
+      });
+      await t.prisma.conversation.update({
+        where: { id },
+        data: { lastMessageAt: new Date(Date.now() - (21 - i) * 60_000) },
+      });
+      ids.push(id);
+    }
+    const res = await t.http.get(`${CONVERSATIONS}?q=chai&limit=50`).set(ALICE).expect(200);
+    const found = (res.body as { data: Item[] }).data.map((c) => c.id);
+    expect(found.sort()).toEqual(ids.slice(1).sort());
+  });
+});
