@@ -142,6 +142,11 @@ describe('/v1/chat/completions with file ids and file parts', () => {
     expect(tooBig).toMatchObject({ status: 400, code: 'context_length_exceeded' });
     expect(tooBig.message).toContain('256 tokens');
     expect(t.fake.requests.length).toBe(sent);
+    // An image sent inline (a data URL, never stored) costs its tiles too.
+    const inlineUrl = `data:image/png;base64,${PNG_1X1.toString('base64')}`;
+    const inline = await apiError(ask(TINY, { type: 'image_url', image_url: { url: inlineUrl } }));
+    expect(inline).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+    expect(t.fake.requests.length).toBe(sent);
   });
 
   it("should put a document's text into the message, by file id or inline", async () => {

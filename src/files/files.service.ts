@@ -3,7 +3,6 @@ import { Readable } from 'node:stream';
 
 import { Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import { imageSize } from 'image-size';
 
 import { AppException } from '../common/errors/app.exception';
 import { newId } from '../common/ids';
@@ -11,6 +10,7 @@ import { sleep } from '../common/sleep';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_ALLOWED_TYPES, isAllowedType, SniffedType, sniffType } from './content-type';
 import { FileJobs } from './file-jobs.service';
+import { imageDimensions } from './image-tokens';
 import type { FileRef } from './file-ref';
 import { AttachableFile, FileRow, FilesRepository, StagedBlob } from './files.repository';
 import type { MultipartUpload } from './multipart';
@@ -77,7 +77,7 @@ export class FilesService {
       storageKey = await this.stores.current.write(staged.id, pipeline.pieces(head, spill, source));
       const fields = await upload.fields;
       const purpose = this.purposeOf(fields.purpose);
-      const dimensions = type.kind === 'image' ? this.dimensionsOf(head) : null;
+      const dimensions = type.kind === 'image' ? imageDimensions(head) : null;
       const content = { sha256: pipeline.sha256, bytes: pipeline.bytes, storageKey, ...dimensions };
       const file = { id: newId(), filename: upload.filename, purpose };
       const outcome = await this.files.finishUpload(
@@ -275,16 +275,6 @@ export class FilesService {
         `purpose must be one of ${PURPOSES.join(', ')} (got ${purpose.slice(0, 40)})`,
       );
     return purpose;
-  }
-
-  /** Width and height from the image's first bytes; unknown (null) when they do not say. */
-  private dimensionsOf(head: Buffer): { width: number; height: number } | null {
-    try {
-      const { width, height } = imageSize(head);
-      return width && height ? { width, height } : null;
-    } catch {
-      return null;
-    }
   }
 
   /** Forgets a staged upload: its row (file_chunks go with it) and its bytes elsewhere. */

@@ -1,3 +1,5 @@
+import { imageSize } from 'image-size';
+
 /** OpenAI's published cost of an image (GPT-4o class models). */
 const BASE_TOKENS = 85;
 const TILE_TOKENS = 170;
@@ -26,4 +28,34 @@ export function imageTokens(
   w = Math.floor(w * shorten);
   h = Math.floor(h * shorten);
   return BASE_TOKENS + TILE_TOKENS * Math.ceil(w / TILE_PX) * Math.ceil(h / TILE_PX);
+}
+
+/** An image whose dimensions are unknown is counted as a large one (4 tiles). */
+export const UNKNOWN_IMAGE_TOKENS = imageTokens(2048, 2048);
+
+/** Width and height from the image's first bytes; unknown (null) when they do not say. */
+export function imageDimensions(head: Buffer): { width: number; height: number } | null {
+  try {
+    const { width, height } = imageSize(head);
+    return width && height ? { width, height } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes of an image's start that carry its dimensions (an upload's first chunk reads as many). */
+const HEAD_BYTES = 256 * 1024;
+
+/**
+ * What an image sent inline (bytes or base64, never stored) costs: its dimensions are read from
+ * the decoded start only, so a large image is not decoded whole just to be counted.
+ */
+export function inlineImageTokens(data: Buffer | string): number {
+  const headChars = Math.ceil(HEAD_BYTES / 3) * 4;
+  const head =
+    typeof data === 'string'
+      ? Buffer.from(data.slice(0, headChars), 'base64')
+      : data.subarray(0, HEAD_BYTES);
+  const size = imageDimensions(head);
+  return size ? imageTokens(size.width, size.height) : UNKNOWN_IMAGE_TOKENS;
 }

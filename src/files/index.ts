@@ -11,6 +11,6 @@ export type { AttachableFile, FileRow } from './files.repository';
 export { withUpload } from './multipart';
 export { servedContentType } from './content-type';
 export { contentDisposition } from './content-disposition';
-export { imageTokens } from './image-tokens';
+export { imageTokens, inlineImageTokens, UNKNOWN_IMAGE_TOKENS } from './image-tokens';
 export type { FileRef } from './file-ref';
 export { inlineFilename, parseDataUrl } from './file-ref';

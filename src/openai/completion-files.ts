@@ -3,7 +3,14 @@ import { Injectable } from '@nestjs/common';
 import { chatImage, MAX_ATTACHMENTS, withDocuments } from '../chat';
 import { ValidationFailedException } from '../common/errors/app.exception';
 import type { AttachableFile, FileRef } from '../files';
-import { FilesService, imageTokens, inlineFilename, parseDataUrl } from '../files';
+import {
+  FilesService,
+  imageTokens,
+  inlineFilename,
+  inlineImageTokens,
+  parseDataUrl,
+  UNKNOWN_IMAGE_TOKENS,
+} from '../files';
 import type { ResolvedModel } from '../llm/llm.service';
 import { LlmService } from '../llm/llm.service';
 import type { ChatImage } from '../llm/llm.types';
@@ -27,13 +34,11 @@ export interface CarriedFiles {
 export interface RequestFiles {
   carried: Map<number, CarriedFiles>;
   stored: string[];
-  /** What the files' images cost in the prompt (a document's text is counted as text). */
+  /** What the images cost in the prompt, inline ones too (a document's text is counted as text). */
   imageTokens: number;
 }
 
 const NO_FILES: RequestFiles = { carried: new Map(), stored: [], imageTokens: 0 };
-/** An image whose dimensions were not read is counted as a large one (4 tiles), as in a turn. */
-const UNKNOWN_IMAGE_TOKENS = imageTokens(2048, 2048);
 
 function tokensOf(files: AttachableFile[]): number {
   return files
@@ -102,8 +107,11 @@ export class CompletionFiles {
     const parts = messages.map((m, i) =>
       m.role === 'user' ? partFiles(m.content, `messages.${i}.content`) : [],
     );
+    const inline = parts
+      .flat()
+      .reduce((sum, p) => sum + ('image' in p ? inlineImageTokens(p.image.data) : 0), 0);
     const named = parts.map((list) => list.filter((p) => 'ref' in p));
-    if (named.every((list) => list.length === 0)) return NO_FILES;
+    if (named.every((list) => list.length === 0)) return { ...NO_FILES, imageTokens: inline };
     named.forEach((list, i) => {
       if (list.length > MAX_ATTACHMENTS)
         throw invalid(
@@ -116,7 +124,7 @@ export class CompletionFiles {
     try {
       const found = await this.files.forMessage(owner, ids);
       const carried = await this.carried(parts, found, model);
-      return { carried, stored, imageTokens: tokensOf(found) };
+      return { carried, stored, imageTokens: tokensOf(found) + inline };
     } catch (error) {
       await this.files.deleteAll(owner, stored);
       throw error;
