@@ -128,6 +128,29 @@ describe('Function tools on the Responses API', () => {
     expect(second.output_text).toBe('Tool results: rain');
     expect(second.conversation).toEqual(first.conversation);
 
+    // A reply stored before messages carried their owner (owner_id null until the backfill
+    // reaches it) is found by its call id all the same.
+    const legacy = await client.responses.create({
+      model: ALIAS,
+      input: 'get_weather {"city":"Braga"}',
+      tools: [WEATHER],
+    });
+    const [legacyCall] = callsOf(legacy.output);
+    await t.prisma
+      .$executeRaw`UPDATE messages SET owner_id = NULL WHERE status = 'requires_action'`;
+    const answered = await client.responses.create({
+      model: ALIAS,
+      input: [
+        { role: 'user', content: 'get_weather {"city":"Braga"}' },
+        // Without its item id, as the AI SDK sends it: found by its call id alone.
+        { ...legacyCall, id: undefined },
+        { type: 'function_call_output', call_id: legacyCall.call_id, output: 'fog' },
+      ],
+      tools: [WEATHER],
+    });
+    expect(answered.output_text).toBe('Tool results: fog');
+    expect(answered.conversation).toEqual(legacy.conversation);
+
     // An output for a call the response did not make is refused, naming it.
     const third = await client.responses.create({
       model: ALIAS,

@@ -68,7 +68,8 @@ export class ResponsesRepository {
   /**
    * The owner's reply waiting for the output of call `callId` (the newest, should a
    * provider's call ids repeat): how a client that sends the calls back without
-   * previous_response_id or item ids (the AI SDK) finds it. Reads the owner's messages.
+   * previous_response_id or item ids (the AI SDK) finds it. Reads only waiting replies, by
+   * the owner's partial index.
    */
   async findWaitingForCall(ownerId: string, callId: string): Promise<string | undefined> {
     const row = await this.db
@@ -77,6 +78,8 @@ export class ResponsesRepository {
       .select('m.id')
       .where('c.ownerId', '=', ownerId)
       .where('m.status', '=', 'requires_action')
+      // messages_waiting_owner_idx; null until the owner_id backfill reaches older rows.
+      .where((eb) => eb.or([eb('m.ownerId', '=', ownerId), eb('m.ownerId', 'is', null)]))
       .where(sql<boolean>`m.tool_calls @> ${JSON.stringify([{ id: callId }])}::jsonb`)
       .orderBy('m.createdAt', 'desc')
       .limit(1)

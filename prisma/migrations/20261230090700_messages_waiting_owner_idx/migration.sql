@@ -1,0 +1,11 @@
+-- The replies waiting for tool results, by owner: how the Responses door finds the reply
+-- a function_call_output answers from its call_id alone (ResponsesRepository
+-- .findWaitingForCall). Partial: only replies in requires_action are indexed, a sliver of
+-- the table. Without it that lookup read every waiting reply of every owner.
+--
+-- Big tables: this file holds one statement and nothing else, so PostgreSQL runs it
+-- outside a transaction block and CONCURRENTLY works here: turns go on writing messages
+-- while it builds (a scan of messages, no lock held against writes). IF NOT EXISTS: an
+-- operator who built it by hand ahead of a deploy loses nothing. A failed concurrent build
+-- leaves an INVALID index: drop it and deploy again.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "messages_waiting_owner_idx" ON "messages"("owner_id", "created_at" DESC) WHERE "status" = 'requires_action'
