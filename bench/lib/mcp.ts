@@ -75,6 +75,8 @@ export async function startMcpBench(): Promise<McpBench> {
   const pool = { totalCount: 0, idleCount: 0, waitingCount: 0 };
   const metrics = new MetricsService({ pool } as unknown as PrismaService);
   const tools = new ServerToolsService(loadMcpServers(config), config, metrics);
+  // Nest's order: the connections are made at init, started at bootstrap.
+  await tools.onModuleInit();
   tools.onApplicationBootstrap();
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!tools.health().every((s) => s.status === 'ready')) {
