@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
 import { openSse } from './utils/sse';
 import { TestSocket } from './utils/ws-client';
+import { twoOwners } from './utils/owners';
 
 const FILES = '/api/v1/files';
 const VISION = 'test/vision';
@@ -14,11 +14,10 @@ const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).dig
 const NOTES = 'The secret word is pelican.';
 
 describe('Attachments: files carried by messages', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const { keyA, keyB, env: owners } = twoOwners();
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      ...owners,
     },
     models: [
       {

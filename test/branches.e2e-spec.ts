@@ -1,8 +1,8 @@
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { newId } from '../src/common/ids';
 import { CONVERSATIONS as BASE, waitUntil, withTestApp } from './utils/harness';
 import { alternating, seedPath } from './utils/seed';
 import { openSse, SseStream, streamedText } from './utils/sse';
+import { twoOwners } from './utils/owners';
 
 interface PathMessage {
   id: string;
@@ -21,11 +21,10 @@ interface Turn {
 }
 
 describe('Branches: regenerate, edit, switch', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const { keyA, keyB, env: owners } = twoOwners();
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      ...owners,
       MAX_CONCURRENT_GENERATIONS_PER_OWNER: '2',
     },
   });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 
-import OpenAI, { APIError, toFile } from 'openai';
+import OpenAI, { toFile } from 'openai';
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
+import { apiError, twoOwners } from './utils/owners';
 import { AppClient, waitUntil, withTestApp } from './utils/harness';
 
 const VISION = 'test/vision';
@@ -23,22 +23,11 @@ function sdk(t: AppClient, key: string): OpenAI {
   });
 }
 
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
-}
-
 describe('/v1/chat/completions with file ids and file parts', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const { keyA, keyB, env: owners } = twoOwners();
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      ...owners,
       LLM_MAX_RETRIES: '0',
     },
     models: [

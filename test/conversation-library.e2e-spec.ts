@@ -1,8 +1,8 @@
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { newId } from '../src/common/ids';
 import { CONVERSATIONS, withTestApp } from './utils/harness';
+import { twoOwners } from './utils/owners';
 
-const [aliceKey, bobKey] = [generateApiKey(), generateApiKey()];
+const { keyA: aliceKey, keyB: bobKey, env: owners } = twoOwners();
 const ALICE = { 'X-API-Key': aliceKey };
 const BOB = { 'X-API-Key': bobKey };
 
@@ -15,8 +15,7 @@ interface Item {
 describe('Conversation library: feedback, search, archive and pin, export', () => {
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(aliceKey).toString('hex')},bob:${hashApiKey(bobKey).toString('hex')}`,
+      ...owners,
     },
   });
 

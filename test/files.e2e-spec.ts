@@ -3,20 +3,19 @@ import http from 'node:http';
 
 import OpenAI, { toFile } from 'openai';
 
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { LlmService } from '../src/llm/llm.service';
 import { exeBytes, passwordProtectedPdf, pdfSaying, PNG_1X1 } from './utils/files';
 import { waitUntil, withTestApp } from './utils/harness';
+import { twoOwners } from './utils/owners';
 
 const FILES = '/api/v1/files';
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 describe('Files', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const { keyA, keyB, env: owners } = twoOwners();
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      ...owners,
       FILE_MAX_BYTES: String(2 * 1024 * 1024),
       FILE_QUOTA_BYTES: String(3 * 1024 * 1024),
     },

@@ -1,8 +1,9 @@
 import { SignJWT } from 'jose';
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
+import { apiError } from './utils/owners';
 import { AppClient, waitUntil, withTestApp } from './utils/harness';
 
 const ALIAS = 'lmstudio/default';
@@ -11,16 +12,6 @@ const SECRET = 'test-secret-that-is-long-enough-0123456789';
 /** The real SDK as an OpenAI user would point it at us; no SDK retries, so counts are exact. */
 function sdk(t: AppClient, apiKey = 'not-needed', defaultHeaders?: Record<string, string>): OpenAI {
   return new OpenAI({ baseURL: `${t.url}/v1`, apiKey, maxRetries: 0, defaultHeaders });
-}
-
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
 }
 
 async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {

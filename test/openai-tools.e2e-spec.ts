@@ -7,7 +7,7 @@ import { tool as langchainTool } from '@langchain/core/tools';
 import { ToolMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
@@ -16,6 +16,7 @@ import type {
 } from 'openai/resources';
 import { z } from 'zod';
 
+import { apiError } from './utils/owners';
 import { AppClient, withTestApp } from './utils/harness';
 
 const ALIAS = 'lmstudio/default';
@@ -43,16 +44,6 @@ const TIME: ChatCompletionFunctionTool = {
 
 function sdk(t: AppClient): OpenAI {
   return new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
-}
-
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
 }
 
 async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {

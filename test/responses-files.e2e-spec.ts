@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 
-import OpenAI, { APIError, toFile } from 'openai';
+import OpenAI, { toFile } from 'openai';
 
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { PNG_1X1 } from './utils/files';
+import { apiError, twoOwners } from './utils/owners';
 import { AppClient, waitUntil, withTestApp } from './utils/harness';
 
 const VISION = 'test/vision';
@@ -21,22 +21,11 @@ function sdk(t: AppClient, key: string, headers: Record<string, string> = {}): O
   });
 }
 
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
-}
-
 describe('Responses with images and files (input_image, input_file)', () => {
-  const [keyA, keyB] = [generateApiKey(), generateApiKey()];
+  const { keyA, keyB, env: owners } = twoOwners();
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(keyA).toString('hex')},bob:${hashApiKey(keyB).toString('hex')}`,
+      ...owners,
       LLM_MAX_RETRIES: '0',
     },
     models: [

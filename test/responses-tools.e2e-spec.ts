@@ -1,9 +1,10 @@
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import type {
   ResponseFunctionToolCall,
   ResponseStreamEvent,
 } from 'openai/resources/responses/responses';
 
+import { apiError } from './utils/owners';
 import { AppClient, CONVERSATIONS, withTestApp } from './utils/harness';
 
 const ALIAS = 'lmstudio/default';
@@ -23,16 +24,6 @@ const WEATHER = {
 
 function sdk(t: AppClient): OpenAI {
   return new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
-}
-
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
 }
 
 const uuidOf = (id: string): string => {

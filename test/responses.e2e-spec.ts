@@ -1,7 +1,8 @@
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 
 import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
+import { apiError } from './utils/owners';
 import { AppClient, CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
 
 const ALIAS = 'lmstudio/default';
@@ -14,16 +15,6 @@ function sdk(t: AppClient, defaultHeaders?: Record<string, string>, apiKey = 'no
     maxRetries: 0,
     defaultHeaders,
   });
-}
-
-async function apiError(promise: Promise<unknown>): Promise<APIError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof APIError) return error;
-    throw error;
-  }
-  throw new Error('expected an APIError');
 }
 
 async function collect(stream: AsyncIterable<ResponseStreamEvent>): Promise<ResponseStreamEvent[]> {

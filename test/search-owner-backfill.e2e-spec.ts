@@ -1,9 +1,9 @@
-import { generateApiKey, hashApiKey } from '../src/auth/api-keys';
 import { newId } from '../src/common/ids';
 import { OwnerBackfillRepository } from '../src/conversations/search/owner-backfill.repository';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
+import { twoOwners } from './utils/owners';
 
-const [aliceKey, bobKey] = [generateApiKey(), generateApiKey()];
+const { keyA: aliceKey, keyB: bobKey, env: owners } = twoOwners();
 const ALICE = { 'X-API-Key': aliceKey };
 const BOB = { 'X-API-Key': bobKey };
 const NIL = '00000000-0000-0000-0000-000000000000';
@@ -16,8 +16,7 @@ interface Item {
 describe('Search while messages.owner_id is backfilled', () => {
   const t = withTestApp({
     env: {
-      AUTH_MODE: 'api-key',
-      API_KEYS: `alice:${hashApiKey(aliceKey).toString('hex')},bob:${hashApiKey(bobKey).toString('hex')}`,
+      ...owners,
     },
   });
   const backfill = () => t.nest.get(OwnerBackfillRepository, { strict: false });
