@@ -1,4 +1,5 @@
 import { newId } from '../src/common/ids';
+import { HEAD_CONVERSATIONS } from '../src/conversations/search/conversation-search.repository';
 import { OwnerBackfillRepository } from '../src/conversations/search/owner-backfill.repository';
 import { CONVERSATIONS, waitUntil, withTestApp } from './utils/harness';
 import { twoOwners } from './utils/owners';
@@ -65,6 +66,28 @@ describe('Search while messages.owner_id is backfilled', () => {
     expect(await search('wombat')).toEqual([]);
     // Done: a batch after the last claims nothing and fills nothing.
     expect(await backfill().fillBatch(10, 10)).toMatchObject({ claimed: false, messages: 0 });
+  });
+
+  it('should find a message an older replica stored without owner_id after the backfill', async () => {
+    await waitUntil(() => backfill().isDone());
+    // Past the newest HEAD_CONVERSATIONS, so only the owner index can find it.
+    const ids = Array.from({ length: HEAD_CONVERSATIONS + 1 }, () => newId());
+    await t.prisma.conversation.createMany({
+      data: ids.map((id, i) => ({
+        id,
+        ownerId: 'alice',
+        lastMessageAt: new Date(Date.now() - (ids.length - i) * 60_000),
+      })),
+    });
+    const oldest = ids[0];
+    // The older replica's insert names no owner (as before the column existed).
+    await t.prisma
+      .$executeRaw`insert into messages (id, conversation_id, seq, role, content, status)
+      values (${newId()}::uuid, ${oldest}::uuid, 0, 'user', 'a numbat at dusk', 'complete')`;
+    const stored = await t.prisma.message.findMany({ where: { conversationId: oldest } });
+    expect(stored.map((m) => m.ownerId)).toEqual(['alice']);
+    expect((await search('numbat')).map((c) => c.id)).toEqual([oldest]);
+    expect(await search('numbat', BOB)).toEqual([]);
   });
 
   it('should rank the newest conversations’ matches of a word in more than 1,000 messages', async () => {
