@@ -40,6 +40,8 @@ interface DbCounts {
   /** Time PostgreSQL spent executing the turn's statements (pg_stat_statements), ms. */
   execMsPerTurn: number;
   execMsPerStreamTurn: number;
+  /** The part of execMsPerTurn each of the turn's statements took (see TURN_STATEMENTS). */
+  execMsByStatement: Record<TurnStatement, number>;
   xactCommitPerTurn?: number;
   wholeStatements: StatementDelta[];
   streamStatements: StatementDelta[];
@@ -116,6 +118,7 @@ async function countDbWork(
     statementsPerStreamTurn: total(streamStatements) / config.dbStreamTurns,
     execMsPerTurn: execMs(wholeStatements) / config.dbTurns,
     execMsPerStreamTurn: execMs(streamStatements) / config.dbStreamTurns,
+    execMsByStatement: execMsByStatement(wholeStatements, config.dbTurns),
     writeCommitsPerTurn:
       Number(after.nextXid - before.nextXid) / (config.dbTurns + config.dbStreamTurns),
     wholeStatements,
@@ -149,6 +152,29 @@ async function streamedTurns(
   }
 }
 
+/**
+ * A turn's three statements, told apart by how their SQL opens: the service's (Kysely,
+ * src/queries/turns.repository.sql) and the floor's (bench/floor-work.ts). Anything else
+ * (heartbeats, the sweep) is in the total only.
+ */
+const TURN_STATEMENTS = {
+  claim: { service: /^with "anchor"/, floor: /^UPDATE conversations SET active_turn_id/ },
+  begin: { service: /^with "within"/, floor: /^WITH user_message/ },
+  finish: { service: /^with "released"/, floor: /^WITH reply/ },
+} as const;
+type TurnStatement = keyof typeof TURN_STATEMENTS;
+
+/** Each turn statement's execution time per turn (either system's SQL matches). */
+function execMsByStatement(deltas: StatementDelta[], turns: number): Record<TurnStatement, number> {
+  const byStatement = { claim: 0, begin: 0, finish: 0 };
+  for (const [name, { service, floor }] of Object.entries(TURN_STATEMENTS)) {
+    const matching = deltas.filter((d) => service.test(d.query) || floor.test(d.query));
+    byStatement[name as TurnStatement] =
+      matching.reduce((sum, d) => sum + d.calls * d.meanExecMs, 0) / turns;
+  }
+  return byStatement;
+}
+
 function dbRows(service: DbCounts, floor: DbCounts): Row[] {
   const row = (figure: string, pick: (c: DbCounts) => number, format = num2): Row =>
     reportRow(
@@ -161,6 +187,9 @@ function dbRows(service: DbCounts, floor: DbCounts): Row[] {
     row('DB statements (round trips) per whole-reply turn', (c) => c.statementsPerTurn),
     row('DB statements (round trips) per streamed turn', (c) => c.statementsPerStreamTurn),
     row('DB execution time per whole-reply turn (pg_stat_statements)', (c) => c.execMsPerTurn, ms),
+    ...(Object.keys(TURN_STATEMENTS) as TurnStatement[]).map((name) =>
+      row(`… of which the turn's ${name} statement`, (c) => c.execMsByStatement[name], ms),
+    ),
     row('DB write commits (fsync) per turn', (c) => c.writeCommitsPerTurn),
   ];
   if (service.xactCommitPerTurn !== undefined && floor.xactCommitPerTurn !== undefined) {
