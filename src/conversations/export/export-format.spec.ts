@@ -3,8 +3,8 @@ import {
   ACCOUNT_WRITERS,
   accountExportFileName,
   EXPORT_WRITERS,
-  ExportFormat,
   exportFileName,
+  ExportFormat,
 } from './export-format';
 
 const conversation = {
