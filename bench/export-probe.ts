@@ -3,7 +3,8 @@
  * `npm run bench -- --only scale`), one service and nothing else running:
  * `npm run -s build && PROBE=account,medium,long,account tsx bench/export-probe.ts [node flags]`.
  * PROBE lists the downloads in order: medium (500 messages), long (10,000), account (the big
- * owner's json export), accountmd (its markdown); `:N` pauses N ms after each piece read (a
+ * owner's json export), accountmd (its markdown), warm (searches and message pages, no
+ * figure); `:N` pauses N ms after each piece read (a
  * slow client). Node flags go to the service, e.g. --trace-gc or --max-semi-space-size=1.
  */
 import { spawn } from 'node:child_process';
@@ -94,6 +95,16 @@ async function main() {
     const which = (process.env.PROBE ?? 'medium,medium,long,medium,long,account').split(',');
     for (const w of which) {
       const [name, slow] = w.split(':');
+      if (name === 'warm') {
+        // Other work first, as the bench's service has done: searches and pages.
+        for (let i = 0; i < 60; i++) {
+          await get(`${base}/conversations?q=tea`, 0);
+          await get(`${base}/conversations/${long}/messages?order=desc`, 0);
+          await get(`${base}/conversations/${long}/messages`, 0);
+        }
+        console.log(`warm: rss ${mb(rssBytes(pid))}`);
+        continue;
+      }
       const url =
         name === 'account'
           ? `${base}/export?format=json`
