@@ -15,10 +15,11 @@ import { EmbeddedFile, filesSection } from './export-files';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
 /**
- * Messages read per query while exporting every branch (json): memory stays flat however
+ * Messages read per query while exporting every branch (json): memory holds a batch however
  * long the conversation. Small, because a batch lives while it is sent: what outlives a
- * young-generation GC or two is promoted, and promoted garbage piles up until a full GC
- * (500 a batch: 12.5 MB of RSS for a 10,000-message export, 5.0 MB for 500 messages).
+ * young-generation GC or two is promoted, and promoted garbage piles up until a full GC.
+ * (A service's first long export grows its RSS all the same, by up to ~30 MB, as V8 sizes
+ * its young generation; the live heap does not grow: docs/scale.md.)
  */
 export const EXPORT_BATCH = 100;
 /**
