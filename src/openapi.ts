@@ -50,6 +50,7 @@ export const OPERATION_IDS: Record<string, Record<string, string>> = {
     delete: 'deleteConversation',
   },
   ConversationExportController: { export: 'exportConversation' },
+  AccountExportController: { export: 'exportAccount' },
   MessagesController: { list: 'listMessages' },
   FeedbackController: { put: 'setMessageFeedback', remove: 'deleteMessageFeedback' },
   ChatController: {

@@ -252,6 +252,34 @@ describe('Command line (chat-cli)', () => {
     expect(markdown.stdout).toContain(`## Assistant (lmstudio/default)\n\n${reply}\n`);
   });
 
+  it('should export every conversation of the account with --all', async () => {
+    await t.prisma.conversation.deleteMany();
+    const first = await createConversation({ title: 'First of all' });
+    const second = await createConversation({ title: 'Archived one' });
+    await t.http.patch(`/api/v1/conversations/${second}`).send({ archived: true }).expect(200);
+    await run(['chat', '-c', first, 'hello all']);
+
+    const json = await run(['export', '--all']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const document = JSON.parse(json.stdout);
+    expect(
+      document.conversations.map((c: { conversation: { id: string } }) => c.conversation.id),
+    ).toEqual([first, second]);
+    expect(document.conversations[0].messages[0].content).toBe('hello all');
+
+    const markdown = await run(['export', '--all', '--format', 'markdown']);
+    expect(markdown.code).toBe(0);
+    expect(markdown.stdout).toMatch(/^# Chat export\n/);
+    expect(markdown.stdout).toContain('\n# First of all\n');
+    expect(markdown.stdout).toContain('\n# Archived one\n');
+
+    for (const args of [['export'], ['export', first, '--all']]) {
+      const wrong = await run(args);
+      expect(wrong).toMatchObject({ code: 1, stdout: '' });
+      expect(wrong.stderr).toContain('give a conversation id, or --all for every conversation');
+    }
+  });
+
   it("should print the server's own document when it has the export route (planned: GET …/export)", async () => {
     const id = '0193a000-0000-7000-8000-00000000e4b0';
     const seen: string[] = [];

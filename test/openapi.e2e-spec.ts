@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ResumeQueryDto } from '../src/chat/dto/resume-query.dto';
 import { ERROR_CODES } from '../src/common/errors/error-codes';
 import { ListConversationsQueryDto } from '../src/conversations/dto/list-conversations.query';
+import { AccountExportQueryDto } from '../src/conversations/export/dto/account-export-query.dto';
 import { ExportQueryDto } from '../src/conversations/export/dto/export-query.dto';
 import { MessagesQueryDto } from '../src/messages/dto/messages-query.dto';
 import { withTestApp } from './utils/harness';
@@ -176,6 +177,7 @@ describe('OpenAPI document (/docs-json)', () => {
       'patch /api/v1/conversations/{id}': 'updateConversation',
       'delete /api/v1/conversations/{id}': 'deleteConversation',
       'get /api/v1/conversations/{id}/export': 'exportConversation',
+      'get /api/v1/export': 'exportAccount',
       'get /api/v1/conversations/{id}/messages': 'listMessages',
       'post /api/v1/conversations/{id}/messages': 'sendMessage',
       'post /api/v1/conversations/{id}/messages/stream': 'streamMessage',
@@ -269,6 +271,23 @@ describe('OpenAPI document (/docs-json)', () => {
     expect(content['text/markdown'].schema).toEqual({ type: 'string' });
   });
 
+  it('should type the account export as the conversations, each as its own export', () => {
+    const content = operation('get /api/v1/export').responses['200'].content!;
+    const json = resolve(content['application/json'].schema);
+    expect(Object.keys(json.properties ?? {}).sort()).toEqual([
+      'conversations',
+      'exportedAt',
+      'files',
+    ]);
+    expect(json.required?.sort()).toEqual(['conversations', 'exportedAt']);
+    const entry = resolve(json.properties!.conversations.items);
+    expect(Object.keys(entry.properties ?? {}).sort()).toEqual(['conversation', 'messages']);
+    expect(content['text/markdown'].schema).toEqual({ type: 'string' });
+    expect(Object.keys(operation('get /api/v1/export').responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401']),
+    );
+  });
+
   it('should type the readiness checks as a map of checks', () => {
     const checks = doc.components.schemas.ReadinessDto.properties.checks;
     expect(checks.additionalProperties).toEqual({ $ref: '#/components/schemas/CheckDto' });
@@ -296,6 +315,7 @@ describe('OpenAPI document (/docs-json)', () => {
       ['get /api/v1/conversations', new ListConversationsQueryDto()],
       ['get /api/v1/conversations/{id}/messages', new MessagesQueryDto()],
       ['get /api/v1/conversations/{id}/export', new ExportQueryDto()],
+      ['get /api/v1/export', new AccountExportQueryDto()],
       ['get /api/v1/conversations/{id}/generation/events', new ResumeQueryDto()],
     ];
     for (const [name, defaults] of queries) {

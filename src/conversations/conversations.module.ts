@@ -7,6 +7,8 @@ import { LlmModule } from '../llm/llm.module';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
+import { AccountExportController } from './export/account-export.controller';
+import { AccountExportService } from './export/account-export.service';
 import { ConversationExportController } from './export/conversation-export.controller';
 import { ConversationExportRepository } from './export/conversation-export.repository';
 import { ConversationExportService } from './export/conversation-export.service';
@@ -20,7 +22,7 @@ import { TitlesRepository } from './titles/titles.repository';
 
 @Module({
   imports: [HistoryModule, LlmModule, ToolsModule, FilesModule],
-  controllers: [ConversationsController, ConversationExportController],
+  controllers: [ConversationsController, ConversationExportController, AccountExportController],
   providers: [
     ConversationsService,
     ConversationsRepository,
@@ -29,6 +31,7 @@ import { TitlesRepository } from './titles/titles.repository';
     OwnerBackfillService,
     ConversationExportService,
     ConversationExportRepository,
+    AccountExportService,
     RetentionService,
     RetentionRepository,
     TitleWriter,

@@ -8,16 +8,18 @@ import { HistoryRepository } from '../../history/history.repository';
 import type { Message } from '../../history/message';
 import { toMessageResponse } from '../../messages';
 import { toConversationResponse } from '../conversation.mapper';
+import type { ConversationResponseDto } from '../dto/conversation-response.dto';
 import { ConversationsService } from '../conversations.service';
 import { ConversationExportRepository } from './conversation-export.repository';
 import { EmbeddedFile, filesSection } from './export-files';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
 /**
- * Messages read per query while exporting every branch (json): memory stays flat however
+ * Messages read per query while exporting every branch (json): memory holds a batch however
  * long the conversation. Small, because a batch lives while it is sent: what outlives a
- * young-generation GC or two is promoted, and promoted garbage piles up until a full GC
- * (500 a batch: 12.5 MB of RSS for a 10,000-message export, 5.0 MB for 500 messages).
+ * young-generation GC or two is promoted, and promoted garbage piles up until a full GC.
+ * (A service's first long export grows its RSS all the same, by up to ~30 MB, as V8 sizes
+ * its young generation; the live heap does not grow: docs/scale.md.)
  */
 export const EXPORT_BATCH = 100;
 /**
@@ -38,6 +40,17 @@ export interface ExportOptions {
   files: boolean;
 }
 
+/** include=files embeds bytes in json only (markdown lists each message's files). */
+export function assertIncludable(options: ExportOptions): void {
+  if (options.files && options.format !== 'json')
+    throw new ValidationFailedException([
+      {
+        field: 'include',
+        errors: ['include=files embeds the files in the json export; markdown lists them'],
+      },
+    ]);
+}
+
 @Injectable()
 export class ConversationExportService {
   constructor(
@@ -49,36 +62,14 @@ export class ConversationExportService {
 
   /** The conversation as a document, written as it is read (404 before anything is sent). */
   async open(ownerId: string, id: string, options: ExportOptions): Promise<ExportDocument> {
-    const { format } = options;
-    if (options.files && format !== 'json')
-      throw new ValidationFailedException([
-        {
-          field: 'include',
-          errors: ['include=files embeds the files in the json export; markdown lists them'],
-        },
-      ]);
+    assertIncludable(options);
     const conversation = toConversationResponse(await this.conversations.get(ownerId, id));
-    const writer = EXPORT_WRITERS[format];
-    // json: the whole tree (each message names its parentId); markdown: what a reader sees.
-    const batches =
-      format === 'json'
-        ? this.allMessages(conversation.id)
-        : this.currentPath(conversation.id, conversation.currentLeafId);
+    const writer = EXPORT_WRITERS[options.format];
     const attached = new Set<string>();
-    const embedded = options.files ? () => this.embedded(ownerId, attached) : null;
+    const chunks = this.conversationChunks(conversation, options.format, attached);
+    const embedded = options.files ? () => this.embeddedFiles(ownerId, attached) : null;
     async function* document(): AsyncGenerator<string> {
-      yield writer.head(conversation);
-      let first = true;
-      // A chunk per message: a batch joined into one string can pass V8's large-object size
-      // (~128 KB), and large objects stay until a full GC.
-      for await (const batch of batches) {
-        for (const message of batch) {
-          for (const file of message.attachments ?? []) attached.add(file.id);
-          yield writer.messages([toMessageResponse(message)], first);
-          first = false;
-        }
-      }
-      yield writer.endMessages();
+      yield* chunks;
       if (embedded) yield* filesSection(embedded());
       yield writer.tail();
     }
@@ -89,9 +80,41 @@ export class ConversationExportService {
     };
   }
 
-  /** Each attached file with its bytes as a stream (one open at a time); a deleted one is left out. */
-  private async *embedded(ownerId: string, ids: Set<string>): AsyncGenerator<EmbeddedFile> {
-    for (const id of ids) {
+  /**
+   * One conversation's document up to its tail, as both exports write it: json the whole
+   * tree (each message names its parentId), markdown what a reader sees (the current path).
+   * The ids of the files its messages carry are added to `attached`.
+   */
+  async *conversationChunks(
+    conversation: ConversationResponseDto,
+    format: ExportFormat,
+    attached?: Set<string>,
+  ): AsyncGenerator<string> {
+    const writer = EXPORT_WRITERS[format];
+    const batches =
+      format === 'json'
+        ? this.allMessages(conversation.id)
+        : this.currentPath(conversation.id, conversation.currentLeafId);
+    yield writer.head(conversation);
+    let first = true;
+    // A chunk per message: a batch joined into one string can pass V8's large-object size
+    // (~128 KB), and large objects stay until a full GC.
+    for await (const batch of batches) {
+      for (const message of batch) {
+        for (const file of message.attachments ?? []) attached?.add(file.id);
+        yield writer.messages([toMessageResponse(message)], first);
+        first = false;
+      }
+    }
+    yield writer.endMessages();
+  }
+
+  /** Each file with its bytes as a stream (one open at a time); a deleted one is left out. */
+  async *embeddedFiles(
+    ownerId: string,
+    ids: Iterable<string> | AsyncIterable<string>,
+  ): AsyncGenerator<EmbeddedFile> {
+    for await (const id of ids) {
       const opened = await this.files.open(ownerId, id).catch((error: unknown) => {
         if (error instanceof FileNotFoundException) return null;
         throw error;

@@ -99,6 +99,44 @@ function markdownMessage(message: MessageResponseDto): string {
 
 export const EXPORT_WRITERS: Record<ExportFormat, ExportWriter> = { json, markdown };
 
+/**
+ * The account export around the conversations' documents: each is written by its
+ * ExportWriter up to endMessages, then endConversation closes it. json: one document,
+ * `{ exportedAt, conversations: [ { conversation, messages }, … ] }`, then `files` (as the
+ * conversation's has) before the tail; markdown: one document after another under a head.
+ */
+export interface AccountWriter {
+  head(exportedAt: string): string;
+  /** Before each conversation's document; `first` before the first. */
+  startConversation(first: boolean): string;
+  endConversation(): string;
+  endConversations(): string;
+  tail(): string;
+}
+
+export const ACCOUNT_WRITERS: Record<ExportFormat, AccountWriter> = {
+  json: {
+    head: (exportedAt) => `{"exportedAt":${JSON.stringify(exportedAt)},"conversations":[`,
+    startConversation: (first) => (first ? '' : ','),
+    endConversation: () => '}',
+    endConversations: () => ']',
+    tail: () => '}\n',
+  },
+  markdown: {
+    head: (exportedAt) => `# Chat export\n\n- exported: ${exportedAt}\n`,
+    // A blank line before each conversation's title.
+    startConversation: () => '\n',
+    endConversation: markdown.tail,
+    endConversations: () => '',
+    tail: () => '',
+  },
+};
+
+/** The account export's file name, dated by the day it was made, e.g. `chat-export-2026-12-07.md`. */
+export function accountExportFileName(exportedAt: string, extension: string): string {
+  return `chat-export-${exportedAt.slice(0, 10)}.${extension}`;
+}
+
 /** An ASCII file name from the title, e.g. `trip-to-lisbon-0193….md`. */
 export function exportFileName(conversation: ConversationResponseDto, extension: string): string {
   const slug = (conversation.title ?? '')

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 
 import { MessageResponseDto } from '../../../messages';
 import { ConversationResponseDto } from '../../dto/conversation-response.dto';
@@ -45,6 +45,33 @@ export class ConversationExportDto {
     type: [ExportedFileDto],
     description:
       'With include=files only: every file the messages carry, once each, with its bytes',
+  })
+  files?: ExportedFileDto[];
+}
+
+/** One conversation in the account export: what its own json export holds, without files. */
+export class AccountExportEntryDto extends OmitType(ConversationExportDto, ['files'] as const) {}
+
+/** The account-wide json export (AccountExportService writes it piece by piece). */
+export class AccountExportDto {
+  @ApiProperty({
+    description: 'When the export started',
+    example: '2026-12-07T19:00:00.000Z',
+    format: 'date-time',
+  })
+  exportedAt!: string;
+
+  @ApiProperty({
+    type: [AccountExportEntryDto],
+    description:
+      'Every conversation of the account, archived ones too, oldest first, each as GET /api/v1/conversations/{id}/export gives it (every branch)',
+  })
+  conversations!: AccountExportEntryDto[];
+
+  @ApiPropertyOptional({
+    type: [ExportedFileDto],
+    description:
+      'With include=files only: every file any message carries, once for the whole account, with its bytes',
   })
   files?: ExportedFileDto[];
 }
