@@ -103,15 +103,27 @@ function abortError(): Error {
   return error;
 }
 
-/** The SDKs pass a Headers object; a plain record is taken too. */
-function requestHeaders(init: RequestInit, body: string[] | undefined): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
+/**
+ * The request's headers as Node's raw list (`[name, value, name, value, …]`), Host first:
+ * given a list, node:http writes it as is and keeps no per-request map of the headers, which
+ * an open stream would hold for its whole life. The SDKs pass a Headers object; a plain
+ * record is taken too.
+ */
+function requestHeaders(url: URL, init: RequestInit, body: string[] | undefined): string[] {
+  const headers: string[] = ['host', url.host];
+  const add = (value: string, name: string): void => {
+    if (name.toLowerCase() !== 'host') headers.push(name, value);
+  };
   const given = init.headers;
-  if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
-  else if (Array.isArray(given)) for (const [name, value] of given) headers[name] = value;
-  else if (given) Object.assign(headers, given);
-  if (body !== undefined)
-    headers['content-length'] = body.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+  if (given instanceof Headers) given.forEach(add);
+  else if (Array.isArray(given)) for (const [name, value] of given) add(value, name);
+  else if (given)
+    for (const [name, value] of Object.entries(given))
+      for (const one of typeof value === 'string' ? [value] : value) add(one, name);
+  if (body !== undefined) {
+    const length = body.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+    headers.push('content-length', String(length));
+  }
   return headers;
 }
 
@@ -127,10 +139,11 @@ function send(
 ): Promise<NodeResponse> {
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(abortError());
-  const secure = url.startsWith('https:');
-  const request = (secure ? https : http).request(url, {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  const request = (secure ? https : http).request(target, {
     method: init.method ?? 'GET',
-    headers: requestHeaders(init, body),
+    headers: requestHeaders(target, init, body),
     agent: secure ? httpsAgent : httpAgent,
   });
   const response = responseTo(url, request, signal, maxBodyBytes);
