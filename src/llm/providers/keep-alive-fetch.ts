@@ -1,7 +1,7 @@
 import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 
-import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
+import type { RequestInit as NodeFetchInit } from 'node-fetch';
 
 import { LlmException } from '../llm.errors';
 import type { InlineInit } from './inline-data';
@@ -193,6 +193,14 @@ function bodyPieces(init: RequestInit & InlineInit): string[] | undefined {
 }
 
 /**
+ * node-fetch, loaded on first use: only a body that is not text and a redirect need it, and
+ * with its URL parser it is ~0.4 MB of source a running service otherwise never reads.
+ */
+async function nodeFetch(): Promise<typeof import('node-fetch').default> {
+  return (await import('node-fetch')).default;
+}
+
+/**
  * The `fetch` the provider SDKs are given: node:http with keep-alive agents, and a
  * response that hands the SDK Node's own stream. Global fetch (undici, WHATWG streams)
  * cost the SDK call about twice the CPU and several times the memory per open stream in
@@ -208,12 +216,13 @@ export const cappedKeepAliveFetch = (maxBodyBytes: number): typeof fetch =>
       ...(init as NodeFetchInit),
       agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
     });
-    if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
+    if (init.body != null && typeof init.body !== 'string')
+      return (await nodeFetch())(url, nodeFetchInit());
     const body = bodyPieces(init);
     const response = await send(url, init, body, maxBodyBytes);
     if (REDIRECTS.has(response.status) && response.headers.has('location')) {
       response.body.resume();
-      return nodeFetch(url, { ...nodeFetchInit(), body: body?.join('') });
+      return (await nodeFetch())(url, { ...nodeFetchInit(), body: body?.join('') });
     }
     return response;
   }) as unknown as typeof fetch;
