@@ -288,9 +288,7 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     const calls = new ToolCallAssembler(this.label);
     let toolCalls: ToolCall[];
     try {
-      const inline = new InlineData();
-      const body = this.body(request, inline);
-      const response = await this.openStream(body, sdkCallOptions(request.signal, inline));
+      const response = await this.open(request);
       let done = false;
       await readSseEvents(nodeBody(response), ({ event, data }) => {
         // What the SDKs' Stream does: nothing after [DONE]; an error event or body throws.
@@ -323,6 +321,16 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       usage,
       ...(toolCalls.length > 0 && { toolCalls }),
     });
+  }
+
+  /**
+   * Sends the streamed request. Apart from `stream`, so that the reply's long wait holds the
+   * response alone: a suspended async function keeps every register it used, and the
+   * request body is the whole prompt in the wire's shape.
+   */
+  private open(request: LlmRequest): Promise<Response> {
+    const inline = new InlineData();
+    return this.openStream(this.body(request, inline), sdkCallOptions(request.signal, inline));
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
