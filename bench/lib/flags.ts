@@ -8,12 +8,15 @@ export interface Flags {
   heapSnapshot: boolean;
   /** The scale scenario's size: 1 is ~10M messages (bench/scale/dataset.ts). */
   scale: number;
+  /** Node flags the service's processes start with (`--service-node-flags`), e.g. heap sizing. */
+  serviceNodeFlags: string[];
   /** The scenarios to run, by name; all of them unless `--only` says otherwise. */
   only: Set<string>;
 }
 
 export const USAGE = `npm run bench [-- --smoke] [--latency-ms N] [--token-delay-ms N] [--rounds N]
-              [--cpu-prof] [--heap-snapshot] [--only <scenario>[,<scenario>…]] [--scale F]`;
+              [--cpu-prof] [--heap-snapshot] [--only <scenario>[,<scenario>…]] [--scale F]
+              [--service-node-flags "<node flags>"]`;
 
 /**
  * Parses the command line; `scenarios` are the known scenario names, in order, and
@@ -31,6 +34,7 @@ export function parseFlags(
     cpuProf: false,
     heapSnapshot: false,
     scale: 1,
+    serviceNodeFlags: [],
     only: new Set(scenarios.filter((name) => !optIn.includes(name))),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -70,6 +74,9 @@ export function parseFlags(
         flags.scale = factor;
         break;
       }
+      case '--service-node-flags':
+        flags.serviceNodeFlags = value().split(/\s+/).filter(Boolean);
+        break;
       case '--only':
         flags.only = onlyScenarios(value(), scenarios);
         break;

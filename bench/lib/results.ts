@@ -37,6 +37,9 @@ export function writeResults(results: Results): void {
     `service measured: ${serviceVersion()}`,
     `mode: ${flags.smoke ? 'smoke (no thresholds)' : 'full'}; ${config.rounds} alternating rounds, medians reported`,
     `upstream: FakeLlmServer, latency ${flags.latencyMs} ms, token delay ${flags.tokenDelayMs} ms`,
+    ...(flags.serviceNodeFlags.length > 0
+      ? [`service started with: node ${flags.serviceNodeFlags.join(' ')} dist/main.js`]
+      : []),
     ...results.settings,
     `wall time of bench/run.ts: ${results.wallSec.toFixed(0)} s`,
   ];

@@ -41,6 +41,8 @@ export interface ServersOptions {
   pools: Record<Server, Pool>;
   /** Where each server writes its CPU profile (`--cpu-prof`), if asked. */
   profileDir?: string;
+  /** Node flags every service process starts with (none unless asked). */
+  serviceNodeFlags?: string[];
 }
 
 export interface StartOptions {
@@ -89,7 +91,11 @@ export class Servers {
 
   /** The service from its production build, its upstream at `upstream`. */
   service(label: string, upstream: string, options: StartOptions = {}): Promise<Target> {
-    const args = [...this.nodeArgs(label, options.inspectPort), 'dist/main.js'];
+    const args = [
+      ...(this.options.serviceNodeFlags ?? []),
+      ...this.nodeArgs(label, options.inspectPort),
+      'dist/main.js',
+    ];
     return this.track(
       this.start('service', label, args, options, 120_000, (port) =>
         serviceEnv({

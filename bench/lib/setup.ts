@@ -33,7 +33,13 @@ export async function setUp(
   const pgVersion = (
     await adminPool.query<{ v: string }>("SELECT current_setting('server_version') AS v")
   ).rows[0].v;
-  const servers = new Servers(session.children, { work: session.work, db, pools, profileDir });
+  const servers = new Servers(session.children, {
+    work: session.work,
+    db,
+    pools,
+    profileDir,
+    serviceNodeFlags: flags.serviceNodeFlags,
+  });
   const upstreams = await servers.upstreams(flags.latencyMs, flags.tokenDelayMs);
   const [serviceA, floorA, serviceB, floorB] = await Promise.all([
     servers.service('service-a', upstreams.fake),

@@ -78,6 +78,9 @@ export function writeSse(res: Response, source: TurnEventSource, options: SseWri
   res.setHeader('X-Accel-Buffering', 'no');
   res.socket?.setNoDelay(true);
 
+  // Sent alone, the header block is written (and flattened) as it is; sent with the first
+  // event, Node writes a copy and keeps its own ~100-piece string for the response's life.
+  if (!source.ready) res.flushHeaders();
   const stream: Beating = { lastWrite: Date.now(), res };
   const leave = heartbeatFor(options.heartbeatMs).join(stream);
   const stop = source.listen(({ id, event, data }) => {
@@ -85,7 +88,6 @@ export function writeSse(res: Response, source: TurnEventSource, options: SseWri
     stream.lastWrite = Date.now();
   });
   if (source.ready) void source.ready().then(() => res.flushHeaders());
-  else res.flushHeaders();
   let closed = false;
   const finish = (): void => {
     if (closed) return;

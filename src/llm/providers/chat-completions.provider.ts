@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+
 import { LlmException } from '../llm.errors';
 import { parseRetryAfter } from '../llm.errors';
 import type {
@@ -14,6 +16,7 @@ import type {
   ToolDefinition,
 } from '../llm.types';
 import { InlineData, sdkCallOptions } from './inline-data';
+import { readSseEvents } from './sse-events';
 import { readToolCalls, SdkToolCall, ToolCallAssembler } from './tool-calls';
 import { toUsage } from './upstream-usage';
 
@@ -186,6 +189,26 @@ function upstreamSaid(message: string, status: number): string {
   return text;
 }
 
+/**
+ * The message of an error sent inside a stream, as the SDKs' APIError words it: the
+ * error's own message, else the error as JSON.
+ */
+function streamedError(error: unknown): string {
+  const message = (error as { message?: unknown } | null | undefined)?.message;
+  if (message) return typeof message === 'string' ? message : JSON.stringify(message);
+  return error ? JSON.stringify(error) : 'the stream sent an error';
+}
+
+/**
+ * The streamed body as the provider fetch (keep-alive-fetch.ts) answers it: Node's own
+ * stream, whatever the fetch Response type says.
+ */
+function nodeBody(response: Response): Readable {
+  const body = response.body as unknown;
+  if (body instanceof Readable) return body;
+  throw new Error('the provider fetch answered a stream without a Node body');
+}
+
 /** Errors of a connection the server accepted and then closed or reset. */
 const HANG_UPS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 /** The same, by message: the SDKs rebuild an error of another realm from its message alone. */
@@ -230,10 +253,11 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     body: ChatBody,
     options: SdkCallOptions,
   ): Promise<SdkCompletion>;
-  protected abstract createStream(
-    body: ChatBody,
-    options: SdkCallOptions,
-  ): Promise<AsyncIterable<SdkChunk>>;
+  /**
+   * The streamed request through the SDK (its headers, auth and error statuses), answered
+   * with the response itself: its events are read here (readSseEvents), not by the SDK.
+   */
+  protected abstract openStream(body: ChatBody, options: SdkCallOptions): Promise<Response>;
   protected abstract fetchModels(signal: AbortSignal): Promise<string[]>;
 
   async complete(request: LlmRequest): Promise<LlmResult> {
@@ -264,24 +288,31 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
     const calls = new ToolCallAssembler(this.label);
     let toolCalls: ToolCall[];
     try {
-      const inline = new InlineData();
-      const body = this.body(request, inline);
-      const stream = await this.createStream(body, sdkCallOptions(request.signal, inline));
-      for await (const chunk of stream) {
+      const response = await this.open(request);
+      let done = false;
+      await readSseEvents(nodeBody(response), ({ event, data }) => {
+        // What the SDKs' Stream does: nothing after [DONE]; an error event or body throws.
+        if (done) return;
+        if (data.startsWith('[DONE]')) {
+          done = true;
+          return;
+        }
+        const chunk = JSON.parse(data) as SdkChunk & { error?: unknown };
+        if (event === 'error' || chunk.error) throw new Error(streamedError(chunk.error));
         upstreamModel = chunk.model || upstreamModel;
         usage = toUsage(chunk.usage ?? chunk.x_groq?.usage) ?? usage;
-        const choice = chunk.choices[0];
+        const choice = chunk.choices?.[0];
         if (choice?.finish_reason) finishReason = choice.finish_reason;
-        const text = choice?.delta.content;
+        const text = choice?.delta?.content;
         if (text) onChunk({ type: 'delta', text });
-        const pieces = choice?.delta.tool_calls;
+        const pieces = choice?.delta?.tool_calls;
         if (pieces) for (const piece of pieces) onChunk(calls.push(piece));
-      }
+      });
       toolCalls = calls.finish();
     } catch (error) {
       throw this.translate(error, request.signal);
     }
-    // The SDKs end an aborted stream quietly instead of throwing.
+    // An aborted body can end quietly too (the SDKs' Stream always did).
     if (request.signal.aborted) throw request.signal.reason;
     onChunk({
       type: 'done',
@@ -290,6 +321,16 @@ export abstract class ChatCompletionsProvider implements LlmProvider {
       usage,
       ...(toolCalls.length > 0 && { toolCalls }),
     });
+  }
+
+  /**
+   * Sends the streamed request. Apart from `stream`, so that the reply's long wait holds the
+   * response alone: a suspended async function keeps every register it used, and the
+   * request body is the whole prompt in the wire's shape.
+   */
+  private open(request: LlmRequest): Promise<Response> {
+    const inline = new InlineData();
+    return this.openStream(this.body(request, inline), sdkCallOptions(request.signal, inline));
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {

@@ -1,7 +1,7 @@
 import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 
-import nodeFetch, { RequestInit as NodeFetchInit } from 'node-fetch';
+import type { RequestInit as NodeFetchInit } from 'node-fetch';
 
 import { LlmException } from '../llm.errors';
 import type { InlineInit } from './inline-data';
@@ -103,15 +103,27 @@ function abortError(): Error {
   return error;
 }
 
-/** The SDKs pass a Headers object; a plain record is taken too. */
-function requestHeaders(init: RequestInit, body: string[] | undefined): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
+/**
+ * The request's headers as Node's raw list (`[name, value, name, value, …]`), Host first:
+ * given a list, node:http writes it as is and keeps no per-request map of the headers, which
+ * an open stream would hold for its whole life. The SDKs pass a Headers object; a plain
+ * record is taken too.
+ */
+function requestHeaders(url: URL, init: RequestInit, body: string[] | undefined): string[] {
+  const headers: string[] = ['host', url.host];
+  const add = (value: string, name: string): void => {
+    if (name.toLowerCase() !== 'host') headers.push(name, value);
+  };
   const given = init.headers;
-  if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
-  else if (Array.isArray(given)) for (const [name, value] of given) headers[name] = value;
-  else if (given) Object.assign(headers, given);
-  if (body !== undefined)
-    headers['content-length'] = body.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+  if (given instanceof Headers) given.forEach(add);
+  else if (Array.isArray(given)) for (const [name, value] of given) add(value, name);
+  else if (given)
+    for (const [name, value] of Object.entries(given))
+      for (const one of typeof value === 'string' ? [value] : value) add(one, name);
+  if (body !== undefined) {
+    const length = body.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+    headers.push('content-length', String(length));
+  }
   return headers;
 }
 
@@ -127,10 +139,11 @@ function send(
 ): Promise<NodeResponse> {
   const signal = init.signal ?? undefined;
   if (signal?.aborted) return Promise.reject(abortError());
-  const secure = url.startsWith('https:');
-  const request = (secure ? https : http).request(url, {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  const request = (secure ? https : http).request(target, {
     method: init.method ?? 'GET',
-    headers: requestHeaders(init, body),
+    headers: requestHeaders(target, init, body),
     agent: secure ? httpsAgent : httpAgent,
   });
   const response = responseTo(url, request, signal, maxBodyBytes);
@@ -180,6 +193,14 @@ function bodyPieces(init: RequestInit & InlineInit): string[] | undefined {
 }
 
 /**
+ * node-fetch, loaded on first use: only a body that is not text and a redirect need it, and
+ * with its URL parser it is ~0.4 MB of source a running service otherwise never reads.
+ */
+async function nodeFetch(): Promise<typeof import('node-fetch').default> {
+  return (await import('node-fetch')).default;
+}
+
+/**
  * The `fetch` the provider SDKs are given: node:http with keep-alive agents, and a
  * response that hands the SDK Node's own stream. Global fetch (undici, WHATWG streams)
  * cost the SDK call about twice the CPU and several times the memory per open stream in
@@ -195,12 +216,13 @@ export const cappedKeepAliveFetch = (maxBodyBytes: number): typeof fetch =>
       ...(init as NodeFetchInit),
       agent: (parsed: URL) => (parsed.protocol === 'http:' ? httpAgent : httpsAgent),
     });
-    if (init.body != null && typeof init.body !== 'string') return nodeFetch(url, nodeFetchInit());
+    if (init.body != null && typeof init.body !== 'string')
+      return (await nodeFetch())(url, nodeFetchInit());
     const body = bodyPieces(init);
     const response = await send(url, init, body, maxBodyBytes);
     if (REDIRECTS.has(response.status) && response.headers.has('location')) {
       response.body.resume();
-      return nodeFetch(url, { ...nodeFetchInit(), body: body?.join('') });
+      return (await nodeFetch())(url, { ...nodeFetchInit(), body: body?.join('') });
     }
     return response;
   }) as unknown as typeof fetch;

@@ -4,7 +4,6 @@ import { redactUrl } from '../../common/text/redact-url';
 import type {
   ChatBody,
   SdkCallOptions,
-  SdkChunk,
   SdkCompletion,
   SdkErrorClasses,
 } from './chat-completions.provider';
@@ -77,14 +76,10 @@ export class OpenAiCompatibleProvider extends ChatCompletionsProvider {
     return this.client.chat.completions.create({ ...body, stream: false }, options);
   }
 
-  protected createStream(
-    body: ChatBody,
-    options: SdkCallOptions,
-  ): Promise<AsyncIterable<SdkChunk>> {
-    return this.client.chat.completions.create(
-      { ...body, stream: true, stream_options: { include_usage: true } },
-      options,
-    );
+  protected openStream(body: ChatBody, options: SdkCallOptions): Promise<Response> {
+    return this.client.chat.completions
+      .create({ ...body, stream: true, stream_options: { include_usage: true } }, options)
+      .asResponse();
   }
 
   protected async fetchModels(signal: AbortSignal): Promise<string[]> {
