@@ -1,37 +1,51 @@
 import { PassThrough } from 'node:stream';
 
-import { readSseEvents, SseEvent, SseParser } from './sse-events';
+import { MAX_EVENT_CHARS, readSseEvents, SseEvent } from './sse-events';
 
-function parse(...chunks: (string | Buffer)[]): SseEvent[] {
+async function parse(...chunks: (string | Buffer)[]): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
-  const parser = new SseParser((event) => events.push(event));
-  for (const chunk of chunks) parser.write(chunk);
-  parser.end();
+  const body = new PassThrough();
+  const done = readSseEvents(body, (event) => events.push(event));
+  for (const chunk of chunks) body.write(chunk);
+  body.end();
+  await done;
   return events;
 }
 
-describe('SseParser', () => {
-  it('should join data lines and name events, skipping comments and other fields', () => {
+describe('readSseEvents: the events', () => {
+  it('should join data lines and name events, skipping comments and other fields', async () => {
     expect(
-      parse(': keep-alive\n\ndata: {"a":1}\n\nevent: error\nid: 7\ndata: one\ndata: two\n\n'),
+      await parse(': keep-alive\n\ndata: {"a":1}\n\nevent: error\nid: 7\ndata: one\ndata: two\n\n'),
     ).toEqual([
       { event: null, data: '{"a":1}' },
       { event: 'error', data: 'one\ntwo' },
     ]);
   });
 
-  it('should read events split anywhere across chunks, CRLF lines and UTF-8 included', () => {
+  it('should read events split anywhere across chunks, CRLF lines and UTF-8 included', async () => {
     const bytes = Buffer.from('data: héllo\r\n\r\ndata: [DONE]\r\n\r\n');
     const chunks = [...bytes].map((byte) => Buffer.from([byte]));
-    expect(parse(...chunks)).toEqual([
+    expect(await parse(...chunks)).toEqual([
       { event: null, data: 'héllo' },
       { event: null, data: '[DONE]' },
     ]);
   });
 
-  it('should end the last event at the end of the body, blank line or not', () => {
-    expect(parse('data: last')).toEqual([{ event: null, data: 'last' }]);
-    expect(parse('data:no space\n')).toEqual([{ event: null, data: 'no space' }]);
+  it('should end the last event at the end of the body, blank line or not', async () => {
+    expect(await parse('data: last')).toEqual([{ event: null, data: 'last' }]);
+    expect(await parse('data:no space\n')).toEqual([{ event: null, data: 'no space' }]);
+    expect(await parse('data: once\n\n')).toEqual([{ event: null, data: 'once' }]);
+  });
+
+  it('should refuse a line that never ends past MAX_EVENT_CHARS, and end the body', async () => {
+    const body = new PassThrough();
+    const done = readSseEvents(body, () => undefined);
+    const piece = 'x'.repeat(1024 * 1024);
+    body.write('data: ');
+    for (let sent = 0; sent <= MAX_EVENT_CHARS && !body.destroyed; sent += piece.length)
+      body.write(piece);
+    await expect(done).rejects.toThrow(`over ${MAX_EVENT_CHARS} characters`);
+    expect(body.destroyed).toBe(true);
   });
 });
 

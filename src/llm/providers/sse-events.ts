@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
 /** One server-sent event: its `event:` name (null when none) and its `data:` lines joined. */
 export interface SseEvent {
   event: string | null;
@@ -8,65 +10,25 @@ export interface SseEvent {
 }
 
 /**
- * Text/event-stream parsing as the openai and groq SDKs' Stream does it: `data:` lines
- * joined with newlines, `event:` names, comments and other fields ignored, an event ends
- * at an empty line (and at the end of the body).
+ * The most text one event (or one unfinished line) may hold before the stream is refused:
+ * an upstream that never ends a line would otherwise grow the buffer without bound. A
+ * chunk is a token or a tool call's arguments; a whole reply is at most REPLY_MAX_CHARS.
  */
-export class SseParser {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-  private name: string | null = null;
-  private data: string[] = [];
-
-  constructor(private readonly onEvent: (event: SseEvent) => void) {}
-
-  write(chunk: Buffer | string): void {
-    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    let start = 0;
-    for (let at = this.pending.indexOf('\n'); at >= 0; at = this.pending.indexOf('\n', start)) {
-      this.line(this.pending.slice(start, at));
-      start = at + 1;
-    }
-    this.pending = this.pending.slice(start);
-  }
-
-  end(): void {
-    const rest = this.pending + this.decoder.end();
-    this.pending = '';
-    if (rest !== '') this.line(rest);
-    this.line('');
-  }
-
-  private line(text: string): void {
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (text === '') {
-      if (this.name === null && this.data.length === 0) return;
-      const event = { event: this.name, data: this.data.join('\n') };
-      this.name = null;
-      this.data = [];
-      this.onEvent(event);
-      return;
-    }
-    if (text.startsWith(':')) return;
-    const colon = text.indexOf(':');
-    const field = colon < 0 ? text : text.slice(0, colon);
-    let value = colon < 0 ? '' : text.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.name = value;
-    else if (field === 'data') this.data.push(value);
-  }
-}
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * Reads a text/event-stream body as its bytes arrive, calling `onEvent` for each event in
- * the same tick as the chunk that completed it; resolves at the end of the body, rejects
- * with the body's error (an abort included) or with what `onEvent` threw, which also ends
- * the body. An open stream waits in these listeners, instead of the SDKs' four nested
- * async generators with a promise each per chunk and their re-copied byte buffers.
+ * the same tick as the chunk that completed it (eventsource-parser: `data:` lines joined
+ * with newlines, comments and other fields skipped); the last event ends at the end of
+ * the body, blank line or not, as the SDKs' Stream has it. Resolves at the end of the
+ * body; rejects with the body's error (an abort included), with what `onEvent` threw, or
+ * for an event over MAX_EVENT_CHARS, and then destroys the body. An open stream waits in
+ * these listeners, instead of the SDKs' four nested async generators with a promise each
+ * per chunk and their re-copied byte buffers.
  */
 export function readSseEvents(body: Readable, onEvent: (event: SseEvent) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const parser = new SseParser(onEvent);
+    const decoder = new StringDecoder('utf8');
     let settled = false;
     const settle = (error?: Error): void => {
       if (settled) return;
@@ -79,6 +41,14 @@ export function readSseEvents(body: Readable, onEvent: (event: SseEvent) => void
       body.destroy();
       reject(error);
     };
+    const parser: EventSourceParser = createParser({
+      maxBufferSize: MAX_EVENT_CHARS,
+      onEvent: ({ event, data }) => onEvent({ event: event ?? null, data }),
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded')
+          settle(new Error(`the stream sent an event of over ${MAX_EVENT_CHARS} characters`));
+      },
+    });
     const guarded = (work: () => void): void => {
       try {
         work();
@@ -86,10 +56,12 @@ export function readSseEvents(body: Readable, onEvent: (event: SseEvent) => void
         settle(error instanceof Error ? error : new Error(String(error)));
       }
     };
-    const onData = (chunk: Buffer | string): void => guarded(() => parser.write(chunk));
+    const onData = (chunk: Buffer | string): void =>
+      guarded(() => parser.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
     const onEnd = (): void =>
       guarded(() => {
-        parser.end();
+        // Two line ends finish a last line and event the body left open (none if it did not).
+        parser.feed(`${decoder.end()}\n\n`);
         settle();
       });
     // A body that closes without ending or failing was cut (Node reports most cuts as errors).
