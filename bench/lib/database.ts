@@ -43,6 +43,9 @@ export class BenchDatabase {
         await client.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
         await client.query(`ALTER SYSTEM SET max_connections = 300`);
         await client.query(`ALTER SYSTEM SET pg_stat_statements.track_utility = on`);
+        // Planning counts too: the service plans a statement once per connection (named
+        // prepared statements), the floor plans each one it sends.
+        await client.query(`ALTER SYSTEM SET pg_stat_statements.track_planning = on`);
       });
       await server.stop();
       await server.start();
@@ -176,7 +179,7 @@ export async function trimConversation(
 
 export interface DbCounters {
   /** pg_stat_statements calls in the database, by statement. */
-  statements: Map<string, { calls: number; execMs: number; query: string }>;
+  statements: Map<string, { calls: number; execMs: number; planMs: number; query: string }>;
   /** The next transaction id: its advance counts write transactions, machine-wide. */
   nextXid: bigint;
   xactCommit: number;
@@ -188,9 +191,11 @@ export async function readCounters(adminPool: Pool, database: string): Promise<D
     queryid: string;
     calls: string;
     exec_ms: number;
+    plan_ms: number;
     query: string;
   }>(
-    `SELECT s.queryid::text AS queryid, s.calls::text AS calls, s.total_exec_time AS exec_ms, s.query
+    `SELECT s.queryid::text AS queryid, s.calls::text AS calls, s.total_exec_time AS exec_ms,
+            s.total_plan_time AS plan_ms, s.query
      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`,
     [database],
   );
@@ -205,7 +210,7 @@ export async function readCounters(adminPool: Pool, database: string): Promise<D
     statements: new Map(
       statements.rows.map((row) => [
         row.queryid,
-        { calls: Number(row.calls), execMs: row.exec_ms, query: row.query },
+        { calls: Number(row.calls), execMs: row.exec_ms, planMs: row.plan_ms, query: row.query },
       ]),
     ),
     nextXid: BigInt(xid.rows[0].xmax),
@@ -218,6 +223,8 @@ export interface StatementDelta {
   calls: number;
   /** Mean time PostgreSQL spent executing it, ms. */
   meanExecMs: number;
+  /** Mean time PostgreSQL spent planning it, ms (0 for a prepared statement's cached plan). */
+  meanPlanMs: number;
 }
 
 export function statementDelta(before: DbCounters, after: DbCounters): StatementDelta[] {
@@ -226,11 +233,13 @@ export function statementDelta(before: DbCounters, after: DbCounters): Statement
     const previous = before.statements.get(id);
     const calls = entry.calls - (previous?.calls ?? 0);
     const execMs = entry.execMs - (previous?.execMs ?? 0);
+    const planMs = entry.planMs - (previous?.planMs ?? 0);
     if (calls > 0) {
       deltas.push({
         query: entry.query.replace(/\s+/g, ' ').trim(),
         calls,
         meanExecMs: Math.round((execMs / calls) * 1000) / 1000,
+        meanPlanMs: Math.round((planMs / calls) * 1000) / 1000,
       });
     }
   }

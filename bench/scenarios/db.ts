@@ -42,6 +42,9 @@ interface DbCounts {
   execMsPerStreamTurn: number;
   /** The part of execMsPerTurn each of the turn's statements took (see TURN_STATEMENTS). */
   execMsByStatement: Record<TurnStatement, number>;
+  /** Planning and execution together, per whole-reply turn and by statement, ms. */
+  pgMsPerTurn: number;
+  pgMsByStatement: Record<TurnStatement, number>;
   xactCommitPerTurn?: number;
   wholeStatements: StatementDelta[];
   streamStatements: StatementDelta[];
@@ -105,6 +108,8 @@ async function countDbWork(
   const total = (deltas: StatementDelta[]): number => deltas.reduce((sum, d) => sum + d.calls, 0);
   const execMs = (deltas: StatementDelta[]): number =>
     deltas.reduce((sum, d) => sum + d.calls * d.meanExecMs, 0);
+  const pgMs = (deltas: StatementDelta[]): number =>
+    deltas.reduce((sum, d) => sum + d.calls * (d.meanExecMs + d.meanPlanMs), 0);
   const before: DbCounters = await readCounters(adminPool, target.database);
   await wholeTurns(target, work, config.dbTurns);
   const middle = await readCounters(adminPool, target.database);
@@ -118,7 +123,13 @@ async function countDbWork(
     statementsPerStreamTurn: total(streamStatements) / config.dbStreamTurns,
     execMsPerTurn: execMs(wholeStatements) / config.dbTurns,
     execMsPerStreamTurn: execMs(streamStatements) / config.dbStreamTurns,
-    execMsByStatement: execMsByStatement(wholeStatements, config.dbTurns),
+    execMsByStatement: msByStatement(wholeStatements, config.dbTurns, (d) => d.meanExecMs),
+    pgMsPerTurn: pgMs(wholeStatements) / config.dbTurns,
+    pgMsByStatement: msByStatement(
+      wholeStatements,
+      config.dbTurns,
+      (d) => d.meanExecMs + d.meanPlanMs,
+    ),
     writeCommitsPerTurn:
       Number(after.nextXid - before.nextXid) / (config.dbTurns + config.dbStreamTurns),
     wholeStatements,
@@ -164,13 +175,17 @@ const TURN_STATEMENTS = {
 } as const;
 type TurnStatement = keyof typeof TURN_STATEMENTS;
 
-/** Each turn statement's execution time per turn (either system's SQL matches). */
-function execMsByStatement(deltas: StatementDelta[], turns: number): Record<TurnStatement, number> {
+/** Each turn statement's time per turn, as `mean` reads it (either system's SQL matches). */
+function msByStatement(
+  deltas: StatementDelta[],
+  turns: number,
+  mean: (delta: StatementDelta) => number,
+): Record<TurnStatement, number> {
   const byStatement = { claim: 0, begin: 0, finish: 0 };
   for (const [name, { service, floor }] of Object.entries(TURN_STATEMENTS)) {
     const matching = deltas.filter((d) => service.test(d.query) || floor.test(d.query));
     byStatement[name as TurnStatement] =
-      matching.reduce((sum, d) => sum + d.calls * d.meanExecMs, 0) / turns;
+      matching.reduce((sum, d) => sum + d.calls * mean(d), 0) / turns;
   }
   return byStatement;
 }
@@ -186,6 +201,14 @@ function dbRows(service: DbCounts, floor: DbCounts): Row[] {
   const rows = [
     row('DB statements (round trips) per whole-reply turn', (c) => c.statementsPerTurn),
     row('DB statements (round trips) per streamed turn', (c) => c.statementsPerStreamTurn),
+    row(
+      'DB time per whole-reply turn: planning + execution (pg_stat_statements)',
+      (c) => c.pgMsPerTurn,
+      ms,
+    ),
+    ...(Object.keys(TURN_STATEMENTS) as TurnStatement[]).map((name) =>
+      row(`… of which the turn's ${name} statement`, (c) => c.pgMsByStatement[name], ms),
+    ),
     row('DB execution time per whole-reply turn (pg_stat_statements)', (c) => c.execMsPerTurn, ms),
     ...(Object.keys(TURN_STATEMENTS) as TurnStatement[]).map((name) =>
       row(`… of which the turn's ${name} statement`, (c) => c.execMsByStatement[name], ms),
