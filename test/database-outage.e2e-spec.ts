@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
 import { Client } from 'pg';
+
+import { Db } from '../src/database/db';
 
 import { createTestDatabase, TestDatabase } from './utils/database';
 import { TcpProxy } from './utils/tcp-proxy';
@@ -60,6 +63,18 @@ describe('Database outage', () => {
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     }
 
+    await proxy.restore();
+    await until(async () => (await t.http.get('/api/v1/conversations')).status === 200);
+  });
+
+  it('should fail a query whose connection is cut while it runs, and live on', async () => {
+    await t.http.get('/api/v1/conversations').expect(200);
+    // A connection reset mid-query also fires the client's 'error' event; a checked-out
+    // client has no pool listener then, and an unheard 'error' would end the process.
+    const running = sql`select pg_sleep(5)`.execute(t.app.get(Db));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await proxy.cut();
+    await expect(running).rejects.toThrow();
     await proxy.restore();
     await until(async () => (await t.http.get('/api/v1/conversations')).status === 200);
   });

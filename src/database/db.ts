@@ -52,7 +52,13 @@ function preparingPool(pool: Pool): PostgresPool {
     connect: async (): Promise<PostgresPoolClient> => {
       const client = await pool.connect();
       let wrapper = wrappers.get(client);
-      if (!wrapper) wrappers.set(client, (wrapper = preparing(client)));
+      if (!wrapper) {
+        wrappers.set(client, (wrapper = preparing(client)));
+        // A connection lost mid-query fails the query (its caller hears it) and also fires
+        // the client's 'error' event, which the pool listens to only while the client is
+        // idle: unheard, it would end the process. The pool drops the client on release.
+        client.on('error', () => undefined);
+      }
       return wrapper;
     },
     // The pool is PrismaService's and closed by it, last, at shutdown.
