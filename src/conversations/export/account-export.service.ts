@@ -11,6 +11,7 @@ import {
   ExportOptions,
 } from './conversation-export.service';
 import { filesSection } from './export-files';
+import { keysetPages } from './keyset-pages';
 import { ACCOUNT_WRITERS, accountExportFileName, EXPORT_WRITERS } from './export-format';
 
 /** Conversations (and attached file ids) read per query: a page's rows live while it is sent. */
@@ -64,22 +65,17 @@ export class AccountExportService {
   }
 
   /** The owner's conversations in id order, a page per query (keyset on id). */
-  private async *allConversations(ownerId: string): AsyncGenerator<Conversation[]> {
-    for (let after: string | null = null; ;) {
-      const page = await this.repository.pageOfConversations(ownerId, after, ACCOUNT_EXPORT_PAGE);
-      if (page.length > 0) yield page;
-      if (page.length < ACCOUNT_EXPORT_PAGE) return;
-      after = page[page.length - 1].id;
-    }
+  private allConversations(ownerId: string): AsyncGenerator<Conversation[]> {
+    const read = (after: string | null) =>
+      this.repository.pageOfConversations(ownerId, after, ACCOUNT_EXPORT_PAGE);
+    return keysetPages<Conversation, string | null>(null, ACCOUNT_EXPORT_PAGE, read, (c) => c.id);
   }
 
   /** The ids of the owner's files that messages carry, a page per query. */
   private async *attachedFiles(ownerId: string): AsyncGenerator<string> {
-    for (let after: string | null = null; ;) {
-      const ids = await this.repository.pageOfAttachedFiles(ownerId, after, ACCOUNT_EXPORT_PAGE);
-      yield* ids;
-      if (ids.length < ACCOUNT_EXPORT_PAGE) return;
-      after = ids[ids.length - 1];
-    }
+    const read = (after: string | null) =>
+      this.repository.pageOfAttachedFiles(ownerId, after, ACCOUNT_EXPORT_PAGE);
+    const pages = keysetPages<string, string | null>(null, ACCOUNT_EXPORT_PAGE, read, (id) => id);
+    for await (const ids of pages) yield* ids;
   }
 }

@@ -12,6 +12,7 @@ import type { ConversationResponseDto } from '../dto/conversation-response.dto';
 import { ConversationsService } from '../conversations.service';
 import { ConversationExportRepository } from './conversation-export.repository';
 import { EmbeddedFile, filesSection } from './export-files';
+import { keysetPages } from './keyset-pages';
 import { EXPORT_WRITERS, exportFileName, ExportFormat } from './export-format';
 
 /**
@@ -130,12 +131,10 @@ export class ConversationExportService {
 
   /** Every message of every branch in seq order, a batch per query (keyset on seq). */
   private async *allMessages(conversationId: string): AsyncGenerator<Message[]> {
-    for (let after = -1; ;) {
-      const batch = await this.exports.pageOfMessages(conversationId, after, EXPORT_BATCH);
-      if (batch.length > 0) yield await this.history.withAttachments(batch);
-      if (batch.length < EXPORT_BATCH) return;
-      after = batch[batch.length - 1].seq;
-    }
+    const read = (after: number) =>
+      this.exports.pageOfMessages(conversationId, after, EXPORT_BATCH);
+    for await (const batch of keysetPages(-1, EXPORT_BATCH, read, (m) => m.seq))
+      yield await this.history.withAttachments(batch);
   }
 
   /** The path root → current leaf, a batch per query (seq grows along a path). */
@@ -143,16 +142,10 @@ export class ConversationExportService {
     conversationId: string,
     leafId: string | null,
   ): AsyncGenerator<Message[]> {
-    for (let afterSeq = -1; leafId !== null;) {
-      const batch = await this.exports.pageOfPath(
-        conversationId,
-        leafId,
-        afterSeq,
-        PATH_EXPORT_BATCH,
-      );
-      if (batch.length > 0) yield await this.history.withAttachments(batch);
-      if (batch.length < PATH_EXPORT_BATCH) return;
-      afterSeq = batch[batch.length - 1].seq;
-    }
+    if (leafId === null) return;
+    const read = (afterSeq: number) =>
+      this.exports.pageOfPath(conversationId, leafId, afterSeq, PATH_EXPORT_BATCH);
+    for await (const batch of keysetPages(-1, PATH_EXPORT_BATCH, read, (m) => m.seq))
+      yield await this.history.withAttachments(batch);
   }
 }
