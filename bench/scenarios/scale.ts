@@ -17,6 +17,8 @@
  * - the retention sweep deleting 1M × scale expired messages (inserted for the purpose) while
  *   turns run, against the same turns without it;
  * - a nullable column and an index (CONCURRENTLY) added to messages while turns run;
+ * - the same searches while turns write back to back (their entries pending in the GIN
+ *   indexes until the service merges them): absolute;
  * - the WAL a streamed reply writes (over ~15 s, checkpointed every second) against the
  *   same reply streamed in under a second (written once, as a whole reply is), and whether
  *   checkpoints were HOT updates.
@@ -195,6 +197,12 @@ export const scale = defineScenario<ScaleConfig>({
           }
         }
       }
+      const underWrites = await searchWhileTurnsWrite(
+        (word) => get('big', `/conversations?q=${word}&limit=20`),
+        () => turn('big', fixtures.big.turnConversations[0].id),
+        config.scaleSearches,
+      );
+      figures.searchUnderWrites = underWrites;
       for (const which of WHICH) await restoreTurns(pools[which], fixtures[which]);
 
       const stat = (figure: string, which: Which, p: number) =>
@@ -260,6 +268,22 @@ export const scale = defineScenario<ScaleConfig>({
           });
         }
       }
+      for (const word of [COMMON_WORD, RARE_WORD])
+        for (const [p, limit] of [
+          [50, 50],
+          [99, 200],
+        ] as const) {
+          const value = percentile(underWrites.searches[word], p);
+          rows.push({
+            figure: `search by the big owner, "${word}", p${p} while turns write (${underWrites.messagesPerSec.toFixed(0)} messages/s)`,
+            service: ms(value),
+            floor: '',
+            direct: '',
+            ratio: '',
+            target: `≤ ${limit} ms`,
+            result: verdict(value <= limit),
+          });
+        }
       figures.samples = Object.fromEntries(
         Object.keys(samples).map((figure) => [
           figure,
@@ -675,6 +699,46 @@ function backfillRows(figures: BackfillFigure[]): Row[] {
     target: 'report',
     result: 'report',
   }));
+}
+
+/**
+ * Searches by the big owner while turns run back to back in another conversation of theirs:
+ * each turn's messages enter the search indexes' pending lists, which every probe reads
+ * until the service's merger (SEARCH_INDEX_MERGE_MS) empties them. The searches are spaced
+ * so that writes accumulate between them, as they would with other users writing.
+ */
+async function searchWhileTurnsWrite(
+  search: (word: string) => Promise<{ status: number; ms: number; body: string }>,
+  turn: () => Promise<{ status: number }>,
+  count: number,
+) {
+  let writing = true;
+  let turns = 0;
+  const started = performance.now();
+  const writer = (async () => {
+    while (writing) {
+      const answer = await turn();
+      if (answer.status !== 201 && answer.status !== 200)
+        throw new Error(`turn answered ${answer.status}`);
+      turns++;
+    }
+  })();
+  const searches: Record<string, number[]> = { [COMMON_WORD]: [], [RARE_WORD]: [] };
+  try {
+    for (let i = 0; i < count; i++)
+      for (const word of [COMMON_WORD, RARE_WORD]) {
+        await sleepMs(100);
+        const answer = await search(word);
+        if (answer.status !== 200)
+          throw new Error(`search answered ${answer.status}: ${answer.body}`);
+        searches[word].push(answer.ms);
+      }
+  } finally {
+    writing = false;
+    await writer;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { searches, turns, messagesPerSec: (turns * 2) / seconds };
 }
 
 /**

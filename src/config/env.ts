@@ -356,6 +356,12 @@ export class Env {
   /** How often each process looks for conversations past RETENTION_DAYS. */
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_MS = 3_600_000;
 
+  /**
+   * How often each process merges the search indexes' pending entries (0: never; PostgreSQL
+   * then merges them at 4 MB, in whichever insert crosses it, or at vacuum).
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000) SEARCH_INDEX_MERGE_MS = 1_000;
+
   /** Fill messages.owner_id on rows stored before it existed (off: pause it; search stays correct). */
   @IsIn(SWITCHES) OWNER_BACKFILL: (typeof SWITCHES)[number] = 'on';
 

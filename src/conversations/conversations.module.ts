@@ -17,6 +17,8 @@ import { RetentionService } from './retention/retention.service';
 import { ConversationSearchRepository } from './search/conversation-search.repository';
 import { OwnerBackfillRepository } from './search/owner-backfill.repository';
 import { OwnerBackfillService } from './search/owner-backfill.service';
+import { SearchIndexRepository } from './search/search-index.repository';
+import { SearchIndexMerger } from './search/search-index-merger';
 import { TitleWriter } from './titles/title-writer';
 import { TitlesRepository } from './titles/titles.repository';
 
@@ -29,6 +31,8 @@ import { TitlesRepository } from './titles/titles.repository';
     ConversationSearchRepository,
     OwnerBackfillRepository,
     OwnerBackfillService,
+    SearchIndexRepository,
+    SearchIndexMerger,
     ConversationExportService,
     ConversationExportRepository,
     AccountExportService,

@@ -30,18 +30,6 @@ export class OwnerBackfillRepository {
     return { ...row, conversations: Number(row.conversations), messages: Number(row.messages) };
   }
 
-  /**
-   * Merges the pending lists of the two GIN indexes on search_vector into their trees. A
-   * filled row is a new row version, so its lexemes go to each GIN's pending list (fastupdate),
-   * which every probe reads in full until vacuum merges it: after 100,000 filled rows, a
-   * search probe of one conversation took 1.1 ms instead of 0.1. The backfill merges what it
-   * added, so searches never pay for it.
-   */
-  async mergePendingEntries(): Promise<void> {
-    await sql`select gin_clean_pending_list('messages_search_idx'::regclass),
-      gin_clean_pending_list('messages_owner_search_idx'::regclass)`.execute(this.db);
-  }
-
   async isDone(): Promise<boolean> {
     const row = await this.db
       .selectFrom('backfills')
