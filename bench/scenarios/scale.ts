@@ -153,7 +153,7 @@ export const scale = defineScenario<ScaleConfig>({
         samples[figure] ??= { big: [], small: [] };
         (samples[figure][which][round] ??= []).push(...values);
       };
-      const pgPerTurn: Record<Which, { execMs: number; statements: number }[]> = {
+      const pgPerTurn: Record<Which, { execMs: number; mergeMs: number; statements: number }[]> = {
         big: [],
         small: [],
       };
@@ -172,6 +172,7 @@ export const scale = defineScenario<ScaleConfig>({
           const after = await statementTotals(admin, SCALE_DATABASES[which]);
           pgPerTurn[which].push({
             execMs: (after.execMs - before.execMs) / config.scaleTurns,
+            mergeMs: (after.mergeMs - before.mergeMs) / config.scaleTurns,
             statements: (after.calls - before.calls) / config.scaleTurns,
           });
           keep('turn', which, round, latencies);
@@ -234,6 +235,16 @@ export const scale = defineScenario<ScaleConfig>({
         ratio: `${(pg('big') / pg('small')).toFixed(2)}×`,
         target: '≤ 1.1×',
         result: verdict(pg('big') / pg('small') <= 1.1),
+      });
+      const merge = (which: Which) => median(pgPerTurn[which].map((r) => r.mergeMs));
+      rows.push({
+        figure: 'of it, merging the turns’ search index entries (big / small)',
+        service: `${merge('big').toFixed(3)} ms`,
+        floor: `${merge('small').toFixed(3)} ms`,
+        direct: '',
+        ratio: '',
+        target: 'report',
+        result: 'report',
       });
       rows.push({
         figure: 'statements per turn (big / small)',
@@ -496,16 +507,26 @@ function readRequests(fixtures: Record<Which, Fixture>) {
   ];
 }
 
+/**
+ * A database's statements so far: execution time and calls, and the part of the time the
+ * service's merges of the search indexes' pending entries took (SearchIndexMerger).
+ */
 async function statementTotals(
   admin: Pool,
   database: string,
-): Promise<{ execMs: number; calls: number }> {
-  const result = await admin.query<{ exec_ms: number | null; calls: string | null }>(
-    `SELECT sum(s.total_exec_time) AS exec_ms, sum(s.calls)::text AS calls
+): Promise<{ execMs: number; calls: number; mergeMs: number }> {
+  const result = await admin.query<{
+    exec_ms: number | null;
+    calls: string | null;
+    merge_ms: number | null;
+  }>(
+    `SELECT sum(s.total_exec_time) AS exec_ms, sum(s.calls)::text AS calls,
+       sum(s.total_exec_time) FILTER (WHERE s.query LIKE '%gin_clean_pending_list%') AS merge_ms
      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`,
     [database],
   );
-  return { execMs: result.rows[0].exec_ms ?? 0, calls: Number(result.rows[0].calls ?? 0) };
+  const row = result.rows[0];
+  return { execMs: row.exec_ms ?? 0, calls: Number(row.calls ?? 0), mergeMs: row.merge_ms ?? 0 };
 }
 
 /** Peak RSS of the service while it sends one export, over its RSS just before. */
