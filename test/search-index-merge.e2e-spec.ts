@@ -40,6 +40,10 @@ describe('Search index merges (SEARCH_INDEX_MERGE_MS)', () => {
         last = await pending(t);
         return last.pages === 0 && last.tuples === 0;
       }, 5_000).catch(() => expect(last).toEqual({ pages: 0, tuples: 0 }));
+      const metrics = (await t.http.get('/metrics').expect(200)).text;
+      const merged = /^search_index_merged_pages_total (\d+)$/m.exec(metrics);
+      expect(Number(merged?.[1])).toBeGreaterThan(0);
+      expect(metrics).toMatch(/^search_index_merge_seconds_count [1-9]\d*$/m);
     });
   });
 
@@ -51,6 +55,8 @@ describe('Search index merges (SEARCH_INDEX_MERGE_MS)', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       // pgstatginindex counts messages (heap tuples): 3 turns × 2 messages × 2 indexes.
       expect(await pending(t)).toEqual({ pages: expect.any(Number), tuples: 12 });
+      const metrics = (await t.http.get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^search_index_merged_pages_total 0$/m);
     });
   });
 });

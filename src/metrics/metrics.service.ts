@@ -106,6 +106,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly searchIndexMerges = new Histogram({
+    name: 'search_index_merge_seconds',
+    help:
+      'Merges of the search indexes’ pending entries (SEARCH_INDEX_MERGE_MS): one taking ' +
+      'near the interval means messages arrive faster than one merge an interval keeps up with',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  private readonly searchIndexMergedPages = new Counter({
+    name: 'search_index_merged_pages_total',
+    help: 'Pending-list pages merged into the search indexes by this process',
+    registers: [this.registry],
+  });
+
   private readonly summaryJobs = new Counter({
     name: 'memory_summary_jobs_total',
     help: 'Summary jobs by outcome (stored, failed, busy: another job held the conversation)',
@@ -253,6 +268,11 @@ export class MetricsService {
 
   recordRetentionDeleted(count: number): void {
     this.retention.inc(count);
+  }
+
+  recordSearchIndexMerge(pages: number, seconds: number): void {
+    this.searchIndexMerges.observe(seconds);
+    this.searchIndexMergedPages.inc(pages);
   }
 
   recordProviderError(provider: string, code: string): void {

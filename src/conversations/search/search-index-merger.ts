@@ -7,6 +7,7 @@ import {
 
 import { describeDatabaseError } from '../../common/errors/database-errors';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../metrics/metrics.service';
 import { SearchIndexRepository } from './search-index.repository';
 
 /** PostgreSQL's insufficient_privilege: the database role does not own the indexes. */
@@ -28,6 +29,7 @@ export class SearchIndexMerger implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     private readonly searchIndex: SearchIndexRepository,
+    private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {}
 
@@ -42,7 +44,9 @@ export class SearchIndexMerger implements OnApplicationBootstrap, BeforeApplicat
 
   private async merge(): Promise<void> {
     try {
-      await this.searchIndex.mergePendingEntries();
+      const started = performance.now();
+      const pages = await this.searchIndex.mergePendingEntries();
+      this.metrics.recordSearchIndexMerge(pages, (performance.now() - started) / 1000);
       if (this.failing) this.logger.log('search index merges resumed');
       this.failing = false;
     } catch (error) {
