@@ -13,16 +13,10 @@
  * with those inserts' entries pending, and again once they are merged.
  */
 import { Client } from 'pg';
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-} from 'kysely';
 
 import { ConversationSearchRepository } from '../src/conversations/search/conversation-search.repository';
-import { Db, dbPlugins } from '../src/database/db';
+import { compilingDb } from '../src/database/compiling-db';
+import type { Db } from '../src/database/db';
 import { EmbeddedDatabase } from '../src/database/embedded-database';
 import { freePort } from './lib/processes';
 import { percentile } from './lib/stats';
@@ -38,16 +32,7 @@ const INSERTS = 1_000;
  */
 const SEARCHED = 3_000;
 
-/** Compiles SQL without a database, as scripts/sync-sql.ts does. */
-const compiler = new Kysely<never>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-  plugins: dbPlugins(),
-}) as unknown as Db;
+const compiler = compilingDb();
 
 const literal = (value: unknown) =>
   typeof value === 'string' ? `'${value.replace(/'/g, "''")}'` : String(value);
