@@ -105,6 +105,10 @@ export const scale = defineScenario<ScaleConfig>({
     const figures: Record<string, unknown> = { seed: info, scale: scaleFactor };
     try {
       await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      // Planning counts too (a statement the service has prepared on a connection is planned
+      // again for its first executions, and whenever PostgreSQL keeps custom plans).
+      await admin.query('ALTER SYSTEM SET pg_stat_statements.track_planning = on');
+      await admin.query('SELECT pg_reload_conf()');
       const fixtures = { big: await fixture(pools.big), small: await fixture(pools.small) };
       Object.assign(fixturesFound, fixtures);
 
@@ -153,7 +157,10 @@ export const scale = defineScenario<ScaleConfig>({
         samples[figure] ??= { big: [], small: [] };
         (samples[figure][which][round] ??= []).push(...values);
       };
-      const pgPerTurn: Record<Which, { execMs: number; mergeMs: number; statements: number }[]> = {
+      const pgPerTurn: Record<
+        Which,
+        { execMs: number; planMs: number; mergeMs: number; statements: number }[]
+      > = {
         big: [],
         small: [],
       };
@@ -173,6 +180,7 @@ export const scale = defineScenario<ScaleConfig>({
           pgPerTurn[which].push({
             execMs: (after.execMs - before.execMs) / config.scaleTurns,
             mergeMs: (after.mergeMs - before.mergeMs) / config.scaleTurns,
+            planMs: (after.planMs - before.planMs) / config.scaleTurns,
             statements: (after.calls - before.calls) / config.scaleTurns,
           });
           keep('turn', which, round, latencies);
@@ -235,6 +243,16 @@ export const scale = defineScenario<ScaleConfig>({
         ratio: `${(pg('big') / pg('small')).toFixed(2)}×`,
         target: '≤ 1.1×',
         result: verdict(pg('big') / pg('small') <= 1.1),
+      });
+      const plan = (which: Which) => median(pgPerTurn[which].map((r) => r.planMs));
+      rows.push({
+        figure: 'planning per turn, besides it (big / small)',
+        service: `${plan('big').toFixed(3)} ms`,
+        floor: `${plan('small').toFixed(3)} ms`,
+        direct: '',
+        ratio: `${(plan('big') / plan('small')).toFixed(2)}×`,
+        target: 'report',
+        result: 'report',
       });
       const merge = (which: Which) => median(pgPerTurn[which].map((r) => r.mergeMs));
       rows.push({
@@ -514,19 +532,26 @@ function readRequests(fixtures: Record<Which, Fixture>) {
 async function statementTotals(
   admin: Pool,
   database: string,
-): Promise<{ execMs: number; calls: number; mergeMs: number }> {
+): Promise<{ execMs: number; planMs: number; calls: number; mergeMs: number }> {
   const result = await admin.query<{
     exec_ms: number | null;
+    plan_ms: number | null;
     calls: string | null;
     merge_ms: number | null;
   }>(
-    `SELECT sum(s.total_exec_time) AS exec_ms, sum(s.calls)::text AS calls,
+    `SELECT sum(s.total_exec_time) AS exec_ms, sum(s.total_plan_time) AS plan_ms,
+       sum(s.calls)::text AS calls,
        sum(s.total_exec_time) FILTER (WHERE s.query LIKE '%gin_clean_pending_list%') AS merge_ms
      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1`,
     [database],
   );
   const row = result.rows[0];
-  return { execMs: row.exec_ms ?? 0, calls: Number(row.calls ?? 0), mergeMs: row.merge_ms ?? 0 };
+  return {
+    execMs: row.exec_ms ?? 0,
+    planMs: row.plan_ms ?? 0,
+    calls: Number(row.calls ?? 0),
+    mergeMs: row.merge_ms ?? 0,
+  };
 }
 
 /** Peak RSS of the service while it sends one export, over its RSS just before. */
