@@ -1,7 +1,7 @@
 /**
  * The exports' RSS growth alone, on the scale scenario's cached database (built by
  * `npm run bench -- --only scale`), one service and nothing else running:
- * `npm run -s build && PROBE=account,medium,long,account tsx bench/export-probe.ts [node flags]`.
+ * `npm run -s build && PROBE=account,medium,long,account npx tsx bench/export-probe.ts [node flags]`.
  * PROBE lists the downloads in order: medium (500 messages), long (10,000), account (the big
  * owner's json export), accountmd (its markdown), warm (searches and message pages, no
  * figure); `:N` pauses N ms after each piece read (a

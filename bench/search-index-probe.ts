@@ -1,6 +1,6 @@
 /**
  * What the search indexes' pending lists cost, alone on the scale scenario's cached database
- * (built by `npm run bench -- --only scale`): `tsx bench/search-index-probe.ts`.
+ * (built by `npm run bench -- --only scale`): `npx tsx bench/search-index-probe.ts`.
  *
  * Inserts: 1,000 of the big database's assistant replies inserted again, one statement
  *    each, back to back, after a CHECKPOINT, under each way of keeping the GIN indexes: the
