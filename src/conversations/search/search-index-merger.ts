@@ -57,7 +57,7 @@ export class SearchIndexMerger implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private failed(error: unknown): void {
-    if ((error as { code?: unknown }).code === NOT_OWNER) {
+    if ((error as { code?: unknown } | null | undefined)?.code === NOT_OWNER) {
       clearInterval(this.timer);
       this.logger.error(
         'search index merges stopped: the database role does not own messages_search_idx ' +
